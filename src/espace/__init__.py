@@ -1,0 +1,32 @@
+"""espace: an event-sourced core for a national personal health space.
+
+The public API is :class:`espace.Store` (open a store from a URL, use its
+``lifecycle`` and ``deadlines`` use cases and its ``espaces`` and
+``deadline_view`` read models) and :func:`espace.init_store`. Every error
+raised on purpose derives from :class:`espace.EspaceError`.
+"""
+
+from espace.api import Store, StoreInfo, init_store
+from espace.application.errors import (
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+)
+from espace.domain.errors import EspaceError, InvalidIdentifier, RuleViolation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigurationError",
+    "Conflict",
+    "EspaceError",
+    "InvalidIdentifier",
+    "InvalidInput",
+    "NotFound",
+    "RuleViolation",
+    "Store",
+    "StoreInfo",
+    "__version__",
+    "init_store",
+]

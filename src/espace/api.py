@@ -1,0 +1,244 @@
+"""The public Python API: open a store from a URL and use it.
+
+>>> from espace import Store
+>>> with Store.open("sqlite:///espace.db") as store:       # doctest: +SKIP
+...     report = store.lifecycle.affiliate_feed(rows)
+...     store.espaces.counts_by_state()
+
+A :class:`Store` composes the event store, the keystore, the read models and
+their runner, and hands out the use cases (``lifecycle``, ``deadlines``) and
+the views (``espaces``, ``deadline_view``). The CLI is built on this alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from espace.adapters.crypto import (
+    Keystore,
+    default_key_file,
+    generate_master_key_file,
+    load_secrets,
+)
+from espace.adapters.eventstore import EventStore
+from espace.adapters.meta import (
+    MODES,
+    WINDOW_POLICIES,
+    french_non_working_day,
+    read_meta,
+    write_meta,
+)
+from espace.adapters.runner import PgListen, ProjectionRunner, ViewStatus
+from espace.adapters.settings import StoreSettings, create_engine, parse_database_url
+from espace.adapters.tracking import ViewTrackingRecorder
+from espace.application.deadlines import DeadlineService
+from espace.application.errors import ConfigurationError
+from espace.application.lifecycle import LifecycleService
+from espace.application.ports import Clock
+from espace.application.security import Hashing
+from espace.projections.base import Projection
+from espace.projections.deadlines import DeadlineQueries, DeadlinesProjection
+from espace.projections.espaces import EspacesProjection, EspacesQueries
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def all_projections() -> list[Projection]:
+    """Every read model, in the order the runner applies them."""
+    return [EspacesProjection(), DeadlinesProjection()]
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    url: str
+    kind: str
+    mode: str
+    window_policy: str
+    key_file: str | None
+    created: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def init_store(
+    url: str | None = None,
+    *,
+    simulation: bool = False,
+    window_policy: str = "calendar",
+    environ: Mapping[str, str] | None = None,
+) -> StoreInfo:
+    """Create a store: its master key file (SQLite, unless a key is configured),
+    its tables and its metadata. Idempotent: an existing store is left as is.
+    """
+    if window_policy not in WINDOW_POLICIES:
+        raise ConfigurationError(
+            f"window_policy must be one of {', '.join(WINDOW_POLICIES)}"
+        )
+    env = os.environ if environ is None else environ
+    settings = parse_database_url(url or env.get("ESPACE_DATABASE_URL"))
+    key_file: Path | None = None
+    if not env.get("ESPACE_MASTER_KEY") and not env.get("ESPACE_KEY_FILE"):
+        key_file = default_key_file(settings)
+        if key_file is None:
+            raise ConfigurationError(
+                "a PostgreSQL store needs ESPACE_MASTER_KEY or ESPACE_KEY_FILE "
+                "(the master key is never stored in the database)"
+            )
+        if not key_file.exists():
+            if settings.sqlite_path is not None and settings.sqlite_path.exists():
+                raise ConfigurationError(
+                    f"{settings.sqlite_path} exists but its key file {key_file} "
+                    "does not: without it the events cannot be read"
+                )
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            generate_master_key_file(key_file)
+    engine = create_engine(settings)
+    try:
+        existing = read_meta(engine)
+        write_meta(
+            engine,
+            {
+                "mode": "simulation" if simulation else "production",
+                "window_policy": window_policy,
+                "created_at": system_clock().isoformat(),
+            },
+        )
+        meta = read_meta(engine)
+    finally:
+        engine.dispose()
+    store = Store.open(settings.url, environ=env)
+    store.close()
+    return StoreInfo(
+        url=settings.redacted_url,
+        kind=settings.kind,
+        mode=meta["mode"],
+        window_policy=meta["window_policy"],
+        key_file=str(key_file) if key_file else None,
+        created=not existing,
+    )
+
+
+class Store:
+    """An opened espace store. Use as a context manager, or call close()."""
+
+    def __init__(
+        self,
+        settings: StoreSettings,
+        *,
+        clock: Clock,
+        sync_views: bool,
+        environ: Mapping[str, str],
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.engine = create_engine(settings)
+        try:
+            self.meta = read_meta(self.engine)
+            if not self.meta:
+                raise ConfigurationError(
+                    f"no espace store at {settings.redacted_url}: run `espace init` "
+                    "(or espace.init_store()) first"
+                )
+            secrets = load_secrets(settings, environ)
+            self.keystore = Keystore(self.engine, secrets)
+            self.keystore.create_tables()
+            self.keystore.verify_master_key()
+            self.events = EventStore(settings.eventsourcing_env(), self.keystore)
+            self.tracking = ViewTrackingRecorder(self.engine)
+            self.runner = ProjectionRunner(
+                self.events.recorder,
+                self.events.mapper,  # type: ignore[arg-type]
+                self.engine,
+                self.tracking,
+                all_projections(),
+                preload=self.keystore.preload,
+                listen=PgListen.for_store(settings, self.events.recorder),
+            )
+            self.runner.create_tables()
+        except BaseException:
+            self.engine.dispose()
+            raise
+        non_working = (
+            french_non_working_day
+            if self.meta.get("window_policy") == "working-day"
+            else None
+        )
+        self.espaces = EspacesQueries(self.engine)
+        self.deadline_view = DeadlineQueries(self.engine)
+        self.lifecycle = LifecycleService(
+            self.events,
+            self.keystore,
+            Hashing(id_key=secrets.id_key, pepper=secrets.pepper),
+            clock,
+            non_working_day=non_working,
+            after_save=self.sync if sync_views else None,
+        )
+        self.deadlines = DeadlineService(
+            self.lifecycle, self.deadline_view, clock, sync=self.sync
+        )
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        clock: Clock | None = None,
+        sync_views: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> Self:
+        """Open the store at ``url`` (default: ``ESPACE_DATABASE_URL``, else
+        ``sqlite:///espace.db``).
+
+        ``clock`` returns the time of each command (default: the system
+        clock). With ``sync_views`` (the default) the read models are brought
+        up to date after each command, so a read after a write sees it.
+        """
+        env = os.environ if environ is None else environ
+        settings = parse_database_url(url or env.get("ESPACE_DATABASE_URL"))
+        return cls(
+            settings, clock=clock or system_clock, sync_views=sync_views, environ=env
+        )
+
+    @property
+    def mode(self) -> str:
+        mode = self.meta.get("mode", "production")
+        return mode if mode in MODES else "production"
+
+    def sync(self) -> dict[str, int]:
+        """Bring every read model up to date with the log."""
+        return self.runner.catch_up()
+
+    def view_status(self) -> list[ViewStatus]:
+        return self.runner.status()
+
+    def rebuild_views(self, names: list[str] | None = None) -> dict[str, int]:
+        return self.runner.rebuild(names)
+
+    def run_deadlines(self, now: datetime | None = None) -> dict[str, Any]:
+        """The deadline job, once."""
+        return self.deadlines.run_due(now).as_dict()
+
+    def close(self) -> None:
+        self.runner.close()
+        self.events.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

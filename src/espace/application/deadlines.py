@@ -1,0 +1,127 @@
+"""The deadline job: one method that does what has fallen due (LC-4, LC-7,
+LC-8, LC-9, LC-12).
+
+It asks the deadlines view what is due, then issues the lifecycle commands.
+The view is only a to-do list: each aggregate checks the deadline again, so a
+stale row is refused by the rule and skipped, and running the job twice does
+nothing the second time. Because the view is built from the log, a run after
+any downtime finds everything that fell due meanwhile.
+
+A deadline whose legal effect is at a fixed instant (the end of the window,
+of a suspension, the 18th birthday) is recorded at that instant (or just after
+the espace's last event); an erasure is an act and is recorded when done.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from espace.application.errors import Conflict, NotFound
+from espace.application.lifecycle import LifecycleService
+from espace.application.ports import Clock
+from espace.domain.errors import RuleViolation
+from espace.projections.deadlines import DeadlineQueries
+
+log = structlog.get_logger("espace.deadlines")
+
+ACT_NOW = frozenset({"erasure", "archive_expiry"})
+
+
+@dataclass
+class DeadlineReport:
+    """What one run did, per deadline kind."""
+
+    now: str
+    done: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "now": self.now,
+            "done": dict(self.done),
+            "skipped": dict(self.skipped),
+            "failed": self.failed,
+        }
+
+
+class DeadlineService:
+    def __init__(
+        self,
+        lifecycle: LifecycleService,
+        queries: DeadlineQueries,
+        clock: Clock,
+        sync: Callable[[], object],
+    ) -> None:
+        self.lifecycle = lifecycle
+        self.queries = queries
+        self.clock = clock
+        self.sync = sync
+        self._commands: dict[str, Callable[[UUID, datetime], object]] = {
+            "opening": lambda i, t: lifecycle.open_automatically(i, at=t),
+            "suspension_closure": lambda i, t: lifecycle.close_after_suspension(
+                i, at=t
+            ),
+            "archive_expiry": lambda i, t: lifecycle.erase(i, at=t),
+            "erasure": lambda i, t: lifecycle.erase(i, at=t),
+            "majority": lambda i, t: lifecycle.end_representation(i, at=t),
+        }
+
+    def run_due(self, now: datetime | None = None, batch: int = 500) -> DeadlineReport:
+        """Carry out every deadline due at ``now`` (default: the clock)."""
+        now = now or self.clock()
+        report = DeadlineReport(now=now.isoformat())
+        self.sync()
+        attempted: set[tuple[UUID, str]] = set()
+        while True:
+            rows = [
+                r
+                for r in self.queries.due(now, limit=batch + len(attempted))
+                if (r["espace_id"], r["kind"]) not in attempted
+            ]
+            if not rows:
+                break
+            for row in rows[:batch]:
+                espace_id, kind = row["espace_id"], row["kind"]
+                attempted.add((espace_id, kind))
+                self._run_one(espace_id, kind, row["due_at"], now, report)
+            self.sync()
+        log.info("deadlines.run", **{f"done_{k}": v for k, v in report.done.items()})
+        return report
+
+    def _run_one(
+        self,
+        espace_id: UUID,
+        kind: str,
+        due_at: datetime,
+        now: datetime,
+        report: DeadlineReport,
+    ) -> None:
+        command = self._commands.get(kind)
+        if command is None:
+            report.failed.append(
+                {"espace_id": str(espace_id), "kind": kind, "error": "unknown kind"}
+            )
+            return
+        try:
+            if kind in ACT_NOW:
+                at = now
+            else:
+                last = self.lifecycle.get(espace_id).modified_on
+                at = max(due_at, last)
+            command(espace_id, at)
+        except (RuleViolation, NotFound, Conflict) as exc:
+            # Stale row (the espace moved on), erased, or raced: the rule decides.
+            report.skipped[kind] += 1
+            log.info(
+                "deadline.skipped", espace_id=str(espace_id), kind=kind, reason=exc.code
+            )
+        else:
+            report.done[kind] += 1

@@ -1,0 +1,560 @@
+"""Use cases of the espace lifecycle (LC-1 to LC-12).
+
+One method per use case: load, decide, one ``save()``, return plain data.
+Input from outside goes through :mod:`espace.application.schemas` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import MapperDeserialisationError, RecordConflictError
+
+from espace.application import schemas
+from espace.application.errors import Conflict, InvalidInput, NotFound
+from espace.application.ports import Clock, KeyVault
+from espace.application.security import (
+    Hashing,
+    new_activation_code,
+    new_receipt,
+    new_salt,
+)
+from espace.domain.calendar import NonWorkingDay
+from espace.domain.errors import EspaceError, RuleViolation
+from espace.domain.espace import EspaceSante, State
+
+log = structlog.get_logger("espace.lifecycle")
+
+
+@dataclass(frozen=True)
+class EspaceSummary:
+    """What a command returns: the espace's state, never its personal data."""
+
+    espace_id: str
+    state: str
+    version: int
+    opposition_deadline: str | None = None
+    archive_until: str | None = None
+    erasure_due_by: str | None = None
+    suspension_closes_at: str | None = None
+
+    @classmethod
+    def of(cls, e: EspaceSante) -> EspaceSummary:
+        return cls(
+            espace_id=str(e.id),
+            state=str(e.state),
+            version=e.version,
+            opposition_deadline=_iso(e.opposition_deadline),
+            archive_until=_iso(e.archive_until),
+            erasure_due_by=_iso(e.erasure_due_by),
+            suspension_closes_at=_iso(e.suspension_closes_at),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class CodeIssued:
+    """A provisional activation code to deliver (LC-1, LC-5, LC-10).
+
+    The code exists in clear only here, on its way to the notice; the store
+    keeps a salted keyed digest.
+    """
+
+    espace: EspaceSummary
+    channel: str
+    recipient: str
+    activation_code: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.espace.as_dict(),
+            "channel": self.channel,
+            "recipient": self.recipient,
+            "activation_code": self.activation_code,
+        }
+
+
+@dataclass
+class RowRejected:
+    line: int
+    fields: dict[str, list[str]]
+
+
+@dataclass
+class AffiliationReport:
+    """The outcome of an affiliation feed: nothing is lost, nothing is doubled."""
+
+    created: int = 0
+    already_affiliated: int = 0
+    rejected: list[RowRejected] = field(default_factory=list)
+    events: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "already_affiliated": self.already_affiliated,
+            "rejected": [{"line": r.line, "fields": r.fields} for r in self.rejected],
+            "events": self.events,
+        }
+
+
+class LifecycleService:
+    """The espace lifecycle, from the affiliation feed to erasure."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        keys: KeyVault,
+        hashing: Hashing,
+        clock: Clock,
+        *,
+        non_working_day: NonWorkingDay | None = None,
+        after_save: Callable[[], object] | None = None,
+    ) -> None:
+        self.app = app
+        self.keys = keys
+        self.hashing = hashing
+        self.clock = clock
+        self.non_working_day = non_working_day
+        self.after_save = after_save
+
+    # ------------------------------------------------------------ look-ups
+
+    def espace_id_for(self, nir: str) -> UUID:
+        """The espace id of a NIR: a keyed hash, no read model needed."""
+        data = schemas.load(schemas.NirSchema(), {"nir": nir})
+        return self.hashing.espace_id(data["nir"])
+
+    def get(self, espace_id: UUID) -> EspaceSante:
+        """Load an espace; NotFound if it never existed or was erased."""
+        try:
+            espace: EspaceSante = self.app.repository.get(espace_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no espace {espace_id}") from None
+        except MapperDeserialisationError as exc:
+            if getattr(exc, "key_id", None) is not None:
+                raise NotFound(f"espace {espace_id} was erased (LC-9, SEC-4)") from None
+            raise
+        return espace
+
+    def summary(self, espace_id: UUID) -> EspaceSummary:
+        return EspaceSummary.of(self.get(espace_id))
+
+    # ------------------------------------------------------------ LC-1
+
+    def affiliate(
+        self, data: Mapping[str, Any], at: datetime | None = None
+    ) -> EspaceSummary:
+        """LC-1: create one espace from one feed row. Conflict if it exists."""
+        report = self.affiliate_feed([(1, data)], at=at)
+        if report.rejected:
+            raise InvalidInput(report.rejected[0].fields)
+        espace_id = self.hashing.espace_id(
+            schemas.load(schemas.AffiliationSchema(), data)["ins"].nir
+        )
+        if report.already_affiliated:
+            raise Conflict(f"espace {espace_id} already exists (LC-1)")
+        return self.summary(espace_id)
+
+    def affiliate_feed(
+        self,
+        rows: Iterable[tuple[int, Mapping[str, Any]]],
+        at: datetime | None = None,
+        batch_size: int = 500,
+        progress: Callable[[int], None] | None = None,
+    ) -> AffiliationReport:
+        """LC-1: stream a feed of (line number, row). Bad rows are reported with
+        their line and reason and do not stop the others; a row already
+        affiliated (same INS) is counted, not created twice.
+        """
+        report = AffiliationReport()
+        for batch in _batches(rows, batch_size):
+            now = at or self.clock()
+            espaces: list[EspaceSante] = []
+            seen: set[UUID] = set()
+            for line, row in batch:
+                try:
+                    data = schemas.load(schemas.AffiliationSchema(), row)
+                    espace_id = self.hashing.espace_id(data["ins"].nir, data["ins"].oid)
+                    if espace_id in seen:
+                        report.already_affiliated += 1
+                        continue
+                    espace = EspaceSante.affiliate(
+                        espace_id=espace_id,
+                        ins=data["ins"],
+                        vitale_digest=self.hashing.vitale_digest(data["vitale_serial"]),
+                        at=now,
+                        email=data["email"],
+                        postal_address=data["postal_address"],
+                        representative=data["representative"],
+                        legacy_dmp_ref=data["legacy_dmp_ref"],
+                    )
+                except InvalidInput as exc:
+                    report.rejected.append(RowRejected(line, exc.fields))
+                    continue
+                except RuleViolation as exc:
+                    report.rejected.append(RowRejected(line, {exc.rule: [exc.message]}))
+                    continue
+                seen.add(espace_id)
+                espaces.append(espace)
+            self._save_new(espaces, now, report)
+            if progress is not None:
+                progress(len(batch))
+        log.info(
+            "affiliation.done",
+            created=report.created,
+            already_affiliated=report.already_affiliated,
+            rejected=len(report.rejected),
+        )
+        self._synced()
+        return report
+
+    def _save_new(
+        self, espaces: Sequence[EspaceSante], at: datetime, report: AffiliationReport
+    ) -> None:
+        if not espaces:
+            return
+        self.keys.ensure_keys([e.id for e in espaces], at)
+        try:
+            recordings = self.app.save(*espaces)
+        except RecordConflictError:
+            # Some are already there (a re-run feed): save one by one.
+            for espace in espaces:
+                try:
+                    recordings = self.app.save(espace)
+                except RecordConflictError:
+                    report.already_affiliated += 1
+                else:
+                    report.created += 1
+                    report.events += len(recordings)
+            return
+        report.created += len(espaces)
+        report.events += len(recordings)
+
+    # ------------------------------------------------------------ LC-1/2
+
+    def send_notice(self, espace_id: UUID, at: datetime | None = None) -> CodeIssued:
+        """LC-1/LC-2: send the notice and its provisional code; the window starts."""
+        now = at or self.clock()
+        espace = self.get(espace_id)
+        code, salt = new_activation_code(), new_salt()
+        espace.send_notice(
+            at=now,
+            code_digest=self.hashing.code_digest(code, salt),
+            code_salt=salt,
+            non_working_day=self.non_working_day,
+        )
+        self._save(espace, "notice.sent")
+        return CodeIssued(
+            EspaceSummary.of(espace),
+            channel=espace.notice_channel or "post",
+            recipient=espace.notice_recipient,
+            activation_code=code,
+        )
+
+    def send_notices(
+        self, espace_ids: Iterable[UUID], at: datetime | None = None
+    ) -> Iterator[CodeIssued]:
+        """Send many notices, saving them in batches; yields each code to deliver."""
+        for batch in _batches(espace_ids, 100):
+            now = at or self.clock()
+            issued: list[CodeIssued] = []
+            espaces = []
+            for espace_id in batch:
+                espace = self.get(espace_id)
+                if espace.state is not State.AFFILIATED:
+                    continue
+                code, salt = new_activation_code(), new_salt()
+                espace.send_notice(
+                    at=now,
+                    code_digest=self.hashing.code_digest(code, salt),
+                    code_salt=salt,
+                    non_working_day=self.non_working_day,
+                )
+                espaces.append(espace)
+                issued.append(
+                    CodeIssued(
+                        EspaceSummary.of(espace),
+                        channel=espace.notice_channel or "post",
+                        recipient=espace.notice_recipient,
+                        activation_code=code,
+                    )
+                )
+            self._save_many(espaces, "notice.sent")
+            yield from issued
+
+    # ------------------------------------------------------------ LC-3
+
+    def oppose(
+        self,
+        espace_id: UUID,
+        data: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """LC-3: opposition inside the window; returns the receipt."""
+        params = schemas.load(schemas.OppositionSchema(), data or {})
+        espace = self.get(espace_id)
+        espace.declare_opposition(
+            at=at or self.clock(), channel=params["channel"], receipt=new_receipt()
+        )
+        self._save(espace, "opposition.declared")
+        return {
+            **EspaceSummary.of(espace).as_dict(),
+            "receipt": espace.opposition_receipt,
+        }
+
+    # ------------------------------------------------------------ LC-4
+
+    def open_automatically(
+        self, espace_id: UUID, at: datetime | None = None
+    ) -> EspaceSummary:
+        """LC-4: open at the end of the window (the deadline job calls this)."""
+        espace = self.get(espace_id)
+        espace.open_automatically(at=at or self.clock())
+        self._save(espace, "espace.opened")
+        return EspaceSummary.of(espace)
+
+    # ------------------------------------------------------------ LC-5
+
+    def activate(
+        self, data: Mapping[str, Any], at: datetime | None = None
+    ) -> EspaceSummary:
+        """LC-5: activation with code + NIR + birth date + Vitale serial.
+
+        A mismatch is saved (it counts towards the lock) and then refused.
+        """
+        params = schemas.load(schemas.ActivationSchema(), data)
+        espace = self.get(self.hashing.espace_id(params["nir"]))
+        salt = espace.code_salt or ""
+        ok = espace.attempt_activation(
+            at=at or self.clock(),
+            code_digest=self.hashing.code_digest(params["code"], salt),
+            nir=params["nir"],
+            birth_date=params["birth_date"],
+            vitale_digest=self.hashing.vitale_digest(params["vitale_serial"]),
+            by="representative" if params["as_representative"] else "holder",
+        )
+        self._save(espace, "activation.succeeded" if ok else "activation.failed")
+        if not ok:
+            locked = espace.activation_locked_until
+            message = "the activation details do not match"
+            if locked is not None:
+                message += f"; activation is locked until {locked.isoformat()}"
+            raise RuleViolation("LC-5", message)
+        return EspaceSummary.of(espace)
+
+    def reissue_code(self, espace_id: UUID, at: datetime | None = None) -> CodeIssued:
+        """LC-5: a new provisional code voids the old one."""
+        espace = self.get(espace_id)
+        code, salt = new_activation_code(), new_salt()
+        espace.reissue_code(
+            at=at or self.clock(),
+            code_digest=self.hashing.code_digest(code, salt),
+            code_salt=salt,
+        )
+        self._save(espace, "code.reissued")
+        return CodeIssued(
+            EspaceSummary.of(espace),
+            channel=espace.notice_channel_available,
+            recipient=espace.notice_recipient,
+            activation_code=code,
+        )
+
+    # ------------------------------------------------------------ LC-7
+
+    def close(self, espace_id: UUID, at: datetime | None = None) -> EspaceSummary:
+        """LC-7: the holder closes the espace; LC-8: the archive starts."""
+        return self._simple(espace_id, "espace.closed", lambda e, t: e.close(at=t), at)
+
+    def declare_death(
+        self, espace_id: UUID, data: Mapping[str, Any], at: datetime | None = None
+    ) -> EspaceSummary:
+        """LC-7: death closes the espace."""
+        params = schemas.load(schemas.DeathSchema(), data)
+        day: date = params["date_of_death"]
+        return self._simple(
+            espace_id,
+            "death.declared",
+            lambda e, t: e.declare_death(at=t, date_of_death=day),
+            at,
+        )
+
+    def suspend(
+        self, espace_id: UUID, data: Mapping[str, Any], at: datetime | None = None
+    ) -> EspaceSummary:
+        """LC-7: the insurer suspends; closure six weeks after the holder is told."""
+        params = schemas.load(schemas.SuspensionSchema(), data)
+
+        def decide(e: EspaceSante, t: datetime) -> None:
+            e.suspend(
+                at=t, reason=params["reason"], informed_at=params["informed_at"] or t
+            )
+
+        return self._simple(espace_id, "espace.suspended", decide, at)
+
+    def object_to_suspension(
+        self, espace_id: UUID, at: datetime | None = None
+    ) -> EspaceSummary:
+        """LC-7: the holder objects in time; the espace resumes."""
+        return self._simple(
+            espace_id,
+            "suspension.objected",
+            lambda e, t: e.object_to_suspension(at=t),
+            at,
+        )
+
+    def lift_suspension(
+        self, espace_id: UUID, at: datetime | None = None
+    ) -> EspaceSummary:
+        """LC-7: the insurer lifts the suspension."""
+        return self._simple(
+            espace_id, "suspension.lifted", lambda e, t: e.lift_suspension(at=t), at
+        )
+
+    def close_after_suspension(
+        self, espace_id: UUID, at: datetime | None = None
+    ) -> EspaceSummary:
+        """LC-7: six weeks after the holder was told, without objection."""
+        return self._simple(
+            espace_id,
+            "espace.closed",
+            lambda e, t: e.close_after_suspension(at=t),
+            at,
+        )
+
+    # ------------------------------------------------------------ LC-8/9/10/12
+
+    def request_erasure(
+        self, espace_id: UUID, at: datetime | None = None
+    ) -> EspaceSummary:
+        """LC-9: express erasure, carried out within three months."""
+        return self._simple(
+            espace_id, "erasure.requested", lambda e, t: e.request_erasure(at=t), at
+        )
+
+    def erase(self, espace_id: UUID, at: datetime | None = None) -> EspaceSummary:
+        """LC-8/LC-9/SEC-4: record the erasure, then destroy the espace's key.
+
+        The event is saved first: if the process dies before the key is
+        destroyed, the deadline job finds the espace erased-but-readable and
+        destroys the key on its next run (``shred_if_erased``).
+        """
+        now = at or self.clock()
+        espace = self.get(espace_id)
+        espace.erase(at=now)
+        self._save(espace, "espace.erased", sync=False)
+        self.keys.shred(espace.id, now)
+        self._synced()
+        return EspaceSummary.of(espace)
+
+    def shred_if_erased(self, espace_id: UUID, at: datetime | None = None) -> bool:
+        """Finish an erasure whose key destruction was interrupted."""
+        try:
+            espace = self.get(espace_id)
+        except NotFound:
+            return False
+        if espace.state is not State.ERASED:
+            return False
+        self.keys.shred(espace.id, at or self.clock())
+        return True
+
+    def reopen(self, espace_id: UUID, at: datetime | None = None) -> CodeIssued:
+        """LC-10: a new espace; the archived content comes back; a new code."""
+        espace = self.get(espace_id)
+        code, salt = new_activation_code(), new_salt()
+        espace.reopen(
+            at=at or self.clock(),
+            code_digest=self.hashing.code_digest(code, salt),
+            code_salt=salt,
+        )
+        self._save(espace, "espace.reopened")
+        return CodeIssued(
+            EspaceSummary.of(espace),
+            channel=espace.notice_channel_available,
+            recipient=espace.notice_recipient,
+            activation_code=code,
+        )
+
+    def end_representation(
+        self, espace_id: UUID, at: datetime | None = None
+    ) -> EspaceSummary:
+        """LC-12: at 18 the representative's mandate ends."""
+        return self._simple(
+            espace_id,
+            "representation.ended",
+            lambda e, t: e.end_representation(at=t),
+            at,
+        )
+
+    # ------------------------------------------------------------ plumbing
+
+    def _simple(
+        self,
+        espace_id: UUID,
+        what: str,
+        decide: Callable[[EspaceSante, datetime], None],
+        at: datetime | None,
+    ) -> EspaceSummary:
+        espace = self.get(espace_id)
+        decide(espace, at or self.clock())
+        self._save(espace, what)
+        return EspaceSummary.of(espace)
+
+    def _save(self, espace: EspaceSante, what: str, *, sync: bool = True) -> None:
+        try:
+            self.app.save(espace)
+        except RecordConflictError:
+            raise Conflict(
+                f"espace {espace.id} was changed by someone else; try again"
+            ) from None
+        log.info(what, espace_id=str(espace.id), state=str(espace.state))
+        if sync:
+            self._synced()
+
+    def _save_many(self, espaces: Sequence[EspaceSante], what: str) -> None:
+        if not espaces:
+            return
+        try:
+            self.app.save(*espaces)
+        except RecordConflictError:
+            raise Conflict("an espace was changed by someone else; try again") from None
+        for espace in espaces:
+            log.info(what, espace_id=str(espace.id), state=str(espace.state))
+        self._synced()
+
+    def _synced(self) -> None:
+        if self.after_save is not None:
+            self.after_save()
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+__all__ = [
+    "AffiliationReport",
+    "CodeIssued",
+    "EspaceError",
+    "EspaceSummary",
+    "LifecycleService",
+    "RowRejected",
+]

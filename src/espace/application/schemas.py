@@ -1,0 +1,225 @@
+"""Input schemas: everything from outside is validated here, once.
+
+Each loader returns plain, typed values or raises :class:`InvalidInput` with
+one message list per field; nothing is written when it raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from espace.application.errors import InvalidInput
+from espace.domain.errors import InvalidIdentifier
+from espace.domain.identifiers import (
+    INS_OIDS,
+    NIR_OID,
+    Ins,
+    validate_nir,
+    validate_vitale_serial,
+)
+
+_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+NOTICE_CHANNELS = ("web", "phone", "post")
+REPRESENTATIVE_ROLES = ("parent", "guardian", "curator")
+
+
+def _blank_to_none(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: (None if isinstance(v, str) and not v.strip() else v)
+        for k, v in data.items()
+    }
+
+
+class _Base(Schema):
+    def handle_error(self, error: ValidationError, data: Any, **kwargs: Any) -> None:
+        messages = error.messages
+        if isinstance(messages, dict):
+            fields_ = {str(k): _flat(v) for k, v in messages.items()}
+        else:
+            fields_ = {"_schema": _flat(messages)}
+        raise InvalidInput(fields_)
+
+
+def _flat(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, dict):
+        return [f"{k}: {m}" for k, v in value.items() for m in _flat(v)]
+    return [str(value)]
+
+
+def _identifier(check: Any, field: str) -> Any:
+    def run(value: str) -> None:
+        try:
+            check(value, field)
+        except InvalidIdentifier as exc:
+            raise ValidationError(exc.reason) from None
+
+    return run
+
+
+class AffiliationSchema(_Base):
+    """One row of the insurer's affiliation feed (LC-1, ID-1, ID-2, ID-4, LC-12)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    nir = fields.String(required=True, validate=_identifier(validate_nir, "nir"))
+    oid = fields.String(load_default=NIR_OID, validate=validate.OneOf(sorted(INS_OIDS)))
+    birth_name = _name
+    first_names = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    birth_date = fields.Date(required=True)
+    sex = fields.String(required=True, validate=validate.OneOf(["M", "F"]))
+    birthplace_code = fields.String(required=True, validate=validate.Length(equal=5))
+    vitale_serial = fields.String(
+        required=True, validate=_identifier(validate_vitale_serial, "vitale_serial")
+    )
+    email = fields.Email(load_default=None, allow_none=True)
+    postal_address = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=500)
+    )
+    representative_name = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=200)
+    )
+    representative_role = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(REPRESENTATIVE_ROLES),
+    )
+    representative_email = fields.Email(load_default=None, allow_none=True)
+    representative_postal_address = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=500)
+    )
+    legacy_dmp_ref = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=64)
+    )
+
+    @validates_schema
+    def _coherent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("representative_name") and not data.get("representative_role"):
+            raise ValidationError(
+                "required with representative_name", "representative_role"
+            )
+        if data.get("representative_role") and not data.get("representative_name"):
+            raise ValidationError(
+                "required with representative_role", "representative_name"
+            )
+
+    @post_load
+    def _build(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        try:
+            data["ins"] = Ins.create(
+                nir=data.pop("nir"),
+                oid=data.pop("oid"),
+                birth_name=data.pop("birth_name"),
+                first_names=data.pop("first_names"),
+                birth_date=data.pop("birth_date"),
+                sex=data.pop("sex"),
+                birthplace_code=data.pop("birthplace_code"),
+            )
+        except InvalidIdentifier as exc:
+            raise ValidationError(exc.reason, exc.field) from None
+        data["vitale_serial"] = validate_vitale_serial(data["vitale_serial"])
+        rep_name = data.pop("representative_name")
+        rep_role = data.pop("representative_role")
+        rep_email = data.pop("representative_email")
+        rep_post = data.pop("representative_postal_address")
+        data["representative"] = None
+        if rep_name:
+            data["representative"] = {
+                k: v
+                for k, v in {
+                    "name": rep_name,
+                    "role": rep_role,
+                    "email": rep_email,
+                    "postal_address": rep_post,
+                }.items()
+                if v
+            }
+        return data
+
+
+class ActivationSchema(_Base):
+    """LC-5: the four things the holder types to activate."""
+
+    nir = fields.String(required=True, validate=_identifier(validate_nir, "nir"))
+    code = fields.String(required=True, validate=validate.Length(min=4, max=32))
+    birth_date = fields.Date(required=True)
+    vitale_serial = fields.String(
+        required=True, validate=_identifier(validate_vitale_serial, "vitale_serial")
+    )
+    as_representative = fields.Boolean(load_default=False)
+
+    @post_load
+    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["nir"] = validate_nir(data["nir"])
+        data["vitale_serial"] = validate_vitale_serial(data["vitale_serial"])
+        return data
+
+
+class OppositionSchema(_Base):
+    """LC-3: how the opposition reached the insurer."""
+
+    channel = fields.String(
+        load_default="web", validate=validate.OneOf(NOTICE_CHANNELS)
+    )
+
+
+class SuspensionSchema(_Base):
+    """LC-7: why, and when the holder is informed (default: now)."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+    informed_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class DeathSchema(_Base):
+    """LC-7: the date of death from the civil registry feed."""
+
+    date_of_death = fields.Date(required=True)
+
+
+class NirSchema(_Base):
+    nir = fields.String(required=True, validate=_identifier(validate_nir, "nir"))
+
+    @post_load
+    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["nir"] = validate_nir(data["nir"])
+        return data
+
+
+def load(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``data``; blank strings count as missing. Raises InvalidInput."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput({"_schema": ["expected an object"]})
+    result: dict[str, Any] = schema.load(_blank_to_none(data))
+    return result
+
+
+def parse_instant(value: str, field: str = "at") -> datetime:
+    """An ISO 8601 instant with its offset, or InvalidInput naming ``field``."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput({field: ["not an ISO 8601 date-time"]}) from None
+    if parsed.tzinfo is None:
+        raise InvalidInput({field: ["needs a UTC offset, e.g. +01:00 or Z"]})
+    return parsed
+
+
+def parse_date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput({field: ["not an ISO 8601 date (YYYY-MM-DD)"]}) from None

@@ -1,0 +1,731 @@
+"""The EspaceSante aggregate: one per insured person, rules LC-1 to LC-12.
+
+Commands take the time of the command as ``at`` (the domain never reads the
+clock) and run their guards before any event is triggered. Every deadline is
+computed by a pure function of :mod:`espace.domain.calendar` and carried on the
+event that starts it, so a replay gives the same answer whatever the policy of
+the day, and a command after a deadline is refused whether or not a
+scheduler ran.
+
+Personal data (the INS traits, contact, representative) sits only in events,
+which the store encrypts under the espace's own key.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from espace.domain import calendar
+from espace.domain.errors import RuleViolation
+from espace.domain.identifiers import Ins
+
+
+class State(StrEnum):
+    AFFILIATED = "affiliated"
+    """Created from the feed (LC-1); the notice is not sent yet."""
+    NOTIFIED = "notified"
+    """The notice is sent; the opposition window runs (LC-2)."""
+    OPPOSED = "opposed"
+    """The person opposed in time: no espace, no DMP (LC-3)."""
+    OPEN = "open"
+    """Opened (LC-4) but not activated: invisible to the holder."""
+    ACTIVE = "active"
+    """Activated by the holder (LC-5)."""
+    SUSPENDED = "suspended"
+    """Suspended by the insurer (LC-7)."""
+    CLOSED = "closed"
+    """Closed and archived for ten years (LC-7, LC-8)."""
+    ERASED = "erased"
+    """Erased; its key is destroyed (LC-8, LC-9, SEC-4)."""
+
+
+LIVE_STATES = frozenset({State.OPEN, State.ACTIVE, State.SUSPENDED})
+
+ACTIVATION_CODE_VALIDITY_DAYS = 90
+"""LC-5: how long a provisional activation code is valid (ADR-0006)."""
+MAX_ACTIVATION_FAILURES = 5
+"""LC-5: consecutive failures that lock activation (ADR-0006)."""
+ACTIVATION_LOCK_MINUTES = 30
+"""LC-5: how long activation stays locked after too many failures (ADR-0006)."""
+
+
+class EspaceSante(Aggregate):
+    """The digital health space of one insured person."""
+
+    # ------------------------------------------------------------------ events
+
+    class Event(Aggregate.Event):
+        def apply(self, aggregate: Any) -> None:
+            """Each event class overrides this; the base does nothing."""
+
+    class Affiliated(Aggregate.Created, Event):
+        """LC-1: created from the insurer's affiliation feed."""
+
+        nir: str
+        oid: str
+        birth_name: str
+        first_names: str
+        birth_date: date
+        sex: str
+        birthplace_code: str
+        vitale_digest: str
+        email: str | None
+        postal_address: str | None
+        representative: dict[str, str] | None
+        legacy_dmp_ref: str | None
+
+    class NoticeSent(Event):
+        """LC-1/LC-2: the notice is sent; the opposition window starts."""
+
+        channel: str
+        recipient: str
+        opposition_deadline: datetime
+        code_digest: str
+        code_salt: str
+        code_expires_at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.state = State.NOTIFIED
+            e.notice_sent_at = self.timestamp
+            e.notice_channel = self.channel
+            e.opposition_deadline = self.opposition_deadline
+            e._set_code(self.code_digest, self.code_salt, self.code_expires_at)
+
+    class OppositionDeclared(Event):
+        """LC-3: the person opposed inside the window; a receipt is issued."""
+
+        channel: str
+        receipt: str
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.state = State.OPPOSED
+            e.opposed_at = self.timestamp
+            e.opposition_receipt = self.receipt
+            e.ever_opposed = True
+            e._clear_code()
+
+    class Opened(Event):
+        """LC-4/LC-5: the espace and its DMP open."""
+
+        automatic: bool
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.state = State.OPEN
+            e.opened_at = self.timestamp
+
+    class LegacyDmpMerged(Event):
+        """LC-6: the pre-existing DMP is merged into the espace."""
+
+        legacy_dmp_ref: str
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.legacy_dmp_merged = True
+
+    class ActivationFailed(Event):
+        """LC-5: details did not match; counted towards the lock."""
+
+        failures: int
+        locked_until: datetime | None
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.activation_failures = self.failures
+            e.activation_locked_until = self.locked_until
+
+    class Activated(Event):
+        """LC-5: the holder activated the espace."""
+
+        by: str
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.state = State.ACTIVE
+            e.activated_at = self.timestamp
+            e.activation_failures = 0
+            e.activation_locked_until = None
+            e._clear_code()
+
+    class CodeReissued(Event):
+        """LC-5: a new provisional code; the old one is void."""
+
+        code_digest: str
+        code_salt: str
+        code_expires_at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e._set_code(self.code_digest, self.code_salt, self.code_expires_at)
+            e.activation_failures = 0
+            e.activation_locked_until = None
+
+    class Suspended(Event):
+        """LC-7: the insurer suspended the espace (fraud, malfunction)."""
+
+        reason: str
+        informed_at: datetime
+        closes_at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.resume_state = e.state
+            e.state = State.SUSPENDED
+            e.suspended_at = self.timestamp
+            e.suspension_reason = self.reason
+            e.suspension_closes_at = self.closes_at
+
+    class SuspensionEnded(Event):
+        """LC-7: the holder objected in time, or the insurer lifted it."""
+
+        by: str
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.state = e.resume_state or State.OPEN
+            e.resume_state = None
+            e.suspended_at = None
+            e.suspension_reason = None
+            e.suspension_closes_at = None
+
+    class Closed(Event):
+        """LC-7/LC-8: closed; the content is archived for ten years."""
+
+        reason: str
+        archive_until: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.state = State.CLOSED
+            e.closed_at = self.timestamp
+            e.closure_reason = self.reason
+            e.archive_until = self.archive_until
+            e.resume_state = None
+            e.suspended_at = None
+            e.suspension_closes_at = None
+            e._clear_code()
+
+    class DeathDeclared(Event):
+        """LC-7/LC-11: the holder died."""
+
+        date_of_death: date
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.date_of_death = self.date_of_death
+
+    class ErasureRequested(Event):
+        """LC-9: express erasure asked; due within three months."""
+
+        due_by: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.erasure_requested_at = self.timestamp
+            e.erasure_due_by = self.due_by
+
+    class Erased(Event):
+        """LC-8/LC-9: the content is erased; the key is destroyed next."""
+
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.state = State.ERASED
+            e.erased_at = self.timestamp
+
+    class Reopened(Event):
+        """LC-10: a new espace for the same person; the archive comes back."""
+
+        code_digest: str
+        code_salt: str
+        code_expires_at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.state = State.OPEN
+            e.opened_at = self.timestamp
+            e.reopened_at = self.timestamp
+            e.closed_at = None
+            e.closure_reason = None
+            e.archive_until = None
+            e.opposed_at = None
+            e._set_code(self.code_digest, self.code_salt, self.code_expires_at)
+
+    class RepresentationEnded(Event):
+        """LC-12: the holder came of age; the representative's mandate ends."""
+
+        def apply(self, aggregate: Any) -> None:
+            e: EspaceSante = aggregate
+            e.representative = None
+
+    # ------------------------------------------------------------- creation
+
+    @classmethod
+    def affiliate(
+        cls,
+        *,
+        espace_id: UUID,
+        ins: Ins,
+        vitale_digest: str,
+        at: datetime,
+        email: str | None = None,
+        postal_address: str | None = None,
+        representative: dict[str, str] | None = None,
+        legacy_dmp_ref: str | None = None,
+    ) -> EspaceSante:
+        """LC-1 (and LC-12 for minors): create the espace from the feed."""
+        _aware(at)
+        if ins.birth_date > calendar.paris_date(at):
+            raise RuleViolation("LC-1", "the birth date is in the future")
+        minor = calendar.is_minor(ins.birth_date, at)
+        if minor and not representative:
+            raise RuleViolation(
+                "LC-12", "a minor's espace needs a legal representative"
+            )
+        if (
+            not email
+            and not postal_address
+            and not (
+                representative
+                and (
+                    representative.get("email") or representative.get("postal_address")
+                )
+            )
+        ):
+            raise RuleViolation(
+                "LC-1", "the notice needs an e-mail address or a postal address"
+            )
+        return cls._create(
+            cls.Affiliated,
+            id=espace_id,
+            timestamp=at,
+            nir=ins.nir,
+            oid=ins.oid,
+            birth_name=ins.birth_name,
+            first_names=ins.first_names,
+            birth_date=ins.birth_date,
+            sex=ins.sex,
+            birthplace_code=ins.birthplace_code,
+            vitale_digest=vitale_digest,
+            email=email,
+            postal_address=postal_address,
+            representative=representative,
+            legacy_dmp_ref=legacy_dmp_ref,
+        )
+
+    def __init__(
+        self,
+        nir: str,
+        oid: str,
+        birth_name: str,
+        first_names: str,
+        birth_date: date,
+        sex: str,
+        birthplace_code: str,
+        vitale_digest: str,
+        email: str | None,
+        postal_address: str | None,
+        representative: dict[str, str] | None,
+        legacy_dmp_ref: str | None,
+    ) -> None:
+        self.ins = Ins(
+            nir, oid, birth_name, first_names, birth_date, sex, birthplace_code
+        )
+        self.vitale_digest = vitale_digest
+        self.email = email
+        self.postal_address = postal_address
+        self.representative = representative
+        self.legacy_dmp_ref = legacy_dmp_ref
+        self.state = State.AFFILIATED
+        self.affiliated_at: datetime = self.created_on
+        self.notice_sent_at: datetime | None = None
+        self.notice_channel: str | None = None
+        self.opposition_deadline: datetime | None = None
+        self.opposed_at: datetime | None = None
+        self.opposition_receipt: str | None = None
+        self.ever_opposed = False
+        self.opened_at: datetime | None = None
+        self.activated_at: datetime | None = None
+        self.legacy_dmp_merged = False
+        self.code_digest: str | None = None
+        self.code_salt: str | None = None
+        self.code_expires_at: datetime | None = None
+        self.activation_failures = 0
+        self.activation_locked_until: datetime | None = None
+        self.resume_state: State | None = None
+        self.suspended_at: datetime | None = None
+        self.suspension_reason: str | None = None
+        self.suspension_closes_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.closure_reason: str | None = None
+        self.archive_until: datetime | None = None
+        self.date_of_death: date | None = None
+        self.erasure_requested_at: datetime | None = None
+        self.erasure_due_by: datetime | None = None
+        self.erased_at: datetime | None = None
+        self.reopened_at: datetime | None = None
+
+    # ------------------------------------------------------------- queries
+
+    @property
+    def is_minor_represented(self) -> bool:
+        return self.representative is not None
+
+    @property
+    def notice_recipient(self) -> str:
+        return "representative" if self.representative else "holder"
+
+    @property
+    def notice_channel_available(self) -> str:
+        """E-mail when an address is known, else post (LC-1)."""
+        contact = self.representative or {}
+        if contact.get("email") or (not self.representative and self.email):
+            return "email"
+        return "post"
+
+    # ------------------------------------------------------------- commands
+
+    def send_notice(
+        self,
+        *,
+        at: datetime,
+        code_digest: str,
+        code_salt: str,
+        non_working_day: calendar.NonWorkingDay | None = None,
+    ) -> None:
+        """LC-1/LC-2: send the notice with a provisional code; the window starts."""
+        self._guard(at)
+        if self.state is not State.AFFILIATED:
+            raise RuleViolation("LC-1", f"the notice was already sent ({self.state})")
+        self.trigger_event(
+            self.NoticeSent,
+            timestamp=at,
+            channel=self.notice_channel_available,
+            recipient=self.notice_recipient,
+            opposition_deadline=calendar.opposition_deadline(at, non_working_day),
+            code_digest=code_digest,
+            code_salt=code_salt,
+            code_expires_at=calendar.days_after(at, ACTIVATION_CODE_VALIDITY_DAYS),
+        )
+
+    def declare_opposition(self, *, at: datetime, channel: str, receipt: str) -> None:
+        """LC-3: opposition inside the window; refused after it."""
+        self._guard(at)
+        if self.state is State.OPPOSED:
+            raise RuleViolation("LC-3", "the opposition was already recorded")
+        if self.state not in (State.AFFILIATED, State.NOTIFIED):
+            raise RuleViolation(
+                "LC-3",
+                f"the espace is {self.state}: opposition is only possible before it "
+                "opens; the holder can close it instead (LC-7)",
+            )
+        if self.opposition_deadline is not None and at >= self.opposition_deadline:
+            raise RuleViolation(
+                "LC-3",
+                "the opposition window closed at "
+                f"{self.opposition_deadline.isoformat()}; the holder can close the "
+                "espace instead (LC-7)",
+            )
+        self.trigger_event(
+            self.OppositionDeclared, timestamp=at, channel=channel, receipt=receipt
+        )
+
+    def open_automatically(self, *, at: datetime) -> None:
+        """LC-4: no opposition by the end of the window: the espace opens."""
+        self._guard(at)
+        if self.state is not State.NOTIFIED:
+            raise RuleViolation("LC-4", f"only a notified espace opens ({self.state})")
+        assert self.opposition_deadline is not None  # set with NOTIFIED
+        if at < self.opposition_deadline:
+            raise RuleViolation(
+                "LC-4",
+                "the opposition window runs until "
+                f"{self.opposition_deadline.isoformat()}",
+            )
+        self._open(at, automatic=True)
+
+    def attempt_activation(
+        self,
+        *,
+        at: datetime,
+        code_digest: str,
+        nir: str,
+        birth_date: date,
+        vitale_digest: str,
+        by: str = "holder",
+    ) -> bool:
+        """LC-5: activate when code, NIR, birth date and Vitale serial all match.
+
+        Returns whether it succeeded. A mismatch is recorded as an
+        ``ActivationFailed`` event (which the caller must save) and counts
+        towards the lock; which detail mismatched is never revealed.
+        """
+        self._guard(at)
+        if self.state not in (State.NOTIFIED, State.OPEN):
+            raise RuleViolation(
+                "LC-5", f"an espace that is {self.state} cannot be activated"
+            )
+        if (
+            self.activation_locked_until is not None
+            and at < self.activation_locked_until
+        ):
+            raise RuleViolation(
+                "LC-5",
+                "activation is locked after repeated failures until "
+                f"{self.activation_locked_until.isoformat()}",
+            )
+        if self.code_digest is None or self.code_expires_at is None:
+            raise RuleViolation(
+                "LC-5", "no provisional code is valid: ask for a new one"
+            )
+        if at >= self.code_expires_at:
+            raise RuleViolation(
+                "LC-5", "the provisional code expired: ask for a new one"
+            )
+        if by == "representative" and self.representative is None:
+            raise RuleViolation("LC-12", "this espace has no legal representative")
+        matches = (
+            hmac.compare_digest(code_digest, self.code_digest)
+            & hmac.compare_digest(nir, self.ins.nir)
+            & (birth_date == self.ins.birth_date)
+            & hmac.compare_digest(vitale_digest, self.vitale_digest)
+        )
+        if not matches:
+            failures = (
+                1 if self.activation_locked_until else self.activation_failures + 1
+            )
+            locked_until = None
+            if failures >= MAX_ACTIVATION_FAILURES:
+                locked_until = calendar.minutes_after(at, ACTIVATION_LOCK_MINUTES)
+            self.trigger_event(
+                self.ActivationFailed,
+                timestamp=at,
+                failures=failures,
+                locked_until=locked_until,
+            )
+            return False
+        if self.state is State.NOTIFIED:
+            self._open(at, automatic=False)
+        self.trigger_event(self.Activated, timestamp=at, by=by)
+        return True
+
+    def reissue_code(self, *, at: datetime, code_digest: str, code_salt: str) -> None:
+        """LC-5: a new provisional code voids the old one."""
+        self._guard(at)
+        if self.state not in (State.NOTIFIED, State.OPEN):
+            raise RuleViolation(
+                "LC-5", f"no code can be issued for an espace that is {self.state}"
+            )
+        self.trigger_event(
+            self.CodeReissued,
+            timestamp=at,
+            code_digest=code_digest,
+            code_salt=code_salt,
+            code_expires_at=calendar.days_after(at, ACTIVATION_CODE_VALIDITY_DAYS),
+        )
+
+    def close(self, *, at: datetime, reason: str = "holder") -> None:
+        """LC-7: the holder closes the espace at any time; LC-8: archive starts."""
+        self._guard(at)
+        if self.state not in LIVE_STATES:
+            raise RuleViolation(
+                "LC-7", f"only an open espace can be closed ({self.state})"
+            )
+        self._close(at, reason)
+
+    def declare_death(self, *, at: datetime, date_of_death: date) -> None:
+        """LC-7: death closes the espace; LC-11: heirs may read the archive."""
+        self._guard(at)
+        if self.date_of_death is not None:
+            raise RuleViolation("LC-7", "the death was already declared")
+        if self.state is State.ERASED:
+            raise RuleViolation("LC-8", "the espace was erased")
+        if date_of_death > calendar.paris_date(at):
+            raise RuleViolation("LC-7", "the date of death is in the future")
+        if date_of_death < self.ins.birth_date:
+            raise RuleViolation("LC-7", "the date of death is before the birth date")
+        self.trigger_event(
+            self.DeathDeclared, timestamp=at, date_of_death=date_of_death
+        )
+        if self.state in LIVE_STATES or self.state in (
+            State.AFFILIATED,
+            State.NOTIFIED,
+        ):
+            self._close(at, "death")
+
+    def suspend(self, *, at: datetime, reason: str, informed_at: datetime) -> None:
+        """LC-7: the insurer suspends; it closes six weeks after the holder is told."""
+        self._guard(at)
+        _aware(informed_at)
+        if self.state not in (State.OPEN, State.ACTIVE):
+            raise RuleViolation(
+                "LC-7", f"only an open espace can be suspended ({self.state})"
+            )
+        if not reason.strip():
+            raise RuleViolation("LC-7", "a suspension needs a reason")
+        if informed_at < at:
+            raise RuleViolation(
+                "LC-7", "the holder cannot be informed before the suspension"
+            )
+        self.trigger_event(
+            self.Suspended,
+            timestamp=at,
+            reason=reason,
+            informed_at=informed_at,
+            closes_at=calendar.suspension_deadline(informed_at),
+        )
+
+    def object_to_suspension(self, *, at: datetime) -> None:
+        """LC-7: the holder objects before the suspension turns into closure."""
+        self._guard(at)
+        if self.state is not State.SUSPENDED:
+            raise RuleViolation("LC-7", f"the espace is not suspended ({self.state})")
+        assert self.suspension_closes_at is not None
+        if at >= self.suspension_closes_at:
+            raise RuleViolation(
+                "LC-7",
+                "the objection period ended at "
+                f"{self.suspension_closes_at.isoformat()}",
+            )
+        self.trigger_event(self.SuspensionEnded, timestamp=at, by="holder")
+
+    def lift_suspension(self, *, at: datetime) -> None:
+        """LC-7: the insurer lifts its own suspension."""
+        self._guard(at)
+        if self.state is not State.SUSPENDED:
+            raise RuleViolation("LC-7", f"the espace is not suspended ({self.state})")
+        self.trigger_event(self.SuspensionEnded, timestamp=at, by="insurer")
+
+    def close_after_suspension(self, *, at: datetime) -> None:
+        """LC-7: no objection six weeks after the holder was informed: close."""
+        self._guard(at)
+        if self.state is not State.SUSPENDED:
+            raise RuleViolation("LC-7", f"the espace is not suspended ({self.state})")
+        assert self.suspension_closes_at is not None
+        if at < self.suspension_closes_at:
+            raise RuleViolation(
+                "LC-7",
+                f"the holder may object until {self.suspension_closes_at.isoformat()}",
+            )
+        self._close(at, "suspension")
+
+    def request_erasure(self, *, at: datetime) -> None:
+        """LC-9: express erasure, carried out within three months.
+
+        An open espace is closed first (LC-7); a deceased holder cannot ask.
+        """
+        self._guard(at)
+        if self.date_of_death is not None:
+            raise RuleViolation("LC-11", "the holder is deceased")
+        if self.erasure_requested_at is not None:
+            raise RuleViolation("LC-9", "an erasure was already requested")
+        if self.state in (State.AFFILIATED, State.NOTIFIED, State.OPPOSED):
+            raise RuleViolation(
+                "LC-9", f"the espace is {self.state}: nothing opened to erase (LC-3)"
+            )
+        if self.state in LIVE_STATES:
+            self._close(at, "erasure")
+        self.trigger_event(
+            self.ErasureRequested, timestamp=at, due_by=calendar.erasure_deadline(at)
+        )
+
+    def erase(self, *, at: datetime) -> None:
+        """LC-8/LC-9: erase at the end of the archive, or on express request."""
+        self._guard(at)
+        if self.state is not State.CLOSED:
+            raise RuleViolation(
+                "LC-8", f"only a closed espace is erased ({self.state})"
+            )
+        assert self.archive_until is not None
+        if self.erasure_requested_at is not None:
+            reason = "holder-request"
+        elif at >= self.archive_until:
+            reason = "archive-expired"
+        else:
+            raise RuleViolation(
+                "LC-8",
+                f"the archive is kept until {self.archive_until.isoformat()}",
+            )
+        self.trigger_event(self.Erased, timestamp=at, reason=reason)
+
+    def reopen(self, *, at: datetime, code_digest: str, code_salt: str) -> None:
+        """LC-10: a new espace on request; the archived content comes back."""
+        self._guard(at)
+        if self.date_of_death is not None:
+            raise RuleViolation("LC-11", "the holder is deceased")
+        if self.state not in (State.CLOSED, State.OPPOSED):
+            raise RuleViolation(
+                "LC-10", f"only a closed espace can be reopened ({self.state})"
+            )
+        if self.erasure_requested_at is not None:
+            raise RuleViolation("LC-9", "an erasure was requested for this espace")
+        self.trigger_event(
+            self.Reopened,
+            timestamp=at,
+            code_digest=code_digest,
+            code_salt=code_salt,
+            code_expires_at=calendar.days_after(at, ACTIVATION_CODE_VALIDITY_DAYS),
+        )
+        self._merge_legacy(at)
+
+    def end_representation(self, *, at: datetime) -> None:
+        """LC-12: at 18 the representative's mandate ends (ADR-0007)."""
+        self._guard(at)
+        if self.representative is None:
+            raise RuleViolation("LC-12", "this espace has no legal representative")
+        if at < calendar.majority_at(self.ins.birth_date):
+            raise RuleViolation("LC-12", "the holder is still a minor")
+        self.trigger_event(self.RepresentationEnded, timestamp=at)
+
+    # ------------------------------------------------------------- helpers
+
+    def _guard(self, at: datetime) -> None:
+        _aware(at)
+        if self.state is State.ERASED:
+            raise RuleViolation("LC-8", "the espace was erased")
+        if at < self.modified_on:
+            raise RuleViolation(
+                "LC-1", "a command cannot be dated before the espace's last event"
+            )
+
+    def _open(self, at: datetime, *, automatic: bool) -> None:
+        self.trigger_event(self.Opened, timestamp=at, automatic=automatic)
+        self._merge_legacy(at)
+
+    def _merge_legacy(self, at: datetime) -> None:
+        if self.legacy_dmp_ref and not self.legacy_dmp_merged and not self.ever_opposed:
+            self.trigger_event(
+                self.LegacyDmpMerged, timestamp=at, legacy_dmp_ref=self.legacy_dmp_ref
+            )
+
+    def _close(self, at: datetime, reason: str) -> None:
+        self.trigger_event(
+            self.Closed,
+            timestamp=at,
+            reason=reason,
+            archive_until=calendar.archive_deadline(at),
+        )
+
+    def _set_code(self, digest: str, salt: str, expires_at: datetime) -> None:
+        self.code_digest = digest
+        self.code_salt = salt
+        self.code_expires_at = expires_at
+
+    def _clear_code(self) -> None:
+        self.code_digest = None
+        self.code_salt = None
+        self.code_expires_at = None
+
+
+def _aware(at: datetime) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise RuleViolation("LC-2", "times must be timezone-aware")

@@ -1,0 +1,139 @@
+"""What every read model is: a name, its tables, and how a page of events
+changes them.
+
+A projection never reads the clock and never loads an aggregate. The runner
+(``espace.adapters.runner``) reads pages of the event log, decrypts them, and
+calls :meth:`Projection.apply_page` inside one transaction that also records
+the tracking position, so that each event is applied exactly once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, TypeVar
+from uuid import UUID
+
+import sqlalchemy as sa
+
+VIEWS = sa.MetaData()
+"""The metadata that holds every read-model table."""
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An aware instant, stored and returned in UTC on SQLite and PostgreSQL.
+
+    SQLite has no time zones: SQLAlchemy hands back naive values there. This
+    type refuses naive input and always returns aware UTC datetimes, so a
+    view reads the same on both databases.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: views store aware instants only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+S = TypeVar("S")
+
+
+class Projection(ABC):
+    """A read model built from the event log."""
+
+    name: ClassVar[str]
+    """The tracking name: the position of this view in the log is kept under it."""
+
+    tables: ClassVar[tuple[sa.Table, ...]]
+
+    handled: ClassVar[tuple[type[Any], ...]]
+    """The event classes this view reacts to; the runner skips the others."""
+
+    @abstractmethod
+    def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
+        """Apply a page of events, in log order, inside the caller's transaction."""
+
+    @abstractmethod
+    def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
+        """Remove what the view holds about espaces whose key was shredded (SEC-4)."""
+
+    def clear(self, conn: sa.Connection) -> None:
+        """Empty the view, for a rebuild from the start of the log."""
+        for table in reversed(self.tables):
+            conn.execute(table.delete())
+
+
+class EspaceFoldProjection(Projection, Generic[S]):
+    """A view whose rows all belong to one espace, keyed by ``espace_id``.
+
+    A page is applied by loading the current state of the espaces it touches
+    (one SELECT), folding the events into that state in memory, then writing
+    the result back (one DELETE and one bulk INSERT per table). This is what
+    makes a catch-up cost a few statements per page instead of per event.
+    """
+
+    @abstractmethod
+    def load(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> dict[UUID, S]:
+        """The current state of the given espaces, as stored in the view."""
+
+    @abstractmethod
+    def fold(self, state: S | None, event: Any) -> S | None:
+        """The state after one event; ``None`` means the espace has no rows."""
+
+    @abstractmethod
+    def rows(self, espace_id: UUID, state: S) -> dict[sa.Table, list[dict[str, Any]]]:
+        """The rows that represent ``state``, per table."""
+
+    def espace_id_of(self, event: Any) -> UUID:
+        espace_id: UUID = getattr(event, "espace_id", None) or event.originator_id
+        return espace_id
+
+    def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
+        if not events:
+            return
+        keys = {self.espace_id_of(e) for e in events}
+        states: dict[UUID, S | None] = dict(self.load(conn, keys))
+        for event in events:
+            key = self.espace_id_of(event)
+            states[key] = self.fold(states.get(key), event)
+        self._write(conn, states)
+
+    def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
+        if espace_ids:
+            self._delete(conn, espace_ids)
+
+    def _delete(self, conn: sa.Connection, espace_ids: Iterable[UUID]) -> None:
+        ids = list(espace_ids)
+        for table in reversed(self.tables):
+            for chunk in _chunks(ids, 500):
+                conn.execute(table.delete().where(table.c.espace_id.in_(chunk)))
+
+    def _write(self, conn: sa.Connection, states: dict[UUID, S | None]) -> None:
+        self._delete(conn, states)
+        inserts: dict[sa.Table, list[dict[str, Any]]] = {t: [] for t in self.tables}
+        for espace_id, state in states.items():
+            if state is None:
+                continue
+            for table, rows in self.rows(espace_id, state).items():
+                inserts[table].extend(rows)
+        for table in self.tables:
+            if inserts[table]:
+                conn.execute(table.insert(), inserts[table])
+
+
+def _chunks(items: list[UUID], size: int) -> Iterable[list[UUID]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

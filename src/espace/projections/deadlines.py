@@ -1,0 +1,157 @@
+"""The deadlines view: what falls due when, one row per pending deadline.
+
+Kinds (and the command the deadline job issues for each):
+- ``opening`` (LC-4): the opposition window ends; the espace opens.
+- ``suspension_closure`` (LC-7): six weeks after the holder was told.
+- ``archive_expiry`` (LC-8): ten years after closure; the content is erased.
+- ``erasure`` (LC-9): an express erasure to carry out now (``due_at`` is the
+  request; ``limit_at`` the legal three-month limit).
+- ``majority`` (LC-12): the holder turns 18; the representative's mandate ends.
+
+Every row is a pure function of the espace's events, so a rebuild gives the
+same table, and a restart after downtime finds everything that fell due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from espace.domain import calendar
+from espace.domain.espace import EspaceSante
+from espace.projections.base import VIEWS, EspaceFoldProjection, UtcDateTime
+
+TS = UtcDateTime()
+
+deadlines = sa.Table(
+    "view_deadlines",
+    VIEWS,
+    sa.Column("espace_id", sa.Uuid, primary_key=True),
+    sa.Column("kind", sa.String(24), primary_key=True),
+    sa.Column("due_at", TS, nullable=False, index=True),
+    sa.Column("limit_at", TS),
+)
+
+DeadlineState = dict[str, tuple[datetime, datetime | None]]
+"""kind -> (due_at, limit_at)"""
+
+
+class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
+    name = "deadlines"
+    tables = (deadlines,)
+    handled = (
+        EspaceSante.Affiliated,
+        EspaceSante.NoticeSent,
+        EspaceSante.OppositionDeclared,
+        EspaceSante.Opened,
+        EspaceSante.Suspended,
+        EspaceSante.SuspensionEnded,
+        EspaceSante.Closed,
+        EspaceSante.DeathDeclared,
+        EspaceSante.ErasureRequested,
+        EspaceSante.Erased,
+        EspaceSante.Reopened,
+        EspaceSante.RepresentationEnded,
+    )
+
+    def load(
+        self, conn: sa.Connection, espace_ids: Collection[UUID]
+    ) -> dict[UUID, DeadlineState]:
+        states: dict[UUID, DeadlineState] = {}
+        ids = list(espace_ids)
+        for i in range(0, len(ids), 500):
+            query = deadlines.select().where(
+                deadlines.c.espace_id.in_(ids[i : i + 500])
+            )
+            for r in conn.execute(query):
+                states.setdefault(r.espace_id, {})[r.kind] = (r.due_at, r.limit_at)
+        return states
+
+    def rows(
+        self, espace_id: UUID, state: DeadlineState
+    ) -> dict[sa.Table, list[dict[str, Any]]]:
+        return {
+            deadlines: [
+                {"espace_id": espace_id, "kind": k, "due_at": d, "limit_at": lim}
+                for k, (d, lim) in sorted(state.items())
+            ]
+        }
+
+    def fold(self, state: DeadlineState | None, event: Any) -> DeadlineState | None:
+        s: DeadlineState = dict(state or {})
+        if isinstance(event, EspaceSante.Affiliated):
+            if event.representative is not None:
+                s["majority"] = (calendar.majority_at(event.birth_date), None)
+        elif isinstance(event, EspaceSante.NoticeSent):
+            s["opening"] = (event.opposition_deadline, None)
+        elif isinstance(event, EspaceSante.OppositionDeclared | EspaceSante.Opened):
+            s.pop("opening", None)
+        elif isinstance(event, EspaceSante.Suspended):
+            s["suspension_closure"] = (event.closes_at, None)
+        elif isinstance(event, EspaceSante.SuspensionEnded):
+            s.pop("suspension_closure", None)
+        elif isinstance(event, EspaceSante.Closed):
+            s.pop("opening", None)
+            s.pop("suspension_closure", None)
+            s["archive_expiry"] = (event.archive_until, None)
+        elif isinstance(event, EspaceSante.DeathDeclared):
+            s.pop("majority", None)
+        elif isinstance(event, EspaceSante.ErasureRequested):
+            s.pop("archive_expiry", None)
+            s["erasure"] = (event.timestamp, event.due_by)
+        elif isinstance(event, EspaceSante.Erased):
+            return None
+        elif isinstance(event, EspaceSante.Reopened):
+            s.pop("archive_expiry", None)
+        elif isinstance(event, EspaceSante.RepresentationEnded):
+            s.pop("majority", None)
+        return s or None
+
+
+class DeadlineQueries:
+    """Read side of the deadlines view."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def due(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+        """Deadlines that fell due at or before ``now``, oldest first."""
+        query = (
+            deadlines.select()
+            .where(deadlines.c.due_at <= now)
+            .order_by(deadlines.c.due_at, deadlines.c.espace_id, deadlines.c.kind)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def upcoming(
+        self,
+        *,
+        kind: str | None = None,
+        before: datetime | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        query = deadlines.select().order_by(deadlines.c.due_at).limit(limit)
+        if kind is not None:
+            query = query.where(deadlines.c.kind == kind)
+        if before is not None:
+            query = query.where(deadlines.c.due_at < before)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def counts(self, now: datetime) -> dict[str, dict[str, int]]:
+        query = sa.select(
+            deadlines.c.kind,
+            sa.func.count(),
+            sa.func.sum(sa.case((deadlines.c.due_at <= now, 1), else_=0)),
+        ).group_by(deadlines.c.kind)
+        with self.engine.connect() as conn:
+            return {
+                k: {"pending": int(n), "due": int(d or 0)}
+                for k, n, d in conn.execute(query)
+            }

@@ -1,0 +1,312 @@
+"""The espaces view: one row per espace, its state, key dates, next deadline.
+
+Updated by the projection runner (asynchronously; the public API catches up
+after each command by default, ADR-0005). It holds no personal data: no NIR,
+no name, no contact, only states and dates (SEC-3). An erased espace keeps a
+tombstone row (id and state) so that counts stay true after erasure, and
+that row is the same whether built incrementally or rebuilt from a log whose
+key is already destroyed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from espace.domain.espace import EspaceSante, State
+from espace.projections.base import VIEWS, EspaceFoldProjection, UtcDateTime
+
+TS = UtcDateTime()
+
+espaces = sa.Table(
+    "view_espaces",
+    VIEWS,
+    sa.Column("espace_id", sa.Uuid, primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("minor_represented", sa.Boolean, nullable=False, default=False),
+    sa.Column("affiliated_at", TS),
+    sa.Column("notice_sent_at", TS),
+    sa.Column("notice_channel", sa.String(8)),
+    sa.Column("opposition_deadline", TS),
+    sa.Column("opposed_at", TS),
+    sa.Column("opened_at", TS),
+    sa.Column("activated_at", TS),
+    sa.Column("activation_failures", sa.Integer, nullable=False, default=0),
+    sa.Column("legacy_dmp_merged", sa.Boolean, nullable=False, default=False),
+    sa.Column("suspended_at", TS),
+    sa.Column("suspension_closes_at", TS),
+    sa.Column("resume_state", sa.String(16)),
+    sa.Column("closed_at", TS),
+    sa.Column("closure_reason", sa.String(16)),
+    sa.Column("archive_until", TS),
+    sa.Column("deceased", sa.Boolean, nullable=False, default=False),
+    sa.Column("erasure_requested_at", TS),
+    sa.Column("erasure_due_by", TS),
+    sa.Column("erased_at", TS),
+    sa.Column("reopened_at", TS),
+    sa.Column("next_deadline_kind", sa.String(24)),
+    sa.Column("next_deadline_at", TS, index=True),
+    sa.Column("updated_at", TS),
+)
+
+_COLUMNS = [c.name for c in espaces.columns]
+
+
+def tombstone(espace_id: UUID) -> dict[str, Any]:
+    """What is left of an erased espace: its id and state (SEC-4)."""
+    row: dict[str, Any] = dict.fromkeys(_COLUMNS)
+    row.update(
+        espace_id=espace_id,
+        state=str(State.ERASED),
+        version=0,
+        minor_represented=False,
+        activation_failures=0,
+        legacy_dmp_merged=False,
+        deceased=False,
+    )
+    return row
+
+
+def next_deadline(row: dict[str, Any]) -> tuple[str | None, datetime | None]:
+    """The deadline the espace waits for, from its row (see the deadlines view)."""
+    state = row["state"]
+    if state == State.NOTIFIED:
+        return "opening", row["opposition_deadline"]
+    if state == State.SUSPENDED:
+        return "suspension_closure", row["suspension_closes_at"]
+    if state == State.CLOSED:
+        if row["erasure_requested_at"] is not None:
+            return "erasure", row["erasure_due_by"]
+        return "archive_expiry", row["archive_until"]
+    return None, None
+
+
+class EspacesProjection(EspaceFoldProjection[dict[str, Any]]):
+    name = "espaces"
+    tables = (espaces,)
+    handled = (
+        EspaceSante.Affiliated,
+        EspaceSante.NoticeSent,
+        EspaceSante.OppositionDeclared,
+        EspaceSante.Opened,
+        EspaceSante.LegacyDmpMerged,
+        EspaceSante.ActivationFailed,
+        EspaceSante.Activated,
+        EspaceSante.CodeReissued,
+        EspaceSante.Suspended,
+        EspaceSante.SuspensionEnded,
+        EspaceSante.Closed,
+        EspaceSante.DeathDeclared,
+        EspaceSante.ErasureRequested,
+        EspaceSante.Erased,
+        EspaceSante.Reopened,
+        EspaceSante.RepresentationEnded,
+    )
+
+    def load(
+        self, conn: sa.Connection, espace_ids: Collection[UUID]
+    ) -> dict[UUID, dict[str, Any]]:
+        rows: dict[UUID, dict[str, Any]] = {}
+        ids = list(espace_ids)
+        for i in range(0, len(ids), 500):
+            query = espaces.select().where(espaces.c.espace_id.in_(ids[i : i + 500]))
+            for r in conn.execute(query).mappings():
+                rows[r["espace_id"]] = dict(r)
+        return rows
+
+    def rows(
+        self, espace_id: UUID, state: dict[str, Any]
+    ) -> dict[sa.Table, list[dict[str, Any]]]:
+        return {espaces: [state]}
+
+    def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
+        self._write(conn, {i: tombstone(i) for i in espace_ids})
+
+    def fold(self, state: dict[str, Any] | None, event: Any) -> dict[str, Any] | None:
+        if isinstance(event, EspaceSante.Affiliated):
+            row: dict[str, Any] = dict.fromkeys(_COLUMNS)
+            row.update(
+                espace_id=event.originator_id,
+                state=str(State.AFFILIATED),
+                minor_represented=event.representative is not None,
+                affiliated_at=event.timestamp,
+                activation_failures=0,
+                legacy_dmp_merged=False,
+                deceased=False,
+            )
+        elif state is None or state["state"] == State.ERASED:
+            return state  # the erased espace keeps its tombstone only
+        else:
+            row = dict(state)
+            _FOLDS[type(event)](row, event)
+        row["version"] = event.originator_version
+        row["updated_at"] = event.timestamp
+        row["next_deadline_kind"], row["next_deadline_at"] = next_deadline(row)
+        if row["state"] == State.ERASED:
+            return tombstone(row["espace_id"])
+        return row
+
+
+def _notice(row: dict[str, Any], e: EspaceSante.NoticeSent) -> None:
+    row.update(
+        state=str(State.NOTIFIED),
+        notice_sent_at=e.timestamp,
+        notice_channel=e.channel,
+        opposition_deadline=e.opposition_deadline,
+    )
+
+
+def _opposed(row: dict[str, Any], e: Any) -> None:
+    row.update(state=str(State.OPPOSED), opposed_at=e.timestamp)
+
+
+def _opened(row: dict[str, Any], e: Any) -> None:
+    row.update(state=str(State.OPEN), opened_at=e.timestamp)
+
+
+def _merged(row: dict[str, Any], e: Any) -> None:
+    row["legacy_dmp_merged"] = True
+
+
+def _failed(row: dict[str, Any], e: EspaceSante.ActivationFailed) -> None:
+    row["activation_failures"] = e.failures
+
+
+def _activated(row: dict[str, Any], e: Any) -> None:
+    row.update(state=str(State.ACTIVE), activated_at=e.timestamp, activation_failures=0)
+
+
+def _reissued(row: dict[str, Any], e: Any) -> None:
+    row["activation_failures"] = 0
+
+
+def _suspended(row: dict[str, Any], e: EspaceSante.Suspended) -> None:
+    row.update(
+        resume_state=row["state"],
+        state=str(State.SUSPENDED),
+        suspended_at=e.timestamp,
+        suspension_closes_at=e.closes_at,
+    )
+
+
+def _resumed(row: dict[str, Any], e: Any) -> None:
+    row.update(
+        state=row["resume_state"] or str(State.OPEN),
+        resume_state=None,
+        suspended_at=None,
+        suspension_closes_at=None,
+    )
+
+
+def _closed(row: dict[str, Any], e: EspaceSante.Closed) -> None:
+    row.update(
+        state=str(State.CLOSED),
+        closed_at=e.timestamp,
+        closure_reason=e.reason,
+        archive_until=e.archive_until,
+        resume_state=None,
+        suspended_at=None,
+        suspension_closes_at=None,
+    )
+
+
+def _died(row: dict[str, Any], e: Any) -> None:
+    row["deceased"] = True
+
+
+def _erasure_requested(row: dict[str, Any], e: EspaceSante.ErasureRequested) -> None:
+    row.update(erasure_requested_at=e.timestamp, erasure_due_by=e.due_by)
+
+
+def _erased(row: dict[str, Any], e: Any) -> None:
+    row.update(state=str(State.ERASED), erased_at=e.timestamp)
+
+
+def _reopened(row: dict[str, Any], e: Any) -> None:
+    row.update(
+        state=str(State.OPEN),
+        opened_at=e.timestamp,
+        reopened_at=e.timestamp,
+        closed_at=None,
+        closure_reason=None,
+        archive_until=None,
+        opposed_at=None,
+        activation_failures=0,
+    )
+
+
+def _representation_ended(row: dict[str, Any], e: Any) -> None:
+    row["minor_represented"] = False
+
+
+_FOLDS: dict[type[Any], Any] = {
+    EspaceSante.NoticeSent: _notice,
+    EspaceSante.OppositionDeclared: _opposed,
+    EspaceSante.Opened: _opened,
+    EspaceSante.LegacyDmpMerged: _merged,
+    EspaceSante.ActivationFailed: _failed,
+    EspaceSante.Activated: _activated,
+    EspaceSante.CodeReissued: _reissued,
+    EspaceSante.Suspended: _suspended,
+    EspaceSante.SuspensionEnded: _resumed,
+    EspaceSante.Closed: _closed,
+    EspaceSante.DeathDeclared: _died,
+    EspaceSante.ErasureRequested: _erasure_requested,
+    EspaceSante.Erased: _erased,
+    EspaceSante.Reopened: _reopened,
+    EspaceSante.RepresentationEnded: _representation_ended,
+}
+
+
+class EspacesQueries:
+    """Read side of the espaces view. Never loads an aggregate."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def get(self, espace_id: UUID) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(espaces.select().where(espaces.c.espace_id == espace_id))
+                .mappings()
+                .first()
+            )
+        return dict(row) if row is not None else None
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        deadline_before: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        query = espaces.select().order_by(espaces.c.affiliated_at, espaces.c.espace_id)
+        if state is not None:
+            query = query.where(espaces.c.state == state)
+        if deadline_before is not None:
+            query = query.where(espaces.c.next_deadline_at < deadline_before)
+        query = query.limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def ids_in_state(self, state: str, limit: int = 1000) -> list[UUID]:
+        query = (
+            sa.select(espaces.c.espace_id)
+            .where(espaces.c.state == state)
+            .order_by(espaces.c.affiliated_at, espaces.c.espace_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    def counts_by_state(self) -> dict[str, int]:
+        query = sa.select(espaces.c.state, sa.func.count()).group_by(espaces.c.state)
+        with self.engine.connect() as conn:
+            counts = {str(s): int(n) for s, n in conn.execute(query)}
+        return {str(s): counts.get(str(s), 0) for s in State}
