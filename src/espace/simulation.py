@@ -1,0 +1,380 @@
+"""The main job: a synthetic rollout on a simulation store, with a simulated clock.
+
+People are generated from a seed (valid NIRs, Corsica and births abroad
+included, a fifth of them minors with a parent), affiliated from a feed that
+has a few bad and duplicate rows, notified, and then live their lives: about
+2 % oppose, about 20 % activate (some mistype first), a few are suspended,
+close, die, ask for erasure or reopen. The deadline job runs every simulated
+day, and once more ten years on, when the archives expire.
+
+Everything goes through the public API, as an embedding application would.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from stdnum.fr import nir as stdnum_nir
+
+from espace.adapters.meta import read_meta
+from espace.adapters.settings import create_engine, parse_database_url
+from espace.api import Store, init_store
+from espace.application.errors import ConfigurationError
+from espace.domain.calendar import PARIS
+from espace.domain.errors import EspaceError
+
+START = datetime(2027, 1, 4, 8, 0, tzinfo=PARIS).astimezone(UTC)
+ACTIVE_DAYS = 800
+"""How many simulated days of daily life, before the ten-year jump."""
+
+BIRTHPLACES = [
+    "75056",
+    "69123",
+    "13055",
+    "2A004",
+    "2B033",
+    "33063",
+    "59350",
+    "99126",
+    "99350",
+]
+BIRTH_NAMES = [
+    "MARTIN",
+    "BERNARD",
+    "DUBOIS",
+    "THOMAS",
+    "ROBERT",
+    "PETIT",
+    "DURAND",
+    "LEROY",
+    "MOREAU",
+    "SIMON",
+    "LAURENT",
+    "LEFEBVRE",
+    "MICHEL",
+    "GARCIA",
+]
+FIRST_NAMES = {
+    "M": ["Jean", "Louis", "Hugo", "Lucas", "Nathan", "Paul", "Yanis"],
+    "F": ["Marie", "Emma", "Louise", "Jade", "Alice", "Chloé", "Inès"],
+}
+
+
+@dataclass
+class Person:
+    line: int
+    nir: str
+    birth_date: date
+    vitale_serial: str
+    row: dict[str, str]
+    espace_id: UUID | None = None
+    code: str | None = None
+    notice_day: int = 0
+
+
+def make_person(rng: random.Random, line: int, today: date) -> Person:
+    """A synthetic insured person with a valid NIR and coherent INS traits."""
+    sex = rng.choice("MF")
+    minor = rng.random() < 0.2
+    age_days = (
+        rng.randint(0, 17 * 365) if minor else rng.randint(18 * 365 + 1, 95 * 365)
+    )
+    birth = today - timedelta(days=age_days)
+    place = rng.choice(BIRTHPLACES)
+    body = f"{1 if sex == 'M' else 2}{birth.year % 100:02d}{birth.month:02d}{place}"
+    body += f"{rng.randint(1, 999):03d}"
+    nir = body + stdnum_nir.calc_check_digits(body)
+    serial = f"{rng.randint(10**9, 10**10 - 1)}"
+    name = rng.choice(BIRTH_NAMES)
+    row = {
+        "nir": nir,
+        "birth_name": name,
+        "first_names": rng.choice(FIRST_NAMES[sex]),
+        "birth_date": birth.isoformat(),
+        "sex": sex,
+        "birthplace_code": place,
+        "vitale_serial": serial,
+        "legacy_dmp_ref": f"DMP-{rng.randint(10**7, 10**8 - 1)}"
+        if rng.random() < 0.1
+        else "",
+    }
+    if minor:
+        row.update(
+            representative_name=f"{rng.choice(FIRST_NAMES['F'])} {name}",
+            representative_role="parent",
+            representative_email=f"parent.{line}@example.org"
+            if rng.random() < 0.8
+            else "",
+            representative_postal_address=f"{line} rue de la Paix, 75002 Paris",
+        )
+    elif rng.random() < 0.7:
+        row["email"] = f"person.{line}@example.org"
+    else:
+        row["postal_address"] = f"{line} avenue de la République, 69003 Lyon"
+    return Person(line, nir, birth, serial, row)
+
+
+def _corrupt(rng: random.Random, row: dict[str, str]) -> dict[str, str]:
+    bad = dict(row)
+    choice = rng.randrange(3)
+    if choice == 0:
+        bad["nir"] = row["nir"][:-2] + f"{(int(row['nir'][-2:]) + 1) % 97:02d}"
+    elif choice == 1:
+        bad["birth_name"] = ""
+    else:
+        bad["birth_date"] = "1990-02-30"
+    return bad
+
+
+def _prepare_store(url: str | None, fresh: bool) -> str:
+    settings = parse_database_url(url)
+    if fresh:
+        if settings.kind != "sqlite" or settings.sqlite_path is None:
+            raise ConfigurationError(
+                "--fresh works on SQLite files; give an empty schema"
+            )
+        path = settings.sqlite_path
+        if path.exists():
+            engine = create_engine(settings)
+            try:
+                mode = read_meta(engine).get("mode")
+            finally:
+                engine.dispose()
+            if mode != "simulation":
+                raise ConfigurationError(
+                    f"{path} is not a simulation store: --fresh refuses to delete it"
+                )
+            for suffix in ("", "-wal", "-shm", ".key"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+    init_store(settings.url, simulation=True)
+    engine = create_engine(settings)
+    try:
+        meta = read_meta(engine)
+    finally:
+        engine.dispose()
+    if meta.get("mode") != "simulation":
+        raise ConfigurationError(
+            f"{settings.redacted_url} is a production store: simulate only writes to "
+            "simulation stores (use another --database, or --fresh on a simulation "
+            "file)"
+        )
+    return settings.url
+
+
+def run_simulation(
+    url: str | None,
+    *,
+    people: int,
+    seed: int,
+    fresh: bool = False,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Run the synthetic rollout; return the summary."""
+    url = _prepare_store(url, fresh)
+    rng = random.Random(seed)
+    now = [START]
+    with Store.open(url, clock=lambda: now[0], sync_views=False) as store:
+        if store.runner.status() and max(v.head for v in store.runner.status()) > 0:
+            raise ConfigurationError(
+                "the simulation store already holds events: use --fresh or another file"
+            )
+        sim = _Simulation(store, rng, now)
+        started = time.perf_counter()
+        sim.run(people, progress)
+        elapsed = time.perf_counter() - started
+        store.sync()
+        events = max((v.head for v in store.view_status()), default=0)
+        return {
+            "people": people,
+            "seed": seed,
+            "database": store.settings.redacted_url,
+            "states": store.espaces.counts_by_state(),
+            "events": events,
+            "commands": sim.commands,
+            "rejected_rows": sim.rejected_rows,
+            "actions": dict(sorted(sim.actions.items())),
+            "deadlines": dict(sorted(sim.deadlines.items())),
+            "elapsed_s": round(elapsed, 2),
+            "events_per_s": round(events / elapsed) if elapsed else 0,
+            "commands_per_s": round(sim.commands / elapsed) if elapsed else 0,
+            "simulated_until": now[0].isoformat(),
+        }
+
+
+class _Simulation:
+    def __init__(self, store: Store, rng: random.Random, now: list[datetime]) -> None:
+        self.store = store
+        self.rng = rng
+        self.now = now
+        self.actions: Counter[str] = Counter()
+        self.deadlines: Counter[str] = Counter()
+        self.commands = 0
+        self.day = 0
+        self.rejected_rows = 0
+        self.agenda: dict[int, list[tuple[str, Person]]] = defaultdict(list)
+
+    def at_day(self, day: int, hour: int = 10) -> datetime:
+        local = datetime.combine(
+            START.astimezone(PARIS).date() + timedelta(days=day),
+            datetime.min.time(),
+            tzinfo=PARIS,
+        )
+        return (
+            local + timedelta(hours=hour, minutes=self.rng.randint(0, 59))
+        ).astimezone(UTC)
+
+    def run(self, people: int, progress: bool) -> None:
+        population = [make_person(self.rng, i + 2, START.date()) for i in range(people)]
+        columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+        with Progress(*columns, disable=not progress, transient=True) as bar:
+            task = bar.add_task("affiliation", total=people + ACTIVE_DAYS + 1)
+            self.affiliate(population, lambda n: bar.advance(task, n))
+            self.plan(population)
+            bar.update(task, description="daily life")
+            for day in range(ACTIVE_DAYS):
+                self.live_day(day)
+                bar.advance(task)
+            bar.update(task, description="ten years on")
+            self.now[0] = self.at_day(ACTIVE_DAYS + 3653 + 30, hour=2)
+            self.run_deadlines()
+            bar.advance(task)
+
+    def affiliate(
+        self, population: list[Person], advance: Callable[[int], None]
+    ) -> None:
+        feed: list[tuple[int, dict[str, Any]]] = []
+        for person in population:
+            roll = self.rng.random()
+            if roll < 0.005:
+                feed.append((person.line, _corrupt(self.rng, person.row)))
+                continue
+            feed.append((person.line, person.row))
+            if roll < 0.01:
+                feed.append((person.line, person.row))  # sent twice by the insurer
+        self.now[0] = self.at_day(0, hour=6)
+        report = self.store.lifecycle.affiliate_feed(feed, progress=advance)
+        self.commands += len(feed)
+        self.rejected_rows = len(report.rejected)
+        self.actions["affiliated"] = report.created
+        self.actions["affiliation_duplicates"] = report.already_affiliated
+        rejected = {r.line for r in report.rejected}
+        for person in population:
+            if person.line not in rejected:
+                person.espace_id = self.store.lifecycle.espace_id_for(person.nir)
+        self.store.sync()
+
+    def plan(self, population: list[Person]) -> None:
+        """Decide each person's life: notices go out in five daily waves."""
+        rng = self.rng
+        for person in population:
+            if person.espace_id is None:
+                continue
+            notice_day = rng.randrange(5)
+            person.notice_day = notice_day
+            self.agenda[notice_day].append(("notice", person))
+            roll = rng.random()
+            if roll < 0.02:
+                late = rng.random() < 0.1
+                self.agenda[
+                    notice_day + (rng.randint(43, 60) if late else rng.randint(1, 41))
+                ].append(("oppose", person))
+                continue
+            if roll < 0.22:
+                in_window = rng.random() < 0.4
+                day = notice_day + (
+                    rng.randint(1, 41) if in_window else rng.randint(43, 200)
+                )
+                if rng.random() < 0.15:
+                    self.agenda[day].append(("activate_wrong", person))
+                self.agenda[day].append(("activate", person))
+            later = rng.random()
+            if later < 0.01:
+                day = rng.randint(60, 400)
+                self.agenda[day].append(("close", person))
+                if rng.random() < 0.2:
+                    self.agenda[day + rng.randint(30, 200)].append(("reopen", person))
+            elif later < 0.015:
+                self.agenda[rng.randint(30, 700)].append(("death", person))
+            elif later < 0.018:
+                self.agenda[rng.randint(60, 400)].append(("erasure", person))
+            elif later < 0.020:
+                day = rng.randint(100, 300)
+                self.agenda[day].append(("suspend", person))
+                if rng.random() < 0.5:
+                    self.agenda[day + rng.randint(1, 30)].append(("object", person))
+
+    def live_day(self, day: int) -> None:
+        self.day = day
+        todo = self.agenda.pop(day, [])
+        notices = [p for kind, p in todo if kind == "notice"]
+        if notices:
+            self.now[0] = self.at_day(day, hour=7)
+            by_id = {p.espace_id: p for p in notices if p.espace_id is not None}
+            for issued in self.store.lifecycle.send_notices(list(by_id)):
+                by_id[UUID(issued.espace.espace_id)].code = issued.activation_code
+                self.actions["notice"] += 1
+            self.commands += len(notices)
+        for kind, person in todo:
+            if kind != "notice":
+                self.now[0] = max(self.now[0], self.at_day(day))
+                self.act(kind, person)
+        self.now[0] = self.at_day(day + 1, hour=2)
+        self.run_deadlines()
+
+    def act(self, kind: str, p: Person) -> None:
+        assert p.espace_id is not None
+        life = self.store.lifecycle
+        self.commands += 1
+        try:
+            if kind == "oppose":
+                life.oppose(p.espace_id, {"channel": self.rng.choice(["web", "phone"])})
+            elif kind in ("activate", "activate_wrong"):
+                if self.day - p.notice_day >= 85 and p.code is not None:
+                    # The provisional code expires after 90 days: ask for a new one.
+                    p.code = life.reissue_code(p.espace_id).activation_code
+                    self.actions["reissue"] += 1
+                code = p.code or ""
+                if kind == "activate_wrong":
+                    code = "WRONG-CODE1"
+                life.activate(
+                    {
+                        "nir": p.nir,
+                        "code": code,
+                        "birth_date": p.birth_date.isoformat(),
+                        "vitale_serial": p.vitale_serial,
+                        "as_representative": "representative_name" in p.row,
+                    }
+                )
+            elif kind == "close":
+                life.close(p.espace_id)
+            elif kind == "reopen":
+                p.code = life.reopen(p.espace_id).activation_code
+            elif kind == "death":
+                day = self.now[0].astimezone(PARIS).date() - timedelta(days=1)
+                life.declare_death(p.espace_id, {"date_of_death": day.isoformat()})
+            elif kind == "erasure":
+                life.request_erasure(p.espace_id)
+            elif kind == "suspend":
+                life.suspend(p.espace_id, {"reason": "suspected fraud"})
+            elif kind == "object":
+                life.object_to_suspension(p.espace_id)
+        except EspaceError as exc:
+            rule = getattr(exc, "rule", exc.code)
+            self.actions[f"{kind}_refused_{rule}"] += 1
+        else:
+            self.actions[kind] += 1
+
+    def run_deadlines(self) -> None:
+        report = self.store.deadlines.run_due()
+        self.deadlines.update(report.done)
+        for kind, n in report.skipped.items():
+            self.deadlines[f"{kind}_skipped"] += n
