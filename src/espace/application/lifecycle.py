@@ -136,7 +136,9 @@ class LifecycleService:
     def get(self, espace_id: UUID) -> EspaceSante:
         """Load an espace; NotFound if it never existed or was erased."""
         try:
-            espace: EspaceSante = self.app.repository.get(espace_id)
+            espace: EspaceSante = self.app.repository.get(
+                espace_id, projector_func=_project
+            )
         except AggregateNotFoundError:
             raise NotFound(f"no espace {espace_id}") from None
         except MapperDeserialisationError as exc:
@@ -223,21 +225,29 @@ class LifecycleService:
         if not espaces:
             return
         self.keys.ensure_keys([e.id for e in espaces], at)
+        saved = self._save_batch(espaces)
+        report.created += len(saved)
+        report.already_affiliated += len(espaces) - len(saved)
+        report.events += sum(saved.values())
+
+    def _save_batch(self, espaces: Sequence[EspaceSante]) -> dict[UUID, int]:
+        """Save many aggregates in one transaction; if any conflicts (a re-run
+        feed, a concurrent writer), save them one by one and leave out the
+        conflicting ones. Returns the number of events saved per espace.
+        """
+        pending = [(e.id, e.collect_events()) for e in espaces]
         try:
-            recordings = self.app.save(*espaces)
+            self.app.save(*[event for _, events in pending for event in events])
         except RecordConflictError:
-            # Some are already there (a re-run feed): save one by one.
-            for espace in espaces:
+            saved: dict[UUID, int] = {}
+            for espace_id, events in pending:
                 try:
-                    recordings = self.app.save(espace)
+                    self.app.save(*events)
                 except RecordConflictError:
-                    report.already_affiliated += 1
-                else:
-                    report.created += 1
-                    report.events += len(recordings)
-            return
-        report.created += len(espaces)
-        report.events += len(recordings)
+                    continue
+                saved[espace_id] = len(events)
+            return saved
+        return {espace_id: len(events) for espace_id, events in pending}
 
     # ------------------------------------------------------------ LC-1/2
 
@@ -263,10 +273,14 @@ class LifecycleService:
     def send_notices(
         self, espace_ids: Iterable[UUID], at: datetime | None = None
     ) -> Iterator[CodeIssued]:
-        """Send many notices, saving them in batches; yields each code to deliver."""
+        """Send many notices, saved in batches; yields the codes to deliver.
+
+        Only notices actually saved are yielded: an espace changed meanwhile
+        by another process, or no longer awaiting its notice, is left out.
+        """
         for batch in _batches(espace_ids, 100):
             now = at or self.clock()
-            issued: list[CodeIssued] = []
+            issued: dict[UUID, CodeIssued] = {}
             espaces = []
             for espace_id in batch:
                 espace = self.get(espace_id)
@@ -280,16 +294,17 @@ class LifecycleService:
                     non_working_day=self.non_working_day,
                 )
                 espaces.append(espace)
-                issued.append(
-                    CodeIssued(
-                        EspaceSummary.of(espace),
-                        channel=espace.notice_channel or "post",
-                        recipient=espace.notice_recipient,
-                        activation_code=code,
-                    )
+                issued[espace.id] = CodeIssued(
+                    EspaceSummary.of(espace),
+                    channel=espace.notice_channel or "post",
+                    recipient=espace.notice_recipient,
+                    activation_code=code,
                 )
-            self._save_many(espaces, "notice.sent")
-            yield from issued
+            saved = self._save_batch(espaces)
+            for espace_id in saved:
+                log.info("notice.sent", espace_id=str(espace_id), state="notified")
+            self._synced()
+            yield from (issued[i] for i in issued if i in saved)
 
     # ------------------------------------------------------------ LC-3
 
@@ -519,20 +534,17 @@ class LifecycleService:
         if sync:
             self._synced()
 
-    def _save_many(self, espaces: Sequence[EspaceSante], what: str) -> None:
-        if not espaces:
-            return
-        try:
-            self.app.save(*espaces)
-        except RecordConflictError:
-            raise Conflict("an espace was changed by someone else; try again") from None
-        for espace in espaces:
-            log.info(what, espace_id=str(espace.id), state=str(espace.state))
-        self._synced()
-
     def _synced(self) -> None:
         if self.after_save is not None:
             self.after_save()
+
+
+def _project(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Replay events: the library's default checks a runtime protocol per
+    event, which costs half the load time (architecture.md)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
