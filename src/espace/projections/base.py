@@ -105,11 +105,12 @@ class EspaceFoldProjection(Projection, Generic[S]):
         if not events:
             return
         keys = {self.espace_id_of(e) for e in events}
-        states: dict[UUID, S | None] = dict(self.load(conn, keys))
+        loaded = self.load(conn, keys)
+        states: dict[UUID, S | None] = dict(loaded)
         for event in events:
             key = self.espace_id_of(event)
             states[key] = self.fold(states.get(key), event)
-        self._write(conn, states)
+        self._write(conn, states, existing=loaded.keys())
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
         if espace_ids:
@@ -121,8 +122,15 @@ class EspaceFoldProjection(Projection, Generic[S]):
             for chunk in _chunks(ids, 500):
                 conn.execute(table.delete().where(table.c.espace_id.in_(chunk)))
 
-    def _write(self, conn: sa.Connection, states: dict[UUID, S | None]) -> None:
-        self._delete(conn, states)
+    def _write(
+        self,
+        conn: sa.Connection,
+        states: dict[UUID, S | None],
+        existing: Collection[UUID] | None = None,
+    ) -> None:
+        """Replace the rows of these espaces: delete those that had rows
+        (all of them when ``existing`` is not known), insert the new ones."""
+        self._delete(conn, states if existing is None else existing)
         inserts: dict[sa.Table, list[dict[str, Any]]] = {t: [] for t in self.tables}
         for espace_id, state in states.items():
             if state is None:
