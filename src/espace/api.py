@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from espace.adapters.contents import SealedContentStore
 from espace.adapters.crypto import (
     Keystore,
     default_key_file,
@@ -41,10 +42,18 @@ from espace.application.deadlines import DeadlineService
 from espace.application.errors import ConfigurationError
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock
+from espace.application.records import RecordService
 from espace.application.security import Hashing
 from espace.projections.base import Projection
+from espace.projections.consents import ConsentQueries, ConsentsProjection
 from espace.projections.deadlines import DeadlineQueries, DeadlinesProjection
+from espace.projections.documents import DocumentQueries, DocumentsProjection
 from espace.projections.espaces import EspacesProjection, EspacesQueries
+from espace.projections.journal import JournalProjection, JournalQueries
+from espace.projections.notifications import (
+    NotificationQueries,
+    NotificationsProjection,
+)
 
 
 def system_clock() -> datetime:
@@ -53,7 +62,14 @@ def system_clock() -> datetime:
 
 def all_projections() -> list[Projection]:
     """Every read model, in the order the runner applies them."""
-    return [EspacesProjection(), DeadlinesProjection()]
+    return [
+        EspacesProjection(),
+        DeadlinesProjection(),
+        DocumentsProjection(),
+        ConsentsProjection(),
+        JournalProjection(),
+        NotificationsProjection(),
+    ]
 
 
 @dataclass(frozen=True)
@@ -115,8 +131,8 @@ def init_store(
         meta = read_meta(engine)
     finally:
         engine.dispose()
-    store = Store.open(settings.url, environ=env)
-    store.close()
+    with Store.open(settings.url, environ=env) as store:
+        store.records.ensure_default_matrix()
     return StoreInfo(
         url=settings.redacted_url,
         kind=settings.kind,
@@ -164,6 +180,8 @@ class Store:
                 listen=PgListen.for_store(settings, self.events.recorder),
             )
             self.runner.create_tables()
+            self.contents = SealedContentStore(self.engine, self.keystore)
+            self.contents.create_tables()
         except BaseException:
             self.engine.dispose()
             raise
@@ -181,9 +199,34 @@ class Store:
             clock,
             non_working_day=non_working,
             after_save=self.sync if sync_views else None,
+            contents=self.contents,
+        )
+        self.documents = DocumentQueries(self.engine)
+        self.consents = ConsentQueries(self.engine)
+        self.journal = JournalQueries(self.engine)
+        self.notifications = NotificationQueries(self.engine)
+        self.records = RecordService(
+            self.events,
+            self.lifecycle,
+            self.contents,
+            clock,
+            documents=self.documents,
+            consents=self.consents,
+            journal=self.journal,
+            notifications=self.notifications,
+            after_save=self.sync if sync_views else None,
         )
         self.deadlines = DeadlineService(
             self.lifecycle, self.deadline_view, clock, sync=self.sync
+        )
+        self.deadlines.register_subject_commands(
+            {
+                "holder_notice": lambda i, t: self.records.tell_holder_update_waiting(
+                    i, at=t
+                ),
+                "holder_reveal": lambda i, t: self.records.reveal_after_delay(i, at=t),
+            },
+            modified_on=self.records.document_modified_on,
         )
 
     @classmethod

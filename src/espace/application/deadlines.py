@@ -73,25 +73,37 @@ class DeadlineService:
             "erasure": lambda i, t: lifecycle.erase(i, at=t),
             "majority": lambda i, t: lifecycle.end_representation(i, at=t),
         }
+        self._subject_commands: dict[str, Callable[[UUID, datetime], object]] = {}
+        self._subject_modified: Callable[[UUID], datetime] = lambda _id: datetime.min
+
+    def register_subject_commands(
+        self,
+        commands: dict[str, Callable[[UUID, datetime], object]],
+        modified_on: Callable[[UUID], datetime],
+    ) -> None:
+        """Deadlines about something other than the espace (a document's DOC-5
+        timers): the command takes the subject's id."""
+        self._subject_commands.update(commands)
+        self._subject_modified = modified_on
 
     def run_due(self, now: datetime | None = None, batch: int = 500) -> DeadlineReport:
         """Carry out every deadline due at ``now`` (default: the clock)."""
         now = now or self.clock()
         report = DeadlineReport(now=now.isoformat())
         self.sync()
-        attempted: set[tuple[UUID, str]] = set()
+        attempted: set[tuple[UUID, str, UUID]] = set()
         while True:
             rows = [
                 r
                 for r in self.queries.due(now, limit=batch + len(attempted))
-                if (r["espace_id"], r["kind"]) not in attempted
+                if (r["espace_id"], r["kind"], r["subject_id"]) not in attempted
             ]
             if not rows:
                 break
             for row in rows[:batch]:
-                espace_id, kind = row["espace_id"], row["kind"]
-                attempted.add((espace_id, kind))
-                self._run_one(espace_id, kind, row["due_at"], now, report)
+                key = (row["espace_id"], row["kind"], row["subject_id"])
+                attempted.add(key)
+                self._run_one(*key, row["due_at"], now, report)
             self.sync()
         log.info("deadlines.run", **{f"done_{k}": v for k, v in report.done.items()})
         return report
@@ -100,28 +112,52 @@ class DeadlineService:
         self,
         espace_id: UUID,
         kind: str,
+        subject_id: UUID,
         due_at: datetime,
         now: datetime,
         report: DeadlineReport,
     ) -> None:
+        if kind in self._subject_commands:
+            self._run_command(
+                self._subject_commands[kind],
+                subject_id,
+                kind,
+                lambda: max(due_at, self._subject_modified(subject_id)),
+                report,
+            )
+            return
         command = self._commands.get(kind)
         if command is None:
             report.failed.append(
                 {"espace_id": str(espace_id), "kind": kind, "error": "unknown kind"}
             )
             return
-        try:
+
+        def when() -> datetime:
             if kind in ACT_NOW:
-                at = now
-            else:
-                last = self.lifecycle.get(espace_id).modified_on
-                at = max(due_at, last)
-            command(espace_id, at)
+                return now
+            return max(due_at, self.lifecycle.get(espace_id).modified_on)
+
+        self._run_command(command, espace_id, kind, when, report)
+
+    def _run_command(
+        self,
+        command: Callable[[UUID, datetime], object],
+        subject_id: UUID,
+        kind: str,
+        when: Callable[[], datetime],
+        report: DeadlineReport,
+    ) -> None:
+        try:
+            command(subject_id, when())
         except (RuleViolation, NotFound, Conflict) as exc:
-            # Stale row (the espace moved on), erased, or raced: the rule decides.
+            # Stale row (the subject moved on), erased, or raced: the rule decides.
             report.skipped[kind] += 1
             log.info(
-                "deadline.skipped", espace_id=str(espace_id), kind=kind, reason=exc.code
+                "deadline.skipped",
+                subject_id=str(subject_id),
+                kind=kind,
+                reason=exc.code,
             )
         else:
             report.done[kind] += 1

@@ -18,7 +18,7 @@ from eventsourcing.persistence import MapperDeserialisationError, RecordConflict
 
 from espace.application import schemas
 from espace.application.errors import Conflict, InvalidInput, NotFound
-from espace.application.ports import Clock, KeyVault
+from espace.application.ports import Clock, ContentStore, KeyVault
 from espace.application.security import (
     Hashing,
     new_activation_code,
@@ -118,8 +118,10 @@ class LifecycleService:
         *,
         non_working_day: NonWorkingDay | None = None,
         after_save: Callable[[], object] | None = None,
+        contents: ContentStore | None = None,
     ) -> None:
         self.app = app
+        self.contents = contents
         self.keys = keys
         self.hashing = hashing
         self.clock = clock
@@ -466,7 +468,7 @@ class LifecycleService:
         espace = self.get(espace_id)
         espace.erase(at=now)
         self._save(espace, "espace.erased", sync=False)
-        self.keys.shred(espace.id, now)
+        self._destroy(espace.id, now)
         self._synced()
         return EspaceSummary.of(espace)
 
@@ -478,8 +480,14 @@ class LifecycleService:
             return False
         if espace.state is not State.ERASED:
             return False
-        self.keys.shred(espace.id, at or self.clock())
+        self._destroy(espace.id, at or self.clock())
         return True
+
+    def _destroy(self, espace_id: UUID, at: datetime) -> None:
+        """SEC-4: destroy the key, then delete the sealed document contents."""
+        self.keys.shred(espace_id, at)
+        if self.contents is not None:
+            self.contents.purge_espace(espace_id)
 
     def reopen(self, espace_id: UUID, at: datetime | None = None) -> CodeIssued:
         """LC-10: a new espace; the archived content comes back; a new code."""

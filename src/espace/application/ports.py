@@ -25,3 +25,16 @@ class ViewSync(Protocol):
     """Brings the read models up to date with the log."""
 
     def __call__(self) -> object: ...
+
+
+class ContentStore(Protocol):
+    """Document contents, sealed under their espace's key (ADR-0010)."""
+
+    def put(self, espace_id: UUID, version_id: UUID, content: bytes) -> None:
+        """Store one version's bytes; idempotent for the same bytes."""
+
+    def get(self, espace_id: UUID, version_id: UUID) -> bytes:
+        """The bytes of one version; NotFound if absent or erased."""
+
+    def purge_espace(self, espace_id: UUID) -> int:
+        """Delete every content of an erased espace (SEC-4); returns the count."""

@@ -21,14 +21,19 @@ from marshmallow import (
 )
 
 from espace.application.errors import InvalidInput
+from espace.domain.access import PROFESSIONS
+from espace.domain.documents import FORMATS, LOINC_TYPES, Category
 from espace.domain.errors import InvalidIdentifier
 from espace.domain.identifiers import (
     INS_OIDS,
     NIR_OID,
     Ins,
+    validate_idnatps,
     validate_nir,
     validate_vitale_serial,
 )
+
+CATEGORIES = [c.value for c in Category]
 
 _name = fields.String(required=True, validate=validate.Length(min=1, max=200))
 NOTICE_CHANNELS = ("web", "phone", "post")
@@ -223,3 +228,88 @@ def parse_date(value: str, field: str) -> date:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
         raise InvalidInput({field: ["not an ISO 8601 date (YYYY-MM-DD)"]}) from None
+
+
+class ActorSchema(_Base):
+    """Who acts on a record (ACC-1..ACC-7). The holder and the legal
+    representative are bound to the espace; a professional is known by IdNatPS
+    (ID-3) and profession; an heir by the id under which access was granted."""
+
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["holder", "representative", "professional", "heir"]),
+    )
+    idnatps = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=_identifier(validate_idnatps, "idnatps"),
+    )
+    profession = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(PROFESSIONS)
+    )
+    heir_id = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=64)
+    )
+
+    @validates_schema
+    def _coherent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["kind"] == "professional":
+            if not data.get("idnatps"):
+                raise ValidationError("required for a professional", "idnatps")
+            if not data.get("profession"):
+                raise ValidationError("required for a professional", "profession")
+        if data["kind"] == "heir" and not data.get("heir_id"):
+            raise ValidationError("required for an heir", "heir_id")
+
+    @post_load
+    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("idnatps"):
+            data["idnatps"] = validate_idnatps(data["idnatps"])
+        return data
+
+
+class ModeSchema(_Base):
+    """ACC-7: the purpose of an access is care, or an emergency; nothing else."""
+
+    mode = fields.String(
+        load_default="care", validate=validate.OneOf(["care", "emergency", "samu"])
+    )
+
+
+class DocumentSchema(_Base):
+    """DOC-1: the metadata of a deposit, an upload or a replacement."""
+
+    category = fields.String(load_default=None, validate=validate.OneOf(CATEGORIES))
+    loinc_code = fields.String(
+        required=True, validate=validate.OneOf(sorted(LOINC_TYPES))
+    )
+    title = fields.String(required=True, validate=validate.Length(min=1, max=250))
+    care_time = fields.AwareDateTime(required=True)
+    format = fields.String(required=True, validate=validate.OneOf(sorted(FORMATS)))
+    hidden_from_holder = fields.Boolean(load_default=False)
+    hidden_from_representatives = fields.Boolean(load_default=False)
+
+
+class ProfessionalRefSchema(_Base):
+    """A professional named in a consent choice (ID-3)."""
+
+    idnatps = fields.String(
+        required=True, validate=_identifier(validate_idnatps, "idnatps")
+    )
+    profession = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(PROFESSIONS)
+    )
+
+    @post_load
+    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["idnatps"] = validate_idnatps(data["idnatps"])
+        return data
+
+
+class HeirSchema(_Base):
+    """LC-11: who is given read access to a deceased holder's archive."""
+
+    heir_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    relationship = fields.String(
+        required=True, validate=validate.OneOf(["heir", "cohabitant", "pacs_partner"])
+    )

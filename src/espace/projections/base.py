@@ -76,8 +76,8 @@ class Projection(ABC):
             conn.execute(table.delete())
 
 
-class EspaceFoldProjection(Projection, Generic[S]):
-    """A view whose rows all belong to one espace, keyed by ``espace_id``.
+class FoldProjection(Projection, Generic[S]):
+    """A view whose rows are grouped under one key (by default the espace).
 
     A page is applied by loading the current state of the espaces it touches
     (one SELECT), folding the events into that state in memory, then writing
@@ -97,7 +97,11 @@ class EspaceFoldProjection(Projection, Generic[S]):
     def rows(self, espace_id: UUID, state: S) -> dict[sa.Table, list[dict[str, Any]]]:
         """The rows that represent ``state``, per table."""
 
+    key_column: ClassVar[str] = "espace_id"
+    """The column that holds the key in every table of the view."""
+
     def espace_id_of(self, event: Any) -> UUID:
+        """The key of the rows an event changes (the espace, by default)."""
         espace_id: UUID = getattr(event, "espace_id", None) or event.originator_id
         return espace_id
 
@@ -114,13 +118,14 @@ class EspaceFoldProjection(Projection, Generic[S]):
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
         if espace_ids:
-            self._delete(conn, espace_ids)
+            purge_espaces(conn, self.tables, espace_ids)
 
-    def _delete(self, conn: sa.Connection, espace_ids: Iterable[UUID]) -> None:
-        ids = list(espace_ids)
+    def _delete(self, conn: sa.Connection, keys: Iterable[UUID]) -> None:
+        ids = list(keys)
         for table in reversed(self.tables):
+            column = table.c[self.key_column]
             for chunk in _chunks(ids, 500):
-                conn.execute(table.delete().where(table.c.espace_id.in_(chunk)))
+                conn.execute(table.delete().where(column.in_(chunk)))
 
     def _write(
         self,
@@ -140,6 +145,41 @@ class EspaceFoldProjection(Projection, Generic[S]):
         for table in self.tables:
             if inserts[table]:
                 conn.execute(table.insert(), inserts[table])
+
+
+EspaceFoldProjection = FoldProjection
+"""A fold keyed by espace (the default key)."""
+
+
+class AppendProjection(Projection):
+    """An append-only view (a journal): each event adds rows, none changes."""
+
+    @abstractmethod
+    def rows_for(self, event: Any) -> dict[sa.Table, list[dict[str, Any]]]:
+        """The rows one event adds."""
+
+    def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
+        inserts: dict[sa.Table, list[dict[str, Any]]] = {t: [] for t in self.tables}
+        for event in events:
+            for table, rows in self.rows_for(event).items():
+                inserts[table].extend(rows)
+        for table in self.tables:
+            if inserts[table]:
+                conn.execute(table.insert(), inserts[table])
+
+    def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
+        if espace_ids:
+            purge_espaces(conn, self.tables, espace_ids)
+
+
+def purge_espaces(
+    conn: sa.Connection, tables: Sequence[sa.Table], espace_ids: Collection[UUID]
+) -> None:
+    """Delete every row of these espaces (SEC-4): tables have ``espace_id``."""
+    ids = list(espace_ids)
+    for table in reversed(tables):
+        for chunk in _chunks(ids, 500):
+            conn.execute(table.delete().where(table.c.espace_id.in_(chunk)))
 
 
 def _chunks(items: list[UUID], size: int) -> Iterable[list[UUID]]:

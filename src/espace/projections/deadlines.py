@@ -7,6 +7,11 @@ Kinds (and the command the deadline job issues for each):
 - ``erasure`` (LC-9): an express erasure to carry out now (``due_at`` is the
   request; ``limit_at`` the legal three-month limit).
 - ``majority`` (LC-12): the holder turns 18; the representative's mandate ends.
+- ``holder_notice`` (DOC-5): a document hidden from the holder for two weeks
+  without announcement: the holder is told an update is waiting.
+- ``holder_reveal`` (DOC-5): one month on, it becomes visible by itself.
+
+The subject of a deadline is the espace, or the document for DOC-5 timers.
 
 Every row is a pure function of the espace's events, so a rebuild gives the
 same table, and a restart after downtime finds everything that fell due.
@@ -22,6 +27,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain import calendar
+from espace.domain.documents import Document
 from espace.domain.espace import EspaceSante
 from espace.projections.base import VIEWS, EspaceFoldProjection, UtcDateTime
 
@@ -32,12 +38,14 @@ deadlines = sa.Table(
     VIEWS,
     sa.Column("espace_id", sa.Uuid, primary_key=True),
     sa.Column("kind", sa.String(24), primary_key=True),
+    sa.Column("subject_id", sa.Uuid, primary_key=True),
     sa.Column("due_at", TS, nullable=False, index=True),
     sa.Column("limit_at", TS),
 )
 
-DeadlineState = dict[str, tuple[datetime, datetime | None]]
-"""kind -> (due_at, limit_at)"""
+DeadlineState = dict[tuple[str, UUID], tuple[datetime, datetime | None]]
+"""(kind, subject id) -> (due_at, limit_at). The subject is the espace itself,
+or one of its documents (DOC-5 timers)."""
 
 
 class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
@@ -56,6 +64,10 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
         EspaceSante.Erased,
         EspaceSante.Reopened,
         EspaceSante.RepresentationEnded,
+        Document.HiddenFromHolder,
+        Document.HolderToldUpdateWaiting,
+        Document.RevealedToHolder,
+        Document.Deleted,
     )
 
     def load(
@@ -68,7 +80,10 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
                 deadlines.c.espace_id.in_(ids[i : i + 500])
             )
             for r in conn.execute(query):
-                states.setdefault(r.espace_id, {})[r.kind] = (r.due_at, r.limit_at)
+                states.setdefault(r.espace_id, {})[(r.kind, r.subject_id)] = (
+                    r.due_at,
+                    r.limit_at,
+                )
         return states
 
     def rows(
@@ -76,39 +91,61 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
     ) -> dict[sa.Table, list[dict[str, Any]]]:
         return {
             deadlines: [
-                {"espace_id": espace_id, "kind": k, "due_at": d, "limit_at": lim}
-                for k, (d, lim) in sorted(state.items())
+                {
+                    "espace_id": espace_id,
+                    "kind": kind,
+                    "subject_id": subject,
+                    "due_at": due,
+                    "limit_at": limit,
+                }
+                for (kind, subject), (due, limit) in sorted(state.items())
             ]
         }
 
     def fold(self, state: DeadlineState | None, event: Any) -> DeadlineState | None:
         s: DeadlineState = dict(state or {})
+        own = self.espace_id_of(event)
+
+        def put(kind: str, due: datetime, limit: datetime | None = None) -> None:
+            s[(kind, subject)] = (due, limit)
+
+        def drop(*kinds: str) -> None:
+            for kind in kinds:
+                s.pop((kind, subject), None)
+
+        subject = event.originator_id if isinstance(event, Document.Event) else own
         if isinstance(event, EspaceSante.Affiliated):
             if event.representative is not None:
-                s["majority"] = (calendar.majority_at(event.birth_date), None)
+                put("majority", calendar.majority_at(event.birth_date))
         elif isinstance(event, EspaceSante.NoticeSent):
-            s["opening"] = (event.opposition_deadline, None)
+            put("opening", event.opposition_deadline)
         elif isinstance(event, EspaceSante.OppositionDeclared | EspaceSante.Opened):
-            s.pop("opening", None)
+            drop("opening")
         elif isinstance(event, EspaceSante.Suspended):
-            s["suspension_closure"] = (event.closes_at, None)
+            put("suspension_closure", event.closes_at)
         elif isinstance(event, EspaceSante.SuspensionEnded):
-            s.pop("suspension_closure", None)
+            drop("suspension_closure")
         elif isinstance(event, EspaceSante.Closed):
-            s.pop("opening", None)
-            s.pop("suspension_closure", None)
-            s["archive_expiry"] = (event.archive_until, None)
+            drop("opening", "suspension_closure")
+            put("archive_expiry", event.archive_until)
         elif isinstance(event, EspaceSante.DeathDeclared):
-            s.pop("majority", None)
+            drop("majority")
         elif isinstance(event, EspaceSante.ErasureRequested):
-            s.pop("archive_expiry", None)
-            s["erasure"] = (event.timestamp, event.due_by)
+            drop("archive_expiry")
+            put("erasure", event.timestamp, event.due_by)
         elif isinstance(event, EspaceSante.Erased):
             return None
         elif isinstance(event, EspaceSante.Reopened):
-            s.pop("archive_expiry", None)
+            drop("archive_expiry")
         elif isinstance(event, EspaceSante.RepresentationEnded):
-            s.pop("majority", None)
+            drop("majority")
+        elif isinstance(event, Document.HiddenFromHolder):
+            put("holder_notice", event.notice_at)
+            put("holder_reveal", event.reveal_at)
+        elif isinstance(event, Document.HolderToldUpdateWaiting):
+            drop("holder_notice")
+        elif isinstance(event, Document.RevealedToHolder | Document.Deleted):
+            drop("holder_notice", "holder_reveal")
         return s or None
 
 
@@ -123,7 +160,12 @@ class DeadlineQueries:
         query = (
             deadlines.select()
             .where(deadlines.c.due_at <= now)
-            .order_by(deadlines.c.due_at, deadlines.c.espace_id, deadlines.c.kind)
+            .order_by(
+                deadlines.c.due_at,
+                deadlines.c.espace_id,
+                deadlines.c.kind,
+                deadlines.c.subject_id,
+            )
             .limit(limit)
         )
         with self.engine.connect() as conn:

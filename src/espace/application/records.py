@@ -1,0 +1,844 @@
+"""Use cases of the shared medical record (DMP): documents, consent, access
+decisions and the trace of every action (DOC-*, ACC-*, SEC-2).
+
+Every path asks the one access decision (:func:`espace.domain.access.decide`)
+with facts loaded from the aggregates, and records exactly one trace in the
+same save as the change it traces: an allowed action and its trace are
+written together, a denied attempt leaves its trace and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from typing import Any
+from uuid import UUID, uuid4
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import MapperDeserialisationError, RecordConflictError
+
+from espace.application import schemas
+from espace.application.errors import Conflict, InvalidInput, NotFound
+from espace.application.lifecycle import LifecycleService, _project
+from espace.application.ports import Clock, ContentStore
+from espace.domain.access import (
+    MATRIX_ID,
+    AccessMatrix,
+    AccessMatrixLog,
+    Action,
+    Actor,
+    ActorKind,
+    Decision,
+    EspaceFacts,
+    Mode,
+    decide,
+    facts_of_document,
+)
+from espace.domain.consent import Consent, ConsentState, consent_id
+from espace.domain.documents import Document
+from espace.domain.errors import RuleViolation
+from espace.domain.espace import EspaceSante
+from espace.domain.trace import AccessTrace, Alert
+from espace.projections.consents import ConsentQueries
+from espace.projections.documents import DocumentQueries
+from espace.projections.journal import JournalQueries
+from espace.projections.notifications import NotificationQueries
+
+log = structlog.get_logger("espace.records")
+
+DEFAULT_MATRIX = "access_matrix.csv"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action on the record returns: ids and the ground it had."""
+
+    document_id: str | None
+    version_id: str | None
+    ground: str
+    trace_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def default_matrix_text() -> str:
+    return resources.files("espace.data").joinpath(DEFAULT_MATRIX).read_text("utf-8")
+
+
+def actor_from(data: Mapping[str, Any], espace_id: UUID | None) -> Actor:
+    """Validate who acts. The holder and representative are bound to an espace."""
+    params = schemas.load(schemas.ActorSchema(), data)
+    kind = ActorKind(params["kind"])
+    if kind is ActorKind.PROFESSIONAL:
+        return Actor(kind, params["idnatps"], params["profession"])
+    if kind is ActorKind.HEIR:
+        return Actor(kind, params["heir_id"])
+    if espace_id is None:
+        raise InvalidInput(
+            {"espace": ["the holder or representative's espace is required"]}
+        )
+    return Actor(kind, str(espace_id))
+
+
+class RecordService:
+    """The DMP inside each open espace."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        lifecycle: LifecycleService,
+        contents: ContentStore,
+        clock: Clock,
+        *,
+        documents: DocumentQueries,
+        consents: ConsentQueries,
+        journal: JournalQueries,
+        notifications: NotificationQueries,
+        after_save: Callable[[], object] | None = None,
+    ) -> None:
+        self.app = app
+        self.lifecycle = lifecycle
+        self.contents = contents
+        self.clock = clock
+        self.documents = documents
+        self.consents = consents
+        self.journal_view = journal
+        self.notifications = notifications
+        self.after_save = after_save
+
+    # ----------------------------------------------------------------- matrix
+
+    def matrix(self) -> AccessMatrix:
+        """ACC-3: the access matrix in force (the latest published version)."""
+        try:
+            log_: AccessMatrixLog = self.app.repository.get(
+                MATRIX_ID, projector_func=_project
+            )
+        except AggregateNotFoundError:
+            raise NotFound(
+                "no access matrix is published: run `espace matrix publish`"
+            ) from None
+        assert log_.current is not None
+        return log_.current
+
+    def publish_matrix(self, text: str, source: str, at: datetime | None = None) -> int:
+        """ACC-3: publish a new version of the matrix from its CSV text."""
+        now = at or self.clock()
+        matrix = AccessMatrix.parse_csv(text)
+        try:
+            log_: AccessMatrixLog = self.app.repository.get(
+                MATRIX_ID, projector_func=_project
+            )
+        except AggregateNotFoundError:
+            log_ = AccessMatrixLog.start(at=now)
+        version = log_.publish(at=now, matrix=matrix, source=source)
+        self._save(log_)
+        log.info("matrix.published", version=version)
+        return version
+
+    def ensure_default_matrix(self, at: datetime | None = None) -> None:
+        """Publish the packaged default once, if no matrix exists yet."""
+        if MATRIX_ID not in self.app.repository:
+            self.publish_matrix(default_matrix_text(), "default", at)
+
+    # ----------------------------------------------------------------- facts
+
+    def _espace(self, espace_id: UUID) -> EspaceSante:
+        return self.lifecycle.get(espace_id)
+
+    def _facts(self, espace: EspaceSante) -> EspaceFacts:
+        return EspaceFacts(
+            espace_id=espace.id,
+            state=str(espace.state),
+            deceased=espace.date_of_death is not None,
+            represented=espace.representative is not None,
+        )
+
+    def _consent(self, espace_id: UUID) -> Consent | None:
+        try:
+            consent: Consent = self.app.repository.get(
+                consent_id(espace_id), projector_func=_project
+            )
+        except AggregateNotFoundError:
+            return None
+        return consent
+
+    def _consent_state(self, espace_id: UUID) -> ConsentState:
+        consent = self._consent(espace_id)
+        return consent.state if consent is not None else ConsentState()
+
+    def _document(self, document_id: UUID) -> Document:
+        try:
+            doc: Document = self.app.repository.get(
+                document_id, projector_func=_project
+            )
+        except AggregateNotFoundError:
+            raise NotFound(f"no document {document_id}") from None
+        except MapperDeserialisationError as exc:
+            if getattr(exc, "key_id", None) is not None:
+                raise NotFound(f"document {document_id} was erased (SEC-4)") from None
+            raise
+        if not isinstance(doc, Document):
+            raise NotFound(f"no document {document_id}")
+        return doc
+
+    def _decide(
+        self,
+        actor: Actor,
+        action: Action,
+        espace: EspaceSante,
+        *,
+        document: Document | None = None,
+        mode: Mode = Mode.CARE,
+    ) -> Decision:
+        return decide(
+            actor,
+            action,
+            espace=self._facts(espace),
+            consent=self._consent_state(espace.id),
+            matrix=self.matrix(),
+            document=facts_of_document(document) if document is not None else None,
+            mode=mode,
+        )
+
+    # ----------------------------------------------------------------- traces
+
+    def _trace(
+        self,
+        actor: Actor,
+        action: Action,
+        espace_id: UUID,
+        decision: Decision,
+        at: datetime,
+        *,
+        mode: Mode = Mode.CARE,
+        document_id: UUID | None = None,
+        version_id: UUID | None = None,
+        detail: str | None = None,
+    ) -> AccessTrace:
+        return AccessTrace.record(
+            trace_id=uuid4(),
+            espace_id=espace_id,
+            at=at,
+            actor_kind=str(actor.kind),
+            actor_id=actor.id,
+            actor_profession=actor.profession,
+            action=str(action),
+            mode=str(mode),
+            allowed=decision.allowed,
+            ground=str(decision.ground) if decision.ground else None,
+            rule=decision.rule,
+            reason=decision.reason,
+            document_id=document_id,
+            version_id=version_id,
+            detail=detail,
+        )
+
+    def _refuse(self, trace: AccessTrace, decision: Decision) -> None:
+        """Save the trace of a denied attempt (ACC-6), then refuse."""
+        self._save(trace)
+        log.info("access.denied", espace_id=str(trace.espace_id), rule=decision.rule)
+        raise RuleViolation(
+            decision.rule or "ACC-1", decision.reason or "access denied"
+        )
+
+    def _gate(
+        self,
+        actor: Actor,
+        action: Action,
+        espace: EspaceSante,
+        at: datetime,
+        *,
+        document: Document | None = None,
+        mode: Mode = Mode.CARE,
+        detail: str | None = None,
+    ) -> tuple[Decision, AccessTrace]:
+        """Decide, trace; a deny is saved and raised here."""
+        decision = self._decide(actor, action, espace, document=document, mode=mode)
+        trace = self._trace(
+            actor,
+            action,
+            espace.id,
+            decision,
+            at,
+            mode=mode,
+            document_id=document.id if document is not None else None,
+            version_id=document.current["version_id"] if document is not None else None,
+            detail=detail,
+        )
+        if not decision.allowed:
+            self._refuse(trace, decision)
+        return decision, trace
+
+    # ----------------------------------------------------------------- documents
+
+    def deposit(
+        self,
+        actor: Actor,
+        espace_id: UUID,
+        metadata: Mapping[str, Any],
+        content: bytes,
+        at: datetime | None = None,
+    ) -> Outcome:
+        """DOC-1/DOC-2: a professional deposits, or the holder uploads."""
+        now = at or self.clock()
+        meta = schemas.load(schemas.DocumentSchema(), metadata)
+        if not content:
+            raise InvalidInput({"content": ["the document is empty"]})
+        holder = actor.kind in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE)
+        if holder:
+            meta["category"] = meta["category"] or "patient_uploaded"
+        elif meta["category"] is None:
+            raise InvalidInput({"category": ["Missing data for required field."]})
+        espace = self._espace(espace_id)
+        action = Action.UPLOAD if holder else Action.DEPOSIT
+        decision, trace = self._gate(actor, action, espace, now)
+        version_id = uuid4()
+        doc = Document.deposit(
+            document_id=uuid4(),
+            espace_id=espace_id,
+            version_id=version_id,
+            at=now,
+            author_kind="holder" if holder else "professional",
+            author_id=str(espace_id) if holder else actor.id,
+            author_profession=actor.profession,
+            category=meta["category"],
+            loinc_code=meta["loinc_code"],
+            title=meta["title"],
+            care_time=meta["care_time"],
+            fmt=meta["format"],
+            size=len(content),
+            content_hash=hashlib.sha256(content).hexdigest(),
+            hidden_from_holder=meta["hidden_from_holder"],
+            hidden_from_representatives=meta["hidden_from_representatives"],
+        )
+        trace = self._retarget(trace, doc.id, version_id)
+        self.contents.put(espace_id, version_id, content)
+        self._save(doc, trace)
+        log.info(
+            "document.deposited", espace_id=str(espace_id), document_id=str(doc.id)
+        )
+        return self._outcome(doc.id, version_id, decision, trace)
+
+    def replace(
+        self,
+        actor: Actor,
+        document_id: UUID,
+        metadata: Mapping[str, Any],
+        content: bytes,
+        at: datetime | None = None,
+    ) -> Outcome:
+        """DOC-3: the author replaces; a new version, the history stays."""
+        now = at or self.clock()
+        meta = schemas.load(schemas.DocumentSchema(), metadata)
+        if not content:
+            raise InvalidInput({"content": ["the document is empty"]})
+        doc = self._document(document_id)
+        espace = self._espace(doc.espace_id)
+        decision, trace = self._gate(actor, Action.REPLACE, espace, now, document=doc)
+        version_id = uuid4()
+        kind, by_id = self._author_key(actor, doc)
+        try:
+            doc.replace(
+                at=now,
+                by_kind=kind,
+                by_id=by_id,
+                version_id=version_id,
+                loinc_code=meta["loinc_code"],
+                title=meta["title"],
+                care_time=meta["care_time"],
+                fmt=meta["format"],
+                size=len(content),
+                content_hash=hashlib.sha256(content).hexdigest(),
+            )
+        except RuleViolation as exc:
+            self._refuse(trace, Decision.deny(exc.rule, exc.message))
+        trace = self._retarget(trace, doc.id, version_id)
+        self.contents.put(doc.espace_id, version_id, content)
+        self._save(doc, trace)
+        return self._outcome(doc.id, version_id, decision, trace)
+
+    def delete(
+        self, actor: Actor, document_id: UUID, at: datetime | None = None
+    ) -> Outcome:
+        """DOC-4: logical deletion, by the author only."""
+        return self._flag(
+            actor,
+            document_id,
+            Action.DELETE,
+            lambda d, t, k, i: d.delete(at=t, by_kind=k, by_id=i),
+            at,
+        )
+
+    def mask(
+        self, actor: Actor, document_id: UUID, at: datetime | None = None
+    ) -> Outcome:
+        """DOC-5: the holder masks a document from professionals."""
+        return self._flag(
+            actor, document_id, Action.MASK, lambda d, t, k, i: d.mask(at=t), at
+        )
+
+    def unmask(
+        self, actor: Actor, document_id: UUID, at: datetime | None = None
+    ) -> Outcome:
+        return self._flag(
+            actor, document_id, Action.UNMASK, lambda d, t, k, i: d.unmask(at=t), at
+        )
+
+    def hide_from_holder(
+        self, actor: Actor, document_id: UUID, at: datetime | None = None
+    ) -> Outcome:
+        """DOC-5: the author hides it until the announcement consultation."""
+        return self._flag(
+            actor,
+            document_id,
+            Action.HIDE,
+            lambda d, t, k, i: d.hide_from_holder(at=t, by_kind=k, by_id=i),
+            at,
+            detail="holder",
+        )
+
+    def reveal_to_holder(
+        self, actor: Actor, document_id: UUID, at: datetime | None = None
+    ) -> Outcome:
+        """DOC-5: after the announcement consultation."""
+        return self._flag(
+            actor,
+            document_id,
+            Action.REVEAL,
+            lambda d, t, k, i: d.reveal_to_holder(at=t, by_kind=k, by_id=i),
+            at,
+            detail="holder",
+        )
+
+    def hide_from_representatives(
+        self, actor: Actor, document_id: UUID, at: datetime | None = None
+    ) -> Outcome:
+        """DOC-5: confidential care asked by a minor."""
+        return self._flag(
+            actor,
+            document_id,
+            Action.HIDE,
+            lambda d, t, k, i: d.hide_from_representatives(at=t, by_kind=k, by_id=i),
+            at,
+            detail="representatives",
+        )
+
+    def show_to_representatives(
+        self, actor: Actor, document_id: UUID, at: datetime | None = None
+    ) -> Outcome:
+        return self._flag(
+            actor,
+            document_id,
+            Action.REVEAL,
+            lambda d, t, k, i: d.show_to_representatives(at=t, by_kind=k, by_id=i),
+            at,
+            detail="representatives",
+        )
+
+    def _flag(
+        self,
+        actor: Actor,
+        document_id: UUID,
+        action: Action,
+        change: Callable[[Document, datetime, str, str], None],
+        at: datetime | None,
+        detail: str | None = None,
+    ) -> Outcome:
+        now = at or self.clock()
+        doc = self._document(document_id)
+        espace = self._espace(doc.espace_id)
+        decision, trace = self._gate(
+            actor, action, espace, now, document=doc, detail=detail
+        )
+        kind, by_id = self._author_key(actor, doc)
+        try:
+            change(doc, now, kind, by_id)
+        except RuleViolation as exc:
+            self._refuse(trace, Decision.deny(exc.rule, exc.message))
+        self._save(doc, trace)
+        return self._outcome(doc.id, doc.current["version_id"], decision, trace)
+
+    def _author_key(self, actor: Actor, doc: Document) -> tuple[str, str]:
+        if actor.kind is ActorKind.PROFESSIONAL:
+            return "professional", actor.id
+        if actor.kind in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE):
+            return "holder", str(doc.espace_id)
+        return str(actor.kind), actor.id
+
+    # ----------------------------------------------------------------- reads
+
+    def read(
+        self,
+        actor: Actor,
+        document_id: UUID,
+        *,
+        mode: str = "care",
+        version_id: UUID | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Read one document (a version of it), through the decision; traced.
+
+        An emergency or SAMU read (ACC-5) notifies the holder and the
+        médecin traitant.
+        """
+        now = at or self.clock()
+        access_mode = Mode(schemas.load(schemas.ModeSchema(), {"mode": mode})["mode"])
+        doc = self._document(document_id)
+        espace = self._espace(doc.espace_id)
+        decision = self._decide(
+            actor, Action.READ, espace, document=doc, mode=access_mode
+        )
+        version = doc.find_version(version_id) if version_id else doc.current
+        trace = self._trace(
+            actor,
+            Action.READ,
+            doc.espace_id,
+            decision,
+            now,
+            mode=access_mode,
+            document_id=doc.id,
+            version_id=version["version_id"],
+        )
+        if not decision.allowed:
+            self._refuse(trace, decision)
+        alerts = self._emergency_alerts(espace.id, trace, access_mode, now)
+        self._save(trace, *alerts)
+        content = self.contents.get(doc.espace_id, version["version_id"])
+        if hashlib.sha256(content).hexdigest() != version["content_hash"]:
+            raise Conflict(
+                f"the content of version {version['version_id']} was altered"
+            )
+        return {
+            "document_id": str(doc.id),
+            "version_id": str(version["version_id"]),
+            "version_no": version["version_no"],
+            "versions": len(doc.versions),
+            "espace_id": str(doc.espace_id),
+            "category": doc.category,
+            "loinc_code": version["loinc_code"],
+            "title": version["title"],
+            "care_time": version["care_time"],
+            "format": version["format"],
+            "size": version["size"],
+            "content_hash": version["content_hash"],
+            "author_kind": doc.author_kind,
+            "author_id": doc.author_id,
+            "ground": str(decision.ground),
+            "trace_id": str(trace.id),
+            "content": content,
+        }
+
+    def list_documents(
+        self,
+        actor: Actor,
+        espace_id: UUID,
+        *,
+        mode: str = "care",
+        at: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The documents this actor may see in this espace; one trace.
+
+        Candidates come from the documents view; each passes the same
+        decision as a read, with the consent and espace state loaded from
+        their aggregates. Titles come from the sealed events.
+        """
+        now = at or self.clock()
+        access_mode = Mode(schemas.load(schemas.ModeSchema(), {"mode": mode})["mode"])
+        espace = self._espace(espace_id)
+        _, trace = self._gate(actor, Action.LIST, espace, now, mode=access_mode)
+        facts = self._facts(espace)
+        consent = self._consent_state(espace_id)
+        matrix = self.matrix()
+        visible = []
+        for row in self.documents.of_espace(espace_id):
+            verdict = decide(
+                actor,
+                Action.READ,
+                espace=facts,
+                consent=consent,
+                matrix=matrix,
+                document=facts_of_document(row),
+                mode=access_mode,
+            )
+            if verdict.allowed:
+                visible.append(row)
+        titles = {
+            d: self._document(d).title for d in (r["document_id"] for r in visible)
+        }
+        alerts = self._emergency_alerts(espace_id, trace, access_mode, now)
+        self._save(trace, *alerts)
+        return [
+            {
+                "document_id": r["document_id"],
+                "title": titles[r["document_id"]],
+                "category": r["category"],
+                "loinc_code": r["loinc_code"],
+                "care_time": r["care_time"],
+                "author_kind": r["author_kind"],
+                "author_id": r["author_id"],
+                "versions": r["version_count"],
+                "size": r["size"],
+                "format": r["format"],
+                "masked_from_professionals": r["masked_from_professionals"],
+            }
+            for r in visible
+        ]
+
+    def history(
+        self, actor: Actor, document_id: UUID, at: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """DOC-3: the version history, for whoever may read the document; traced."""
+        now = at or self.clock()
+        doc = self._document(document_id)
+        espace = self._espace(doc.espace_id)
+        _, trace = self._gate(
+            actor, Action.READ, espace, now, document=doc, detail="history"
+        )
+        self._save(trace)
+        rows = self.documents.history(document_id)
+        titles = {v["version_id"]: v["title"] for v in doc.versions}
+        return [{**r, "title": titles.get(r["version_id"])} for r in rows]
+
+    def journal(
+        self, actor: Actor, espace_id: UUID, *, limit: int = 200, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """ACC-6: the holder and the médecin traitant see every trace; a
+        professional sees their own actions only."""
+        espace = self._espace(espace_id)
+        facts = self._facts(espace)
+        consent = self._consent_state(espace_id)
+        if actor.kind is ActorKind.PROFESSIONAL:
+            if actor.id == consent.medecin_traitant and actor.id not in consent.blocked:
+                return self.journal_view.of_espace(
+                    espace_id, limit=limit, offset=offset
+                )
+            return self.journal_view.of_espace(
+                espace_id, actor_id=actor.id, limit=limit, offset=offset
+            )
+        decision = decide(
+            actor, Action.JOURNAL, espace=facts, consent=consent, matrix=self.matrix()
+        )
+        decision.require()
+        return self.journal_view.of_espace(espace_id, limit=limit, offset=offset)
+
+    # ----------------------------------------------------------------- consent
+
+    def consent(
+        self,
+        actor: Actor,
+        espace_id: UUID,
+        choice: str,
+        professional: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """ACC-1/2/4/5: the holder's choices; each one is traced."""
+        now = at or self.clock()
+        pro = (
+            schemas.load(schemas.ProfessionalRefSchema(), professional)
+            if professional is not None
+            else None
+        )
+        commands: dict[str, Callable[[Consent], None]] = {}
+        if pro is not None:
+            idnatps, profession = pro["idnatps"], pro["profession"] or ""
+            commands = {
+                "grant": lambda c: c.authorise(at=now, idnatps=idnatps),
+                "withdraw": lambda c: c.withdraw(at=now, idnatps=idnatps),
+                "block": lambda c: c.block(at=now, idnatps=idnatps),
+                "unblock": lambda c: c.unblock(at=now, idnatps=idnatps),
+                "care-team-add": lambda c: c.join_care_team(at=now, idnatps=idnatps),
+                "care-team-remove": lambda c: c.leave_care_team(
+                    at=now, idnatps=idnatps
+                ),
+                "designate-medecin-traitant": lambda c: c.designate_medecin_traitant(
+                    at=now, idnatps=idnatps, profession=profession
+                ),
+            }
+        commands.update(
+            {
+                "revoke-medecin-traitant": lambda c: c.revoke_medecin_traitant(at=now),
+                "refuse-emergency": lambda c: c.refuse_emergency_access(at=now),
+                "allow-emergency": lambda c: c.allow_emergency_access(at=now),
+                "refuse-samu": lambda c: c.refuse_emergency_access(at=now, samu=True),
+                "allow-samu": lambda c: c.allow_emergency_access(at=now, samu=True),
+            }
+        )
+        if choice not in commands:
+            needs = " (needs a professional)" if pro is None else ""
+            raise InvalidInput(
+                {"choice": [f"unknown or incomplete choice {choice!r}{needs}"]}
+            )
+        espace = self._espace(espace_id)
+        detail = f"{choice} {pro['idnatps']}" if pro else choice
+        _, trace = self._gate(actor, Action.CONSENT, espace, now, detail=detail)
+        consent = self._consent(espace_id) or Consent.start(espace_id=espace_id, at=now)
+        try:
+            commands[choice](consent)
+        except RuleViolation as exc:
+            self._refuse(trace, Decision.deny(exc.rule, exc.message))
+        self._save(consent, trace)
+        log.info("consent.changed", espace_id=str(espace_id), choice=choice)
+        return {
+            "espace_id": str(espace_id),
+            "choice": choice,
+            "trace_id": str(trace.id),
+        }
+
+    def grant_heir_access(
+        self, espace_id: UUID, data: Mapping[str, Any], at: datetime | None = None
+    ) -> dict[str, Any]:
+        """LC-11: the operator grants an heir read access to the archive."""
+        now = at or self.clock()
+        params = schemas.load(schemas.HeirSchema(), data)
+        espace = self._espace(espace_id)
+        if espace.date_of_death is None:
+            raise RuleViolation("LC-11", "the holder is not deceased")
+        consent = self._consent(espace_id) or Consent.start(espace_id=espace_id, at=now)
+        consent.grant_heir_access(
+            at=now, heir_id=params["heir_id"], relationship=params["relationship"]
+        )
+        trace = AccessTrace.record(
+            trace_id=uuid4(),
+            espace_id=espace_id,
+            at=now,
+            actor_kind="operator",
+            actor_id="operator",
+            actor_profession=None,
+            action=str(Action.CONSENT),
+            mode=str(Mode.CARE),
+            allowed=True,
+            ground=None,
+            detail=f"heir access: {params['heir_id']} ({params['relationship']})",
+        )
+        self._save(consent, trace)
+        return {"espace_id": str(espace_id), "heir_id": params["heir_id"]}
+
+    def consent_view(self, espace_id: UUID) -> dict[str, Any]:
+        return self.consents.of_espace(espace_id)
+
+    # ----------------------------------------------------------------- DOC-5 timers
+
+    def tell_holder_update_waiting(
+        self, document_id: UUID, at: datetime | None = None
+    ) -> None:
+        """DOC-5: two weeks without announcement: tell the holder (deadline job)."""
+        now = at or self.clock()
+        doc = self._document(document_id)
+        doc.tell_holder_update_waiting(at=now)
+        alert = Alert.raise_(
+            alert_id=uuid4(),
+            espace_id=doc.espace_id,
+            at=now,
+            recipient_kind="holder",
+            recipient_id=str(doc.espace_id),
+            reason="update_waiting",
+            document_id=doc.id,
+        )
+        self._save(doc, alert)
+
+    def reveal_after_delay(self, document_id: UUID, at: datetime | None = None) -> None:
+        """DOC-5: one month on, the document becomes visible by itself."""
+        now = at or self.clock()
+        doc = self._document(document_id)
+        doc.reveal_after_delay(at=now)
+        self._save(doc)
+
+    def document_modified_on(self, document_id: UUID) -> datetime:
+        modified: datetime = self._document(document_id).modified_on
+        return modified
+
+    # ----------------------------------------------------------------- alerts
+
+    def _emergency_alerts(
+        self, espace_id: UUID, trace: AccessTrace, mode: Mode, at: datetime
+    ) -> list[Alert]:
+        """ACC-5: after any emergency access, notify the holder and the MT."""
+        if mode is Mode.CARE:
+            return []
+        recipients = [("holder", str(espace_id))]
+        mt = self._consent_state(espace_id).medecin_traitant
+        if mt is not None:
+            recipients.append(("professional", mt))
+        return [
+            Alert.raise_(
+                alert_id=uuid4(),
+                espace_id=espace_id,
+                at=at,
+                recipient_kind=kind,
+                recipient_id=rid,
+                reason=f"{mode}_access",
+                trace_id=trace.id,
+            )
+            for kind, rid in recipients
+        ]
+
+    def pending_notifications(
+        self, espace_id: UUID | None = None
+    ) -> list[dict[str, Any]]:
+        return self.notifications.pending(espace_id=espace_id)
+
+    def deliver_notification(
+        self, alert_id: UUID, channel: str = "app", at: datetime | None = None
+    ) -> None:
+        try:
+            alert: Alert = self.app.repository.get(alert_id, projector_func=_project)
+        except AggregateNotFoundError:
+            raise NotFound(f"no notification {alert_id}") from None
+        alert.deliver(at=at or self.clock(), channel=channel)
+        self._save(alert)
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _retarget(
+        self, trace: AccessTrace, document_id: UUID, version_id: UUID
+    ) -> AccessTrace:
+        """The trace of a deposit names the document it created."""
+        event = trace.collect_events()[0]
+        assert isinstance(event, AccessTrace.Recorded)
+        return AccessTrace.record(
+            trace_id=trace.id,
+            espace_id=event.espace_id,
+            at=event.timestamp,
+            actor_kind=event.actor_kind,
+            actor_id=event.actor_id,
+            actor_profession=event.actor_profession,
+            action=event.action,
+            mode=event.mode,
+            allowed=event.allowed,
+            ground=event.ground,
+            rule=event.rule,
+            reason=event.reason,
+            document_id=document_id,
+            version_id=version_id,
+            detail=event.detail,
+        )
+
+    def _outcome(
+        self,
+        document_id: UUID,
+        version_id: UUID,
+        decision: Decision,
+        trace: AccessTrace,
+    ) -> Outcome:
+        return Outcome(
+            document_id=str(document_id),
+            version_id=str(version_id),
+            ground=str(decision.ground),
+            trace_id=str(trace.id),
+        )
+
+    def _save(self, *aggregates: Any) -> None:
+        try:
+            self.app.save(*aggregates)
+        except RecordConflictError:
+            raise Conflict(
+                "the record was changed by someone else; try again"
+            ) from None
+        if self.after_save is not None:
+            self.after_save()

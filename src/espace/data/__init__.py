@@ -1,0 +1,1 @@
+"""Reference data shipped with espace (the default access matrix, ACC-3)."""

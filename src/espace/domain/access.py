@@ -1,0 +1,421 @@
+"""Who may do what on a record: one pure decision (ACC-1 to ACC-7, DOC-5,
+LC-4, LC-8, LC-11).
+
+Every read and write path asks :func:`decide`; an allow carries its ground,
+a deny its reason and the rule that denies. The access matrix (ACC-3) is
+data: a versioned table the operator publishes (:class:`AccessMatrixLog`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from espace.domain.consent import ConsentState
+from espace.domain.documents import AuthorKind, Category
+from espace.domain.errors import RuleViolation
+
+
+class ActorKind(StrEnum):
+    HOLDER = "holder"
+    REPRESENTATIVE = "representative"
+    PROFESSIONAL = "professional"
+    HEIR = "heir"
+
+
+class Mode(StrEnum):
+    """ACC-7: care is the only purpose; insurance or employment do not exist."""
+
+    CARE = "care"
+    EMERGENCY = "emergency"
+    SAMU = "samu"
+
+
+class Action(StrEnum):
+    READ = "read"
+    LIST = "list"
+    DEPOSIT = "deposit"
+    UPLOAD = "upload"
+    REPLACE = "replace"
+    DELETE = "delete"
+    MASK = "mask"
+    UNMASK = "unmask"
+    HIDE = "hide"
+    REVEAL = "reveal"
+    CONSENT = "consent"
+    JOURNAL = "journal"
+
+
+class Ground(StrEnum):
+    CONSENT = "consent"
+    CARE_TEAM = "care_team"
+    MEDECIN_TRAITANT = "medecin_traitant"
+    AUTHOR = "author"
+    EMERGENCY = "emergency"
+    SAMU = "samu"
+    HOLDER = "holder"
+    LEGAL_REPRESENTATIVE = "legal_representative"
+    HEIR = "heir"
+
+
+PROFESSIONS = (
+    "physician",
+    "pharmacist",
+    "dentist",
+    "midwife",
+    "nurse",
+    "physiotherapist",
+    "speech_therapist",
+    "social_worker",
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    id: str
+    profession: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is ActorKind.PROFESSIONAL and self.profession not in PROFESSIONS:
+            raise RuleViolation("ACC-3", f"unknown profession {self.profession!r}")
+
+
+@dataclass(frozen=True)
+class EspaceFacts:
+    """What the decision needs of the espace (from EspaceSante)."""
+
+    espace_id: UUID
+    state: str
+    deceased: bool
+    represented: bool
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    category: str
+    author_kind: str
+    author_id: str
+    masked: bool
+    hidden_from_holder: bool
+    hidden_from_representatives: bool
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    ground: Ground | None = None
+    reason: str | None = None
+    rule: str | None = None
+
+    @classmethod
+    def allow(cls, ground: Ground) -> Decision:
+        return cls(True, ground=ground)
+
+    @classmethod
+    def deny(cls, rule: str, reason: str) -> Decision:
+        return cls(False, reason=reason, rule=rule)
+
+    def require(self) -> Ground:
+        """The ground, or the RuleViolation that says why not."""
+        if not self.allowed:
+            raise RuleViolation(self.rule or "ACC-1", self.reason or "access denied")
+        assert self.ground is not None
+        return self.ground
+
+
+@dataclass(frozen=True)
+class AccessMatrix:
+    """ACC-3: which profession reads which category. Data, not code."""
+
+    version: int
+    allowed: Mapping[str, frozenset[str]]
+
+    def permits(self, profession: str | None, category: str) -> bool:
+        return category in self.allowed.get(profession or "", frozenset())
+
+    @classmethod
+    def parse_csv(cls, text: str, version: int = 0) -> AccessMatrix:
+        """A table with a ``profession`` column and one 0/1 column per category."""
+        reader = csv.DictReader(io.StringIO(text))
+        columns = set(reader.fieldnames or [])
+        categories = [c.value for c in Category]
+        missing = [c for c in ["profession", *categories] if c not in columns]
+        if missing:
+            raise RuleViolation(
+                "ACC-3", f"matrix: missing columns {', '.join(missing)}"
+            )
+        allowed: dict[str, frozenset[str]] = {}
+        for line, row in enumerate(reader, start=2):
+            profession = (row["profession"] or "").strip()
+            if profession not in PROFESSIONS:
+                raise RuleViolation("ACC-3", f"matrix line {line}: unknown profession")
+            if profession in allowed:
+                raise RuleViolation("ACC-3", f"matrix line {line}: {profession} twice")
+            cells = {c: (row[c] or "").strip() for c in categories}
+            bad = [c for c, v in cells.items() if v not in ("0", "1")]
+            if bad:
+                raise RuleViolation(
+                    "ACC-3", f"matrix line {line}: expected 0 or 1 in {', '.join(bad)}"
+                )
+            allowed[profession] = frozenset(c for c, v in cells.items() if v == "1")
+        return cls(version=version, allowed=allowed)
+
+    def to_rows(self) -> dict[str, list[str]]:
+        return {p: sorted(cats) for p, cats in sorted(self.allowed.items())}
+
+
+MATRIX_ID = uuid.uuid5(uuid.NAMESPACE_URL, "urn:espace:access-matrix")
+
+
+class AccessMatrixLog(Aggregate):
+    """ACC-3: the versions of the access matrix, as the operator published them."""
+
+    class Event(Aggregate.Event):
+        KEY_SCOPE = "system"
+
+        def apply(self, aggregate: Any) -> None:
+            """Each event class overrides this."""
+
+    class Started(Aggregate.Created, Event):
+        pass
+
+    class Published(Event):
+        version: int
+        rows: dict[str, list[str]]
+        source: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.current = AccessMatrix(
+                version=self.version,
+                allowed={p: frozenset(c) for p, c in self.rows.items()},
+            )
+            aggregate.published_at = self.timestamp
+
+    @classmethod
+    def start(cls, *, at: datetime) -> AccessMatrixLog:
+        return cls._create(cls.Started, id=MATRIX_ID, timestamp=at)
+
+    def __init__(self) -> None:
+        self.current: AccessMatrix | None = None
+        self.published_at: datetime | None = None
+
+    def publish(self, *, at: datetime, matrix: AccessMatrix, source: str) -> int:
+        """Publish a new version; an identical table is not published twice."""
+        if self.current is not None and self.current.to_rows() == matrix.to_rows():
+            raise RuleViolation("ACC-3", f"identical to version {self.current.version}")
+        version = (self.current.version if self.current else 0) + 1
+        self.trigger_event(
+            self.Published,
+            timestamp=at,
+            version=version,
+            rows=matrix.to_rows(),
+            source=source,
+        )
+        return version
+
+
+# ---------------------------------------------------------------------- decide
+
+PROFESSIONAL_STATES = frozenset({"open", "active"})
+"""LC-4: professionals read and feed an opened espace, activated or not."""
+HOLDER_STATES = frozenset({"active", "suspended", "closed"})
+"""LC-4: unactivated is invisible to the holder; LC-8: the archive stays readable."""
+
+
+def decide(
+    actor: Actor,
+    action: Action,
+    *,
+    espace: EspaceFacts,
+    consent: ConsentState,
+    matrix: AccessMatrix,
+    document: DocumentFacts | None = None,
+    mode: Mode = Mode.CARE,
+) -> Decision:
+    """Allow (with its ground) or deny (with its reason and rule). Pure."""
+    if espace.state in ("erased", "opposed", "affiliated", "notified"):
+        return Decision.deny("LC-4", f"there is no open record (espace {espace.state})")
+    if document is not None and document.deleted:
+        return Decision.deny("DOC-4", "the document was deleted")
+    if actor.kind is ActorKind.PROFESSIONAL:
+        return _professional(actor, action, espace, consent, matrix, document, mode)
+    if mode is not Mode.CARE:
+        return Decision.deny("ACC-5", "emergency access is for professionals")
+    if actor.kind in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE) and actor.id != str(
+        espace.espace_id
+    ):
+        return Decision.deny("ACC-1", "not this person's espace")
+    if actor.kind is ActorKind.HOLDER:
+        return _holder(action, espace, document)
+    if actor.kind is ActorKind.REPRESENTATIVE:
+        return _representative(action, espace, document)
+    return _heir(actor, action, espace, consent, document)
+
+
+def _holder(
+    action: Action, espace: EspaceFacts, document: DocumentFacts | None
+) -> Decision:
+    if espace.deceased:
+        return Decision.deny("LC-11", "the holder is deceased")
+    if espace.state not in HOLDER_STATES:
+        return Decision.deny(
+            "LC-4", "the espace is not activated: invisible to the holder"
+        )
+    if espace.state == "closed" and action not in (
+        Action.READ,
+        Action.LIST,
+        Action.JOURNAL,
+    ):
+        return Decision.deny("LC-8", "a closed espace is a read-only archive")
+    if action in (Action.DEPOSIT, Action.REPLACE, Action.HIDE, Action.REVEAL):
+        return Decision.deny("DOC-2", "professionals deposit; the holder uploads")
+    if document is not None and document.hidden_from_holder and action is Action.READ:
+        return Decision.deny("DOC-5", "hidden from the holder until announced")
+    if (
+        action is Action.DELETE
+        and document is not None
+        and document.author_kind != "holder"
+    ):
+        return Decision.deny("DOC-4", "only the author deletes a document")
+    return Decision.allow(Ground.HOLDER)
+
+
+def _representative(
+    action: Action, espace: EspaceFacts, document: DocumentFacts | None
+) -> Decision:
+    if not espace.represented:
+        return Decision.deny("LC-12", "this espace has no legal representative")
+    decision = _holder(action, espace, document)
+    if not decision.allowed:
+        return decision
+    if document is not None and document.hidden_from_representatives:
+        return Decision.deny("DOC-5", "hidden from the legal representatives")
+    return Decision.allow(Ground.LEGAL_REPRESENTATIVE)
+
+
+def _heir(
+    actor: Actor,
+    action: Action,
+    espace: EspaceFacts,
+    consent: ConsentState,
+    document: DocumentFacts | None,
+) -> Decision:
+    if not (espace.deceased and espace.state == "closed"):
+        return Decision.deny(
+            "LC-11", "heirs read only the archive of a deceased holder"
+        )
+    if actor.id not in consent.heirs:
+        return Decision.deny("LC-11", "no access was granted to this person")
+    if action not in (Action.READ, Action.LIST):
+        return Decision.deny("LC-11", "heirs' access is read-only")
+    if document is not None and document.hidden_from_holder:
+        return Decision.deny("DOC-5", "hidden from the holder until announced")
+    return Decision.allow(Ground.HEIR)
+
+
+def _professional(
+    actor: Actor,
+    action: Action,
+    espace: EspaceFacts,
+    consent: ConsentState,
+    matrix: AccessMatrix,
+    document: DocumentFacts | None,
+    mode: Mode,
+) -> Decision:
+    if espace.state not in PROFESSIONAL_STATES:
+        return Decision.deny(
+            "LC-7" if espace.state == "suspended" else "LC-8",
+            f"the record is not open to professionals (espace {espace.state})",
+        )
+    if action in (Action.MASK, Action.UNMASK, Action.CONSENT, Action.UPLOAD):
+        return Decision.deny("DOC-5", "only the holder does that")
+    is_author = document is not None and (
+        document.author_kind == AuthorKind.PROFESSIONAL
+        and document.author_id == actor.id
+    )
+    if mode is not Mode.CARE:
+        return _emergency(actor, action, consent, matrix, document, mode, is_author)
+    if actor.id in consent.blocked:
+        return Decision.deny("ACC-2", "the holder blocked this professional")
+    if consent.medecin_traitant == actor.id:
+        ground = Ground.MEDECIN_TRAITANT
+    elif is_author:
+        ground = Ground.AUTHOR
+    elif actor.id in consent.care_team:
+        ground = Ground.CARE_TEAM
+    elif actor.id in consent.authorised:
+        ground = Ground.CONSENT
+    else:
+        return Decision.deny("ACC-1", "no consent from the holder")
+    if document is None or ground in (Ground.MEDECIN_TRAITANT, Ground.AUTHOR):
+        return Decision.allow(ground)  # ACC-4: the médecin traitant reads everything
+    if not matrix.permits(actor.profession, document.category):
+        return Decision.deny(
+            "ACC-3", f"a {actor.profession} may not read {document.category} documents"
+        )
+    if document.masked:
+        return Decision.deny("DOC-5", "masked from professionals by the holder")
+    return Decision.allow(ground)
+
+
+def _emergency(
+    actor: Actor,
+    action: Action,
+    consent: ConsentState,
+    matrix: AccessMatrix,
+    document: DocumentFacts | None,
+    mode: Mode,
+    is_author: bool,
+) -> Decision:
+    """ACC-5: emergency beats blocking (ACC-2) unless the holder refused it."""
+    if action not in (Action.READ, Action.LIST):
+        return Decision.deny("ACC-5", "emergency access reads only")
+    if mode is Mode.SAMU:
+        if consent.samu_refused:
+            return Decision.deny("ACC-5", "the holder refused access by the SAMU")
+        if actor.profession != "physician":
+            return Decision.deny("ACC-5", "the SAMU regulator is a physician")
+        ground = Ground.SAMU
+    else:
+        if consent.emergency_refused:
+            return Decision.deny("ACC-5", "the holder refused emergency access")
+        ground = Ground.EMERGENCY
+    if document is None or is_author or consent.medecin_traitant == actor.id:
+        return Decision.allow(ground)
+    if not matrix.permits(actor.profession, document.category):
+        return Decision.deny(
+            "ACC-3", f"a {actor.profession} may not read {document.category} documents"
+        )
+    if document.masked:
+        return Decision.deny("DOC-5", "masked from professionals by the holder")
+    return Decision.allow(ground)
+
+
+def facts_of_document(doc: Any) -> DocumentFacts:
+    """The decision's view of a Document aggregate or a documents-view row."""
+    get = doc.get if isinstance(doc, Mapping) else lambda k: getattr(doc, k)
+    deleted = get("deleted_at") is not None
+    return DocumentFacts(
+        category=str(get("category")),
+        author_kind=str(get("author_kind")),
+        author_id=str(get("author_id")),
+        masked=bool(get("masked_from_professionals")),
+        hidden_from_holder=bool(get("hidden_from_holder")),
+        hidden_from_representatives=bool(get("hidden_from_representatives")),
+        deleted=deleted,
+    )
+
+
+def uuid_or_none(value: str | None) -> UUID | None:
+    return UUID(value) if value else None

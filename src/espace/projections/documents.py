@@ -1,0 +1,244 @@
+"""The documents views: one row per logical document, and its version history
+(DOC-1, DOC-3, DOC-4, DOC-5).
+
+They hold metadata and flags, never titles or content (which stay sealed in
+the events and the content store, SEC-1). Every read path filters these rows
+through the access decision; the views themselves decide nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from espace.domain.documents import Document
+from espace.projections.base import VIEWS, FoldProjection, UtcDateTime
+
+TS = UtcDateTime()
+
+documents = sa.Table(
+    "view_documents",
+    VIEWS,
+    sa.Column("document_id", sa.Uuid, primary_key=True),
+    sa.Column("espace_id", sa.Uuid, nullable=False, index=True),
+    sa.Column("current_version_id", sa.Uuid, nullable=False),
+    sa.Column("version_count", sa.Integer, nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("loinc_code", sa.String(16), nullable=False),
+    sa.Column("author_kind", sa.String(16), nullable=False),
+    sa.Column("author_id", sa.String(32), nullable=False),
+    sa.Column("author_profession", sa.String(32)),
+    sa.Column("care_time", TS, nullable=False),
+    sa.Column("format", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("deposited_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("deleted_at", TS),
+    sa.Column("masked_from_professionals", sa.Boolean, nullable=False),
+    sa.Column("hidden_from_holder", sa.Boolean, nullable=False),
+    sa.Column("holder_told", sa.Boolean, nullable=False),
+    sa.Column("holder_reveal_at", TS),
+    sa.Column("hidden_from_representatives", sa.Boolean, nullable=False),
+)
+
+versions = sa.Table(
+    "view_document_versions",
+    VIEWS,
+    sa.Column("version_id", sa.Uuid, primary_key=True),
+    sa.Column("document_id", sa.Uuid, nullable=False, index=True),
+    sa.Column("espace_id", sa.Uuid, nullable=False, index=True),
+    sa.Column("version_no", sa.Integer, nullable=False),
+    sa.Column("loinc_code", sa.String(16), nullable=False),
+    sa.Column("format", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("care_time", TS, nullable=False),
+    sa.Column("deposited_at", TS, nullable=False),
+    sa.Column("superseded_at", TS),
+)
+
+DocState = dict[str, Any]
+"""{"doc": row of view_documents, "versions": rows of view_document_versions}"""
+
+
+class DocumentsProjection(FoldProjection[DocState]):
+    name = "documents"
+    tables = (documents, versions)
+    key_column = "document_id"
+    handled = (
+        Document.Deposited,
+        Document.Replaced,
+        Document.Deleted,
+        Document.MaskedFromProfessionals,
+        Document.UnmaskedFromProfessionals,
+        Document.HiddenFromHolder,
+        Document.HolderToldUpdateWaiting,
+        Document.RevealedToHolder,
+        Document.HiddenFromRepresentatives,
+        Document.ShownToRepresentatives,
+    )
+
+    def espace_id_of(self, event: Any) -> UUID:
+        document_id: UUID = event.originator_id
+        return document_id
+
+    def load(self, conn: sa.Connection, keys: Collection[UUID]) -> dict[UUID, DocState]:
+        states: dict[UUID, DocState] = {}
+        ids = list(keys)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            for r in conn.execute(
+                documents.select().where(documents.c.document_id.in_(chunk))
+            ).mappings():
+                states[r["document_id"]] = {"doc": dict(r), "versions": []}
+            query = (
+                versions.select()
+                .where(versions.c.document_id.in_(chunk))
+                .order_by(versions.c.version_no)
+            )
+            for r in conn.execute(query).mappings():
+                states[r["document_id"]]["versions"].append(dict(r))
+        return states
+
+    def rows(self, key: UUID, state: DocState) -> dict[sa.Table, list[dict[str, Any]]]:
+        return {documents: [state["doc"]], versions: state["versions"]}
+
+    def fold(self, state: DocState | None, event: Any) -> DocState | None:
+        if isinstance(event, Document.Deposited):
+            version = {
+                "version_id": event.version_id,
+                "document_id": event.originator_id,
+                "espace_id": event.espace_id,
+                "version_no": 1,
+                "loinc_code": event.loinc_code,
+                "format": event.format,
+                "size": event.size,
+                "content_hash": event.content_hash,
+                "care_time": event.care_time,
+                "deposited_at": event.timestamp,
+                "superseded_at": None,
+            }
+            doc = {
+                "document_id": event.originator_id,
+                "espace_id": event.espace_id,
+                "current_version_id": event.version_id,
+                "version_count": 1,
+                "category": event.category,
+                "loinc_code": event.loinc_code,
+                "author_kind": event.author_kind,
+                "author_id": event.author_id,
+                "author_profession": event.author_profession,
+                "care_time": event.care_time,
+                "format": event.format,
+                "size": event.size,
+                "deposited_at": event.timestamp,
+                "updated_at": event.timestamp,
+                "deleted_at": None,
+                "masked_from_professionals": False,
+                "hidden_from_holder": event.hidden_from_holder,
+                "holder_told": False,
+                "holder_reveal_at": None,
+                "hidden_from_representatives": event.hidden_from_representatives,
+            }
+            return {"doc": doc, "versions": [version]}
+        if state is None:
+            return None
+        doc = dict(state["doc"])
+        vers = [dict(v) for v in state["versions"]]
+        doc["updated_at"] = event.timestamp
+        if isinstance(event, Document.Replaced):
+            vers[-1]["superseded_at"] = event.timestamp
+            vers.append(
+                {
+                    "version_id": event.version_id,
+                    "document_id": event.originator_id,
+                    "espace_id": event.espace_id,
+                    "version_no": len(vers) + 1,
+                    "loinc_code": event.loinc_code,
+                    "format": event.format,
+                    "size": event.size,
+                    "content_hash": event.content_hash,
+                    "care_time": event.care_time,
+                    "deposited_at": event.timestamp,
+                    "superseded_at": None,
+                }
+            )
+            doc.update(
+                current_version_id=event.version_id,
+                version_count=len(vers),
+                loinc_code=event.loinc_code,
+                care_time=event.care_time,
+                format=event.format,
+                size=event.size,
+            )
+        elif isinstance(event, Document.Deleted):
+            doc["deleted_at"] = event.timestamp
+        elif isinstance(event, Document.MaskedFromProfessionals):
+            doc["masked_from_professionals"] = True
+        elif isinstance(event, Document.UnmaskedFromProfessionals):
+            doc["masked_from_professionals"] = False
+        elif isinstance(event, Document.HiddenFromHolder):
+            doc.update(
+                hidden_from_holder=True,
+                holder_told=False,
+                holder_reveal_at=event.reveal_at,
+            )
+        elif isinstance(event, Document.HolderToldUpdateWaiting):
+            doc["holder_told"] = True
+        elif isinstance(event, Document.RevealedToHolder):
+            doc.update(hidden_from_holder=False, holder_reveal_at=None)
+        elif isinstance(event, Document.HiddenFromRepresentatives):
+            doc["hidden_from_representatives"] = True
+        elif isinstance(event, Document.ShownToRepresentatives):
+            doc["hidden_from_representatives"] = False
+        return {"doc": doc, "versions": vers}
+
+
+class DocumentQueries:
+    """Read side of the documents views. Filtering by rights is the caller's."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def of_espace(
+        self, espace_id: UUID, *, include_deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        query = (
+            documents.select()
+            .where(documents.c.espace_id == espace_id)
+            .order_by(documents.c.care_time.desc(), documents.c.document_id)
+        )
+        if not include_deleted:
+            query = query.where(documents.c.deleted_at.is_(None))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def get(self, document_id: UUID) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    documents.select().where(documents.c.document_id == document_id)
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row is not None else None
+
+    def history(self, document_id: UUID) -> list[dict[str, Any]]:
+        query = (
+            versions.select()
+            .where(versions.c.document_id == document_id)
+            .order_by(versions.c.version_no)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def counts(self) -> dict[str, int]:
+        query = sa.select(documents.c.category, sa.func.count()).group_by(
+            documents.c.category
+        )
+        with self.engine.connect() as conn:
+            return {str(c): int(n) for c, n in conn.execute(query)}

@@ -1,0 +1,98 @@
+"""The access journal (ACC-6): one row per trace, appended, never changed.
+
+The holder sees all of it, the médecin traitant too, a professional only
+their own actions (the query takes the viewer's filter). Rows are erased
+with the espace (SEC-2, SEC-4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from espace.domain.trace import AccessTrace
+from espace.projections.base import VIEWS, AppendProjection, UtcDateTime
+
+journal = sa.Table(
+    "view_access_journal",
+    VIEWS,
+    sa.Column("trace_id", sa.Uuid, primary_key=True),
+    sa.Column("espace_id", sa.Uuid, nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor_kind", sa.String(16), nullable=False),
+    sa.Column("actor_id", sa.String(64), nullable=False),
+    sa.Column("actor_profession", sa.String(32)),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.Column("ground", sa.String(24)),
+    sa.Column("rule", sa.String(8)),
+    sa.Column("reason", sa.String(200)),
+    sa.Column("document_id", sa.Uuid),
+    sa.Column("version_id", sa.Uuid),
+    sa.Column("detail", sa.String(200)),
+    sa.Index("ix_journal_espace_at", "espace_id", "at"),
+    sa.Index("ix_journal_actor", "espace_id", "actor_id"),
+)
+
+
+class JournalProjection(AppendProjection):
+    name = "journal"
+    tables = (journal,)
+    handled = (AccessTrace.Recorded,)
+
+    def rows_for(self, event: Any) -> dict[sa.Table, list[dict[str, Any]]]:
+        e: AccessTrace.Recorded = event
+        return {
+            journal: [
+                {
+                    "trace_id": e.originator_id,
+                    "espace_id": e.espace_id,
+                    "at": e.timestamp,
+                    "actor_kind": e.actor_kind,
+                    "actor_id": e.actor_id,
+                    "actor_profession": e.actor_profession,
+                    "action": e.action,
+                    "mode": e.mode,
+                    "allowed": e.allowed,
+                    "ground": e.ground,
+                    "rule": e.rule,
+                    "reason": (e.reason or "")[:200] or None,
+                    "document_id": e.document_id,
+                    "version_id": e.version_id,
+                    "detail": (e.detail or "")[:200] or None,
+                }
+            ]
+        }
+
+
+class JournalQueries:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def of_espace(
+        self,
+        espace_id: UUID,
+        *,
+        actor_id: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        query = (
+            journal.select()
+            .where(journal.c.espace_id == espace_id)
+            .order_by(journal.c.at.desc(), journal.c.trace_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        if actor_id is not None:
+            query = query.where(journal.c.actor_id == actor_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def count(self, espace_id: UUID) -> int:
+        query = sa.select(sa.func.count()).where(journal.c.espace_id == espace_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())

@@ -1,0 +1,109 @@
+"""Pending notifications (ACC-5, DOC-5): what the holder or the médecin
+traitant must be told, until delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from espace.domain.trace import Alert
+from espace.projections.base import VIEWS, FoldProjection, UtcDateTime
+
+notifications = sa.Table(
+    "view_notifications",
+    VIEWS,
+    sa.Column("alert_id", sa.Uuid, primary_key=True),
+    sa.Column("espace_id", sa.Uuid, nullable=False, index=True),
+    sa.Column("recipient_kind", sa.String(16), nullable=False),
+    sa.Column("recipient_id", sa.String(64), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("trace_id", sa.Uuid),
+    sa.Column("document_id", sa.Uuid),
+    sa.Column("raised_at", UtcDateTime(), nullable=False),
+    sa.Column("delivered_at", UtcDateTime(), index=True),
+    sa.Column("channel", sa.String(16)),
+)
+
+
+class NotificationsProjection(FoldProjection[dict[str, Any]]):
+    name = "notifications"
+    tables = (notifications,)
+    key_column = "alert_id"
+    handled = (Alert.Raised, Alert.Delivered)
+
+    def espace_id_of(self, event: Any) -> UUID:
+        alert_id: UUID = event.originator_id
+        return alert_id
+
+    def load(
+        self, conn: sa.Connection, keys: Collection[UUID]
+    ) -> dict[UUID, dict[str, Any]]:
+        rows: dict[UUID, dict[str, Any]] = {}
+        ids = list(keys)
+        for i in range(0, len(ids), 500):
+            query = notifications.select().where(
+                notifications.c.alert_id.in_(ids[i : i + 500])
+            )
+            for r in conn.execute(query).mappings():
+                rows[r["alert_id"]] = dict(r)
+        return rows
+
+    def rows(
+        self, key: UUID, state: dict[str, Any]
+    ) -> dict[sa.Table, list[dict[str, Any]]]:
+        return {notifications: [state]}
+
+    def fold(self, state: dict[str, Any] | None, event: Any) -> dict[str, Any] | None:
+        if isinstance(event, Alert.Raised):
+            return {
+                "alert_id": event.originator_id,
+                "espace_id": event.espace_id,
+                "recipient_kind": event.recipient_kind,
+                "recipient_id": event.recipient_id,
+                "reason": event.reason,
+                "trace_id": event.trace_id,
+                "document_id": event.document_id,
+                "raised_at": event.timestamp,
+                "delivered_at": None,
+                "channel": None,
+            }
+        if state is None:
+            return None
+        return dict(state, delivered_at=event.timestamp, channel=event.channel)
+
+
+class NotificationQueries:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def pending(
+        self,
+        *,
+        espace_id: UUID | None = None,
+        recipient_id: str | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        query = (
+            notifications.select()
+            .where(notifications.c.delivered_at.is_(None))
+            .order_by(notifications.c.raised_at, notifications.c.alert_id)
+            .limit(limit)
+        )
+        if espace_id is not None:
+            query = query.where(notifications.c.espace_id == espace_id)
+        if recipient_id is not None:
+            query = query.where(notifications.c.recipient_id == recipient_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def of_espace(self, espace_id: UUID) -> list[dict[str, Any]]:
+        query = (
+            notifications.select()
+            .where(notifications.c.espace_id == espace_id)
+            .order_by(notifications.c.raised_at, notifications.c.alert_id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
