@@ -1,0 +1,765 @@
+"""The operators' and auditors' command line, built on the public API alone.
+
+Every command takes ``--json``. Data goes to stdout, diagnostics (logs,
+warnings) to stderr. Exit codes: 0 ok, 1 unexpected error, 2 bad input,
+3 refused by a rule, 4 not found, 5 conflict, 6 configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import functools
+import io
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NoReturn, TextIO
+from uuid import UUID
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from espace.api import Store, init_store
+from espace.application.errors import (
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+)
+from espace.application.schemas import parse_instant
+from espace.domain.errors import EspaceError, InvalidIdentifier, RuleViolation
+
+EXIT_CODES: dict[type[EspaceError], int] = {
+    InvalidInput: 2,
+    InvalidIdentifier: 2,
+    RuleViolation: 3,
+    NotFound: 4,
+    Conflict: 5,
+    ConfigurationError: 6,
+}
+
+stderr = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class Context:
+    database: str | None
+    clock: datetime | None
+    log_level: str
+    stores: list[Store] = field(default_factory=list)
+
+    def open(self) -> Store:
+        """Open the store; a clock override is accepted only by a simulation store."""
+        from espace.adapters.logging import configure_logging
+
+        configure_logging(self.log_level)
+        fixed = self.clock
+        store = Store.open(self.database, clock=(lambda: fixed) if fixed else None)
+        self.stores.append(store)
+        if fixed is not None:
+            if store.mode != "simulation":
+                raise ConfigurationError(
+                    "--clock is refused: this is a production store (only a store "
+                    "created with `espace init --simulation` accepts a clock override)"
+                )
+            stderr.print(f"[bold yellow]simulated clock:[/] {fixed.isoformat()}")
+        return store
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.close()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], None] | None = None) -> None:
+    """Write the command's data to stdout, as JSON or for a person."""
+    if hasattr(data, "as_dict"):
+        data = data.as_dict()
+    if as_json:
+        click.echo(json.dumps(data, default=_json_default, ensure_ascii=False))
+    elif human is not None:
+        human(data)
+    else:
+        _print_mapping(data)
+
+
+def _print_mapping(data: Any) -> None:
+    if isinstance(data, Mapping):
+        width = max((len(str(k)) for k in data), default=0)
+        for key, value in data.items():
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, dict | list):
+                value = json.dumps(value, default=_json_default, ensure_ascii=False)
+            click.echo(f"{str(key).ljust(width)}  {'' if value is None else value}")
+    else:
+        click.echo(str(data))
+
+
+def fail(exc: BaseException, as_json: bool) -> NoReturn:
+    """Map an error to its exit code; JSON on stdout with --json, text on stderr."""
+    if isinstance(exc, EspaceError):
+        code = next((c for t, c in EXIT_CODES.items() if isinstance(exc, t)), 1)
+        body = exc.as_dict()
+    else:
+        code = 1
+        body = {"error": "internal", "message": f"{type(exc).__name__}: {exc}"}
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False))
+    else:
+        stderr.print(f"[bold red]error[/] ({body['error']}): {body['message']}")
+    sys.exit(code)
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON on stdout."
+)
+
+
+def command(group: click.Group, name: str, **kwargs: Any) -> Callable[..., Any]:
+    """A command whose EspaceErrors become exit codes and JSON errors."""
+
+    def decorator(func: Callable[..., Any]) -> Any:
+        @functools.wraps(func)
+        def wrapper(**kw: Any) -> None:
+            ctx: Context = click.get_current_context().find_root().obj
+            as_json = bool(kw.get("as_json"))
+            try:
+                func(ctx, **kw)
+            except EspaceError as exc:
+                fail(exc, as_json)
+            finally:
+                ctx.close()
+
+        return group.command(name, **kwargs)(json_option(wrapper))
+
+    return decorator
+
+
+def espace_ref(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--nir or --id: which espace. The id is derived from the NIR by a keyed hash."""
+    func = click.option(
+        "--id", "espace_id", type=click.UUID, help="The espace id (from `show`/`list`)."
+    )(func)
+    return click.option("--nir", help="The holder's NIR (15 characters).")(func)
+
+
+def resolve(store: Store, nir: str | None, espace_id: UUID | None) -> UUID:
+    if (nir is None) == (espace_id is None):
+        raise InvalidInput({"nir": ["give exactly one of --nir or --id"]})
+    if espace_id is not None:
+        return espace_id
+    assert nir is not None
+    return store.lifecycle.espace_id_for(nir)
+
+
+# --------------------------------------------------------------------- group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database",
+    envvar="ESPACE_DATABASE_URL",
+    help="Store URL: sqlite:///path.db (default sqlite:///espace.db) or "
+    "postgresql://user@host:5432/db. Also ESPACE_DATABASE_URL.",
+)
+@click.option(
+    "--clock",
+    help="SIMULATION STORES ONLY: run the command as if it were this ISO 8601 "
+    "instant (e.g. 2027-03-01T09:00:00+01:00). Refused on a production store.",
+)
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Level of the JSON logs written to stderr.",
+)
+@click.version_option(package_name="espace")
+@click.pass_context
+def main(
+    ctx: click.Context, database: str | None, clock: str | None, log_level: str
+) -> None:
+    """espace: the lifecycle of "Mon espace santé" digital health spaces.
+
+    \b
+    Start with:
+      espace init                      create the store (SQLite file by default)
+      espace affiliate feed.csv        create espaces from the insurer's feed
+      espace notify --pending          send notices, print activation codes
+      espace deadlines run             open, close and erase what fell due
+      espace stats                     counts by state and pending deadlines
+      espace simulate --people 2000    a synthetic rollout on a simulation store
+
+    Secrets: the master key is read from ESPACE_MASTER_KEY, else the file in
+    ESPACE_KEY_FILE, else (SQLite) the .key file beside the database.
+    """
+    try:
+        instant = parse_instant(clock, "clock") if clock else None
+    except InvalidInput as exc:
+        fail(exc, False)
+    ctx.obj = Context(database=database, clock=instant, log_level=log_level)
+
+
+# --------------------------------------------------------------------- init
+
+
+@command(main, "init")
+@click.option("--simulation", is_flag=True, help="A store for simulations and tests.")
+@click.option(
+    "--window-policy",
+    type=click.Choice(["calendar", "working-day"]),
+    default="calendar",
+    show_default=True,
+    help="LC-2: whether a window ending on a weekend or public holiday runs on "
+    "to the next working day (ADR-0002). Fixed for the life of the store.",
+)
+def init_cmd(ctx: Context, as_json: bool, simulation: bool, window_policy: str) -> None:
+    """Create the store: master key file (SQLite), tables, metadata. Idempotent."""
+    from espace.adapters.logging import configure_logging
+
+    configure_logging(ctx.log_level)
+    info = init_store(ctx.database, simulation=simulation, window_policy=window_policy)
+    emit(info, as_json)
+
+
+# --------------------------------------------------------------------- feed
+
+
+def read_feed(stream: TextIO, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Stream (line number, row) from a CSV feed with a header row."""
+    reader = csv.DictReader(stream, delimiter=delimiter)
+    required = {"nir", "birth_name", "first_names", "birth_date", "sex"}
+    missing = required - set(reader.fieldnames or [])
+    if missing:
+        raise InvalidInput(
+            {"header": [f"missing columns: {', '.join(sorted(missing))}"]}
+        )
+    for row in reader:
+        extra = row.pop(None, None)
+        if extra:
+            yield reader.line_num, {"_row": "too many fields"}
+            continue
+        yield reader.line_num, row
+
+
+@command(main, "affiliate")
+@click.argument("feed", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--delimiter", default=",", show_default=True, help="CSV delimiter.")
+@click.option(
+    "--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000)
+)
+def affiliate_cmd(
+    ctx: Context, as_json: bool, feed: TextIO, delimiter: str, batch_size: int
+) -> None:
+    """LC-1: create espaces from the insurer's affiliation feed (CSV, - for stdin).
+
+    \b
+    Columns: nir, birth_name, first_names, birth_date (YYYY-MM-DD), sex (M/F),
+    birthplace_code, vitale_serial, and optionally oid, email, postal_address,
+    representative_name, representative_role (parent/guardian/curator),
+    representative_email, representative_postal_address, legacy_dmp_ref.
+    A bad row is reported with its line number and does not stop the others;
+    a person already affiliated is counted, never created twice. Exit code 2
+    when any row was rejected.
+    """
+    store = ctx.open()
+    report = store.lifecycle.affiliate_feed(
+        read_feed(feed, delimiter), batch_size=batch_size
+    )
+
+    def human(data: dict[str, Any]) -> None:
+        click.echo(
+            f"created {data['created']}, already affiliated "
+            f"{data['already_affiliated']}, rejected {len(data['rejected'])}"
+        )
+        for r in data["rejected"]:
+            reasons = "; ".join(f"{k}: {', '.join(v)}" for k, v in r["fields"].items())
+            click.echo(f"  line {r['line']}: {reasons}")
+
+    emit(report, as_json, human)
+    if report.rejected:
+        sys.exit(2)
+
+
+# --------------------------------------------------------------------- notices
+
+
+@command(main, "notify")
+@espace_ref
+@click.option("--pending", is_flag=True, help="Send every notice not sent yet.")
+@click.option(
+    "--limit", default=1000, show_default=True, type=click.IntRange(1, 1_000_000)
+)
+def notify_cmd(
+    ctx: Context,
+    as_json: bool,
+    nir: str | None,
+    espace_id: UUID | None,
+    pending: bool,
+    limit: int,
+) -> None:
+    """LC-1/LC-2: send the notice; prints the provisional activation code(s).
+
+    The codes are for the mail or print house only: they are printed once and
+    stored only as salted keyed digests.
+    """
+    store = ctx.open()
+    if pending:
+        if nir or espace_id:
+            raise InvalidInput({"pending": ["--pending goes without --nir/--id"]})
+        ids = store.espaces.ids_in_state("affiliated", limit=limit)
+        notices = [n.as_dict() for n in store.lifecycle.send_notices(ids)]
+        emit({"sent": len(notices), "notices": notices}, as_json)
+        return
+    issued = store.lifecycle.send_notice(resolve(store, nir, espace_id))
+    emit(issued, as_json)
+
+
+@command(main, "reissue-code")
+@espace_ref
+def reissue_cmd(
+    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
+) -> None:
+    """LC-5: issue a new provisional code; the old one stops working."""
+    store = ctx.open()
+    emit(store.lifecycle.reissue_code(resolve(store, nir, espace_id)), as_json)
+
+
+# --------------------------------------------------------------------- holder
+
+
+@command(main, "oppose")
+@espace_ref
+@click.option(
+    "--channel",
+    type=click.Choice(["web", "phone", "post"]),
+    default="web",
+    show_default=True,
+)
+def oppose_cmd(
+    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None, channel: str
+) -> None:
+    """LC-3: record an opposition inside the six-week window; prints the receipt."""
+    store = ctx.open()
+    emit(
+        store.lifecycle.oppose(resolve(store, nir, espace_id), {"channel": channel}),
+        as_json,
+    )
+
+
+@command(main, "activate")
+@click.option("--nir", required=True, help="The holder's NIR.")
+@click.option("--code", required=True, help="The provisional activation code.")
+@click.option("--birth-date", required=True, help="YYYY-MM-DD.")
+@click.option("--vitale-serial", required=True, help="The Vitale card serial number.")
+@click.option(
+    "--as-representative", is_flag=True, help="The legal representative activates."
+)
+def activate_cmd(
+    ctx: Context,
+    as_json: bool,
+    nir: str,
+    code: str,
+    birth_date: str,
+    vitale_serial: str,
+    as_representative: bool,
+) -> None:
+    """LC-5: activate with code + NIR + birth date + Vitale serial (all must match)."""
+    store = ctx.open()
+    result = store.lifecycle.activate(
+        {
+            "nir": nir,
+            "code": code,
+            "birth_date": birth_date,
+            "vitale_serial": vitale_serial,
+            "as_representative": as_representative,
+        }
+    )
+    emit(result, as_json)
+
+
+@command(main, "close")
+@espace_ref
+def close_cmd(
+    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
+) -> None:
+    """LC-7: the holder closes the espace; it is archived ten years (LC-8)."""
+    store = ctx.open()
+    emit(store.lifecycle.close(resolve(store, nir, espace_id)), as_json)
+
+
+@command(main, "request-erasure")
+@espace_ref
+def erasure_cmd(
+    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
+) -> None:
+    """LC-9: express erasure (closes an open espace first); done within three months."""
+    store = ctx.open()
+    emit(store.lifecycle.request_erasure(resolve(store, nir, espace_id)), as_json)
+
+
+@command(main, "reopen")
+@espace_ref
+def reopen_cmd(
+    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
+) -> None:
+    """LC-10: a new espace for a holder who closed; the archive comes back."""
+    store = ctx.open()
+    emit(store.lifecycle.reopen(resolve(store, nir, espace_id)), as_json)
+
+
+@command(main, "object-to-suspension")
+@espace_ref
+def object_cmd(
+    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
+) -> None:
+    """LC-7: the holder objects to a suspension before it turns into closure."""
+    store = ctx.open()
+    emit(store.lifecycle.object_to_suspension(resolve(store, nir, espace_id)), as_json)
+
+
+# --------------------------------------------------------------------- insurer
+
+
+@command(main, "declare-death")
+@espace_ref
+@click.option("--date-of-death", required=True, help="YYYY-MM-DD.")
+def death_cmd(
+    ctx: Context,
+    as_json: bool,
+    nir: str | None,
+    espace_id: UUID | None,
+    date_of_death: str,
+) -> None:
+    """LC-7: death closes the espace; the archive stays readable to heirs (LC-11)."""
+    store = ctx.open()
+    emit(
+        store.lifecycle.declare_death(
+            resolve(store, nir, espace_id), {"date_of_death": date_of_death}
+        ),
+        as_json,
+    )
+
+
+@command(main, "suspend")
+@espace_ref
+@click.option("--reason", required=True, help="Fraud, serious malfunction, ...")
+@click.option(
+    "--informed-at", help="When the holder is informed (ISO 8601; default now)."
+)
+def suspend_cmd(
+    ctx: Context,
+    as_json: bool,
+    nir: str | None,
+    espace_id: UUID | None,
+    reason: str,
+    informed_at: str | None,
+) -> None:
+    """LC-7: suspend; the espace closes six weeks after the holder is informed."""
+    store = ctx.open()
+    data: dict[str, Any] = {"reason": reason}
+    if informed_at:
+        data["informed_at"] = informed_at
+    emit(store.lifecycle.suspend(resolve(store, nir, espace_id), data), as_json)
+
+
+@command(main, "lift-suspension")
+@espace_ref
+def lift_cmd(
+    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
+) -> None:
+    """LC-7: the insurer lifts its suspension."""
+    store = ctx.open()
+    emit(store.lifecycle.lift_suspension(resolve(store, nir, espace_id)), as_json)
+
+
+# --------------------------------------------------------------------- queries
+
+
+@command(main, "show")
+@espace_ref
+def show_cmd(
+    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
+) -> None:
+    """One espace from the espaces view: state, key dates, next deadline."""
+    store = ctx.open()
+    key = resolve(store, nir, espace_id)
+    row = store.espaces.get(key)
+    if row is None:
+        raise NotFound(f"no espace {key}")
+    emit(row, as_json)
+
+
+@command(main, "list")
+@click.option(
+    "--state",
+    type=click.Choice(
+        [
+            "affiliated",
+            "notified",
+            "opposed",
+            "open",
+            "active",
+            "suspended",
+            "closed",
+            "erased",
+        ]
+    ),
+)
+@click.option(
+    "--deadline-before", help="Only espaces whose next deadline is before (ISO)."
+)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+def list_cmd(
+    ctx: Context,
+    as_json: bool,
+    state: str | None,
+    deadline_before: str | None,
+    limit: int,
+    offset: int,
+) -> None:
+    """Espaces by state and next deadline (from the espaces view)."""
+    store = ctx.open()
+    before = (
+        parse_instant(deadline_before, "deadline_before") if deadline_before else None
+    )
+    rows = store.espaces.find(
+        state=state, deadline_before=before, limit=limit, offset=offset
+    )
+
+    def human(data: list[dict[str, Any]]) -> None:
+        table = Table("espace id", "state", "affiliated", "next deadline", "due")
+        for r in data:
+            table.add_row(
+                str(r["espace_id"]),
+                r["state"],
+                _day(r["affiliated_at"]),
+                r["next_deadline_kind"] or "",
+                _day(r["next_deadline_at"]),
+            )
+        Console().print(table)
+
+    emit(rows, as_json, human)
+
+
+def _day(value: datetime | None) -> str:
+    return value.isoformat(timespec="minutes") if value else ""
+
+
+@command(main, "stats")
+def stats_cmd(ctx: Context, as_json: bool) -> None:
+    """Counts by state, pending and due deadlines, view lag."""
+    store = ctx.open()
+    data = {
+        "states": store.espaces.counts_by_state(),
+        "deadlines": store.deadline_view.counts(store.clock()),
+        "views": [v.__dict__ for v in store.view_status()],
+    }
+
+    def human(d: dict[str, Any]) -> None:
+        table = Table("state", "espaces")
+        for state, n in d["states"].items():
+            table.add_row(state, str(n))
+        Console().print(table)
+        table = Table("deadline", "pending", "due now")
+        for kind, c in sorted(d["deadlines"].items()):
+            table.add_row(kind, str(c["pending"]), str(c["due"]))
+        Console().print(table)
+
+    emit(data, as_json, human)
+
+
+# --------------------------------------------------------------------- deadlines
+
+
+@main.group("deadlines")
+def deadlines_group() -> None:
+    """The deadline job: openings, closures after suspension, erasures, majority."""
+
+
+@command(deadlines_group, "run")
+def deadlines_run_cmd(ctx: Context, as_json: bool) -> None:
+    """Do once all that fell due (idempotent; catches up after downtime)."""
+    store = ctx.open()
+    emit(store.run_deadlines(), as_json)
+
+
+@command(deadlines_group, "list")
+@click.option(
+    "--kind",
+    type=click.Choice(
+        ["opening", "suspension_closure", "archive_expiry", "erasure", "majority"]
+    ),
+)
+@click.option("--before", help="Only deadlines due before this instant (ISO 8601).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+def deadlines_list_cmd(
+    ctx: Context, as_json: bool, kind: str | None, before: str | None, limit: int
+) -> None:
+    """Pending deadlines, soonest first."""
+    store = ctx.open()
+    until = parse_instant(before, "before") if before else None
+    rows = store.deadline_view.upcoming(kind=kind, before=until, limit=limit)
+
+    def human(data: list[dict[str, Any]]) -> None:
+        table = Table("espace id", "kind", "due")
+        for r in data:
+            table.add_row(str(r["espace_id"]), r["kind"], _day(r["due_at"]))
+        Console().print(table)
+
+    emit(rows, as_json, human)
+
+
+@command(deadlines_group, "schedule")
+@click.option("--interval", default=300.0, show_default=True, type=click.FloatRange(1))
+def deadlines_schedule_cmd(ctx: Context, as_json: bool, interval: float) -> None:
+    """Run the deadline job now, then every INTERVAL seconds, until Ctrl-C."""
+    from espace.adapters.scheduler import run_scheduler
+
+    store = ctx.open()
+    if ctx.clock is not None:
+        raise InvalidInput({"clock": ["the scheduler runs on the real clock only"]})
+
+    def job() -> None:
+        report = store.run_deadlines()
+        if as_json:
+            click.echo(json.dumps(report, default=_json_default))
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run_scheduler(job, interval_seconds=interval)
+
+
+# --------------------------------------------------------------------- projections
+
+
+@main.group("projections")
+def projections_group() -> None:
+    """The read models: status, rebuild, continuous run."""
+
+
+@command(projections_group, "status")
+def projections_status_cmd(ctx: Context, as_json: bool) -> None:
+    """Each view's position in the event log and its lag."""
+    store = ctx.open()
+    rows = [v.__dict__ for v in store.view_status()]
+
+    def human(data: list[dict[str, Any]]) -> None:
+        table = Table("view", "position", "head", "lag")
+        for r in data:
+            table.add_row(r["name"], str(r["position"]), str(r["head"]), str(r["lag"]))
+        Console().print(table)
+
+    emit(rows, as_json, human)
+
+
+@command(projections_group, "rebuild")
+@click.option(
+    "--view", "views", multiple=True, help="A view name (repeatable); default all."
+)
+def projections_rebuild_cmd(
+    ctx: Context, as_json: bool, views: tuple[str, ...]
+) -> None:
+    """Drop the views' rows and rebuild them from the start of the log."""
+    store = ctx.open()
+    known = {v.name for v in store.view_status()}
+    unknown = sorted(set(views) - known)
+    if unknown:
+        raise InvalidInput({"view": [f"unknown view(s): {', '.join(unknown)}"]})
+    emit(store.rebuild_views(list(views) or None), as_json)
+
+
+@command(projections_group, "run")
+@click.option(
+    "--poll-interval", default=1.0, show_default=True, type=click.FloatRange(0.05)
+)
+def projections_run_cmd(ctx: Context, as_json: bool, poll_interval: float) -> None:
+    """Keep the views up to date (LISTEN/NOTIFY on PostgreSQL), until Ctrl-C."""
+    store = ctx.open()
+    stop = threading.Event()
+    try:
+        store.runner.run(stop, poll_interval=poll_interval)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+# --------------------------------------------------------------------- simulate
+
+
+@command(main, "simulate")
+@click.option(
+    "--people", default=1000, show_default=True, type=click.IntRange(1, 10_000_000)
+)
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Start from an empty store: deletes the SQLite file first (simulation "
+    "stores only).",
+)
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+def simulate_cmd(
+    ctx: Context, as_json: bool, people: int, seed: int, fresh: bool, progress: bool
+) -> None:
+    """A synthetic rollout on a simulation store, with a simulated clock.
+
+    Affiliation (with a few bad rows), notices, about 2 % oppositions, about
+    20 % activations (some failing first), automatic openings, suspensions,
+    closures, deaths, erasure requests, reopenings, and the deadline job,
+    ending ten years on when the archives expire.
+    """
+    from espace.adapters.logging import configure_logging
+    from espace.simulation import run_simulation
+
+    configure_logging(ctx.log_level)
+    summary = run_simulation(
+        ctx.database,
+        people=people,
+        seed=seed,
+        fresh=fresh,
+        progress=progress and not as_json,
+    )
+
+    def human(d: dict[str, Any]) -> None:
+        table = Table(
+            "state", "espaces", title=f"{d['people']} people, seed {d['seed']}"
+        )
+        for state, n in d["states"].items():
+            table.add_row(state, str(n))
+        Console().print(table)
+        out = io.StringIO()
+        for key in (
+            "database",
+            "events",
+            "commands",
+            "rejected_rows",
+            "elapsed_s",
+            "events_per_s",
+            "commands_per_s",
+            "simulated_until",
+        ):
+            out.write(f"{key}: {d[key]}\n")
+        out.write(f"actions: {json.dumps(d['actions'])}\n")
+        out.write(f"deadlines: {json.dumps(d['deadlines'])}\n")
+        click.echo(out.getvalue().rstrip())
+
+    emit(summary, as_json, human)
+
+
+# The record's commands live in their own module; importing it registers them.
+from espace.cli import records as _records  # noqa: E402,F401

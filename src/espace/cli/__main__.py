@@ -1,0 +1,3 @@
+from espace.cli import main
+
+main()

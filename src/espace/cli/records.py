@@ -1,0 +1,569 @@
+"""The record's commands: documents, consent, reading, journal, notifications,
+and the access matrix (DOC-*, ACC-*)."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+from uuid import UUID
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from espace.api import Store
+from espace.application.errors import InvalidInput
+from espace.application.records import actor_from
+from espace.cli import Context, command, emit, espace_ref, main, resolve
+from espace.domain.access import PROFESSIONS, Actor
+
+CONSENT_CHOICES = {
+    "grant": "ACC-1: authorise a professional",
+    "withdraw": "ACC-1: withdraw a professional's authorisation",
+    "block": "ACC-2: block a professional (beats everything but emergency)",
+    "unblock": "ACC-2: unblock a professional",
+    "care-team-add": "ACC-1: add a professional to the care team",
+    "care-team-remove": "ACC-1: remove a professional from the care team",
+    "designate-medecin-traitant": "ACC-4: designate the médecin traitant (a physician)",
+    "revoke-medecin-traitant": "ACC-4: revoke the médecin traitant",
+    "refuse-emergency": "ACC-5: refuse emergency access",
+    "allow-emergency": "ACC-5: allow emergency access again",
+    "refuse-samu": "ACC-5: refuse access by the SAMU regulator",
+    "allow-samu": "ACC-5: allow access by the SAMU regulator again",
+}
+NEEDS_PROFESSIONAL = {
+    "grant",
+    "withdraw",
+    "block",
+    "unblock",
+    "care-team-add",
+    "care-team-remove",
+    "designate-medecin-traitant",
+}
+
+
+def actor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Who acts: exactly one of --as-holder, --as-representative,
+    --as-professional IDNATPS (with --profession), --as-heir ID."""
+    for option in reversed(
+        [
+            click.option("--as-holder", is_flag=True, help="The holder acts."),
+            click.option(
+                "--as-representative",
+                is_flag=True,
+                help="The legal representative acts.",
+            ),
+            click.option(
+                "--as-professional",
+                metavar="IDNATPS",
+                help="A professional acts (ID-3).",
+            ),
+            click.option(
+                "--profession",
+                type=click.Choice(PROFESSIONS),
+                help="The acting professional's profession (ACC-3).",
+            ),
+            click.option("--as-heir", metavar="HEIR_ID", help="An heir reads (LC-11)."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def resolve_actor(kw: dict[str, Any], espace_id: UUID | None) -> Actor:
+    chosen = [
+        k
+        for k in ("as_holder", "as_representative", "as_professional", "as_heir")
+        if kw.get(k)
+    ]
+    if len(chosen) != 1:
+        raise InvalidInput(
+            {
+                "actor": [
+                    "give exactly one of --as-holder, --as-representative, "
+                    "--as-professional, --as-heir"
+                ]
+            }
+        )
+    kind = chosen[0].removeprefix("as_")
+    data: dict[str, Any] = {"kind": kind}
+    if kind == "professional":
+        data.update(idnatps=kw["as_professional"], profession=kw.get("profession"))
+    elif kind == "heir":
+        data["heir_id"] = kw["as_heir"]
+    return actor_from(data, espace_id)
+
+
+def _actor_kw(kw: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "as_holder",
+        "as_representative",
+        "as_professional",
+        "profession",
+        "as_heir",
+    )
+    return {k: kw.pop(k, None) for k in keys}
+
+
+def _mode(emergency: bool, samu: bool) -> str:
+    if emergency and samu:
+        raise InvalidInput({"mode": ["--emergency or --samu, not both"]})
+    return "samu" if samu else "emergency" if emergency else "care"
+
+
+def _read_file(stream: BinaryIO, limit: int = 50 * 1024 * 1024 + 1) -> bytes:
+    data = stream.read(limit)
+    if len(data) >= limit:
+        raise InvalidInput({"file": ["larger than 50 MiB (DOC-1)"]})
+    return data
+
+
+def _format_of(path: str, given: str | None) -> str:
+    if given:
+        return given
+    guessed, _ = mimetypes.guess_type(path)
+    if guessed is None:
+        raise InvalidInput({"format": ["cannot guess the format: give --format"]})
+    return guessed
+
+
+def _metadata(
+    loinc: str,
+    title: str,
+    care_time: str,
+    fmt: str,
+    category: str | None = None,
+    hidden_from_holder: bool = False,
+    hidden_from_representatives: bool = False,
+) -> dict[str, Any]:
+    return {
+        "category": category,
+        "loinc_code": loinc,
+        "title": title,
+        "care_time": care_time,
+        "format": fmt,
+        "hidden_from_holder": hidden_from_holder,
+        "hidden_from_representatives": hidden_from_representatives,
+    }
+
+
+document_option = click.option(
+    "--document", "document_id", required=True, type=click.UUID, help="The document id."
+)
+file_option = click.option(
+    "--file", "file", required=True, type=click.File("rb"), help="The document's file."
+)
+content_options = [
+    click.option(
+        "--loinc", required=True, help="LOINC type code, e.g. 11502-2 (DOC-1)."
+    ),
+    click.option("--title", required=True, help="The document's title."),
+    click.option(
+        "--care-time", required=True, help="Time of care (ISO 8601 with offset)."
+    ),
+    click.option(
+        "--format", "fmt", help="MIME type (default: guessed from the file name)."
+    ),
+]
+
+
+def with_content(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(content_options):
+        func = option(func)
+    return file_option(func)
+
+
+# --------------------------------------------------------------------- documents
+
+
+@main.group("doc")
+def doc_group() -> None:
+    """Documents of the DMP: deposit, upload, replace, mask, hide, delete, read."""
+
+
+@command(doc_group, "deposit")
+@espace_ref
+@actor_options
+@with_content
+@click.option(
+    "--category",
+    required=True,
+    type=click.Choice(
+        [
+            "report",
+            "summary",
+            "imaging",
+            "prescription",
+            "dispensation",
+            "care_plan",
+            "treatment_administered",
+            "certificate",
+            "reimbursement",
+            "management",
+        ]
+    ),
+    help="DOC-1 category.",
+)
+@click.option("--hidden-from-holder", is_flag=True, help="DOC-5: until announced.")
+@click.option(
+    "--hidden-from-representatives", is_flag=True, help="DOC-5: minor's request."
+)
+def deposit_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """DOC-2: a professional deposits a document into a holder's DMP."""
+    store = ctx.open()
+    espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+    actor = resolve_actor(_actor_kw(kw), espace_id)
+    file = kw["file"]
+    outcome = store.records.deposit(
+        actor,
+        espace_id,
+        _metadata(
+            kw["loinc"],
+            kw["title"],
+            kw["care_time"],
+            _format_of(file.name, kw["fmt"]),
+            kw["category"],
+            kw["hidden_from_holder"],
+            kw["hidden_from_representatives"],
+        ),
+        _read_file(file),
+    )
+    emit(outcome, as_json)
+
+
+@command(doc_group, "upload")
+@espace_ref
+@actor_options
+@with_content
+def upload_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """DOC-2/DOC-6: the holder uploads a document (patient-uploaded category)."""
+    store = ctx.open()
+    espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+    actor = resolve_actor(_actor_kw(kw), espace_id)
+    file = kw["file"]
+    meta = _metadata(
+        kw["loinc"], kw["title"], kw["care_time"], _format_of(file.name, kw["fmt"])
+    )
+    emit(store.records.deposit(actor, espace_id, meta, _read_file(file)), as_json)
+
+
+@command(doc_group, "replace")
+@document_option
+@actor_options
+@with_content
+@click.option("--nir", help="The holder's NIR (when the holder replaces an upload).")
+def replace_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """DOC-3: the author replaces a document by a new version."""
+    store = ctx.open()
+    espace_id = _holder_espace(store, kw.pop("nir"))
+    actor = resolve_actor(_actor_kw(kw), espace_id)
+    file = kw["file"]
+    meta = _metadata(
+        kw["loinc"], kw["title"], kw["care_time"], _format_of(file.name, kw["fmt"])
+    )
+    emit(
+        store.records.replace(actor, kw["document_id"], meta, _read_file(file)), as_json
+    )
+
+
+def _holder_espace(store: Store, nir: str | None) -> UUID | None:
+    return store.lifecycle.espace_id_for(nir) if nir else None
+
+
+def _flag_command(name: str, doc: str, method: str) -> None:
+    @command(doc_group, name, help=doc)
+    @document_option
+    @actor_options
+    @click.option(
+        "--nir", help="The holder's NIR (for --as-holder/--as-representative)."
+    )
+    def flag_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+        store = ctx.open()
+        espace_id = _holder_espace(store, kw.pop("nir"))
+        actor = resolve_actor(_actor_kw(kw), espace_id)
+        emit(getattr(store.records, method)(actor, kw["document_id"]), as_json)
+
+    flag_cmd.__name__ = f"{name}_cmd"
+
+
+for _name, _doc, _method in [
+    ("mask", "DOC-5: the holder masks a document from professionals.", "mask"),
+    ("unmask", "DOC-5: the holder unmasks a document.", "unmask"),
+    (
+        "hide",
+        "DOC-5: the author hides it from the holder until announced.",
+        "hide_from_holder",
+    ),
+    (
+        "reveal",
+        "DOC-5: the author reveals it after the announcement.",
+        "reveal_to_holder",
+    ),
+    (
+        "hide-from-representatives",
+        "DOC-5: the author hides it from legal representatives (minor's request).",
+        "hide_from_representatives",
+    ),
+    (
+        "show-to-representatives",
+        "DOC-5: the author shows it to legal representatives again.",
+        "show_to_representatives",
+    ),
+    ("delete", "DOC-4: the author deletes a document (logically).", "delete"),
+]:
+    _flag_command(_name, _doc, _method)
+
+
+@command(doc_group, "read")
+@document_option
+@actor_options
+@click.option("--nir", help="The holder's NIR (for --as-holder/--as-representative).")
+@click.option(
+    "--emergency", is_flag=True, help="ACC-5: emergency access (bris de glace)."
+)
+@click.option("--samu", is_flag=True, help="ACC-5: access by the SAMU regulator.")
+@click.option("--version", "version_id", type=click.UUID, help="A version (DOC-3).")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write content here.",
+)
+def read_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """Read a document, as the rules allow (every read is traced, ACC-6)."""
+    store = ctx.open()
+    espace_id = _holder_espace(store, kw.pop("nir"))
+    actor = resolve_actor(_actor_kw(kw), espace_id)
+    result = store.records.read(
+        actor,
+        kw["document_id"],
+        mode=_mode(kw["emergency"], kw["samu"]),
+        version_id=kw["version_id"],
+    )
+    content: bytes = result.pop("content")
+    if kw["output"] is not None:
+        kw["output"].write_bytes(content)
+        result["written_to"] = str(kw["output"])
+    emit(result, as_json)
+
+
+@command(doc_group, "list")
+@espace_ref
+@actor_options
+@click.option(
+    "--emergency", is_flag=True, help="ACC-5: emergency access (bris de glace)."
+)
+@click.option("--samu", is_flag=True, help="ACC-5: access by the SAMU regulator.")
+def list_docs_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """The documents of one holder that this actor may see (traced)."""
+    store = ctx.open()
+    espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+    actor = resolve_actor(_actor_kw(kw), espace_id)
+    rows = store.records.list_documents(
+        actor, espace_id, mode=_mode(kw["emergency"], kw["samu"])
+    )
+
+    def human(data: list[dict[str, Any]]) -> None:
+        table = Table("document id", "title", "category", "care time", "versions")
+        for r in data:
+            table.add_row(
+                str(r["document_id"]),
+                r["title"],
+                r["category"],
+                r["care_time"].isoformat(timespec="minutes"),
+                str(r["versions"]),
+            )
+        Console().print(table)
+
+    emit(rows, as_json, human)
+
+
+@command(doc_group, "history")
+@document_option
+@actor_options
+@click.option("--nir", help="The holder's NIR (for --as-holder/--as-representative).")
+def history_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """DOC-3: the versions of a document (traced as a read)."""
+    store = ctx.open()
+    espace_id = _holder_espace(store, kw.pop("nir"))
+    actor = resolve_actor(_actor_kw(kw), espace_id)
+    emit(store.records.history(actor, kw["document_id"]), as_json)
+
+
+# --------------------------------------------------------------------- consent
+
+
+@main.group("consent")
+def consent_group() -> None:
+    """The holder's access choices (ACC-1, ACC-2, ACC-4, ACC-5), and heirs (LC-11)."""
+
+
+def _consent_command(choice: str, doc: str) -> None:
+    needs_pro = choice in NEEDS_PROFESSIONAL
+
+    @command(consent_group, choice, help=doc)
+    @espace_ref
+    @actor_options
+    def consent_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+        store = ctx.open()
+        espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+        actor = resolve_actor(_actor_kw(kw), espace_id)
+        pro = None
+        if needs_pro:
+            pro = {
+                "idnatps": kw.get("professional"),
+                "profession": kw.get("pro_profession"),
+            }
+        emit(store.records.consent(actor, espace_id, choice, pro), as_json)
+
+    if needs_pro:
+        consent_cmd.params.append(
+            click.Option(
+                ["--professional"], required=True, help="The IdNatPS concerned."
+            )
+        )
+        consent_cmd.params.append(
+            click.Option(
+                ["--pro-profession"],
+                type=click.Choice(PROFESSIONS),
+                help="Their profession (required to designate the médecin traitant).",
+            )
+        )
+
+
+for _choice, _doc in CONSENT_CHOICES.items():
+    _consent_command(_choice, _doc)
+
+
+@command(consent_group, "show")
+@espace_ref
+def consent_show_cmd(
+    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
+) -> None:
+    """The holder's current choices (from the consents view)."""
+    store = ctx.open()
+    emit(store.records.consent_view(resolve(store, nir, espace_id)), as_json)
+
+
+@command(consent_group, "grant-heir")
+@espace_ref
+@click.option("--heir-id", required=True, help="How the heir is identified.")
+@click.option(
+    "--relationship",
+    required=True,
+    type=click.Choice(["heir", "cohabitant", "pacs_partner"]),
+)
+def grant_heir_cmd(
+    ctx: Context,
+    as_json: bool,
+    nir: str | None,
+    espace_id: UUID | None,
+    heir_id: str,
+    relationship: str,
+) -> None:
+    """LC-11: give an heir read access to a deceased holder's archive."""
+    store = ctx.open()
+    emit(
+        store.records.grant_heir_access(
+            resolve(store, nir, espace_id),
+            {"heir_id": heir_id, "relationship": relationship},
+        ),
+        as_json,
+    )
+
+
+# --------------------------------------------------------------------- journal
+
+
+@command(main, "journal")
+@espace_ref
+@actor_options
+@click.option(
+    "--limit", default=100, show_default=True, type=click.IntRange(1, 100_000)
+)
+def journal_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """ACC-6: the access journal (all of it for the holder and the médecin
+    traitant; a professional's own actions otherwise)."""
+    store = ctx.open()
+    espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+    actor = resolve_actor(_actor_kw(kw), espace_id)
+    rows = store.records.journal(actor, espace_id, limit=kw["limit"])
+
+    def human(data: list[dict[str, Any]]) -> None:
+        table = Table("at", "actor", "action", "allowed", "ground / rule", "document")
+        for r in data:
+            table.add_row(
+                r["at"].isoformat(timespec="seconds"),
+                f"{r['actor_kind']} {r['actor_id']}",
+                r["action"] + ("" if r["mode"] == "care" else f" ({r['mode']})"),
+                "yes" if r["allowed"] else "no",
+                r["ground"] or r["rule"] or "",
+                str(r["document_id"] or ""),
+            )
+        Console().print(table)
+
+    emit(rows, as_json, human)
+
+
+# --------------------------------------------------------------------- notifications
+
+
+@main.group("notifications")
+def notifications_group() -> None:
+    """Notifications to holders and médecins traitants (ACC-5, DOC-5)."""
+
+
+@command(notifications_group, "pending")
+@click.option("--nir", help="Only this holder's espace.")
+def notifications_pending_cmd(ctx: Context, as_json: bool, nir: str | None) -> None:
+    """Notifications not delivered yet."""
+    store = ctx.open()
+    espace_id = _holder_espace(store, nir)
+    emit(store.records.pending_notifications(espace_id), as_json)
+
+
+@command(notifications_group, "deliver")
+@click.option("--alert", "alert_id", required=True, type=click.UUID)
+@click.option(
+    "--channel", default="app", type=click.Choice(["app", "email", "sms", "post"])
+)
+def notifications_deliver_cmd(
+    ctx: Context, as_json: bool, alert_id: UUID, channel: str
+) -> None:
+    """Mark a notification as delivered."""
+    store = ctx.open()
+    store.records.deliver_notification(alert_id, channel)
+    emit({"alert_id": str(alert_id), "delivered": True, "channel": channel}, as_json)
+
+
+# --------------------------------------------------------------------- matrix
+
+
+@main.group("matrix")
+def matrix_group() -> None:
+    """ACC-3: the access matrix (profession x category), versioned data."""
+
+
+@command(matrix_group, "show")
+def matrix_show_cmd(ctx: Context, as_json: bool) -> None:
+    """The matrix in force and its version."""
+    store = ctx.open()
+    matrix = store.records.matrix()
+    data = {"version": matrix.version, "allowed": matrix.to_rows()}
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(f"version {d['version']}")
+        for profession, categories in d["allowed"].items():
+            click.echo(f"  {profession}: {', '.join(categories)}")
+
+    emit(data, as_json, human)
+
+
+@command(matrix_group, "publish")
+@click.argument("table", type=click.File("r", encoding="utf-8"))
+def matrix_publish_cmd(ctx: Context, as_json: bool, table: Any) -> None:
+    """Publish a new version from a CSV: profession + one 0/1 column per category."""
+    store = ctx.open()
+    version = store.records.publish_matrix(table.read(), source=Path(table.name).name)
+    emit({"version": version}, as_json)
