@@ -16,19 +16,21 @@ import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from stdnum import luhn
 from stdnum.fr import nir as stdnum_nir
 
 from espace.adapters.meta import read_meta
 from espace.adapters.settings import create_engine, parse_database_url
 from espace.api import Store, init_store
 from espace.application.errors import ConfigurationError
+from espace.domain.access import Actor, ActorKind
 from espace.domain.calendar import PARIS
 from espace.domain.errors import EspaceError
 
@@ -69,6 +71,37 @@ FIRST_NAMES = {
 }
 
 
+PROFESSIONAL_MIX = [
+    ("physician", 40),
+    ("pharmacist", 15),
+    ("nurse", 15),
+    ("midwife", 4),
+    ("dentist", 6),
+    ("physiotherapist", 6),
+]
+"""The synthetic pool of professionals (profession, how many)."""
+
+DOCUMENT_MIX = [
+    # (weight, category, LOINC, title, author profession)
+    (40, "report", "11502-2", "Compte rendu d'examens biologiques", "physician"),
+    (22, "prescription", "57833-6", "Ordonnance", "physician"),
+    (12, "imaging", "18748-4", "Compte rendu d'imagerie", "physician"),
+    (10, "summary", "18842-5", "Lettre de liaison de sortie", "physician"),
+    (10, "report", "87273-9", "Note de vaccination", "nurse"),
+    (6, "dispensation", "60593-1", "Dispensation de médicaments", "pharmacist"),
+]
+"""DOC-1: lab reports the largest share, then prescriptions, imaging,
+discharge letters, vaccinations and dispensations."""
+
+
+def make_professional(rng: random.Random, profession: str) -> Actor:
+    """A professional with a valid IdNatPS: 8 + an 11-digit Luhn RPPS (ID-3)."""
+    body = f"1{rng.randint(0, 10**9 - 1):09d}"
+    return Actor(
+        ActorKind.PROFESSIONAL, "8" + body + luhn.calc_check_digit(body), profession
+    )
+
+
 @dataclass
 class Person:
     line: int
@@ -79,6 +112,8 @@ class Person:
     espace_id: UUID | None = None
     code: str | None = None
     notice_day: int = 0
+    documents: list[UUID] = field(default_factory=list)
+    consented: set[str] = field(default_factory=set)
 
 
 def make_person(rng: random.Random, line: int, today: date) -> Person:
@@ -183,9 +218,11 @@ def run_simulation(
     rng = random.Random(seed)
     now = [START]
     with Store.open(url, clock=lambda: now[0], sync_views=False) as store:
-        if store.runner.status() and max(v.head for v in store.runner.status()) > 0:
+        store.sync()
+        if sum(store.espaces.counts_by_state().values()) > 0:
             raise ConfigurationError(
-                "the simulation store already holds events: use --fresh or another file"
+                "the simulation store already holds espaces: use --fresh or another "
+                "file"
             )
         sim = _Simulation(store, rng, now)
         started = time.perf_counter()
@@ -202,12 +239,17 @@ def run_simulation(
             "commands": sim.commands,
             "rejected_rows": sim.rejected_rows,
             "actions": dict(sorted(sim.actions.items())),
+            "documents": store.documents.counts(),
             "deadlines": dict(sorted(sim.deadlines.items())),
             "elapsed_s": round(elapsed, 2),
             "events_per_s": round(events / elapsed) if elapsed else 0,
             "commands_per_s": round(sim.commands / elapsed) if elapsed else 0,
             "simulated_until": now[0].isoformat(),
         }
+
+
+class _NothingToDo(Exception):
+    """A planned action that has nothing to act on (no document yet)."""
 
 
 class _Simulation:
@@ -221,6 +263,11 @@ class _Simulation:
         self.day = 0
         self.rejected_rows = 0
         self.agenda: dict[int, list[tuple[str, Person]]] = defaultdict(list)
+        self.pros: dict[str, list[Actor]] = {
+            profession: [make_professional(rng, profession) for _ in range(n)]
+            for profession, n in PROFESSIONAL_MIX
+        }
+        self.doc_weights = [w for w, *_ in DOCUMENT_MIX]
 
     def at_day(self, day: int, hour: int = 10) -> datetime:
         local = datetime.combine(
@@ -296,6 +343,8 @@ class _Simulation:
                 if rng.random() < 0.15:
                     self.agenda[day].append(("activate_wrong", person))
                 self.agenda[day].append(("activate", person))
+                self.plan_holder(person, day)
+            self.plan_record(person, notice_day)
             later = rng.random()
             if later < 0.01:
                 day = rng.randint(60, 400)
@@ -311,6 +360,102 @@ class _Simulation:
                 self.agenda[day].append(("suspend", person))
                 if rng.random() < 0.5:
                     self.agenda[day + rng.randint(1, 30)].append(("object", person))
+
+    def plan_holder(self, person: Person, activated_day: int) -> None:
+        """An activated holder's choices: médecin traitant, masks, refusals."""
+        rng = self.rng
+        if rng.random() < 0.5:
+            self.agenda[activated_day + rng.randint(1, 60)].append(
+                ("designate_mt", person)
+            )
+        for _ in range(rng.choice([0, 0, 0, 1, 2])):
+            self.agenda[activated_day + rng.randint(30, 500)].append(("mask", person))
+        if rng.random() < 0.02:
+            self.agenda[activated_day + rng.randint(1, 300)].append(
+                ("refuse_emergency", person)
+            )
+
+    def plan_record(self, person: Person, notice_day: int) -> None:
+        """Care episodes after the espace opens: deposits and reads, a few
+        unconsented attempts, and rare emergencies."""
+        rng = self.rng
+        visits = rng.choice([0, 1, 1, 2, 2, 3])
+        for _ in range(visits):
+            day = notice_day + rng.randint(43, ACTIVE_DAYS - 1)
+            self.agenda[day].append(("visit", person))
+            self.agenda[min(day + rng.randint(0, 30), ACTIVE_DAYS - 1)].append(
+                ("read", person)
+            )
+        if rng.random() < 0.1:
+            self.agenda[notice_day + rng.randint(43, ACTIVE_DAYS - 1)].append(
+                ("unconsented_read", person)
+            )
+        if rng.random() < 0.005:
+            self.agenda[notice_day + rng.randint(43, ACTIVE_DAYS - 1)].append(
+                ("emergency", person)
+            )
+
+    def record_act(self, kind: str, p: Person) -> None:
+        """One action on the record; refusals are counted, as in real life."""
+        assert p.espace_id is not None
+        records, rng = self.store.records, self.rng
+        if kind == "visit":
+            _, category, loinc, title, profession = rng.choices(
+                DOCUMENT_MIX, weights=self.doc_weights
+            )[0]
+            pro = rng.choice(self.pros[profession])
+            if pro.id not in p.consented:
+                records.declare_consent(pro, p.espace_id)
+                p.consented.add(pro.id)
+            hidden = category == "report" and loinc == "11502-2" and rng.random() < 0.1
+            body = f"%PDF-1.4 synthetic {title} {rng.random()}".encode()
+            outcome = records.deposit(
+                pro,
+                p.espace_id,
+                {
+                    "category": category,
+                    "loinc_code": loinc,
+                    "title": title,
+                    "care_time": (self.now[0] - timedelta(hours=2)).isoformat(),
+                    "format": "application/pdf",
+                    "hidden_from_holder": hidden,
+                },
+                body,
+            )
+            p.documents.append(UUID(outcome.document_id))
+        elif kind in ("read", "unconsented_read", "emergency"):
+            if not p.documents:
+                raise _NothingToDo
+            document = rng.choice(p.documents)
+            if kind == "read" and p.consented:
+                idnatps = rng.choice(sorted(p.consented))
+                pro = next(
+                    a for group in self.pros.values() for a in group if a.id == idnatps
+                )
+            else:
+                pro = rng.choice(self.pros["physician"])
+            mode = "emergency" if kind == "emergency" else "care"
+            records.read(pro, document, mode=mode)
+        elif kind == "mask":
+            if not p.documents:
+                raise _NothingToDo
+            records.mask(
+                Actor(ActorKind.HOLDER, str(p.espace_id)), rng.choice(p.documents)
+            )
+        elif kind == "designate_mt":
+            pro = rng.choice(self.pros["physician"])
+            records.consent(
+                Actor(ActorKind.HOLDER, str(p.espace_id)),
+                p.espace_id,
+                "designate-medecin-traitant",
+                {"idnatps": pro.id, "profession": "physician"},
+            )
+        elif kind == "refuse_emergency":
+            records.consent(
+                Actor(ActorKind.HOLDER, str(p.espace_id)),
+                p.espace_id,
+                "refuse-emergency",
+            )
 
     def live_day(self, day: int) -> None:
         self.day = day
@@ -367,6 +512,11 @@ class _Simulation:
                 life.suspend(p.espace_id, {"reason": "suspected fraud"})
             elif kind == "object":
                 life.object_to_suspension(p.espace_id)
+            else:
+                self.record_act(kind, p)
+        except _NothingToDo:
+            self.commands -= 1
+            return
         except EspaceError as exc:
             rule = getattr(exc, "rule", exc.code)
             self.actions[f"{kind}_refused_{rule}"] += 1

@@ -690,6 +690,27 @@ class RecordService:
             "trace_id": str(trace.id),
         }
 
+    def declare_consent(
+        self, actor: Actor, espace_id: UUID, at: datetime | None = None
+    ) -> dict[str, Any]:
+        """ACC-1: a professional declares the consent the holder gave during
+        care (how an espace that is open but not activated gets fed, LC-4).
+        Refused to a blocked professional (ACC-2); traced either way."""
+        now = at or self.clock()
+        if actor.kind is not ActorKind.PROFESSIONAL:
+            raise InvalidInput({"actor": ["only a professional declares consent"]})
+        espace = self._espace(espace_id)
+        _, trace = self._gate(actor, Action.DECLARE_CONSENT, espace, now)
+        consent = self._consent(espace_id) or Consent.start(espace_id=espace_id, at=now)
+        if actor.id not in consent.authorised:
+            consent.authorise(at=now, idnatps=actor.id, declared_by="professional")
+        self._save(consent, trace)
+        return {
+            "espace_id": str(espace_id),
+            "idnatps": actor.id,
+            "trace_id": str(trace.id),
+        }
+
     def grant_heir_access(
         self, espace_id: UUID, data: Mapping[str, Any], at: datetime | None = None
     ) -> dict[str, Any]:

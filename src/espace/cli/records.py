@@ -436,6 +436,17 @@ for _choice, _doc in CONSENT_CHOICES.items():
     _consent_command(_choice, _doc)
 
 
+@command(consent_group, "declare")
+@espace_ref
+@actor_options
+def consent_declare_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """ACC-1: a professional declares the consent the holder gave during care."""
+    store = ctx.open()
+    espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+    actor = resolve_actor(_actor_kw(kw), espace_id)
+    emit(store.records.declare_consent(actor, espace_id), as_json)
+
+
 @command(consent_group, "show")
 @espace_ref
 def consent_show_cmd(

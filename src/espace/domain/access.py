@@ -52,6 +52,7 @@ class Action(StrEnum):
     HIDE = "hide"
     REVEAL = "reveal"
     CONSENT = "consent"
+    DECLARE_CONSENT = "declare_consent"
     JOURNAL = "journal"
 
 
@@ -348,6 +349,8 @@ def _professional(
         return _emergency(actor, action, consent, matrix, document, mode, is_author)
     if actor.id in consent.blocked:
         return Decision.deny("ACC-2", "the holder blocked this professional")
+    if action is Action.DECLARE_CONSENT:
+        return Decision.allow(Ground.CONSENT)
     if consent.medecin_traitant == actor.id:
         ground = Ground.MEDECIN_TRAITANT
     elif is_author:

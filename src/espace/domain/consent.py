@@ -52,9 +52,11 @@ class Consent(Aggregate):
         """The holder's first choice about access."""
 
     class ProfessionalAuthorised(Event):
-        """ACC-1: consent given to one professional."""
+        """ACC-1: consent given to one professional, by the holder in their
+        espace, or declared by the professional who obtained it during care."""
 
         idnatps: str
+        declared_by: str
 
         def apply(self, aggregate: Any) -> None:
             aggregate.authorised.add(self.idnatps)
@@ -166,11 +168,17 @@ class Consent(Aggregate):
 
     # ------------------------------------------------------------- commands
 
-    def authorise(self, *, at: datetime, idnatps: str) -> None:
+    def authorise(
+        self, *, at: datetime, idnatps: str, declared_by: str = "holder"
+    ) -> None:
         self._guard(at)
         if idnatps in self.authorised:
             raise RuleViolation("ACC-1", "this professional is already authorised")
-        self._trigger(self.ProfessionalAuthorised, at, idnatps=idnatps)
+        if idnatps in self.blocked:
+            raise RuleViolation("ACC-2", "this professional is blocked: unblock first")
+        self._trigger(
+            self.ProfessionalAuthorised, at, idnatps=idnatps, declared_by=declared_by
+        )
 
     def withdraw(self, *, at: datetime, idnatps: str) -> None:
         self._guard(at)
