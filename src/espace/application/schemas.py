@@ -117,6 +117,13 @@ class AffiliationSchema(_Base):
             raise ValidationError(
                 "required with representative_name", "representative_role"
             )
+        if (
+            data.get("representative_email")
+            or data.get("representative_postal_address")
+        ) and not data.get("representative_name"):
+            raise ValidationError(
+                "required with a representative's contact", "representative_name"
+            )
         if data.get("representative_role") and not data.get("representative_name"):
             raise ValidationError(
                 "required with representative_role", "representative_name"

@@ -111,4 +111,4 @@ def is_minor(birth_date: date, at: datetime) -> bool:
 
 def minutes_after(at: datetime, minutes: int) -> datetime:
     """A plain duration (not a calendar period): used for activation locks."""
-    return (at + timedelta(minutes=minutes)).astimezone(UTC)
+    return at.astimezone(UTC) + timedelta(minutes=minutes)

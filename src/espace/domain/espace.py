@@ -210,6 +210,7 @@ class EspaceSante(Aggregate):
             e.archive_until = self.archive_until
             e.resume_state = None
             e.suspended_at = None
+            e.suspension_reason = None
             e.suspension_closes_at = None
             e._clear_code()
 
@@ -258,6 +259,8 @@ class EspaceSante(Aggregate):
             e.closure_reason = None
             e.archive_until = None
             e.opposed_at = None
+            e.activation_failures = 0
+            e.activation_locked_until = None
             e._set_code(self.code_digest, self.code_salt, self.code_expires_at)
 
     class RepresentationEnded(Event):
