@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -35,19 +35,42 @@ SENSITIVE_KEYS = frozenset(
     }
 )
 _NIR_LIKE = re.compile(
-    r"\b[12378]\d{2}(?:0[1-9]|1[0-2]|[2-9]\d)(?:\d{2}|2[AB])\d{6}\d{2}\b"
+    r"(?<![0-9A-Za-z])[12378]\d{2}(?:0[1-9]|1[0-2]|[2-9]\d)(?:\d{2}|2[AB])\d{6}\d{2}"
+    r"(?!\d)"
 )
 _EMAIL_LIKE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
+def _clean(value: Any, depth: int = 0) -> Any:
+    """Mask NIR-like and e-mail-like text anywhere in a value; drop sensitive keys."""
+    if depth > 8:
+        return "[too deep]"
+    if isinstance(value, str):
+        return _EMAIL_LIKE.sub("[email]", _NIR_LIKE.sub("[nir]", value))
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        text = str(value)
+        return "[nir]" if _NIR_LIKE.fullmatch(text) else value
+    if isinstance(value, Mapping):
+        return {
+            k: "[redacted]"
+            if str(k).lower() in SENSITIVE_KEYS
+            else _clean(v, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_clean(v, depth + 1) for v in value]
+    return value
+
+
 def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
-    """Drop sensitive keys and mask NIR-like or e-mail-like text (SEC-3)."""
+    """Drop sensitive keys; mask NIR-like or e-mail-like text at any depth (SEC-3)."""
     for key in list(event_dict):
         if key.lower() in SENSITIVE_KEYS:
             event_dict[key] = "[redacted]"
-        elif isinstance(event_dict[key], str):
-            value = _NIR_LIKE.sub("[nir]", event_dict[key])
-            event_dict[key] = _EMAIL_LIKE.sub("[email]", value)
+        else:
+            event_dict[key] = _clean(event_dict[key])
     return event_dict
 
 

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 
 import structlog
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -36,9 +37,14 @@ def run_scheduler(
         next_run_time=_now(),
     )
     if stop is not None:
+        if stop.is_set():
+            return
+        started = threading.Event()
+        scheduler.add_listener(lambda _event: started.set(), EVENT_SCHEDULER_STARTED)
 
         def _watch() -> None:
             stop.wait()
+            started.wait()
             scheduler.shutdown(wait=True)
 
         threading.Thread(target=_watch, name="scheduler-stop", daemon=True).start()

@@ -69,8 +69,8 @@ class DeadlineService:
             "suspension_closure": lambda i, t: lifecycle.close_after_suspension(
                 i, at=t
             ),
-            "archive_expiry": lambda i, t: lifecycle.erase(i, at=t),
-            "erasure": lambda i, t: lifecycle.erase(i, at=t),
+            "archive_expiry": lambda i, t: lifecycle.erase(i, at=t, compact=False),
+            "erasure": lambda i, t: lifecycle.erase(i, at=t, compact=False),
             "majority": lambda i, t: lifecycle.end_representation(i, at=t),
         }
         self._subject_commands: dict[str, Callable[[UUID, datetime], object]] = {}
@@ -105,6 +105,8 @@ class DeadlineService:
                 attempted.add(key)
                 self._run_one(*key, row["due_at"], now, report)
             self.sync()
+        if report.done["erasure"] or report.done["archive_expiry"]:
+            self.lifecycle.compact_keys()
         log.info("deadlines.run", **{f"done_{k}": v for k, v in report.done.items()})
         return report
 
@@ -124,6 +126,7 @@ class DeadlineService:
                 kind,
                 lambda: max(due_at, self._subject_modified(subject_id)),
                 report,
+                espace_id,
             )
             return
         command = self._commands.get(kind)
@@ -138,7 +141,7 @@ class DeadlineService:
                 return now
             return max(due_at, self.lifecycle.get(espace_id).modified_on)
 
-        self._run_command(command, espace_id, kind, when, report)
+        self._run_command(command, espace_id, kind, when, report, espace_id)
 
     def _run_command(
         self,
@@ -147,6 +150,7 @@ class DeadlineService:
         kind: str,
         when: Callable[[], datetime],
         report: DeadlineReport,
+        espace_id: UUID,
     ) -> None:
         try:
             command(subject_id, when())
@@ -155,6 +159,7 @@ class DeadlineService:
             report.skipped[kind] += 1
             log.info(
                 "deadline.skipped",
+                espace_id=str(espace_id),
                 subject_id=str(subject_id),
                 kind=kind,
                 reason=exc.code,

@@ -28,6 +28,7 @@ from espace.application.security import (
 from espace.domain.calendar import NonWorkingDay
 from espace.domain.errors import EspaceError, RuleViolation
 from espace.domain.espace import EspaceSante, State
+from espace.domain.identifiers import NIA_OID, NIR_OID
 
 log = structlog.get_logger("espace.lifecycle")
 
@@ -130,10 +131,11 @@ class LifecycleService:
 
     # ------------------------------------------------------------ look-ups
 
-    def espace_id_for(self, nir: str) -> UUID:
-        """The espace id of a NIR: a keyed hash, no read model needed."""
-        data = schemas.load(schemas.NirSchema(), {"nir": nir})
-        return self.hashing.espace_id(data["nir"])
+    def espace_id_for(self, nir: str, oid: str = NIR_OID) -> UUID:
+        """The espace id of an INS number (NIR, or NIA with its OID): a keyed
+        hash, no read model needed (ID-2)."""
+        data = schemas.load(schemas.NirSchema(), {"nir": nir, "oid": oid})
+        return self.hashing.espace_id(data["nir"], data["oid"])
 
     def get(self, espace_id: UUID) -> EspaceSante:
         """Load an espace; NotFound if it never existed or was erased."""
@@ -149,6 +151,16 @@ class LifecycleService:
             raise
         return espace
 
+    def _find_ins(self, number: str, oids: Sequence[str]) -> EspaceSante:
+        """The espace of an INS number typed by its holder, who need not know
+        whether it is a NIR or a NIA (ID-2)."""
+        for oid in oids[:-1]:
+            try:
+                return self.get(self.hashing.espace_id(number, oid))
+            except NotFound:
+                continue
+        return self.get(self.hashing.espace_id(number, oids[-1]))
+
     def summary(self, espace_id: UUID) -> EspaceSummary:
         return EspaceSummary.of(self.get(espace_id))
 
@@ -161,9 +173,8 @@ class LifecycleService:
         report = self.affiliate_feed([(1, data)], at=at)
         if report.rejected:
             raise InvalidInput(report.rejected[0].fields)
-        espace_id = self.hashing.espace_id(
-            schemas.load(schemas.AffiliationSchema(), data)["ins"].nir
-        )
+        ins = schemas.load(schemas.AffiliationSchema(), data)["ins"]
+        espace_id = self.hashing.espace_id(ins.nir, ins.oid)
         if report.already_affiliated:
             raise Conflict(f"espace {espace_id} already exists (LC-1)")
         return self.summary(espace_id)
@@ -349,7 +360,8 @@ class LifecycleService:
         A mismatch is saved (it counts towards the lock) and then refused.
         """
         params = schemas.load(schemas.ActivationSchema(), data)
-        espace = self.get(self.hashing.espace_id(params["nir"]))
+        oids = [params["oid"]] if data.get("oid") else [NIR_OID, NIA_OID]
+        espace = self._find_ins(params["nir"], oids)
         salt = espace.code_salt or ""
         ok = espace.attempt_activation(
             at=at or self.clock(),
@@ -457,7 +469,9 @@ class LifecycleService:
             espace_id, "erasure.requested", lambda e, t: e.request_erasure(at=t), at
         )
 
-    def erase(self, espace_id: UUID, at: datetime | None = None) -> EspaceSummary:
+    def erase(
+        self, espace_id: UUID, at: datetime | None = None, *, compact: bool = True
+    ) -> EspaceSummary:
         """LC-8/LC-9/SEC-4: record the erasure, then destroy the espace's key.
 
         The event is saved first: if the process dies before the key is
@@ -469,6 +483,8 @@ class LifecycleService:
         espace.erase(at=now)
         self._save(espace, "espace.erased", sync=False)
         self._destroy(espace.id, now)
+        if compact:
+            self.compact_keys()
         self._synced()
         return EspaceSummary.of(espace)
 
@@ -482,6 +498,12 @@ class LifecycleService:
             return False
         self._destroy(espace.id, at or self.clock())
         return True
+
+    def compact_keys(self) -> None:
+        """SEC-4: push destroyed key material out of the database files (the
+        SQLite WAL, PostgreSQL's dead rows). Batch jobs call it once per run."""
+        if not self.keys.compact():
+            log.warning("keys.compact_incomplete")
 
     def _destroy(self, espace_id: UUID, at: datetime) -> None:
         """SEC-4: destroy the key, then delete the sealed document contents."""

@@ -20,6 +20,9 @@ class KeyVault(Protocol):
     def shred(self, key_id: UUID, at: datetime) -> None:
         """Destroy a key for good: everything it sealed becomes unreadable."""
 
+    def compact(self) -> bool:
+        """Reclaim the storage that still holds destroyed keys; False if busy."""
+
 
 class ViewSync(Protocol):
     """Brings the read models up to date with the log."""
@@ -38,3 +41,10 @@ class ContentStore(Protocol):
 
     def purge_espace(self, espace_id: UUID) -> int:
         """Delete every content of an erased espace (SEC-4); returns the count."""
+
+
+class ProfessionalDirectory(Protocol):
+    """PRO-2: the directory of professionals, as the access rules need it."""
+
+    def profession_of(self, idnatps: str) -> str | None:
+        """The listed profession of a professional, or None if not listed."""

@@ -167,6 +167,7 @@ class ActivationSchema(_Base):
     """LC-5: the four things the holder types to activate."""
 
     nir = fields.String(required=True, validate=_identifier(validate_nir, "nir"))
+    oid = fields.String(load_default=NIR_OID, validate=validate.OneOf(sorted(INS_OIDS)))
     code = fields.String(required=True, validate=validate.Length(min=4, max=32))
     birth_date = fields.Date(required=True)
     vitale_serial = fields.String(
@@ -204,6 +205,7 @@ class DeathSchema(_Base):
 
 class NirSchema(_Base):
     nir = fields.String(required=True, validate=_identifier(validate_nir, "nir"))
+    oid = fields.String(load_default=NIR_OID, validate=validate.OneOf(sorted(INS_OIDS)))
 
     @post_load
     def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
