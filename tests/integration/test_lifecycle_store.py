@@ -646,9 +646,13 @@ def test_a_minors_espace_is_run_by_the_representative_until_18_lc_12(
 
     assert report["done"] == {"majority": 1}
     row = view(store, espace_id)
-    assert (row["state"], row["minor_represented"]) == ("active", False)
+    # ADR-0007: what the representative activated, the adult activates anew.
+    assert (row["state"], row["minor_represented"]) == ("open", False)
     assert deadline_rows(store, espace_id) == {}
     assert store.run_deadlines()["done"] == {}
+    minor.code = store.lifecycle.reissue_code(espace_id).activation_code
+    store.lifecycle.activate(minor.activation())
+    assert view(store, espace_id)["state"] == "active"
 
 
 # --------------------------------------------------------------------- LC-2 policy

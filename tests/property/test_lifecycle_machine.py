@@ -139,6 +139,7 @@ class Model:
     dead: bool = False
     erasure_requested: bool = False
     erasure_due: datetime | None = None
+    activated_by: str | None = None
 
     def give_code(self, code: str, now: datetime) -> None:
         self.code = code
@@ -417,6 +418,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             if m.phase == NOTIFIED:
                 m.open()
             m.phase = ACTIVE
+            m.activated_by = by
             m.failures, m.locked_until = 0, None
             m.code = m.code_expires = None
         else:
@@ -608,6 +610,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         )
         if allowed:
             m.represented = False
+            # ADR-0007: what the representative activated, the adult activates.
+            if m.phase == ACTIVE and m.activated_by == "representative":
+                m.phase, m.activated_by = OPEN, None
 
     # ------------------------------------------------ commands out of time
 

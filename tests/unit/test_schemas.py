@@ -227,6 +227,7 @@ def test_an_activation_loads_with_compact_identifiers_lc_5() -> None:
     )
     assert data == {
         "nir": "295109912611193",
+        "oid": "1.2.250.1.213.1.4.8",
         "code": "abcde-fghjk",
         "birth_date": date(1995, 10, 3),
         "vitale_serial": "12345678",
@@ -287,7 +288,8 @@ def test_a_death_needs_a_valid_date_lc_7() -> None:
 
 def test_a_nir_look_up_compacts_or_names_the_nir_id_1() -> None:
     assert schemas.load(NirSchema(), {"nir": "2 53 07 2b 073 004 70"}) == {
-        "nir": "253072B07300470"
+        "nir": "253072B07300470",
+        "oid": "1.2.250.1.213.1.4.8",
     }
     assert list(invalid(NirSchema(), {"nir": "253072B07300471"})) == ["nir"]
 

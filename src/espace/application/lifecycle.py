@@ -134,7 +134,7 @@ class LifecycleService:
     def espace_id_for(self, nir: str, oid: str = NIR_OID) -> UUID:
         """The espace id of an INS number (NIR, or NIA with its OID): a keyed
         hash, no read model needed (ID-2)."""
-        data = schemas.load(schemas.NirSchema(), {"nir": nir, "oid": oid})
+        data = schemas.load(schemas.NirSchema, {"nir": nir, "oid": oid})
         return self.hashing.espace_id(data["nir"], data["oid"])
 
     def get(self, espace_id: UUID) -> EspaceSante:
@@ -173,7 +173,7 @@ class LifecycleService:
         report = self.affiliate_feed([(1, data)], at=at)
         if report.rejected:
             raise InvalidInput(report.rejected[0].fields)
-        ins = schemas.load(schemas.AffiliationSchema(), data)["ins"]
+        ins = schemas.load(schemas.AffiliationSchema, data)["ins"]
         espace_id = self.hashing.espace_id(ins.nir, ins.oid)
         if report.already_affiliated:
             raise Conflict(f"espace {espace_id} already exists (LC-1)")
@@ -194,10 +194,10 @@ class LifecycleService:
         for batch in _batches(rows, batch_size):
             now = at or self.clock()
             espaces: list[EspaceSante] = []
-            seen: set[UUID] = set()
+            seen: dict[UUID, int] = {}
             for line, row in batch:
                 try:
-                    data = schemas.load(schemas.AffiliationSchema(), row)
+                    data = schemas.load(schemas.AffiliationSchema, row)
                     espace_id = self.hashing.espace_id(data["ins"].nir, data["ins"].oid)
                     if espace_id in seen:
                         report.already_affiliated += 1
@@ -218,9 +218,9 @@ class LifecycleService:
                 except RuleViolation as exc:
                     report.rejected.append(RowRejected(line, {exc.rule: [exc.message]}))
                     continue
-                seen.add(espace_id)
+                seen[espace_id] = line
                 espaces.append(espace)
-            self._save_new(espaces, now, report)
+            self._save_new(espaces, now, report, seen)
             if progress is not None:
                 progress(len(batch))
         log.info(
@@ -233,30 +233,53 @@ class LifecycleService:
         return report
 
     def _save_new(
-        self, espaces: Sequence[EspaceSante], at: datetime, report: AffiliationReport
+        self,
+        espaces: Sequence[EspaceSante],
+        at: datetime,
+        report: AffiliationReport,
+        lines: Mapping[UUID, int],
     ) -> None:
         if not espaces:
             return
         self.keys.ensure_keys([e.id for e in espaces], at)
-        saved = self._save_batch(espaces)
+        erased: set[UUID] = set()
+        saved = self._save_batch(espaces, erased)
         report.created += len(saved)
-        report.already_affiliated += len(espaces) - len(saved)
+        report.already_affiliated += len(espaces) - len(saved) - len(erased)
         report.events += sum(saved.values())
+        for espace_id in erased:
+            report.rejected.append(
+                RowRejected(
+                    lines[espace_id],
+                    {
+                        "LC-9": [
+                            "this person's espace was erased; its id cannot be reused"
+                        ]
+                    },
+                )
+            )
 
-    def _save_batch(self, espaces: Sequence[EspaceSante]) -> dict[UUID, int]:
+    def _save_batch(
+        self, espaces: Sequence[EspaceSante], erased: set[UUID] | None = None
+    ) -> dict[UUID, int]:
         """Save many aggregates in one transaction; if any conflicts (a re-run
-        feed, a concurrent writer), save them one by one and leave out the
-        conflicting ones. Returns the number of events saved per espace.
+        feed, a concurrent writer) or belongs to an erased espace (its key is
+        destroyed), save them one by one and leave those out, adding the
+        erased ones to ``erased``. Returns the events saved per espace.
         """
         pending = [(e.id, e.collect_events()) for e in espaces]
         try:
             self.app.save(*[event for _, events in pending for event in events])
-        except RecordConflictError:
+        except (RecordConflictError, NotFound):
             saved: dict[UUID, int] = {}
             for espace_id, events in pending:
                 try:
                     self.app.save(*events)
                 except RecordConflictError:
+                    continue
+                except NotFound:
+                    if erased is not None:
+                        erased.add(espace_id)
                     continue
                 saved[espace_id] = len(events)
             return saved
@@ -328,7 +351,7 @@ class LifecycleService:
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """LC-3: opposition inside the window; returns the receipt."""
-        params = schemas.load(schemas.OppositionSchema(), data or {})
+        params = schemas.load(schemas.OppositionSchema, data or {})
         espace = self.get(espace_id)
         espace.declare_opposition(
             at=at or self.clock(), channel=params["channel"], receipt=new_receipt()
@@ -359,7 +382,7 @@ class LifecycleService:
 
         A mismatch is saved (it counts towards the lock) and then refused.
         """
-        params = schemas.load(schemas.ActivationSchema(), data)
+        params = schemas.load(schemas.ActivationSchema, data)
         oids = [params["oid"]] if data.get("oid") else [NIR_OID, NIA_OID]
         espace = self._find_ins(params["nir"], oids)
         salt = espace.code_salt or ""
@@ -407,7 +430,7 @@ class LifecycleService:
         self, espace_id: UUID, data: Mapping[str, Any], at: datetime | None = None
     ) -> EspaceSummary:
         """LC-7: death closes the espace."""
-        params = schemas.load(schemas.DeathSchema(), data)
+        params = schemas.load(schemas.DeathSchema, data)
         day: date = params["date_of_death"]
         return self._simple(
             espace_id,
@@ -420,7 +443,7 @@ class LifecycleService:
         self, espace_id: UUID, data: Mapping[str, Any], at: datetime | None = None
     ) -> EspaceSummary:
         """LC-7: the insurer suspends; closure six weeks after the holder is told."""
-        params = schemas.load(schemas.SuspensionSchema(), data)
+        params = schemas.load(schemas.SuspensionSchema, data)
 
         def decide(e: EspaceSante, t: datetime) -> None:
             e.suspend(

@@ -151,6 +151,7 @@ class EspaceSante(Aggregate):
             e: EspaceSante = aggregate
             e.state = State.ACTIVE
             e.activated_at = self.timestamp
+            e.activated_by = self.by
             e.activation_failures = 0
             e.activation_locked_until = None
             e._clear_code()
@@ -264,11 +265,18 @@ class EspaceSante(Aggregate):
             e._set_code(self.code_digest, self.code_salt, self.code_expires_at)
 
     class RepresentationEnded(Event):
-        """LC-12: the holder came of age; the representative's mandate ends."""
+        """LC-12: the holder came of age; the representative's mandate ends.
+
+        An espace the representative had activated goes back to open: the
+        now-adult holder activates it with a code of their own (ADR-0007).
+        """
 
         def apply(self, aggregate: Any) -> None:
             e: EspaceSante = aggregate
             e.representative = None
+            if e.state is State.ACTIVE and e.activated_by == "representative":
+                e.state = State.OPEN
+                e.activated_by = None
 
     # ------------------------------------------------------------- creation
 
@@ -358,6 +366,7 @@ class EspaceSante(Aggregate):
         self.ever_opposed = False
         self.opened_at: datetime | None = None
         self.activated_at: datetime | None = None
+        self.activated_by: str | None = None
         self.legacy_dmp_merged = False
         self.code_digest: str | None = None
         self.code_salt: str | None = None

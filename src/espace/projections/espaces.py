@@ -36,6 +36,7 @@ espaces = sa.Table(
     sa.Column("opposed_at", TS),
     sa.Column("opened_at", TS),
     sa.Column("activated_at", TS),
+    sa.Column("activated_by", sa.String(16)),
     sa.Column("activation_failures", sa.Integer, nullable=False, default=0),
     sa.Column("legacy_dmp_merged", sa.Boolean, nullable=False, default=False),
     sa.Column("suspended_at", TS),
@@ -178,7 +179,12 @@ def _failed(row: dict[str, Any], e: EspaceSante.ActivationFailed) -> None:
 
 
 def _activated(row: dict[str, Any], e: Any) -> None:
-    row.update(state=str(State.ACTIVE), activated_at=e.timestamp, activation_failures=0)
+    row.update(
+        state=str(State.ACTIVE),
+        activated_at=e.timestamp,
+        activated_by=e.by,
+        activation_failures=0,
+    )
 
 
 def _reissued(row: dict[str, Any], e: Any) -> None:
@@ -242,6 +248,8 @@ def _reopened(row: dict[str, Any], e: Any) -> None:
 
 def _representation_ended(row: dict[str, Any], e: Any) -> None:
     row["minor_represented"] = False
+    if row["state"] == State.ACTIVE and row["activated_by"] == "representative":
+        row.update(state=str(State.OPEN), activated_by=None)
 
 
 _FOLDS: dict[type[Any], Any] = {

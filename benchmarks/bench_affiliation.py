@@ -1,0 +1,402 @@
+"""Bulk affiliation throughput (LC-1) against the library's batched save.
+
+    python benchmarks/bench_affiliation.py [--rows 5000] [--pg-rows N]
+        [--repeat 3] [--postgres URL | --no-postgres | --no-sqlite]
+        [--logs off|json] [--profile]
+
+What is measured, per database kind (a SQLite file in a temporary directory,
+and PostgreSQL in a fresh schema that the script creates and drops):
+
+* **espace**: ``store.lifecycle.affiliate_feed`` of N valid feed rows
+  (``simulation.make_person``), ``sync_views=False``. Per row it validates
+  the row (marshmallow, NIR key, Vitale serial), computes the espace id
+  (HMAC of the INS) and the Vitale digest, creates the aggregate; per batch
+  of 500 it creates the espaces' data keys in one transaction
+  (``Keystore.ensure_keys``) and saves the batch in one ``save()``, each
+  event sealed under its espace's key.
+* **baseline**: eventsourcing's own ``app.save(*batch)`` of the same
+  aggregates (built before the clock starts), in batches of 500, on a plain
+  ``Application`` with its own fresh database of the same kind.
+* **baseline+AES**, for reference: the same with the library's AES cipher.
+* **build+save**, for reference: the library building the aggregates too
+  (espace id, Vitale digest, ``EspaceSante.affiliate``) from rows validated
+  beforehand, then ``save(*batch)``: the gap between it and espace is the
+  row validation plus the per-espace keys and sealing.
+
+Each side runs ``--repeat`` times on a fresh database (interleaved; on
+PostgreSQL a CHECKPOINT precedes each timed phase) and the median is
+reported. Ratio = espace rows/s divided by baseline rows/s (target >= 0.8);
+the paired ratio (median of per-run ratios) and the best-run ratio are
+printed too, because the machines are noisy. With ``--profile``, a cProfile
+of one espace run (top 15 by cumulative time) shows where the time goes.
+Figures, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import logging
+import os
+import pstats
+import random
+import statistics
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import structlog
+from eventsourcing.application import Application
+from eventsourcing.cryptography import AESCipher
+from eventsourcing.persistence import JSONTranscoder
+
+from espace.adapters.crypto import Secrets
+from espace.adapters.logging import configure_logging
+from espace.adapters.settings import parse_database_url
+from espace.adapters.transcodings import register_transcodings
+from espace.api import Store, init_store
+from espace.application import schemas
+from espace.application.security import Hashing
+from espace.domain.espace import EspaceSante
+from espace.simulation import START, Person, make_person
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+TARGET = 0.8
+BATCH = 500
+
+# ------------------------------------------------------------- plumbing
+
+
+@contextmanager
+def fresh_database(kind: str, postgres_url: str) -> Iterator[str]:
+    """A store URL on an empty database: a temp SQLite file or a new PG schema."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="espace-bench-") as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    base = postgres_url.split("?")[0]
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield f"{base}?schema={schema}"
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def settle(url: str) -> None:
+    """Before a timed phase: on PostgreSQL, force a checkpoint so that one
+    does not land inside the phase of one side only (less noise)."""
+    if url.startswith("postgresql"):
+        with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+
+
+def postgres_reachable(url: str) -> bool:
+    try:
+        with psycopg.connect(url.split("?")[0], connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+def quiet_logs(mode: str) -> None:
+    """``off``: warnings only. ``json``: the production configuration (INFO,
+    JSON, redaction), written to /dev/null, to see what operator logs cost."""
+    if mode == "json":
+        saved = sys.stderr
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - kept for the process
+        try:
+            configure_logging("INFO")
+        finally:
+            sys.stderr = saved
+    else:
+        structlog.configure(
+            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
+        )
+
+
+def new_master_key() -> tuple[str, bytes]:
+    """A random master key: as ESPACE_MASTER_KEY text, and raw."""
+    raw = os.urandom(32)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode(), raw
+
+
+def make_people(n: int, seed: int) -> list[Person]:
+    """``n`` valid people with distinct NIRs (simulation.make_person)."""
+    rng = random.Random(seed)
+    today = START.date()
+    people: list[Person] = []
+    seen: set[str] = set()
+    line = 2
+    while len(people) < n:
+        person = make_person(rng, line, today)
+        line += 1
+        if person.nir not in seen:
+            seen.add(person.nir)
+            people.append(person)
+    return people
+
+
+class BaselineApp(Application[UUID]):
+    """A plain eventsourcing Application: only the ``date`` transcoding added,
+    which the events need to be stored at all (no cipher unless configured)."""
+
+    name = "espace"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_transcodings(transcoder)
+
+
+def validate_rows(people: list[Person]) -> list[dict[str, Any]]:
+    """The feed rows as the store's schema loads them (done once, untimed)."""
+    schema = schemas.AffiliationSchema()
+    return [schemas.load(schema, p.row) for p in people]
+
+
+def build_espaces(rows: list[dict[str, Any]], hashing: Hashing) -> list[EspaceSante]:
+    """The same aggregates the store creates from these rows (LC-1)."""
+    espaces = []
+    for data in rows:
+        espaces.append(
+            EspaceSante.affiliate(
+                espace_id=hashing.espace_id(data["ins"].nir, data["ins"].oid),
+                ins=data["ins"],
+                vitale_digest=hashing.vitale_digest(data["vitale_serial"]),
+                at=START,
+                email=data["email"],
+                postal_address=data["postal_address"],
+                representative=data["representative"],
+                legacy_dmp_ref=data["legacy_dmp_ref"],
+            )
+        )
+    return espaces
+
+
+# ------------------------------------------------------------- the sides
+
+
+def run_espace(
+    url: str,
+    people: list[Person],
+    environ: dict[str, str],
+    profiler: cProfile.Profile | None = None,
+) -> float:
+    """Seconds for ``affiliate_feed`` of every row (batches of 500)."""
+    init_store(url, simulation=True, environ=environ)
+    feed = [(p.line, p.row) for p in people]
+    with Store.open(
+        url, clock=lambda: START, sync_views=False, environ=environ
+    ) as store:
+        settle(url)
+        if profiler is not None:
+            profiler.enable()
+        started = perf_counter()
+        report = store.lifecycle.affiliate_feed(feed, batch_size=BATCH)
+        elapsed = perf_counter() - started
+        if profiler is not None:
+            profiler.disable()
+    if report.created != len(people):
+        raise RuntimeError(f"unexpected affiliation report: {report.as_dict()}")
+    return elapsed
+
+
+def run_baseline(
+    url: str,
+    rows: list[dict[str, Any]],
+    hashing: Hashing,
+    *,
+    aes: bool = False,
+    construct: bool = False,
+) -> float:
+    """Seconds for the library's ``save(*batch)`` of the same aggregates,
+    pre-built (or, with ``construct``, built inside the timer from rows
+    already validated: ids, digests and ``EspaceSante.affiliate``)."""
+    env = parse_database_url(url).eventsourcing_env()
+    if aes:
+        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+        env["CIPHER_KEY"] = AESCipher.create_key(32)
+    app = BaselineApp(env=env)
+    try:
+        espaces = [] if construct else build_espaces(rows, hashing)
+        settle(url)
+        started = perf_counter()
+        if construct:
+            for i in range(0, len(rows), BATCH):
+                app.save(*build_espaces(rows[i : i + BATCH], hashing))
+        else:
+            for i in range(0, len(espaces), BATCH):
+                app.save(*espaces[i : i + BATCH])
+        return perf_counter() - started
+    finally:
+        app.close()
+
+
+# ------------------------------------------------------------- measurement
+
+
+@dataclass
+class KindResult:
+    kind: str
+    rows: int
+    espace: list[float] = field(default_factory=list)
+    plain: list[float] = field(default_factory=list)
+    aes: list[float] = field(default_factory=list)
+    construct: list[float] = field(default_factory=list)
+
+    def rate(self, seconds: list[float]) -> float:
+        return statistics.median(self.rows / s for s in seconds)
+
+    @property
+    def ratio(self) -> float:
+        """Median espace rate over median baseline rate (the headline)."""
+        return self.rate(self.espace) / self.rate(self.plain)
+
+    @property
+    def ratio_paired(self) -> float:
+        """Median of the per-repetition ratios (adjacent runs: drift cancels)."""
+        return statistics.median(
+            b / e for e, b in zip(self.espace, self.plain, strict=True)
+        )
+
+    @property
+    def ratio_best(self) -> float:
+        """Best espace run over best baseline run (least disturbed by noise)."""
+        return min(self.plain) / min(self.espace)
+
+    @property
+    def ratio_aes(self) -> float:
+        return self.rate(self.espace) / self.rate(self.aes)
+
+    @property
+    def ratio_construct(self) -> float:
+        return self.rate(self.espace) / self.rate(self.construct)
+
+
+def measure(
+    kind: str,
+    *,
+    rows: int,
+    repeat: int,
+    postgres_url: str = DEFAULT_POSTGRES,
+    seed: int = 42,
+) -> KindResult:
+    """Run every side ``repeat`` times on fresh databases; keep all timings."""
+    people = make_people(rows, seed)
+    master_key, raw = new_master_key()
+    environ = {"ESPACE_MASTER_KEY": master_key}
+    secrets = Secrets.from_master_key(raw)
+    hashing = Hashing(id_key=secrets.id_key, pepper=secrets.pepper)
+    rows = validate_rows(people)
+    result = KindResult(kind, len(people))
+    for _ in range(repeat):
+        with fresh_database(kind, postgres_url) as url:
+            result.espace.append(run_espace(url, people, environ))
+        with fresh_database(kind, postgres_url) as url:
+            result.plain.append(run_baseline(url, rows, hashing))
+        with fresh_database(kind, postgres_url) as url:
+            result.aes.append(run_baseline(url, rows, hashing, aes=True))
+        with fresh_database(kind, postgres_url) as url:
+            result.construct.append(run_baseline(url, rows, hashing, construct=True))
+    return result
+
+
+def profile(kind: str, *, rows: int, postgres_url: str, top: int = 15) -> None:
+    """cProfile of one espace run, top functions by cumulative time."""
+    people = make_people(rows, seed=7)
+    environ = {"ESPACE_MASTER_KEY": new_master_key()[0]}
+    profiler = cProfile.Profile()
+    with fresh_database(kind, postgres_url) as url:
+        run_espace(url, people, environ, profiler)
+    print(f"\n-- profile, {kind}: affiliate_feed of {rows} rows, top {top} by cumtime")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
+
+
+def print_result(r: KindResult) -> None:
+    print(
+        f"\n== {r.kind}: {r.rows} rows, batches of {BATCH} (median of {len(r.espace)})"
+    )
+    sides = [
+        ("espace", "espace affiliate_feed", r.espace),
+        ("save", "baseline save(*batch)", r.plain),
+        ("save+aes", "baseline save(*batch) + AES", r.aes),
+        ("build+save", "library build+save (validated)", r.construct),
+    ]
+    for _short, label, seconds in sides:
+        print(f"  {label:30}{r.rate(seconds):>10,.0f} rows/s")
+    spread = ", ".join(
+        f"{short} {r.rows / max(s):,.0f}-{r.rows / min(s):,.0f}"
+        for short, _label, s in sides
+    )
+    print(f"  spread (min-max rows/s): {spread}")
+    verdict = "ok" if r.ratio >= TARGET else f"MISSED (target {TARGET})"
+    print(f"  ratio vs plain save():        {r.ratio:.2f}  {verdict}")
+    print(
+        f"  same, paired per run:         {r.ratio_paired:.2f}; "
+        f"best run vs best run: {r.ratio_best:.2f}"
+    )
+    print(f"  ratio vs save() with AES:     {r.ratio_aes:.2f}  (reference)")
+    print(f"  ratio vs build+save:          {r.ratio_construct:.2f}  (reference)")
+
+
+def main(argv: list[str] | None = None) -> dict[str, KindResult]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=5_000)
+    parser.add_argument("--pg-rows", type=int, default=None, help="rows on PostgreSQL")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, metavar="URL")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--logs", choices=("off", "json"), default="off")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print a cProfile of each kind"
+    )
+    args = parser.parse_args(argv)
+    quiet_logs(args.logs)
+
+    kinds: list[tuple[str, int]] = []
+    if not args.no_sqlite:
+        kinds.append(("sqlite", args.rows))
+    if not args.no_postgres:
+        if postgres_reachable(args.postgres):
+            kinds.append(("postgres", args.pg_rows or args.rows))
+        else:
+            print(f"PostgreSQL unreachable at {args.postgres}: skipped")
+
+    results: dict[str, KindResult] = {}
+    for kind, n in kinds:
+        results[kind] = measure(
+            kind, rows=n, repeat=args.repeat, postgres_url=args.postgres, seed=args.seed
+        )
+        print_result(results[kind])
+        if args.profile:
+            profile(kind, rows=n, postgres_url=args.postgres)
+
+    def summary(attr: Callable[[KindResult], float]) -> str:
+        return " ".join(f"{k}={attr(r):.2f}" for k, r in results.items())
+
+    print()
+    print(f"RATIO affiliation {summary(lambda r: r.ratio)}")
+    print(f"RATIO affiliation-paired {summary(lambda r: r.ratio_paired)}")
+    print(f"RATIO affiliation-best {summary(lambda r: r.ratio_best)}")
+    print(f"RATIO affiliation-vs-aes {summary(lambda r: r.ratio_aes)}")
+    print(f"RATIO affiliation-vs-build+save {summary(lambda r: r.ratio_construct)}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

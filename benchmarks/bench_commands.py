@@ -1,0 +1,518 @@
+"""Single commands per second through ``store.lifecycle``, against the library.
+
+    python benchmarks/bench_commands.py [--espaces 500] [--pg-espaces N]
+        [--repeat 3] [--postgres URL | --no-postgres | --no-sqlite]
+        [--logs off|json] [--with-sync] [--profile]
+
+What is measured, per database kind (a SQLite file in a temporary directory,
+and PostgreSQL in a fresh schema that the script creates and drops):
+
+* **espace**: ``store.lifecycle.send_notice`` then ``store.lifecycle.oppose``
+  on N pre-affiliated espaces, one command (load, decide, one ``save()``) at a
+  time, ``sync_views=False`` so that only the write path is timed. Each
+  command loads its espace (decrypting its events), runs the rule, generates a
+  code or a receipt, seals the new event under the espace's key and saves it.
+* **baseline**: eventsourcing's own ``Application.save()`` of the same events
+  (same classes, same payloads: ``NoticeSent`` then ``OppositionDeclared``),
+  one event per ``save()``, on its own fresh database of the same kind. The
+  aggregates are built before the clock starts, so this is the library's
+  floor for "one event per transaction"; it does no loading and no deciding.
+* **baseline+AES**, for reference: the same, with the library's own cipher
+  (``CIPHER_TOPIC=eventsourcing.cryptography:AESCipher``), since ours
+  encrypts too.
+* **library get+decide+save**, for reference: the library's own command loop
+  (``repository.get()``, the domain method, ``save()``) with codes and
+  digests made beforehand: what loading the aggregate costs any
+  event-sourced command, before espace adds anything.
+* with ``--with-sync``, **espace with sync_views=True** (the API's default:
+  every view caught up after each command, ADR-0009), for reference.
+
+Each side runs ``--repeat`` times on a fresh database (interleaved, so drift
+hits every side alike; on PostgreSQL a CHECKPOINT precedes each timed phase)
+and the median is reported. Ratio = espace commands/s divided by baseline
+saves/s (target >= 0.7); the paired ratio (median of per-run ratios) and the
+best-run ratio are printed too, because the machines are noisy. ``--profile``
+adds a cProfile of the espace side (top 15 by cumulative time). Figures, not
+assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import logging
+import os
+import pstats
+import random
+import statistics
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import structlog
+from eventsourcing.application import Application
+from eventsourcing.cryptography import AESCipher
+from eventsourcing.persistence import JSONTranscoder
+
+from espace.adapters.crypto import Secrets
+from espace.adapters.logging import configure_logging
+from espace.adapters.settings import parse_database_url
+from espace.adapters.transcodings import register_transcodings
+from espace.api import Store, init_store
+from espace.application import schemas
+from espace.application.security import (
+    Hashing,
+    new_activation_code,
+    new_receipt,
+    new_salt,
+)
+from espace.domain.espace import EspaceSante
+from espace.simulation import START, Person, make_person
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+TARGET = 0.7
+SAVE_BATCH = 500
+
+# ------------------------------------------------------------- plumbing
+
+
+@contextmanager
+def fresh_database(kind: str, postgres_url: str) -> Iterator[str]:
+    """A store URL on an empty database: a temp SQLite file or a new PG schema."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="espace-bench-") as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    base = postgres_url.split("?")[0]
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield f"{base}?schema={schema}"
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def settle(url: str) -> None:
+    """Before a timed phase: on PostgreSQL, force a checkpoint so that one
+    does not land inside the phase of one side only (less noise)."""
+    if url.startswith("postgresql"):
+        with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+
+
+def postgres_reachable(url: str) -> bool:
+    try:
+        with psycopg.connect(url.split("?")[0], connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+def quiet_logs(mode: str) -> None:
+    """``off``: warnings only (no I/O per command). ``json``: the production
+    configuration (INFO, JSON, redaction), written to /dev/null, to see what
+    operator logs cost."""
+    if mode == "json":
+        saved = sys.stderr
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - kept for the process
+        try:
+            configure_logging("INFO")
+        finally:
+            sys.stderr = saved
+    else:
+        structlog.configure(
+            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
+        )
+
+
+def make_people(n: int, seed: int) -> list[Person]:
+    """``n`` valid people with distinct NIRs (simulation.make_person)."""
+    rng = random.Random(seed)
+    today = START.date()
+    people: list[Person] = []
+    seen: set[str] = set()
+    line = 2
+    while len(people) < n:
+        person = make_person(rng, line, today)
+        line += 1
+        if person.nir not in seen:
+            seen.add(person.nir)
+            people.append(person)
+    return people
+
+
+def new_master_key() -> tuple[str, bytes]:
+    """A random master key: as ESPACE_MASTER_KEY text, and raw."""
+    raw = os.urandom(32)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode(), raw
+
+
+def hashing_for(raw_master_key: bytes) -> Hashing:
+    """The store's keyed hashes, derived as the store derives them."""
+    secrets = Secrets.from_master_key(raw_master_key)
+    return Hashing(id_key=secrets.id_key, pepper=secrets.pepper)
+
+
+class BaselineApp(Application[UUID]):
+    """A plain eventsourcing Application: only the ``date`` transcoding added,
+    which the events need to be stored at all (no cipher unless configured)."""
+
+    name = "espace"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_transcodings(transcoder)
+
+
+def baseline_env(url: str, aes: bool) -> dict[str, str]:
+    env = parse_database_url(url).eventsourcing_env()
+    if aes:
+        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+        env["CIPHER_KEY"] = AESCipher.create_key(32)
+    return env
+
+
+def validate_rows(people: list[Person]) -> list[dict[str, Any]]:
+    """The feed rows as the store's schema loads them (done once, untimed)."""
+    schema = schemas.AffiliationSchema()
+    return [schemas.load(schema, p.row) for p in people]
+
+
+def build_espaces(
+    rows: list[dict[str, Any]], hashing: Hashing, at: datetime
+) -> list[EspaceSante]:
+    """The same aggregates the store creates from these rows (LC-1)."""
+    espaces = []
+    for data in rows:
+        espaces.append(
+            EspaceSante.affiliate(
+                espace_id=hashing.espace_id(data["ins"].nir, data["ins"].oid),
+                ins=data["ins"],
+                vitale_digest=hashing.vitale_digest(data["vitale_serial"]),
+                at=at,
+                email=data["email"],
+                postal_address=data["postal_address"],
+                representative=data["representative"],
+                legacy_dmp_ref=data["legacy_dmp_ref"],
+            )
+        )
+    return espaces
+
+
+@dataclass
+class Timing:
+    """Seconds for each phase of one run (N commands per phase)."""
+
+    send_notice: float
+    oppose: float
+
+    @property
+    def total(self) -> float:
+        return self.send_notice + self.oppose
+
+
+# ------------------------------------------------------------- the sides
+
+NOTICE_AT = START + timedelta(hours=1)
+OPPOSE_AT = START + timedelta(days=3)
+
+
+def run_espace(
+    url: str,
+    people: list[Person],
+    environ: dict[str, str],
+    profiler: cProfile.Profile | None = None,
+    *,
+    sync_views: bool = False,
+) -> Timing:
+    """send_notice then oppose, one command per save, through store.lifecycle.
+
+    ``sync_views=True`` (the API's default) also catches every view up after
+    each command: a reference for what read-after-write costs (ADR-0009).
+    """
+    init_store(url, simulation=True, environ=environ)
+    now = [START]
+    with Store.open(
+        url, clock=lambda: now[0], sync_views=sync_views, environ=environ
+    ) as store:
+        life = store.lifecycle
+        report = life.affiliate_feed([(p.line, p.row) for p in people])
+        if report.created != len(people):
+            raise RuntimeError(f"unexpected affiliation report: {report.as_dict()}")
+        ids = [life.espace_id_for(p.nir) for p in people]
+        if profiler is not None:
+            profiler.enable()
+        settle(url)
+        now[0] = NOTICE_AT
+        started = perf_counter()
+        for espace_id in ids:
+            life.send_notice(espace_id)
+        noticed = perf_counter()
+        now[0] = OPPOSE_AT
+        for espace_id in ids:
+            life.oppose(espace_id, {"channel": "web"})
+        done = perf_counter()
+        if profiler is not None:
+            profiler.disable()
+    return Timing(noticed - started, done - noticed)
+
+
+def run_baseline(
+    url: str, rows: list[dict[str, Any]], hashing: Hashing, *, aes: bool
+) -> Timing:
+    """The library's save() of the same events, one per save, pre-built."""
+    app = BaselineApp(env=baseline_env(url, aes))
+    try:
+        espaces = build_espaces(rows, hashing, START)
+        for i in range(0, len(espaces), SAVE_BATCH):
+            app.save(*espaces[i : i + SAVE_BATCH])
+        for e in espaces:
+            salt = new_salt()
+            e.send_notice(
+                at=NOTICE_AT,
+                code_digest=hashing.code_digest(new_activation_code(), salt),
+                code_salt=salt,
+            )
+        settle(url)
+        started = perf_counter()
+        for e in espaces:
+            app.save(e)
+        noticed = perf_counter()
+        for e in espaces:
+            e.declare_opposition(at=OPPOSE_AT, channel="web", receipt=new_receipt())
+        paused = perf_counter()
+        for e in espaces:
+            app.save(e)
+        done = perf_counter()
+    finally:
+        app.close()
+    return Timing(noticed - started, done - paused)
+
+
+def run_library_commands(
+    url: str, rows: list[dict[str, Any]], hashing: Hashing
+) -> Timing:
+    """Reference: the library's own command loop, ``repository.get()``, the
+    domain method, ``save()``, with codes and digests computed beforehand.
+    What any event-sourced command costs before espace adds anything."""
+    app = BaselineApp(env=baseline_env(url, aes=False))
+    try:
+        espaces = build_espaces(rows, hashing, START)
+        for i in range(0, len(espaces), SAVE_BATCH):
+            app.save(*espaces[i : i + SAVE_BATCH])
+        ids = [e.id for e in espaces]
+        salts = [new_salt() for _ in ids]
+        digests = [hashing.code_digest(new_activation_code(), s) for s in salts]
+        receipts = [new_receipt() for _ in ids]
+        settle(url)
+        started = perf_counter()
+        for espace_id, digest, salt in zip(ids, digests, salts, strict=True):
+            e: EspaceSante = app.repository.get(espace_id)
+            e.send_notice(at=NOTICE_AT, code_digest=digest, code_salt=salt)
+            app.save(e)
+        noticed = perf_counter()
+        for espace_id, receipt in zip(ids, receipts, strict=True):
+            e = app.repository.get(espace_id)
+            e.declare_opposition(at=OPPOSE_AT, channel="web", receipt=receipt)
+            app.save(e)
+        done = perf_counter()
+    finally:
+        app.close()
+    return Timing(noticed - started, done - noticed)
+
+
+# ------------------------------------------------------------- measurement
+
+
+@dataclass
+class KindResult:
+    kind: str
+    commands: int
+    espace: list[Timing]
+    plain: list[Timing]
+    aes: list[Timing]
+    library: list[Timing]
+    synced: list[Timing] = field(default_factory=list)
+
+    def rate(self, timings: list[Timing], phase: str = "total") -> float:
+        n = self.commands if phase == "total" else self.commands // 2
+        return statistics.median(n / getattr(t, phase) for t in timings)
+
+    @property
+    def ratio(self) -> float:
+        """Median espace rate over median baseline rate (the headline)."""
+        return self.rate(self.espace) / self.rate(self.plain)
+
+    @property
+    def ratio_paired(self) -> float:
+        """Median of the per-repetition ratios (adjacent runs: drift cancels)."""
+        return statistics.median(
+            b.total / e.total for e, b in zip(self.espace, self.plain, strict=True)
+        )
+
+    @property
+    def ratio_best(self) -> float:
+        """Best espace run over best baseline run (least disturbed by noise)."""
+        return min(t.total for t in self.plain) / min(t.total for t in self.espace)
+
+    @property
+    def ratio_aes(self) -> float:
+        return self.rate(self.espace) / self.rate(self.aes)
+
+    @property
+    def ratio_library(self) -> float:
+        return self.rate(self.espace) / self.rate(self.library)
+
+
+def measure(
+    kind: str,
+    *,
+    espaces: int,
+    repeat: int,
+    postgres_url: str = DEFAULT_POSTGRES,
+    seed: int = 42,
+    with_sync: bool = False,
+) -> KindResult:
+    """Run every side ``repeat`` times on fresh databases; keep all timings."""
+    people = make_people(espaces, seed)
+    master_key, raw = new_master_key()
+    environ = {"ESPACE_MASTER_KEY": master_key}
+    hashing = hashing_for(raw)
+    rows = validate_rows(people)
+    result = KindResult(kind, 2 * len(people), [], [], [], [])
+    for _ in range(repeat):
+        with fresh_database(kind, postgres_url) as url:
+            result.espace.append(run_espace(url, people, environ))
+        with fresh_database(kind, postgres_url) as url:
+            result.plain.append(run_baseline(url, rows, hashing, aes=False))
+        with fresh_database(kind, postgres_url) as url:
+            result.aes.append(run_baseline(url, rows, hashing, aes=True))
+        with fresh_database(kind, postgres_url) as url:
+            result.library.append(run_library_commands(url, rows, hashing))
+        if with_sync:
+            with fresh_database(kind, postgres_url) as url:
+                result.synced.append(run_espace(url, people, environ, sync_views=True))
+    return result
+
+
+def profile(kind: str, *, espaces: int, postgres_url: str, top: int = 15) -> None:
+    """cProfile of the espace side's timed loop, top functions by cumtime."""
+    people = make_people(espaces, seed=7)
+    environ = {"ESPACE_MASTER_KEY": new_master_key()[0]}
+    profiler = cProfile.Profile()
+    with fresh_database(kind, postgres_url) as url:
+        run_espace(url, people, environ, profiler)
+    print(f"\n-- profile, {kind}: {2 * espaces} commands, top {top} by cumtime")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
+
+
+def print_result(r: KindResult) -> None:
+    print(f"\n== {r.kind}: {r.commands} commands (median of {len(r.espace)} runs)")
+    rows: list[tuple[str, str, list[Timing]]] = [
+        ("espace", "espace store.lifecycle", r.espace),
+        ("save", "baseline save()", r.plain),
+        ("save+aes", "baseline save() + AES", r.aes),
+        ("library", "library get+decide+save", r.library),
+    ]
+    if r.synced:
+        rows.append(("synced", "espace, sync_views=True", r.synced))
+    print(f"  {'':26}{'total/s':>10}{'notice/s':>10}{'oppose/s':>10}")
+    for _short, label, timings in rows:
+        print(
+            f"  {label:26}{r.rate(timings):>10,.0f}"
+            f"{r.rate(timings, 'send_notice'):>10,.0f}"
+            f"{r.rate(timings, 'oppose'):>10,.0f}"
+        )
+    spread = ", ".join(
+        f"{short} {min(n):,.0f}-{max(n):,.0f}"
+        for short, _label, timings in rows
+        for n in [[r.commands / t.total for t in timings]]
+    )
+    print(f"  spread (min-max total/s): {spread}")
+    verdict = "ok" if r.ratio >= TARGET else f"MISSED (target {TARGET})"
+    print(f"  ratio vs plain save():      {r.ratio:.2f}  {verdict}")
+    print(
+        f"  same, paired per run:       {r.ratio_paired:.2f}; "
+        f"best run vs best run: {r.ratio_best:.2f}"
+    )
+    print(f"  ratio vs save() with AES:   {r.ratio_aes:.2f}  (reference)")
+    print(f"  ratio vs library commands:  {r.ratio_library:.2f}  (reference)")
+
+
+def main(argv: list[str] | None = None) -> dict[str, KindResult]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--espaces", type=int, default=500, help="espaces (2 commands each)"
+    )
+    parser.add_argument(
+        "--pg-espaces", type=int, default=None, help="espaces on PostgreSQL"
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, metavar="URL")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--logs", choices=("off", "json"), default="off")
+    parser.add_argument(
+        "--with-sync",
+        action="store_true",
+        help="also time the API default, sync_views=True (views caught up "
+        "after each command)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also print a cProfile of each kind"
+    )
+    args = parser.parse_args(argv)
+    quiet_logs(args.logs)
+
+    kinds: list[tuple[str, int]] = []
+    if not args.no_sqlite:
+        kinds.append(("sqlite", args.espaces))
+    if not args.no_postgres:
+        if postgres_reachable(args.postgres):
+            kinds.append(("postgres", args.pg_espaces or args.espaces))
+        else:
+            print(f"PostgreSQL unreachable at {args.postgres}: skipped")
+
+    results: dict[str, KindResult] = {}
+    for kind, n in kinds:
+        results[kind] = measure(
+            kind,
+            espaces=n,
+            repeat=args.repeat,
+            postgres_url=args.postgres,
+            seed=args.seed,
+            with_sync=args.with_sync,
+        )
+        print_result(results[kind])
+        if args.profile:
+            profile(kind, espaces=n, postgres_url=args.postgres)
+
+    def summary(attr: Callable[[KindResult], float]) -> str:
+        return " ".join(f"{k}={attr(r):.2f}" for k, r in results.items())
+
+    print()
+    print(f"RATIO commands {summary(lambda r: r.ratio)}")
+    print(f"RATIO commands-paired {summary(lambda r: r.ratio_paired)}")
+    print(f"RATIO commands-best {summary(lambda r: r.ratio_best)}")
+    print(f"RATIO commands-vs-aes {summary(lambda r: r.ratio_aes)}")
+    print(f"RATIO commands-vs-library-loop {summary(lambda r: r.ratio_library)}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
