@@ -302,6 +302,7 @@ class ProjectionRunner:
         with self._write_transaction() as conn:
             self._lock(conn, participants)
             current = self.tracking.positions_in(conn, [v.name for v in participants])
+            moved: list[Tracking] = []
             for view in participants:
                 position = current[view.name]
                 if position >= page.end or position < page.planned[view.name]:
@@ -313,11 +314,13 @@ class ProjectionRunner:
                     for n in page.per_view[view.name]
                     if n.id > position and n.id in events
                 ]
-                view.apply_page(conn, batch)
+                if batch:
+                    view.apply_page(conn, batch)
                 if shredded:
                     view.purge(conn, shredded)
-                self.tracking.insert_tracking_in(conn, Tracking(view.name, page.end))
+                moved.append(Tracking(view.name, page.end))
                 applied[view.name] = len(batch)
+            self.tracking.insert_trackings_in(conn, moved)
         if shredded:
             log.info("projection.purged", espaces=len(shredded), views=sorted(applied))
         log.debug("projection.page", end=page.end, applied=applied)

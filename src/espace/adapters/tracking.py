@@ -68,6 +68,22 @@ class ViewTrackingRecorder(TrackingRecorder):
                 f"{tracking.notification_id} is not after the recorded one"
             )
 
+    def insert_trackings_in(
+        self, conn: sa.Connection, trackings: Collection[Tracking]
+    ) -> None:
+        """Record several views' positions in one statement (one round trip
+        per page instead of one per view); same forwards-only contract."""
+        if len(trackings) <= 1:
+            for tracking in trackings:
+                self.insert_tracking_in(conn, tracking)
+            return
+        moved = {row[0] for row in conn.execute(self._upsert_many(trackings))}
+        stale = sorted({t.application_name for t in trackings} - moved)
+        if stale:
+            raise IntegrityError(
+                f"tracking {', '.join(stale)}: positions not after the recorded ones"
+            )
+
     def max_tracking_id(self, application_name: str) -> int | None:
         with self.engine.connect() as conn:
             return self.max_tracking_id_in(conn, application_name)
@@ -116,11 +132,24 @@ class ViewTrackingRecorder(TrackingRecorder):
             self.table.delete().where(self.table.c.application_name == application_name)
         )
 
+    def _upsert_many(self, trackings: Collection[Tracking]) -> sa.Executable:
+        rows = [
+            {
+                "application_name": t.application_name,
+                "notification_id": t.notification_id,
+            }
+            for t in trackings
+        ]
+        return self._upsert_rows(rows, self.table.c.application_name)
+
     def _upsert(self, tracking: Tracking) -> sa.Executable:
         values: dict[str, Any] = {
             "application_name": tracking.application_name,
             "notification_id": tracking.notification_id,
         }
+        return self._upsert_rows(values, self.table.c.notification_id)
+
+    def _upsert_rows(self, values: Any, returning: sa.Column[Any]) -> sa.Executable:
         dialect = self.engine.dialect.name
         stmt: postgresql.Insert | sqlite.Insert
         if dialect == "postgresql":
@@ -133,4 +162,4 @@ class ViewTrackingRecorder(TrackingRecorder):
             index_elements=[self.table.c.application_name],
             set_={"notification_id": stmt.excluded.notification_id},
             where=self.table.c.notification_id < stmt.excluded.notification_id,
-        ).returning(self.table.c.notification_id)
+        ).returning(returning)
