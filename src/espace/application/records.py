@@ -10,7 +10,7 @@ written together, a denied attempt leaves its trace and nothing else.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -22,9 +22,10 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import MapperDeserialisationError, RecordConflictError
 
 from espace.application import schemas
+from espace.application.common import check_listed
 from espace.application.errors import Conflict, InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, _project
-from espace.application.ports import Clock, ContentStore
+from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
 from espace.domain.access import (
     MATRIX_ID,
     AccessMatrix,
@@ -100,8 +101,10 @@ class RecordService:
         journal: JournalQueries,
         notifications: NotificationQueries,
         after_save: Callable[[], object] | None = None,
+        directory: ProfessionalDirectory | None = None,
     ) -> None:
         self.app = app
+        self.directory = directory
         self.lifecycle = lifecycle
         self.contents = contents
         self.clock = clock
@@ -196,6 +199,9 @@ class RecordService:
         document: Document | None = None,
         mode: Mode = Mode.CARE,
     ) -> Decision:
+        unlisted = self._unlisted(actor)
+        if unlisted is not None:
+            return unlisted
         return decide(
             actor,
             action,
@@ -205,6 +211,18 @@ class RecordService:
             document=facts_of_document(document) if document is not None else None,
             mode=mode,
         )
+
+    def _unlisted(self, actor: Actor) -> Decision | None:
+        """PRO-2: a professional absent from the directory, or acting under
+        another profession than it lists, acts on no espace (ADR-0011). The
+        one check every path goes through (``_decide``, ``journal``)."""
+        if actor.kind is not ActorKind.PROFESSIONAL:
+            return None
+        try:
+            check_listed(self.directory, actor.id, actor.profession)
+        except RuleViolation as exc:
+            return Decision.deny(exc.rule, exc.message.removeprefix(f"{exc.rule}: "))
+        return None
 
     # ----------------------------------------------------------------- traces
 
@@ -240,7 +258,19 @@ class RecordService:
         )
 
     def _refuse(self, trace: AccessTrace, decision: Decision) -> None:
-        """Save the trace of a denied attempt (ACC-6), then refuse."""
+        """Save the trace of a denied attempt (ACC-6), then refuse.
+
+        The trace may have been built from an allowing decision that a rule
+        of the aggregate then refused: it is rewritten as the denial it is.
+        """
+        if trace.allowed != decision.allowed or trace.rule != decision.rule:
+            trace = self._rewrite(
+                trace,
+                allowed=decision.allowed,
+                ground=str(decision.ground) if decision.ground else None,
+                rule=decision.rule,
+                reason=decision.reason,
+            )
         self._save(trace)
         log.info("access.denied", espace_id=str(trace.espace_id), rule=decision.rule)
         raise RuleViolation(
@@ -284,8 +314,16 @@ class RecordService:
         metadata: Mapping[str, Any],
         content: bytes,
         at: datetime | None = None,
+        *,
+        document_id: UUID | None = None,
+        with_aggregates: Sequence[Any] = (),
     ) -> Outcome:
-        """DOC-1/DOC-2: a professional deposits, or the holder uploads."""
+        """DOC-1/DOC-2: a professional deposits, or the holder uploads.
+
+        ``document_id`` (default: a new random id) and ``with_aggregates``
+        (saved in the same transaction) let another use case deposit as part
+        of its own change, such as adding a message's attachment (MSG-4).
+        """
         now = at or self.clock()
         meta = schemas.load(schemas.DocumentSchema(), metadata)
         if not content:
@@ -299,8 +337,40 @@ class RecordService:
         action = Action.UPLOAD if holder else Action.DEPOSIT
         decision, trace = self._gate(actor, action, espace, now)
         version_id = uuid4()
-        doc = Document.deposit(
-            document_id=uuid4(),
+        try:
+            doc = self._new_document(
+                document_id or uuid4(),
+                espace_id,
+                version_id,
+                now,
+                actor,
+                holder,
+                meta,
+                content,
+            )
+        except RuleViolation as exc:
+            self._refuse(trace, Decision.deny(exc.rule, exc.reason))
+        trace = self._retarget(trace, doc.id, version_id)
+        self.contents.put(espace_id, version_id, content)
+        self._save(doc, trace, *with_aggregates)
+        log.info(
+            "document.deposited", espace_id=str(espace_id), document_id=str(doc.id)
+        )
+        return self._outcome(doc.id, version_id, decision, trace)
+
+    def _new_document(
+        self,
+        document_id: UUID,
+        espace_id: UUID,
+        version_id: UUID,
+        now: datetime,
+        actor: Actor,
+        holder: bool,
+        meta: dict[str, Any],
+        content: bytes,
+    ) -> Document:
+        return Document.deposit(
+            document_id=document_id,
             espace_id=espace_id,
             version_id=version_id,
             at=now,
@@ -317,13 +387,6 @@ class RecordService:
             hidden_from_holder=meta["hidden_from_holder"],
             hidden_from_representatives=meta["hidden_from_representatives"],
         )
-        trace = self._retarget(trace, doc.id, version_id)
-        self.contents.put(espace_id, version_id, content)
-        self._save(doc, trace)
-        log.info(
-            "document.deposited", espace_id=str(espace_id), document_id=str(doc.id)
-        )
-        return self._outcome(doc.id, version_id, decision, trace)
 
     def replace(
         self,
@@ -357,7 +420,7 @@ class RecordService:
                 content_hash=hashlib.sha256(content).hexdigest(),
             )
         except RuleViolation as exc:
-            self._refuse(trace, Decision.deny(exc.rule, exc.message))
+            self._refuse(trace, Decision.deny(exc.rule, exc.reason))
         trace = self._retarget(trace, doc.id, version_id)
         self.contents.put(doc.espace_id, version_id, content)
         self._save(doc, trace)
@@ -460,7 +523,7 @@ class RecordService:
         try:
             change(doc, now, kind, by_id)
         except RuleViolation as exc:
-            self._refuse(trace, Decision.deny(exc.rule, exc.message))
+            self._refuse(trace, Decision.deny(exc.rule, exc.reason))
         self._save(doc, trace)
         return self._outcome(doc.id, doc.current["version_id"], decision, trace)
 
@@ -494,7 +557,6 @@ class RecordService:
         decision = self._decide(
             actor, Action.READ, espace, document=doc, mode=access_mode
         )
-        version = doc.find_version(version_id) if version_id else doc.current
         trace = self._trace(
             actor,
             Action.READ,
@@ -503,10 +565,19 @@ class RecordService:
             now,
             mode=access_mode,
             document_id=doc.id,
-            version_id=version["version_id"],
+            version_id=version_id or doc.current["version_id"],
         )
         if not decision.allowed:
             self._refuse(trace, decision)
+        try:
+            version = doc.find_version(version_id) if version_id else doc.current
+        except RuleViolation as exc:
+            self._save(
+                self._rewrite(
+                    trace, allowed=False, ground=None, rule=exc.rule, reason=exc.reason
+                )
+            )
+            raise NotFound(f"no version {version_id} of document {doc.id}") from None
         alerts = self._emergency_alerts(espace.id, trace, access_mode, now)
         self._save(trace, *alerts)
         content = self.contents.get(doc.espace_id, version["version_id"])
@@ -602,8 +673,16 @@ class RecordService:
         )
         self._save(trace)
         rows = self.documents.history(document_id)
-        titles = {v["version_id"]: v["title"] for v in doc.versions}
-        return [{**r, "title": titles.get(r["version_id"])} for r in rows]
+        sealed = {v["version_id"]: v for v in doc.versions}
+        return [
+            {
+                **r,
+                "title": sealed[r["version_id"]]["title"],
+                "content_hash": sealed[r["version_id"]]["content_hash"],
+            }
+            for r in rows
+            if r["version_id"] in sealed
+        ]
 
     def journal(
         self, actor: Actor, espace_id: UUID, *, limit: int = 200, offset: int = 0
@@ -614,6 +693,9 @@ class RecordService:
         facts = self._facts(espace)
         consent = self._consent_state(espace_id)
         if actor.kind is ActorKind.PROFESSIONAL:
+            unlisted = self._unlisted(actor)
+            if unlisted is not None:
+                unlisted.require()
             if actor.id == consent.medecin_traitant and actor.id not in consent.blocked:
                 return self.journal_view.of_espace(
                     espace_id, limit=limit, offset=offset
@@ -681,7 +763,7 @@ class RecordService:
         try:
             commands[choice](consent)
         except RuleViolation as exc:
-            self._refuse(trace, Decision.deny(exc.rule, exc.message))
+            self._refuse(trace, Decision.deny(exc.rule, exc.reason))
         self._save(consent, trace)
         log.info("consent.changed", espace_id=str(espace_id), choice=choice)
         return {
@@ -820,25 +902,30 @@ class RecordService:
         self, trace: AccessTrace, document_id: UUID, version_id: UUID
     ) -> AccessTrace:
         """The trace of a deposit names the document it created."""
+        return self._rewrite(trace, document_id=document_id, version_id=version_id)
+
+    def _rewrite(self, trace: AccessTrace, **changes: Any) -> AccessTrace:
+        """The same trace (same id, not yet saved) with some fields changed."""
         event = trace.collect_events()[0]
         assert isinstance(event, AccessTrace.Recorded)
-        return AccessTrace.record(
-            trace_id=trace.id,
-            espace_id=event.espace_id,
-            at=event.timestamp,
-            actor_kind=event.actor_kind,
-            actor_id=event.actor_id,
-            actor_profession=event.actor_profession,
-            action=event.action,
-            mode=event.mode,
-            allowed=event.allowed,
-            ground=event.ground,
-            rule=event.rule,
-            reason=event.reason,
-            document_id=document_id,
-            version_id=version_id,
-            detail=event.detail,
-        )
+        fields: dict[str, Any] = {
+            "espace_id": event.espace_id,
+            "at": event.timestamp,
+            "actor_kind": event.actor_kind,
+            "actor_id": event.actor_id,
+            "actor_profession": event.actor_profession,
+            "action": event.action,
+            "mode": event.mode,
+            "allowed": event.allowed,
+            "ground": event.ground,
+            "rule": event.rule,
+            "reason": event.reason,
+            "document_id": event.document_id,
+            "version_id": event.version_id,
+            "detail": event.detail,
+        }
+        fields.update(changes)
+        return AccessTrace.record(trace_id=trace.id, **fields)
 
     def _outcome(
         self,

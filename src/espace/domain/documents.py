@@ -381,6 +381,8 @@ class Document(Aggregate):
             size=size,
             content_hash=content_hash,
         )
+        if care_time > at:
+            raise RuleViolation("DOC-2", "the time of care is after the replacement")
         if any(v["version_id"] == version_id for v in self.versions):
             raise RuleViolation("DOC-3", "each version has its own unique id")
         self.trigger_event(

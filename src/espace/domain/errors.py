@@ -31,6 +31,7 @@ class RuleViolation(EspaceError):
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(f"{rule}: {message}")
         self.rule = rule
+        self.reason = message
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "rule": self.rule}

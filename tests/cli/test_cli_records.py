@@ -1,0 +1,534 @@
+"""The record's commands of the CLI, run as real subprocesses (DOC-*, ACC-*).
+
+Given a simulation store (a SQLite file in a temporary folder; once, the main
+flow on a PostgreSQL schema) and a holder activated through the CLI itself,
+when an operator's script runs ``espace doc ...``, ``espace consent ...``,
+``espace journal``, ``espace notifications ...`` and ``espace matrix ...``
+with ``--json`` and a simulated ``--clock``, then every command prints JSON
+that parses (errors too), and exits 0 when done, 2 on bad input, 3 when a
+rule refuses, 4 when the thing does not exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+NIR = "295109912611193"
+PERSON = {
+    "nir": NIR,
+    "birth_name": "MARTIN",
+    "first_names": "Claire",
+    "birth_date": "1995-10-03",
+    "sex": "F",
+    "birthplace_code": "99126",
+    "vitale_serial": "8000141000017",
+    "email": "claire.martin@example.org",
+}
+PHYSICIAN = ["--as-professional", "810001045367", "--profession", "physician"]
+GP = ["--as-professional", "810002000007", "--profession", "physician"]
+NURSE = ["--as-professional", "810003000006", "--profession", "nurse"]
+STRANGER = ["--as-professional", "810004000005", "--profession", "pharmacist"]
+HOLDER = ["--as-holder", "--nir", NIR]
+DIRECTORY_HEADER = (
+    "Identification nationale PP|Type d'identifiant PP|Nom d'exercice|"
+    "Prénom d'exercice|Code profession|Libellé profession|"
+)
+PROFESSION_CODES = {
+    "physician": "10",
+    "pharmacist": "21",
+    "dentist": "40",
+    "nurse": "60",
+}
+
+
+def directory_extract(idnatps_and_professions: list[tuple[str, str]]) -> str:
+    """PRO-2: the national extract listing these professionals (a professional
+    the directory does not list acts on no espace)."""
+    rows = [
+        f"{i}|{i[0]}|NOM{n}|Prénom|{PROFESSION_CODES[p]}|{p}|"
+        for n, (i, p) in enumerate(idnatps_and_professions)
+    ]
+    return "\n".join([DIRECTORY_HEADER, *rows]) + "\n"
+
+
+MATRIX_HEADER = (
+    "profession,report,summary,imaging,prescription,dispensation,care_plan,"
+    "treatment_administered,certificate,reimbursement,patient_uploaded,management"
+)
+
+
+class Cli:
+    """``espace --database URL --clock NOW <args> --json`` as a subprocess;
+    the simulated clock moves a minute before each command."""
+
+    def __init__(self, url: str, env: dict[str, str], folder: Path) -> None:
+        self.url = url
+        self.env = env
+        self.folder = folder
+        self.now = T0
+
+    def raw(self, *args: str, clock: bool = True) -> subprocess.CompletedProcess[str]:
+        self.now += timedelta(minutes=1)
+        head = ["--database", self.url]
+        if clock:
+            head += ["--clock", self.now.isoformat()]
+        return subprocess.run(
+            [sys.executable, "-m", "espace.cli", *head, *args, "--json"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=self.folder,
+        )
+
+    def __call__(self, *args: str, code: int = 0, clock: bool = True) -> Any:
+        proc = self.raw(*args, clock=clock)
+        assert proc.returncode == code, (
+            args,
+            proc.returncode,
+            proc.stdout,
+            proc.stderr,
+        )
+        assert proc.stdout.strip(), (args, proc.stderr)
+        return json.loads(proc.stdout)
+
+    def many(self, cases: list[tuple[str, ...]], code: int) -> list[Any]:
+        """Commands that write nothing, run side by side to save process starts."""
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(lambda args: self(*args, code=code), cases))
+
+    def file(self, name: str, content: str | bytes) -> str:
+        path = self.folder / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return str(path)
+
+    def care_time(self) -> str:
+        return (self.now - timedelta(hours=1)).isoformat()
+
+
+def environment(url: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ESPACE_") and k != "PYTHONPATH"
+    }
+    if url.startswith("postgresql"):
+        key = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+        env["ESPACE_MASTER_KEY"] = key
+    return env
+
+
+def activated_store(url: str, folder: Path) -> Cli:
+    """Init a simulation store, affiliate the holder, send the notice, activate."""
+    cli = Cli(url, environment(url), folder)
+    info = cli("init", "--simulation", clock=False)
+    assert info["mode"] == "simulation"
+    cast = [(a[1], a[3]) for a in (PHYSICIAN, GP, NURSE, STRANGER)]
+    cast.append(("810005000004", "dentist"))
+    extract = cli.file("directory.txt", directory_extract(cast))
+    assert cli("directory", "import", extract)["rejected"] == []
+    feed = cli.file(
+        "feed.csv",
+        ",".join(PERSON) + "\n" + ",".join(PERSON.values()) + "\n",
+    )
+    assert cli("affiliate", feed)["created"] == 1
+    notice = cli("notify", "--nir", NIR)
+    cli.now += timedelta(days=1)
+    activated = cli(
+        "activate",
+        "--nir",
+        NIR,
+        "--code",
+        notice["activation_code"],
+        "--birth-date",
+        PERSON["birth_date"],
+        "--vitale-serial",
+        PERSON["vitale_serial"],
+    )
+    assert activated["state"] == "active"
+    return cli
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    folder = tmp_path_factory.mktemp("cli")
+    return activated_store(f"sqlite:///{folder / 'espace.db'}", folder)
+
+
+def deposit(cli: Cli, actor: list[str], category: str = "report", *extra: str) -> str:
+    path = cli.file(f"{uuid4().hex}.txt", f"compte rendu {category} {uuid4()}")
+    outcome = cli(
+        "doc",
+        "deposit",
+        "--nir",
+        NIR,
+        *actor,
+        "--file",
+        path,
+        "--loinc",
+        "11488-4",
+        "--title",
+        f"Compte rendu {category}",
+        "--care-time",
+        cli.care_time(),
+        "--category",
+        category,
+        *extra,
+    )
+    assert outcome["ground"] in ("consent", "care_team", "medecin_traitant")
+    document_id: str = outcome["document_id"]
+    return document_id
+
+
+def main_flow(cli: Cli, *, full: bool = True) -> None:
+    """The record's life through the CLI: consent, deposit, replace, mask,
+    read, list, history, emergency, journal, notifications, delete. Without
+    ``full``, the main path only (each command costs a process start)."""
+    # ACC-1/ACC-4: the holder's choices
+    cli(
+        "consent",
+        "designate-medecin-traitant",
+        *HOLDER,
+        "--professional",
+        GP[1],
+        "--pro-profession",
+        "physician",
+    )
+    choice = cli("consent", "grant", *HOLDER, "--professional", PHYSICIAN[1])
+    assert choice["choice"] == "grant"
+    if full:
+        cli("consent", "grant", *HOLDER, "--professional", NURSE[1])
+        shown = cli("consent", "show", "--nir", NIR)
+        assert shown["settings"]["medecin_traitant"] == GP[1]
+        assert {p["idnatps"] for p in shown["professionals"]} == {
+            PHYSICIAN[1],
+            NURSE[1],
+        }
+
+    # DOC-1/DOC-2: a deposit, read back byte for byte
+    report = deposit(cli, PHYSICIAN, "report")
+    out = cli.folder / f"read-{uuid4().hex}.txt"
+    read = cli("doc", "read", "--document", report, *HOLDER, "--output", str(out))
+    assert read["written_to"] == str(out)
+    assert read["ground"] == "holder"
+    assert "content" not in read
+    assert out.read_text(encoding="utf-8").startswith("compte rendu report")
+    assert read["content_hash"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+    # DOC-3: the author replaces; the history keeps both versions
+    v2 = cli.file("v2.txt", "compte rendu corrigé")
+    replaced = cli(
+        "doc",
+        "replace",
+        "--document",
+        report,
+        *PHYSICIAN,
+        "--file",
+        v2,
+        "--loinc",
+        "11488-4",
+        "--title",
+        "Compte rendu corrigé",
+        "--care-time",
+        cli.care_time(),
+    )
+    assert replaced["document_id"] == report
+    history = cli("doc", "history", "--document", report, *HOLDER)
+    assert [h["version_no"] for h in history] == [1, 2]
+    assert history[1]["title"] == "Compte rendu corrigé"
+    if not full:
+        short_flow(cli, report)
+        return
+    imaging = deposit(cli, PHYSICIAN, "imaging")
+    old = cli(
+        "doc",
+        "read",
+        "--document",
+        report,
+        *NURSE,
+        "--version",
+        history[0]["version_id"],
+    )
+    assert old["version_no"] == 1
+
+    # ACC-3: the nurse does not see imaging; DOC-5: masks
+    listed = cli("doc", "list", "--nir", NIR, *NURSE)
+    assert {d["document_id"] for d in listed} == {report}
+    denied = cli("doc", "read", "--document", imaging, *NURSE, code=3)
+    assert denied["rule"] == "ACC-3"
+    masked = cli("doc", "mask", "--document", report, *HOLDER)
+    assert masked["document_id"] == report
+    assert cli("doc", "list", "--nir", NIR, *NURSE) == []
+    assert {d["document_id"] for d in cli("doc", "list", "--nir", NIR, *GP)} == {
+        report,
+        imaging,
+    }
+    cli("doc", "unmask", "--document", report, *HOLDER)
+
+    # DOC-5: hidden from the holder until the author reveals it
+    cli("doc", "hide", "--document", imaging, *PHYSICIAN)
+    assert cli("doc", "read", "--document", imaging, *HOLDER, code=3)["rule"] == "DOC-5"
+    assert {d["document_id"] for d in cli("doc", "list", *HOLDER)} == {report}
+    cli("doc", "reveal", "--document", imaging, *PHYSICIAN)
+    assert cli("doc", "read", "--document", imaging, *HOLDER)["ground"] == "holder"
+
+    # ACC-2, ACC-5: blocked, but an emergency read goes through and is notified
+    cli("consent", "block", *HOLDER, "--professional", NURSE[1])
+    assert cli("doc", "read", "--document", report, *NURSE, code=3)["rule"] == "ACC-2"
+    urgent = cli("doc", "read", "--document", report, *STRANGER, "--emergency")
+    assert urgent["ground"] == "emergency"
+    pending = cli("notifications", "pending", "--nir", NIR)
+    assert {(a["recipient_kind"], a["reason"]) for a in pending} == {
+        ("holder", "emergency_access"),
+        ("professional", "emergency_access"),
+    }
+    alert = pending[0]["alert_id"]
+    delivered = cli("notifications", "deliver", "--alert", alert, "--channel", "email")
+    assert delivered == {"alert_id": alert, "delivered": True, "channel": "email"}
+    assert cli("notifications", "deliver", "--alert", alert, code=3)["rule"] == "ACC-5"
+    cli("consent", "refuse-emergency", *HOLDER)
+    refused = cli("doc", "read", "--document", report, *STRANGER, "--emergency", code=3)
+    assert refused["rule"] == "ACC-5"
+
+    # ACC-6: the journal
+    journal = cli("journal", *HOLDER)
+    assert {"read", "deposit", "replace", "mask", "consent"} <= {
+        r["action"] for r in journal
+    }
+    assert any(not r["allowed"] and r["rule"] == "ACC-2" for r in journal)
+    own = cli("journal", "--nir", NIR, *STRANGER)
+    assert {r["actor_id"] for r in own} == {STRANGER[1]}
+    assert {r["mode"] for r in own} == {"emergency"}
+    assert len(cli("journal", "--nir", NIR, *GP)) == len(journal)
+
+    # DOC-4: logical deletion by the author only
+    assert cli("doc", "delete", "--document", imaging, *GP, code=3)["rule"] == "DOC-4"
+    cli("doc", "delete", "--document", imaging, *PHYSICIAN)
+    assert cli("doc", "read", "--document", imaging, *GP, code=3)["rule"] == "DOC-4"
+
+
+def short_flow(cli: Cli, report: str) -> None:
+    urgent = cli("doc", "read", "--document", report, *STRANGER, "--emergency")
+    assert urgent["ground"] == "emergency"
+    pending = cli("notifications", "pending", "--nir", NIR)
+    assert {a["recipient_id"] for a in pending} == {holder_recipient(pending), GP[1]}
+    cli("notifications", "deliver", "--alert", pending[0]["alert_id"])
+    journal = cli("journal", *HOLDER)
+    assert {r["action"] for r in journal} >= {"consent", "deposit", "replace", "read"}
+    assert {r["mode"] for r in journal} == {"care", "emergency"}
+
+
+def holder_recipient(pending: list[dict[str, Any]]) -> str:
+    """The holder's recipient id: their espace id (never the NIR)."""
+    ids = {a["recipient_id"] for a in pending if a["recipient_kind"] == "holder"}
+    assert len(ids) == 1
+    assert NIR not in ids
+    return ids.pop()
+
+
+def test_the_record_commands_run_the_whole_flow_on_sqlite_doc_acc(cli: Cli) -> None:
+    main_flow(cli)
+
+
+@pytest.mark.postgres
+def test_the_record_commands_run_the_whole_flow_on_postgresql_doc_acc(
+    pg_url: str, tmp_path: Path
+) -> None:
+    main_flow(activated_store(pg_url, tmp_path), full=False)
+
+
+def test_the_holder_uploads_and_withdraws_consent_doc_2_acc_1(cli: Cli) -> None:
+    note = cli.file("directives.pdf", b"%PDF-1.4 Je refuse l'acharnement.")
+    uploaded = cli(
+        "doc",
+        "upload",
+        *HOLDER,
+        "--file",
+        note,
+        "--loinc",
+        "42348-3",
+        "--title",
+        "Directives anticipées",
+        "--care-time",
+        cli.care_time(),
+    )
+    assert uploaded["ground"] == "holder"
+    cli("consent", "grant", *HOLDER, "--professional", STRANGER[1])
+    read = cli("doc", "read", "--document", uploaded["document_id"], *STRANGER)
+    assert read["format"] == "application/pdf"  # guessed from the file name
+    assert read["category"] == "patient_uploaded"
+    cli("consent", "withdraw", *HOLDER, "--professional", STRANGER[1])
+    again = cli("doc", "read", "--document", uploaded["document_id"], *STRANGER, code=3)
+    assert again["rule"] == "ACC-1"
+    # withdrawing what was not given is refused by the rule
+    assert (
+        cli("consent", "withdraw", *HOLDER, "--professional", STRANGER[1], code=3)[
+            "rule"
+        ]
+        == "ACC-1"
+    )
+
+
+BAD_INPUT = [
+    (("doc", "list", "--nir", NIR), "actor"),
+    (("doc", "list", "--nir", NIR, *PHYSICIAN[:2]), "profession"),
+    (
+        ("doc", "list", "--nir", NIR, *NURSE[:1], "810001045368", *NURSE[2:]),
+        "idnatps",
+    ),
+    (("doc", "list", *HOLDER, "--emergency", "--samu"), "mode"),
+    (("doc", "list", "--nir", "295109912611199", *HOLDER[:1]), "nir"),
+    (("consent", "grant", *HOLDER, "--professional", "12345"), "idnatps"),
+]
+
+
+def test_bad_input_exits_2_naming_the_field(cli: Cli) -> None:
+    bodies = cli.many([args for args, _ in BAD_INPUT], code=2)
+    for (args, field), body in zip(BAD_INPUT, bodies, strict=True):
+        assert body["error"] == "invalid_input", args
+        assert field in body["fields"], (args, body)
+
+
+def test_bad_document_metadata_exits_2_naming_the_field_doc_1(cli: Cli) -> None:
+    path, empty = cli.file("cr.txt", "x"), cli.file("empty.txt", "")
+    unknown = cli.file("cr.nosuchextension", "x")
+    when = cli.care_time()
+
+    def deposit_(file: str, loinc: str, care_time: str) -> tuple[str, ...]:
+        return (
+            *("doc", "deposit", "--nir", NIR, *PHYSICIAN, "--file", file),
+            *("--title", "T", "--loinc", loinc, "--care-time", care_time),
+            *("--category", "report"),
+        )
+
+    cases = [
+        (deposit_(path, "11488-4", "2027-01-04T10:00:00"), "care_time"),  # naive
+        (deposit_(path, "00000-0", when), "loinc_code"),
+        (deposit_(empty, "11488-4", when), "content"),
+        (
+            (
+                *("doc", "upload", *HOLDER, "--file", unknown, "--title", "T"),
+                *("--loinc", "11488-4", "--care-time", when),
+            ),
+            "format",
+        ),
+    ]
+    bodies = cli.many([args for args, _ in cases], code=2)
+    for (args, field), body in zip(cases, bodies, strict=True):
+        assert field in body["fields"], (args, body)
+
+
+def test_a_click_usage_error_exits_2(cli: Cli) -> None:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        procs = list(
+            pool.map(
+                lambda args: cli.raw(*args),
+                [
+                    ("doc", "deposit", "--nir", NIR, "--category", "patient_uploaded"),
+                    ("doc", "read", "--document", "not-a-uuid", *HOLDER),
+                ],
+            )
+        )
+    assert [p.returncode for p in procs] == [2, 2]
+
+
+def test_unknown_things_exit_4(cli: Cli) -> None:
+    missing = str(uuid4())
+    bodies = cli.many(
+        [
+            ("doc", "read", "--document", missing, *HOLDER),
+            ("doc", "mask", "--document", missing, *HOLDER),
+            ("notifications", "deliver", "--alert", missing),
+            ("doc", "list", "--nir", "253072B07300470", "--as-holder"),
+        ],
+        code=4,
+    )
+    assert {b["error"] for b in bodies} == {"not_found"}
+
+
+def test_a_rule_refusal_exits_3_with_its_rule_acc_1_acc_4(cli: Cli) -> None:
+    body = cli(
+        "doc",
+        "list",
+        "--nir",
+        NIR,
+        "--as-professional",
+        "810005000004",
+        "--profession",
+        "dentist",
+        code=3,
+    )
+    assert (body["error"], body["rule"]) == ("rule_violation", "ACC-1")
+    body = cli(
+        "consent",
+        "designate-medecin-traitant",
+        *HOLDER,
+        "--professional",
+        NURSE[1],
+        "--pro-profession",
+        "nurse",
+        code=3,
+    )
+    assert body["rule"] == "ACC-4"
+    body = cli(
+        "consent",
+        "grant",
+        "--nir",
+        NIR,
+        *PHYSICIAN,
+        "--professional",
+        PHYSICIAN[1],
+        code=3,
+    )
+    assert body["rule"] == "DOC-5"  # only the holder chooses
+
+
+def test_the_access_matrix_is_shown_and_published_in_versions_acc_3(cli: Cli) -> None:
+    shown = cli("matrix", "show")
+    assert shown["version"] >= 1
+    assert "imaging" not in shown["allowed"]["nurse"]
+    rows = [
+        "physician,1,1,1,1,1,1,1,1,1,1,0",
+        "nurse,1,1,1,1,1,1,1,0,0,1,0",
+        "social_worker,0,1,0,0,0,1,0,0,0,0,0",
+    ]
+    good = cli.file("matrix.csv", "\n".join([MATRIX_HEADER, *rows]) + "\n")
+    published = cli("matrix", "publish", good)
+    assert published["version"] == shown["version"] + 1
+    after = cli("matrix", "show")
+    assert after["version"] == published["version"]
+    assert "imaging" in after["allowed"]["nurse"]
+    assert "pharmacist" not in after["allowed"]
+
+    same = cli("matrix", "publish", good, code=3)
+    assert same["rule"] == "ACC-3"
+    assert "identical" in same["message"]
+
+    bad_rows = [rows[0], "nurse,1,1,1,1,yes,1,1,0,0,1,0"]
+    bad = cli.file("bad.csv", "\n".join([MATRIX_HEADER, *bad_rows]) + "\n")
+    body = cli("matrix", "publish", bad, code=3)
+    assert body["rule"] == "ACC-3"
+    assert "line 3" in body["message"]
+    assert "dispensation" in body["message"]
+    unknown = cli.file(
+        "unknown.csv", "\n".join([MATRIX_HEADER, "banker,1,1,1,1,1,1,1,1,1,1,1"])
+    )
+    assert "line 2" in cli("matrix", "publish", unknown, code=3)["message"]
+    assert cli("matrix", "show")["version"] == published["version"]
