@@ -8,6 +8,11 @@
 A :class:`Store` composes the event store, the keystore, the read models and
 their runner, and hands out the use cases (``lifecycle``, ``deadlines``) and
 the views (``espaces``, ``deadline_view``). The CLI is built on this alone.
+
+Beyond the record: ``directory`` (PRO-2), ``messaging`` (MSG-*), ``agenda``
+(AG-1), ``profile`` (PRO-1) and ``catalogue`` (PRO-3), with their views
+``directory_view``, ``inbox``, ``appointments``, ``profiles`` and
+``catalogue_view``.
 """
 
 from __future__ import annotations
@@ -38,22 +43,36 @@ from espace.adapters.meta import (
 from espace.adapters.runner import PgListen, ProjectionRunner, ViewStatus
 from espace.adapters.settings import StoreSettings, create_engine, parse_database_url
 from espace.adapters.tracking import ViewTrackingRecorder
+from espace.application.agenda import AgendaService
+from espace.application.catalogue import CatalogueService
 from espace.application.deadlines import DeadlineService
+from espace.application.directory import DirectoryService
 from espace.application.errors import ConfigurationError
 from espace.application.lifecycle import LifecycleService
+from espace.application.messaging import MessagingService
 from espace.application.ports import Clock
+from espace.application.profile import ProfileService
 from espace.application.records import RecordService
 from espace.application.security import Hashing
+from espace.projections.agenda import AgendaQueries, AppointmentsProjection
 from espace.projections.base import Projection
+from espace.projections.catalogue import (
+    CatalogueProjection,
+    CatalogueQueries,
+    ConnectionsProjection,
+)
 from espace.projections.consents import ConsentQueries, ConsentsProjection
 from espace.projections.deadlines import DeadlineQueries, DeadlinesProjection
+from espace.projections.directory import DirectoryProjection, DirectoryQueries
 from espace.projections.documents import DocumentQueries, DocumentsProjection
 from espace.projections.espaces import EspacesProjection, EspacesQueries
 from espace.projections.journal import JournalProjection, JournalQueries
+from espace.projections.messaging import ConversationsProjection, MessagingQueries
 from espace.projections.notifications import (
     NotificationQueries,
     NotificationsProjection,
 )
+from espace.projections.profiles import ProfileQueries, ProfilesProjection
 
 
 def system_clock() -> datetime:
@@ -69,6 +88,12 @@ def all_projections() -> list[Projection]:
         ConsentsProjection(),
         JournalProjection(),
         NotificationsProjection(),
+        DirectoryProjection(),
+        ConversationsProjection(),
+        AppointmentsProjection(),
+        ProfilesProjection(),
+        CatalogueProjection(),
+        ConnectionsProjection(),
     ]
 
 
@@ -133,6 +158,7 @@ def init_store(
         engine.dispose()
     with Store.open(settings.url, environ=env) as store:
         store.records.ensure_default_matrix()
+        store.catalogue.ensure_default()
     return StoreInfo(
         url=settings.redacted_url,
         kind=settings.kind,
@@ -153,6 +179,7 @@ class Store:
         clock: Clock,
         sync_views: bool,
         environ: Mapping[str, str],
+        require_directory: bool = True,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -205,6 +232,16 @@ class Store:
         self.consents = ConsentQueries(self.engine)
         self.journal = JournalQueries(self.engine)
         self.notifications = NotificationQueries(self.engine)
+        self.require_directory = require_directory
+        self.directory_view = DirectoryQueries(self.engine)
+        self.directory = DirectoryService(
+            self.events,
+            self.lifecycle,
+            clock,
+            queries=self.directory_view,
+            sync=self.sync,
+            after_save=self.sync if sync_views else None,
+        )
         self.records = RecordService(
             self.events,
             self.lifecycle,
@@ -215,7 +252,9 @@ class Store:
             journal=self.journal,
             notifications=self.notifications,
             after_save=self.sync if sync_views else None,
+            directory=self.directory if require_directory else None,
         )
+        self._open_services(clock, sync_views)
         self.deadlines = DeadlineService(
             self.lifecycle, self.deadline_view, clock, sync=self.sync
         )
@@ -229,6 +268,49 @@ class Store:
             modified_on=self.records.document_modified_on,
         )
 
+    def _open_services(self, clock: Clock, sync_views: bool) -> None:
+        """The espace's services beyond the record (MSG, AG, PRO)."""
+        after_save = self.sync if sync_views else None
+        self.inbox = MessagingQueries(self.engine)
+        self.appointments = AgendaQueries(self.engine)
+        self.profiles = ProfileQueries(self.engine)
+        self.catalogue_view = CatalogueQueries(self.engine)
+        listed = self.directory if self.require_directory else None
+        self.messaging = MessagingService(
+            self.events,
+            self.lifecycle,
+            self.records,
+            self.contents,
+            clock,
+            queries=self.inbox,
+            directory_view=self.directory_view,
+            directory=listed,
+            after_save=after_save,
+        )
+        self.agenda = AgendaService(
+            self.events,
+            self.lifecycle,
+            clock,
+            queries=self.appointments,
+            directory_view=self.directory_view,
+            directory=listed,
+            after_save=after_save,
+        )
+        self.profile = ProfileService(
+            self.events,
+            self.lifecycle,
+            clock,
+            queries=self.profiles,
+            after_save=after_save,
+        )
+        self.catalogue = CatalogueService(
+            self.events,
+            self.lifecycle,
+            clock,
+            queries=self.catalogue_view,
+            after_save=after_save,
+        )
+
     @classmethod
     def open(
         cls,
@@ -237,6 +319,7 @@ class Store:
         clock: Clock | None = None,
         sync_views: bool = True,
         environ: Mapping[str, str] | None = None,
+        require_directory: bool = True,
     ) -> Self:
         """Open the store at ``url`` (default: ``ESPACE_DATABASE_URL``, else
         ``sqlite:///espace.db``).
@@ -244,11 +327,19 @@ class Store:
         ``clock`` returns the time of each command (default: the system
         clock). With ``sync_views`` (the default) the read models are brought
         up to date after each command, so a read after a write sees it.
+        With ``require_directory`` (the default) a professional acts on an
+        espace only if the directory lists them, under the profession it
+        lists (PRO-2, ADR-0011); ``False`` is for stores without a directory
+        (tests of the record alone).
         """
         env = os.environ if environ is None else environ
         settings = parse_database_url(url or env.get("ESPACE_DATABASE_URL"))
         return cls(
-            settings, clock=clock or system_clock, sync_views=sync_views, environ=env
+            settings,
+            clock=clock or system_clock,
+            sync_views=sync_views,
+            environ=env,
+            require_directory=require_directory,
         )
 
     @property

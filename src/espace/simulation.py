@@ -30,8 +30,10 @@ from espace.adapters.meta import read_meta
 from espace.adapters.settings import create_engine, parse_database_url
 from espace.api import Store, init_store
 from espace.application.errors import ConfigurationError
+from espace.application.messaging import NewFile, Party
 from espace.domain.access import Actor, ActorKind
 from espace.domain.calendar import PARIS
+from espace.domain.directory import PROFESSION_CODES
 from espace.domain.errors import EspaceError
 
 START = datetime(2027, 1, 4, 8, 0, tzinfo=PARIS).astimezone(UTC)
@@ -240,6 +242,11 @@ def run_simulation(
             "rejected_rows": sim.rejected_rows,
             "actions": dict(sorted(sim.actions.items())),
             "documents": store.documents.counts(),
+            "directory": store.directory_view.counts(),
+            "messaging": store.inbox.counts(),
+            "appointments": store.appointments.counts(),
+            "profiles": store.profiles.count(),
+            "service_connections": store.catalogue_view.counts(),
             "deadlines": dict(sorted(sim.deadlines.items())),
             "elapsed_s": round(elapsed, 2),
             "events_per_s": round(events / elapsed) if elapsed else 0,
@@ -284,6 +291,7 @@ class _Simulation:
         columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
         with Progress(*columns, disable=not progress, transient=True) as bar:
             task = bar.add_task("affiliation", total=people + ACTIVE_DAYS + 1)
+            self.import_directory()
             self.affiliate(population, lambda n: bar.advance(task, n))
             self.plan(population)
             bar.update(task, description="daily life")
@@ -345,6 +353,7 @@ class _Simulation:
                 self.agenda[day].append(("activate", person))
                 self.plan_holder(person, day)
             self.plan_record(person, notice_day)
+            self.plan_services(person, notice_day, day if roll < 0.22 else None)
             later = rng.random()
             if later < 0.01:
                 day = rng.randint(60, 400)
@@ -472,6 +481,7 @@ class _Simulation:
             if kind != "notice":
                 self.now[0] = max(self.now[0], self.at_day(day))
                 self.act(kind, person)
+        self.live_services_day(day)
         self.now[0] = self.at_day(day + 1, hour=2)
         self.run_deadlines()
 
@@ -512,6 +522,8 @@ class _Simulation:
                 life.suspend(p.espace_id, {"reason": "suspected fraud"})
             elif kind == "object":
                 life.object_to_suspension(p.espace_id)
+            elif kind in SERVICE_ACTIONS:
+                self.services_act(kind, p)
             else:
                 self.record_act(kind, p)
         except _NothingToDo:
@@ -528,3 +540,251 @@ class _Simulation:
         self.deadlines.update(report.done)
         for kind, n in report.skipped.items():
             self.deadlines[f"{kind}_skipped"] += n
+
+    # ------------------------------------------------------------------
+    # The espace beyond the record: the directory (PRO-2), messages (MSG-*),
+    # appointments (AG-1), the medical profile (PRO-1), services (PRO-3).
+    # Their randomness has its own generator, derived from the main one's
+    # state without drawing from it: the rest of the simulation is unchanged.
+
+    def import_directory(self) -> None:
+        """PRO-2: the synthetic professionals are listed before anyone acts."""
+        self.srng = random.Random(repr(self.rng.getstate()[1]))
+        self.conversations: dict[UUID, list[tuple[UUID, Party]]] = defaultdict(list)
+        self.appointments_of: dict[UUID, list[UUID]] = defaultdict(list)
+        self.services_agenda: dict[int, list[tuple[str, Person]]] = defaultdict(list)
+        self.unlisted = make_professional(self.srng, "physician")
+        codes = {profession: code for code, profession in PROFESSION_CODES.items()}
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for group in self.pros.values():
+            for pro in group:
+                sex = self.srng.choice("MF")
+                last = self.srng.choice(BIRTH_NAMES)
+                first = self.srng.choice(FIRST_NAMES[sex])
+                assert pro.profession is not None
+                for _ in range(self.srng.choice([1, 1, 2])):
+                    city, postal = self.srng.choice(SIM_CITIES)
+                    rows.append(
+                        (
+                            len(rows) + 2,
+                            {
+                                "Identification nationale PP": pro.id,
+                                "Type d'identifiant PP": pro.id[0],
+                                "Nom d'exercice": last,
+                                "Prénom d'exercice": first,
+                                "Code profession": codes[pro.profession],
+                                "Libellé profession": pro.profession,
+                                "Code mode exercice": self.srng.choice("LS"),
+                                "Raison sociale site": f"Cabinet {last.title()}",
+                                "Code postal (coord. structure)": postal,
+                                "Libellé commune (coord. structure)": city,
+                            },
+                        )
+                    )
+        self.now[0] = self.services_day(0, hour=5)
+        report = self.store.directory.import_rows(rows)
+        self.commands += 1
+        self.actions["directory_listed"] = report.created
+        self.store.sync()
+
+    def live_services_day(self, day: int) -> None:
+        """The day's actions beyond the record, after the others."""
+        for kind, person in self.services_agenda.pop(day, []):
+            self.now[0] = max(self.now[0], self.services_day(day))
+            self.act(kind, person)
+
+    def services_day(self, day: int, hour: int | None = None) -> datetime:
+        """Like ``at_day``, drawing from the services' own generator."""
+        local = datetime.combine(
+            START.astimezone(PARIS).date() + timedelta(days=day),
+            datetime.min.time(),
+            tzinfo=PARIS,
+        )
+        hours = self.srng.randint(8, 17) if hour is None else hour
+        minutes = self.srng.randint(0, 59)
+        return (local + timedelta(hours=hours, minutes=minutes)).astimezone(UTC)
+
+    def plan_services(
+        self, person: Person, notice_day: int, activated_day: int | None
+    ) -> None:
+        """Messages from professionals, and for activated holders their
+        replies, appointments, profile and connected services."""
+        rng = self.srng
+        last = ACTIVE_DAYS - 1
+        if rng.random() < 0.3:
+            day = notice_day + rng.randint(43, ACTIVE_DAYS - 40)
+            self.services_agenda[day].append(("message_open", person))
+            end = day + rng.randint(11, 30)
+            if rng.random() < 0.7:
+                self.services_agenda[end].append(("message_end", person))
+            # The holder reads and replies once the espace is activated (LC-4);
+            # some try again after the professional ended it (MSG-3).
+            if activated_day is not None and rng.random() < 0.6:
+                reply = max(day, activated_day + 1) + rng.randint(0, 10)
+                self.services_agenda[min(reply, last)].append(("message_reply", person))
+                if reply < end and rng.random() < 0.2:
+                    self.services_agenda[min(end + rng.randint(1, 5), last)].append(
+                        ("message_late_reply", person)
+                    )
+        if rng.random() < 0.05:
+            self.services_agenda[notice_day + rng.randint(43, last)].append(
+                ("pro_appointment", person)
+            )
+        if rng.random() < 0.005:
+            self.services_agenda[notice_day + rng.randint(43, last)].append(
+                ("unlisted_read", person)
+            )
+        if activated_day is None:
+            return
+        for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+            day = min(activated_day + rng.randint(1, 400), last)
+            self.services_agenda[day].append(("appointment", person))
+            roll = rng.random()
+            if roll < 0.3:
+                self.services_agenda[min(day + rng.randint(1, 20), last)].append(
+                    ("appointment_move", person)
+                )
+            elif roll < 0.45:
+                self.services_agenda[min(day + rng.randint(1, 20), last)].append(
+                    ("appointment_cancel", person)
+                )
+        if rng.random() < 0.4:
+            self.services_agenda[min(activated_day + rng.randint(1, 100), last)].append(
+                ("profile_measure", person)
+            )
+            if rng.random() < 0.5:
+                self.services_agenda[
+                    min(activated_day + rng.randint(101, 500), last)
+                ].append(("profile_measure", person))
+        if rng.random() < 0.2:
+            self.services_agenda[min(activated_day + rng.randint(1, 300), last)].append(
+                ("profile_allergy", person)
+            )
+        if rng.random() < 0.2:
+            self.services_agenda[min(activated_day + rng.randint(1, 300), last)].append(
+                ("profile_vaccination", person)
+            )
+        if rng.random() < 0.1:
+            day = min(activated_day + rng.randint(1, 300), last)
+            self.services_agenda[day].append(("service_connect", person))
+            if rng.random() < 0.3:
+                self.services_agenda[min(day + rng.randint(1, 200), last)].append(
+                    ("service_disconnect", person)
+                )
+
+    def services_act(self, kind: str, p: Person) -> None:
+        """One action beyond the record; refusals are counted by the caller."""
+        assert p.espace_id is not None
+        store, rng, now = self.store, self.srng, self.now[0]
+        holder = Actor(ActorKind.HOLDER, str(p.espace_id))
+        holder_party = Party("holder", str(p.espace_id))
+        if kind == "message_open":
+            pro = rng.choice(self.pros["physician"])
+            party = Party("professional", pro.id)
+            files = []
+            if rng.random() < 0.2:
+                files = [NewFile("compte-rendu.pdf", "application/pdf", b"%PDF-1.4 cr")]
+            opened = store.messaging.open(
+                party,
+                p.espace_id,
+                {"subject": "Suite de votre consultation", "body": "Bonjour, ..."},
+                files=files,
+            )
+            self.conversations[p.espace_id].append(
+                (UUID(opened["conversation_id"]), party)
+            )
+        elif kind in ("message_reply", "message_late_reply", "message_end"):
+            if not self.conversations[p.espace_id]:
+                raise _NothingToDo
+            conversation_id, party = self.conversations[p.espace_id][-1]
+            if kind == "message_end":
+                store.messaging.end(party, conversation_id)
+            else:
+                store.messaging.read(holder_party, conversation_id)
+                store.messaging.reply(
+                    holder_party, conversation_id, {"body": "Merci docteur."}
+                )
+        elif kind in ("appointment", "pro_appointment"):
+            when = self.services_day(self.day + rng.randint(1, 60))
+            if kind == "appointment":
+                who = rng.choice(self.pros["physician"] + self.pros["dentist"])
+                data = {"with_professional": who.id, "starts_at": when.isoformat()}
+                actor = holder
+            else:
+                actor = rng.choice(self.pros["nurse"])
+                data = {"with": "Soins infirmiers", "starts_at": when.isoformat()}
+            booked = store.agenda.schedule(
+                actor, p.espace_id, {**data, "reason": "suivi"}
+            )
+            self.appointments_of[p.espace_id].append(UUID(booked["appointment_id"]))
+        elif kind in ("appointment_move", "appointment_cancel"):
+            if not self.appointments_of[p.espace_id]:
+                raise _NothingToDo
+            appointment = self.appointments_of[p.espace_id][-1]
+            if kind == "appointment_cancel":
+                store.agenda.cancel(holder, appointment)
+            else:
+                when = now + timedelta(days=rng.randint(1, 30))
+                store.agenda.move(holder, appointment, {"starts_at": when.isoformat()})
+        elif kind == "profile_measure":
+            store.profile.record_measurements(
+                holder,
+                p.espace_id,
+                {
+                    "height_cm": str(rng.randint(150, 195)),
+                    "weight_kg": f"{rng.uniform(45, 110):.1f}",
+                },
+            )
+        elif kind == "profile_allergy":
+            substance = rng.choice(["Pénicilline", "Arachide", "Latex", "Pollen"])
+            store.profile.record_allergy(holder, p.espace_id, {"substance": substance})
+        elif kind == "profile_vaccination":
+            given = now.astimezone(PARIS).date() - timedelta(days=rng.randint(0, 900))
+            store.profile.record_vaccination(
+                holder,
+                p.espace_id,
+                {
+                    "vaccine": rng.choice(["Grippe", "DTP", "ROR"]),
+                    "given_on": given.isoformat(),
+                },
+            )
+        elif kind == "service_connect":
+            service = rng.choice(["pilulier", "suivi-tension", "arret-tabac"])
+            store.catalogue.connect(holder, p.espace_id, service)
+        elif kind == "service_disconnect":
+            connected = store.catalogue.connections(p.espace_id)
+            if not connected:
+                raise _NothingToDo
+            store.catalogue.disconnect(holder, p.espace_id, connected[0]["service_id"])
+        elif kind == "unlisted_read":
+            store.records.list_documents(self.unlisted, p.espace_id)
+
+
+SERVICE_ACTIONS = frozenset(
+    {
+        "message_open",
+        "message_reply",
+        "message_late_reply",
+        "message_end",
+        "appointment",
+        "pro_appointment",
+        "appointment_move",
+        "appointment_cancel",
+        "profile_measure",
+        "profile_allergy",
+        "profile_vaccination",
+        "service_connect",
+        "service_disconnect",
+        "unlisted_read",
+    }
+)
+SIM_CITIES = [
+    ("Paris", "75011"),
+    ("Lyon", "69003"),
+    ("Marseille", "13001"),
+    ("Nantes", "44000"),
+    ("Lille", "59000"),
+    ("Ajaccio", "20000"),
+    ("Saint-Étienne", "42000"),
+]
+"""Places of practice of the synthetic directory (PRO-2)."""

@@ -1,0 +1,176 @@
+"""Use cases of the service catalogue (PRO-3, ACC-6).
+
+The operator publishes the catalogue of referenced services (a shipped
+default, or a CSV). The holder connects or disconnects a service: an
+authorisation like any other, decided by the record's access decision (as a
+consent choice) and traced in the access journal, denied attempts included
+(ADR-0014).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from importlib import resources
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import Application
+
+from espace.application import schemas, service_schemas
+from espace.application.common import ServiceBase
+from espace.application.errors import NotFound
+from espace.application.lifecycle import LifecycleService
+from espace.application.ports import Clock
+from espace.domain.access import Action, Actor, Decision
+from espace.domain.catalogue import (
+    CATALOGUE_ID,
+    ServiceCatalogue,
+    ServiceConnections,
+    connections_id,
+    parse_catalogue,
+)
+from espace.domain.errors import RuleViolation
+from espace.projections.catalogue import CatalogueQueries
+
+log = structlog.get_logger("espace.catalogue")
+
+DEFAULT_CATALOGUE = "services.csv"
+
+
+def default_catalogue_text() -> str:
+    return resources.files("espace.data").joinpath(DEFAULT_CATALOGUE).read_text("utf-8")
+
+
+class CatalogueService(ServiceBase):
+    """PRO-3: referenced services and the holder's connections to them."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        lifecycle: LifecycleService,
+        clock: Clock,
+        *,
+        queries: CatalogueQueries,
+        after_save: Callable[[], object] | None = None,
+    ) -> None:
+        super().__init__(app, lifecycle, clock, after_save=after_save)
+        self.queries = queries
+
+    # ----------------------------------------------------------------- catalogue
+
+    def catalogue(self) -> ServiceCatalogue:
+        found = self._maybe(CATALOGUE_ID, ServiceCatalogue, "catalogue")
+        if found is None or not found.published_version:
+            raise NotFound(
+                "no service catalogue is published: run `espace services publish`"
+            )
+        return found
+
+    def publish(self, text: str, source: str, at: datetime | None = None) -> int:
+        """PRO-3: publish a new version of the catalogue from its CSV text."""
+        now = at or self.clock()
+        services = parse_catalogue(text)
+        catalogue = self._maybe(
+            CATALOGUE_ID, ServiceCatalogue, "catalogue"
+        ) or ServiceCatalogue.start(at=now)
+        version = catalogue.publish(at=now, services=services, source=source)
+        self._save(catalogue)
+        log.info("catalogue.published", version=version, services=len(services))
+        return version
+
+    def ensure_default(self, at: datetime | None = None) -> None:
+        """Publish the packaged default once, if no catalogue exists yet."""
+        if CATALOGUE_ID not in self.app.repository:
+            self.publish(default_catalogue_text(), "default", at)
+
+    def services(self, category: str | None = None) -> list[dict[str, Any]]:
+        """PRO-3: the referenced services in force (the catalogue view)."""
+        params = schemas.load(service_schemas.CategorySchema(), {"category": category})
+        return self.queries.services(params["category"])
+
+    # ----------------------------------------------------------------- connections
+
+    def connect(
+        self,
+        actor: Actor,
+        espace_id: UUID,
+        service_id: str,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """PRO-3: the holder authorises a referenced service; traced (ACC-6)."""
+        now = at or self.clock()
+        ref = schemas.load(
+            service_schemas.ServiceRefSchema(), {"service_id": service_id}
+        )
+        catalogue = self.catalogue()
+        service = catalogue.referenced(ref["service_id"])
+        return self._authorise(
+            actor,
+            espace_id,
+            f"connect-service {ref['service_id']}",
+            lambda c: c.connect(
+                at=now,
+                service=service,
+                version=catalogue.published_version,
+                by=str(actor.kind),
+            ),
+            now,
+        )
+
+    def disconnect(
+        self,
+        actor: Actor,
+        espace_id: UUID,
+        service_id: str,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """PRO-3: the holder withdraws a service's authorisation; traced (ACC-6)."""
+        now = at or self.clock()
+        ref = schemas.load(
+            service_schemas.ServiceRefSchema(), {"service_id": service_id}
+        )
+        return self._authorise(
+            actor,
+            espace_id,
+            f"disconnect-service {ref['service_id']}",
+            lambda c: c.disconnect(
+                at=now, service_id=ref["service_id"], by=str(actor.kind)
+            ),
+            now,
+        )
+
+    def connections(self, espace_id: UUID) -> list[dict[str, Any]]:
+        """The services this espace has connected (the connections view)."""
+        return self.queries.connections_of(espace_id)
+
+    def _authorise(
+        self,
+        actor: Actor,
+        espace_id: UUID,
+        detail: str,
+        change: Callable[[ServiceConnections], None],
+        at: datetime,
+    ) -> dict[str, Any]:
+        espace = self._espace(espace_id)
+        trace = self._gate(actor, Action.CONSENT, espace, at, detail)
+        connections = self._maybe(
+            connections_id(espace_id), ServiceConnections, "connections"
+        ) or ServiceConnections.start(espace_id=espace_id, at=at)
+        try:
+            change(connections)
+        except RuleViolation as exc:
+            denial = Decision.deny(exc.rule, exc.message)
+            self._save(
+                self._trace(actor, Action.CONSENT, espace_id, denial, at, detail)
+            )
+            raise
+        self._save(connections, trace)
+        log.info("service.authorisation", espace_id=str(espace_id), change=detail)
+        return {
+            "espace_id": str(espace_id),
+            "change": detail,
+            "connected": sorted(connections.connected),
+            "trace_id": str(trace.id),
+        }

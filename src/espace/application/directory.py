@@ -1,0 +1,389 @@
+"""The directory of professionals: import of the national extract, look-ups,
+search (PRO-2, ID-3).
+
+The extract ("PS_LibreAcces_Personne_activite") is streamed: UTF-8, ``|``
+separated, a header row, a trailing ``|``, one row per activity. Its columns
+are read by name. Rows of one professional follow each other in the extract;
+they are gathered into one entry, compared with the stored one and saved in
+batches. A bad row is reported with its line number and the column at fault
+and does not stop the others; an unchanged professional writes nothing
+(ADR-0011).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TextIO
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import Application
+from eventsourcing.persistence import RecordConflictError
+
+from espace.application import schemas, service_schemas
+from espace.application.common import ServiceBase
+from espace.application.errors import InvalidInput, NotFound
+from espace.application.lifecycle import LifecycleService, RowRejected
+from espace.application.ports import Clock, ViewSync
+from espace.domain.directory import PROFESSION_CODES, Professional, professional_id
+from espace.domain.errors import RuleViolation
+from espace.projections.directory import DirectoryQueries
+
+log = structlog.get_logger("espace.directory")
+
+DELIMITER = "|"
+_ROW_SCHEMA = service_schemas.DirectoryRowSchema()
+"""One instance for every row: building a schema copies its fields."""
+
+
+@dataclass
+class DirectoryReport:
+    """The outcome of an import: every row is accounted for."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    withdrawn: int = 0
+    conflicts: int = 0
+    skipped_professions: Counter[str] = field(default_factory=Counter)
+    rejected: list[RowRejected] = field(default_factory=list)
+    events: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "withdrawn": self.withdrawn,
+            "conflicts": self.conflicts,
+            "skipped_professions": dict(sorted(self.skipped_professions.items())),
+            "rejected": [{"line": r.line, "fields": r.fields} for r in self.rejected],
+            "events": self.events,
+        }
+
+
+@dataclass
+class _Group:
+    """The rows of one professional, as they are read."""
+
+    idnatps: str
+    line: int
+    entry: dict[str, Any]
+    lines: list[int] = field(default_factory=list)
+
+
+def read_extract(stream: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Stream (line number, row) from the national extract, columns by name.
+
+    The trailing ``|`` of every line makes an empty last column, which is
+    ignored; a row with more fields than the header is reported as bad.
+    """
+    reader = csv.DictReader(stream, delimiter=DELIMITER)
+    names = set(reader.fieldnames or [])
+    missing = [c for c in service_schemas.REQUIRED_DIRECTORY_COLUMNS if c not in names]
+    if missing:
+        raise InvalidInput({"header": [f"missing columns: {', '.join(missing)}"]})
+    for row in reader:
+        extra = row.pop(None, None)
+        row.pop("", None)
+        if extra and any(v.strip() for v in extra):
+            yield reader.line_num, {"_row": "too many fields"}
+            continue
+        yield reader.line_num, row
+
+
+class DirectoryService(ServiceBase):
+    """PRO-2: the directory, as reference data of the store."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        lifecycle: LifecycleService,
+        clock: Clock,
+        *,
+        queries: DirectoryQueries,
+        sync: ViewSync | None = None,
+        after_save: Callable[[], object] | None = None,
+    ) -> None:
+        super().__init__(app, lifecycle, clock, after_save=after_save)
+        self.queries = queries
+        self.sync = sync
+
+    # ----------------------------------------------------------------- port
+
+    def profession_of(self, idnatps: str) -> str | None:
+        """The profession the directory lists, or None if not listed (PRO-2)."""
+        pro = self._maybe(professional_id(idnatps), Professional, "professional")
+        if pro is None or not pro.listed:
+            return None
+        return pro.profession
+
+    # ----------------------------------------------------------------- queries
+
+    def search(
+        self,
+        *,
+        name: str | None = None,
+        profession: str | None = None,
+        city: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """PRO-2: professionals by name, profession and city (the directory view)."""
+        return self.queries.search(
+            name=name, profession=profession, city=city, limit=limit, offset=offset
+        )
+
+    def get(self, idnatps: str) -> dict[str, Any]:
+        row = self.queries.get(_idnatps(idnatps))
+        if row is None:
+            raise NotFound(f"no professional {idnatps} in the directory")
+        return row
+
+    # ----------------------------------------------------------------- import
+
+    def import_extract(
+        self,
+        stream: TextIO,
+        *,
+        full: bool = False,
+        at: datetime | None = None,
+        batch_size: int = 500,
+        progress: Callable[[int], None] | None = None,
+    ) -> DirectoryReport:
+        """PRO-2: import the national extract from a text stream."""
+        return self.import_rows(
+            read_extract(stream),
+            full=full,
+            at=at,
+            batch_size=batch_size,
+            progress=progress,
+        )
+
+    def import_rows(
+        self,
+        rows: Iterable[tuple[int, Mapping[str, Any]]],
+        *,
+        full: bool = False,
+        at: datetime | None = None,
+        batch_size: int = 500,
+        progress: Callable[[int], None] | None = None,
+    ) -> DirectoryReport:
+        """PRO-2: import (line number, row) pairs, rows keyed by the extract's
+        column names.
+
+        With ``full``, the rows are the whole directory: a listed professional
+        absent from them is withdrawn and may act on no espace any more.
+        """
+        now = at or self.clock()
+        report = DirectoryReport()
+        seen: dict[str, int] = {}
+        mentioned: set[str] = set()
+        batch: list[_Group] = []
+        group: _Group | None = None
+        for line, row in rows:
+            report.rows += 1
+            parsed = self._parse(line, row, report, mentioned)
+            if parsed is None:
+                continue
+            idnatps, entry = parsed
+            if group is not None and group.idnatps == idnatps:
+                self._join(group, line, entry, report)
+                continue
+            if idnatps in seen:
+                report.rejected.append(
+                    RowRejected(
+                        line,
+                        {
+                            service_schemas.ID: [
+                                f"the rows of {idnatps} must follow each other "
+                                f"(first seen at line {seen[idnatps]}): sort the "
+                                "extract by this column"
+                            ]
+                        },
+                    )
+                )
+                continue
+            if group is not None:
+                batch.append(group)
+            group = _Group(idnatps, line, entry, [line])
+            seen[idnatps] = line
+            if len(batch) >= batch_size:
+                self._save_groups(batch, now, report)
+                if progress is not None:
+                    progress(len(batch))
+                batch = []
+        if group is not None:
+            batch.append(group)
+        self._save_groups(batch, now, report)
+        if progress is not None and batch:
+            progress(len(batch))
+        if full:
+            self._withdraw_absent(mentioned, now, report)
+        log.info(
+            "directory.imported",
+            rows=report.rows,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            withdrawn=report.withdrawn,
+            rejected=len(report.rejected),
+        )
+        if self.after_save is not None:
+            self.after_save()
+        return report
+
+    def _parse(
+        self,
+        line: int,
+        row: Mapping[str, Any],
+        report: DirectoryReport,
+        mentioned: set[str],
+    ) -> tuple[str, dict[str, Any]] | None:
+        raw_id = str(row.get(service_schemas.ID) or "").replace(" ", "")
+        if raw_id:
+            mentioned.add(raw_id)
+        if "_row" in row:
+            report.rejected.append(RowRejected(line, {"_row": [str(row["_row"])]}))
+            return None
+        try:
+            data = schemas.load(_ROW_SCHEMA, row)
+        except InvalidInput as exc:
+            report.rejected.append(RowRejected(line, exc.fields))
+            return None
+        profession = PROFESSION_CODES.get(data["profession_code"])
+        if profession is None:
+            label = data["profession_label"] or "?"
+            report.skipped_professions[f"{data['profession_code']} {label}"] += 1
+            return None
+        activity = {
+            k: data[k]
+            for k in (
+                "specialty_code",
+                "specialty_label",
+                "mode",
+                "site",
+                "postal_code",
+                "city",
+                "cedex",
+            )
+        }
+        entry = {
+            "idnatps": data["idnatps"],
+            "id_type": data["id_type"],
+            "last_name": data["last_name"],
+            "first_name": data["first_name"],
+            "profession": profession,
+            "profession_code": data["profession_code"],
+            "profession_label": data["profession_label"],
+            "activities": [activity],
+        }
+        return data["idnatps"], entry
+
+    def _join(
+        self, group: _Group, line: int, entry: dict[str, Any], report: DirectoryReport
+    ) -> None:
+        """Another activity of the same professional: same person, same profession."""
+        for key, column in (
+            ("profession_code", service_schemas.PROFESSION_CODE),
+            ("last_name", service_schemas.LAST_NAME),
+            ("first_name", service_schemas.FIRST_NAME),
+        ):
+            if entry[key] != group.entry[key]:
+                report.rejected.append(
+                    RowRejected(
+                        line,
+                        {
+                            column: [
+                                f"differs from line {group.line} for the same "
+                                f"IdNatPS {group.idnatps}"
+                            ]
+                        },
+                    )
+                )
+                return
+        group.entry["activities"].extend(entry["activities"])
+        group.lines.append(line)
+
+    def _save_groups(
+        self, groups: list[_Group], at: datetime, report: DirectoryReport
+    ) -> None:
+        changed: list[Professional] = []
+        for g in groups:
+            try:
+                pro = self._maybe(
+                    professional_id(g.idnatps), Professional, "professional"
+                )
+                if pro is None:
+                    changed.append(Professional.register(at=at, entry=g.entry))
+                    report.created += 1
+                elif pro.update(at=max(at, pro.modified_on), entry=g.entry):
+                    changed.append(pro)
+                    report.updated += 1
+                else:
+                    report.unchanged += 1
+            except RuleViolation as exc:
+                for line in g.lines:
+                    report.rejected.append(RowRejected(line, {exc.rule: [exc.message]}))
+        self._save_all(changed, report)
+
+    def _save_all(self, changed: list[Professional], report: DirectoryReport) -> None:
+        """One save per batch; on a conflict (a concurrent import), one by one."""
+        if not changed:
+            return
+        pending = [p.collect_events() for p in changed]
+        try:
+            self.app.save(*[e for events in pending for e in events])
+            report.events += sum(len(events) for events in pending)
+        except RecordConflictError:
+            for events in pending:
+                try:
+                    self.app.save(*events)
+                    report.events += len(events)
+                except RecordConflictError:
+                    report.conflicts += 1
+
+    def _withdraw_absent(
+        self, mentioned: set[str], at: datetime, report: DirectoryReport
+    ) -> None:
+        """PRO-2: a full extract lists everyone; the absent are withdrawn.
+
+        The directory view is the to-do list; each aggregate decides again.
+        A professional named by any row of the extract, even a rejected one,
+        is not absent.
+        """
+        if self.sync is not None:
+            self.sync()
+        after = ""
+        while True:
+            page = self.queries.listed_ids(after=after, limit=1000)
+            if not page:
+                break
+            after = page[-1]
+            gone: list[Professional] = []
+            for idnatps in page:
+                if idnatps in mentioned:
+                    continue
+                pro = self._maybe(
+                    professional_id(idnatps), Professional, "professional"
+                )
+                if pro is None or not pro.listed:
+                    continue
+                pro.withdraw(
+                    at=max(at, pro.modified_on), reason="absent from the extract"
+                )
+                gone.append(pro)
+            self._save_all(gone, report)
+            report.withdrawn += len(gone)
+
+
+def _idnatps(value: str) -> str:
+    data = schemas.load(schemas.ProfessionalRefSchema(), {"idnatps": value})
+    idnatps: str = data["idnatps"]
+    return idnatps

@@ -1,0 +1,549 @@
+"""Use cases of secure messaging (MSG-1 to MSG-5, PRO-2, ACC-2).
+
+A professional (listed in the directory, PRO-2) or an establishment opens a
+conversation with a holder; the holder replies; the professional ends it.
+Attachments are references to documents of the holder's DMP, or files stored
+sealed under the espace's key; the holder may add a file to the DMP, which is
+an upload through the record, traced there (MSG-4, ACC-6). Who writes when is
+the aggregate's rule (:mod:`espace.domain.messaging`); who may reach the holder
+at all is decided here: a blocked professional does not (ACC-2, ADR-0012).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import structlog
+from eventsourcing.application import Application
+
+from espace.application import schemas, service_schemas
+from espace.application.common import ServiceBase
+from espace.application.errors import Conflict, InvalidInput
+from espace.application.lifecycle import LifecycleService
+from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
+from espace.application.records import RecordService
+from espace.domain.access import Action, Actor, ActorKind
+from espace.domain.documents import Document
+from espace.domain.errors import RuleViolation
+from espace.domain.espace import EspaceSante
+from espace.domain.messaging import (
+    HOLDER_SIDE,
+    AuthorKind,
+    Message,
+    Side,
+    side_of,
+)
+from espace.projections.directory import DirectoryQueries
+from espace.projections.messaging import MessagingQueries
+
+log = structlog.get_logger("espace.messaging")
+
+ATTACHMENT_DOCUMENTS = uuid.UUID("5e0c9a7d-3f1b-4c2e-8d6a-b4f7e2a1c9d8")
+"""Namespace of the document id an attachment becomes in the DMP (MSG-4): the
+same attachment always maps to the same document, so it is never added twice."""
+
+
+@dataclass(frozen=True)
+class Party:
+    """Who writes or reads: the holder side (bound to one espace), a
+    professional (IdNatPS) or an establishment (FINESS and its name)."""
+
+    kind: str
+    id: str
+    profession: str | None = None
+    name: str | None = None
+
+    @property
+    def side(self) -> Side:
+        return side_of(self.kind)
+
+    def actor(self) -> Actor:
+        """The holder side as an actor of the record (MSG-4 uploads)."""
+        return Actor(ActorKind(self.kind), self.id)
+
+
+def party_from(data: Mapping[str, Any], espace_id: UUID | None = None) -> Party:
+    """Validate who acts (ID-3 for a professional, FINESS for an establishment)."""
+    params = schemas.load(service_schemas.PartySchema(), data)
+    kind = params["kind"]
+    if kind == "professional":
+        return Party(kind, params["idnatps"], profession=params["profession"])
+    if kind == "establishment":
+        return Party(kind, params["finess"], name=params["name"])
+    if espace_id is None:
+        raise InvalidInput({"espace": ["the holder's espace is required"]})
+    return Party(kind, str(espace_id))
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file to attach: its name, MIME type (DOC-1 formats) and bytes."""
+
+    filename: str
+    format: str
+    content: bytes
+
+
+def attachment_document_id(conversation_id: UUID, attachment_id: UUID) -> UUID:
+    return uuid.uuid5(ATTACHMENT_DOCUMENTS, f"{conversation_id}:{attachment_id}")
+
+
+class MessagingService(ServiceBase):
+    """Conversations between professionals and holders."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        lifecycle: LifecycleService,
+        records: RecordService,
+        contents: ContentStore,
+        clock: Clock,
+        *,
+        queries: MessagingQueries,
+        directory_view: DirectoryQueries,
+        directory: ProfessionalDirectory | None = None,
+        after_save: Callable[[], object] | None = None,
+    ) -> None:
+        super().__init__(
+            app, lifecycle, clock, directory=directory, after_save=after_save
+        )
+        self.records = records
+        self.contents = contents
+        self.queries = queries
+        self.directory_view = directory_view
+
+    # ----------------------------------------------------------------- writes
+
+    def open(
+        self,
+        party: Party,
+        espace_id: UUID,
+        message: Mapping[str, Any],
+        *,
+        files: Sequence[NewFile] = (),
+        documents: Sequence[UUID] = (),
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """MSG-1: a professional or an establishment starts a conversation;
+        MSG-5: into an inbox that exists (an open or activated espace)."""
+        now = at or self.clock()
+        data = schemas.load(service_schemas.OpeningSchema(), message)
+        espace = self._espace(espace_id)
+        if party.side is Side.HOLDER:
+            raise RuleViolation(
+                "MSG-1",
+                "only a professional or an establishment starts a conversation; "
+                "the holder can only reply",
+            )
+        self._may_act(party, espace_id)
+        attachments, stored = self._attachments(espace_id, files, documents)
+        conversation = Message.open(
+            conversation_id=uuid4(),
+            espace_id=espace_id,
+            espace_state=str(espace.state),
+            at=now,
+            opener_kind=party.kind,
+            opener_id=party.id,
+            opener_name=party.name,
+            subject=data["subject"],
+            body=data["body"],
+            attachments=attachments,
+        )
+        self._store(espace_id, stored)
+        self._save(conversation)
+        log.info(
+            "conversation.opened",
+            espace_id=str(espace_id),
+            conversation_id=str(conversation.id),
+        )
+        return self._posted(conversation, 1)
+
+    def reply(
+        self,
+        party: Party,
+        conversation_id: UUID,
+        message: Mapping[str, Any],
+        *,
+        files: Sequence[NewFile] = (),
+        documents: Sequence[UUID] = (),
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The holder replies, or the professional writes again; MSG-3: not
+        after the end."""
+        now = at or self.clock()
+        data = schemas.load(service_schemas.ReplySchema(), message)
+        conversation = self._conversation(conversation_id)
+        espace = self._espace(conversation.espace_id)
+        if party.side is Side.HOLDER:
+            self._holder_may(party, Action.UPLOAD, espace)
+        else:
+            self._may_act(party, conversation.espace_id)
+        attachments, stored = self._attachments(
+            conversation.espace_id, files, documents
+        )
+        number = conversation.post(
+            at=now,
+            author_kind=party.kind,
+            author_id=party.id,
+            espace_state=str(espace.state),
+            body=data["body"],
+            attachments=attachments,
+        )
+        self._store(conversation.espace_id, stored)
+        self._save(conversation)
+        return self._posted(conversation, number)
+
+    def end(
+        self, party: Party, conversation_id: UUID, at: datetime | None = None
+    ) -> dict[str, Any]:
+        """MSG-3: the professional who opened it ends the conversation."""
+        now = at or self.clock()
+        conversation = self._conversation(conversation_id)
+        if party.side is Side.PROFESSIONAL:
+            self._may_act(party, None)
+        conversation.end(at=now, by_kind=party.kind, by_id=party.id)
+        self._save(conversation)
+        return {
+            "conversation_id": str(conversation.id),
+            "ended_at": conversation.ended_at,
+        }
+
+    def add_to_record(
+        self,
+        party: Party,
+        conversation_id: UUID,
+        attachment_id: UUID,
+        metadata: Mapping[str, Any],
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """MSG-4: the holder adds a file attachment to the DMP.
+
+        It becomes a patient-uploaded document, deposited through the record
+        (its access decision and trace, DOC-2, ACC-6), in one save with the
+        conversation's event; its document id is derived from the attachment,
+        so it is added once.
+        """
+        now = at or self.clock()
+        meta = schemas.load(service_schemas.AddToRecordSchema(), metadata)
+        conversation = self._conversation(conversation_id)
+        if party.side is not Side.HOLDER:
+            raise RuleViolation("MSG-4", "only the holder adds an attachment")
+        document_id = attachment_document_id(conversation.id, attachment_id)
+        attachment = conversation.add_attachment_to_record(
+            at=now,
+            by_kind=party.kind,
+            by_id=party.id,
+            attachment_id=attachment_id,
+            document_id=document_id,
+        )
+        content = self._content(conversation.espace_id, attachment)
+        posted_at = next(
+            m["posted_at"]
+            for m in conversation.messages
+            if any(a["attachment_id"] == attachment_id for a in m["attachments"])
+        )
+        care_time: datetime = meta["care_time"] or posted_at
+        outcome = self.records.deposit(
+            party.actor(),
+            conversation.espace_id,
+            {
+                "category": "patient_uploaded",
+                "loinc_code": meta["loinc_code"],
+                "title": meta["title"] or attachment["filename"],
+                "care_time": care_time.isoformat(),
+                "format": attachment["format"],
+            },
+            content,
+            at=now,
+            document_id=document_id,
+            with_aggregates=(conversation,),
+        )
+        log.info(
+            "attachment.added_to_record",
+            espace_id=str(conversation.espace_id),
+            document_id=str(document_id),
+        )
+        return {
+            "conversation_id": str(conversation.id),
+            "attachment_id": str(attachment_id),
+            **outcome.as_dict(),
+        }
+
+    # ----------------------------------------------------------------- reads
+
+    def read(
+        self, party: Party, conversation_id: UUID, at: datetime | None = None
+    ) -> dict[str, Any]:
+        """A conversation as one party sees it; what was unread is marked read
+        (read receipts for the other side)."""
+        now = at or self.clock()
+        conversation = self._conversation(conversation_id)
+        espace = self._espace(conversation.espace_id)
+        self._may_read(party, conversation, espace)
+        marked = 0
+        if conversation.unread_for(party.side):
+            marked = conversation.mark_read(
+                at=max(now, conversation.modified_on),
+                reader_kind=party.kind,
+                reader_id=party.id,
+            )
+            self._save(conversation)
+        view = self._view(conversation, party, espace)
+        view["marked_read"] = marked
+        return view
+
+    def inbox(
+        self, party: Party, *, limit: int = 50, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """The party's conversations, latest first, with unread counts.
+
+        The holder sees each professional's name from the directory, never an
+        address (MSG-2); subjects come from the sealed events.
+        """
+        if party.side is Side.HOLDER:
+            espace = self._espace(UUID(party.id))
+            self._holder_may(party, Action.LIST, espace)
+            rows = self.queries.conversations_of_espace(
+                espace.id, limit=limit, offset=offset
+            )
+        else:
+            self._may_act(party, None)
+            rows = self.queries.conversations_of_party(
+                party.kind, party.id, limit=limit, offset=offset
+            )
+        names = self.directory_view.names(
+            [
+                r["counterpart_id"]
+                for r in rows
+                if r["counterpart_kind"] == "professional"
+            ]
+        )
+        out = []
+        for row in rows:
+            conversation = self._conversation(row["conversation_id"])
+            entry: dict[str, Any] = {
+                "conversation_id": str(row["conversation_id"]),
+                "subject": conversation.subject,
+                "opened_at": row["opened_at"],
+                "last_posted_at": row["last_posted_at"],
+                "messages": row["message_count"],
+                "ended_at": row["ended_at"],
+            }
+            if party.side is Side.HOLDER:
+                entry.update(
+                    unread=row["unread_by_holder"],
+                    counterpart_kind=row["counterpart_kind"],
+                    counterpart_name=self._opener_name(conversation, names),
+                )
+            else:
+                entry.update(
+                    unread=row["unread_by_professional"],
+                    espace_id=str(row["espace_id"]),
+                    holder_name=self._holder_name(row["espace_id"]),
+                )
+            out.append(entry)
+        return out
+
+    def attachment(
+        self, party: Party, conversation_id: UUID, attachment_id: UUID
+    ) -> dict[str, Any]:
+        """An attached file's bytes (a document attachment is read from the
+        record, through its own access decision)."""
+        conversation = self._conversation(conversation_id)
+        espace = self._espace(conversation.espace_id)
+        self._may_read(party, conversation, espace)
+        attachment = conversation.attachment(attachment_id)
+        if attachment["kind"] != "file":
+            raise RuleViolation(
+                "MSG-4",
+                f"this attachment is document {attachment['document_id']}: read it "
+                "from the record",
+            )
+        return {
+            "attachment_id": str(attachment_id),
+            "filename": attachment["filename"],
+            "format": attachment["format"],
+            "size": attachment["size"],
+            "content": self._content(conversation.espace_id, attachment),
+        }
+
+    # ----------------------------------------------------------------- rules
+
+    def _may_act(self, party: Party, espace_id: UUID | None) -> None:
+        """PRO-2: a professional is listed; ACC-2: not blocked by this holder."""
+        if party.kind == AuthorKind.PROFESSIONAL:
+            self._listed(party.id, party.profession)
+            if espace_id is not None:
+                self._not_blocked(espace_id, party.id)
+
+    def _holder_may(self, party: Party, action: Action, espace: EspaceSante) -> None:
+        """LC-4, LC-8, LC-11, LC-12: the holder's side, by the record's decision."""
+        if party.id != str(espace.id):
+            raise RuleViolation("MSG-1", "not this holder's conversation")
+        self._decide(party.actor(), action, espace).require()
+
+    def _may_read(
+        self, party: Party, conversation: Message, espace: EspaceSante
+    ) -> None:
+        if not conversation.is_party(party.kind, party.id):
+            raise RuleViolation("MSG-1", "not a party to this conversation")
+        if party.side is Side.HOLDER:
+            self._holder_may(party, Action.READ, espace)
+        else:
+            self._may_act(party, None)
+
+    # ----------------------------------------------------------------- helpers
+
+    def _conversation(self, conversation_id: UUID) -> Message:
+        return self._load(conversation_id, Message, "conversation")
+
+    def _attachments(
+        self,
+        espace_id: UUID,
+        files: Sequence[NewFile],
+        documents: Sequence[UUID],
+    ) -> tuple[list[dict[str, Any]], list[tuple[UUID, bytes]]]:
+        """MSG-4: references to this holder's documents, and files to store."""
+        attachments: list[dict[str, Any]] = []
+        stored: list[tuple[UUID, bytes]] = []
+        for document_id in documents:
+            doc = self._maybe(document_id, Document, "document")
+            if doc is None or doc.espace_id != espace_id or doc.deleted_at is not None:
+                raise RuleViolation(
+                    "MSG-4", f"document {document_id} is not in this holder's record"
+                )
+            attachments.append(
+                {
+                    "attachment_id": uuid4(),
+                    "kind": "document",
+                    "document_id": document_id,
+                }
+            )
+        for file in files:
+            meta = schemas.load(
+                service_schemas.FileSchema(),
+                {"filename": file.filename, "format": file.format},
+            )
+            if not file.content:
+                raise InvalidInput({"file": [f"{file.filename} is empty"]})
+            content_id = uuid4()
+            attachments.append(
+                {
+                    "attachment_id": uuid4(),
+                    "kind": "file",
+                    "content_id": content_id,
+                    "filename": meta["filename"],
+                    "format": meta["format"],
+                    "size": len(file.content),
+                    "content_hash": hashlib.sha256(file.content).hexdigest(),
+                }
+            )
+            stored.append((content_id, file.content))
+        return attachments, stored
+
+    def _store(self, espace_id: UUID, stored: list[tuple[UUID, bytes]]) -> None:
+        """Sealed under the espace's key, before the event that names them."""
+        for content_id, content in stored:
+            self.contents.put(espace_id, content_id, content)
+
+    def _content(self, espace_id: UUID, attachment: Mapping[str, Any]) -> bytes:
+        content = self.contents.get(espace_id, attachment["content_id"])
+        if hashlib.sha256(content).hexdigest() != attachment["content_hash"]:
+            raise Conflict(f"attachment {attachment['attachment_id']} was altered")
+        return content
+
+    def _posted(self, conversation: Message, number: int) -> dict[str, Any]:
+        message = conversation.messages[number - 1]
+        return {
+            "conversation_id": str(conversation.id),
+            "espace_id": str(conversation.espace_id),
+            "message_no": number,
+            "attachments": [
+                {
+                    "attachment_id": str(a["attachment_id"]),
+                    "kind": a["kind"],
+                    **({"filename": a["filename"]} if a["kind"] == "file" else {}),
+                    **(
+                        {"document_id": str(a["document_id"])}
+                        if a["kind"] == "document"
+                        else {}
+                    ),
+                }
+                for a in message["attachments"]
+            ],
+        }
+
+    def _opener_name(self, conversation: Message, names: Mapping[str, str]) -> str:
+        """MSG-2: the professional's name from the directory, never an address."""
+        if conversation.opener_kind == AuthorKind.ESTABLISHMENT:
+            return conversation.opener_name or conversation.opener_id
+        return names.get(conversation.opener_id) or (
+            f"professional {conversation.opener_id}"
+        )
+
+    def _holder_name(self, espace_id: UUID) -> str:
+        ins = self._espace(espace_id).ins
+        return f"{ins.first_names} {ins.birth_name}"
+
+    def _view(
+        self, conversation: Message, party: Party, espace: EspaceSante
+    ) -> dict[str, Any]:
+        names = self.directory_view.names([conversation.opener_id])
+        opener = self._opener_name(conversation, names)
+        messages = []
+        for m in conversation.messages:
+            holder_side = m["author_kind"] in HOLDER_SIDE
+            messages.append(
+                {
+                    "message_no": m["message_no"],
+                    "author_kind": m["author_kind"],
+                    "author": m["author_kind"] if holder_side else opener,
+                    "body": m["body"],
+                    "posted_at": m["posted_at"],
+                    "read_at": m["read_at"],
+                    "attachments": [
+                        self._attachment_view(conversation, a) for a in m["attachments"]
+                    ],
+                }
+            )
+        view: dict[str, Any] = {
+            "conversation_id": str(conversation.id),
+            "espace_id": str(conversation.espace_id),
+            "subject": conversation.subject,
+            "opened_by": {
+                "kind": conversation.opener_kind,
+                "id": conversation.opener_id,
+                "name": opener,
+            },
+            "opened_at": conversation.created_on,
+            "ended_at": conversation.ended_at,
+            "messages": messages,
+        }
+        if party.side is Side.PROFESSIONAL:
+            ins = espace.ins
+            view["holder_name"] = f"{ins.first_names} {ins.birth_name}"
+        return view
+
+    @staticmethod
+    def _attachment_view(conversation: Message, a: Mapping[str, Any]) -> dict[str, Any]:
+        if a["kind"] == "document":
+            return {
+                "attachment_id": str(a["attachment_id"]),
+                "kind": "document",
+                "document_id": str(a["document_id"]),
+            }
+        added = conversation.added_to_record.get(a["attachment_id"])
+        return {
+            "attachment_id": str(a["attachment_id"]),
+            "kind": "file",
+            "filename": a["filename"],
+            "format": a["format"],
+            "size": a["size"],
+            "added_to_record_as": str(added) if added else None,
+        }

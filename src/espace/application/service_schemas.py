@@ -1,0 +1,373 @@
+"""Input schemas of the espace's services beyond the record: the directory
+extract, messaging, agenda, medical profile, service catalogue.
+
+Like :mod:`espace.application.schemas` (whose base and helpers they use):
+each loader returns plain values or raises :class:`InvalidInput` with one
+message list per field, before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+from stdnum import luhn
+
+from espace.application.schemas import _Base, _identifier
+from espace.domain.access import PROFESSIONS
+from espace.domain.catalogue import CATEGORIES
+from espace.domain.documents import FORMATS, LOINC_TYPES
+from espace.domain.errors import InvalidIdentifier
+from espace.domain.identifiers import validate_idnatps
+from espace.domain.messaging import MAX_BODY, MAX_SUBJECT
+from espace.domain.profile import RELATIONSHIPS, SECTIONS, SEVERITIES
+
+# ----------------------------------------------------------------- directory
+
+ID = "Identification nationale PP"
+ID_TYPE = "Type d'identifiant PP"
+LAST_NAME = "Nom d'exercice"
+FIRST_NAME = "Prénom d'exercice"
+PROFESSION_CODE = "Code profession"
+PROFESSION_LABEL = "Libellé profession"
+SPECIALTY_CODE = "Code savoir-faire"
+SPECIALTY_LABEL = "Libellé savoir-faire"
+MODE = "Code mode exercice"
+SITE = "Raison sociale site"
+POSTAL_CODE = "Code postal (coord. structure)"
+CITY = "Libellé commune (coord. structure)"
+CEDEX = "Bureau cedex (coord. structure)"
+
+DIRECTORY_COLUMNS = (
+    ID,
+    ID_TYPE,
+    LAST_NAME,
+    FIRST_NAME,
+    PROFESSION_CODE,
+    PROFESSION_LABEL,
+    SPECIALTY_CODE,
+    SPECIALTY_LABEL,
+    MODE,
+    SITE,
+    POSTAL_CODE,
+    CITY,
+    CEDEX,
+)
+"""PRO-2: the columns read from the national extract, by name (it has about
+fifty; the others are ignored)."""
+REQUIRED_DIRECTORY_COLUMNS = (ID, ID_TYPE, LAST_NAME, PROFESSION_CODE)
+
+
+def _optional(length: int) -> fields.String:
+    return fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=length)
+    )
+
+
+class DirectoryRowSchema(_Base):
+    """PRO-2, ID-3: one row (one activity) of "PS_LibreAcces_Personne_activite".
+
+    Fields are named by the extract's own column names, so a bad row is
+    reported against the column an operator sees in the file.
+    """
+
+    class Meta:
+        unknown = EXCLUDE
+
+    idnatps = fields.String(
+        data_key=ID, required=True, validate=_identifier(validate_idnatps, ID)
+    )
+    id_type = fields.String(
+        data_key=ID_TYPE, required=True, validate=validate.OneOf(["0", "8"])
+    )
+    last_name = fields.String(
+        data_key=LAST_NAME, required=True, validate=validate.Length(min=1, max=200)
+    )
+    first_name = fields.String(
+        data_key=FIRST_NAME,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+    )
+    profession_code = fields.String(
+        data_key=PROFESSION_CODE,
+        required=True,
+        validate=validate.Regexp(r"^\d{1,4}$", error="a numeric profession code"),
+    )
+    profession_label = fields.String(
+        data_key=PROFESSION_LABEL, load_default=None, allow_none=True
+    )
+    specialty_code = fields.String(
+        data_key=SPECIALTY_CODE,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=16),
+    )
+    specialty_label = fields.String(
+        data_key=SPECIALTY_LABEL,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+    )
+    mode = fields.String(
+        data_key=MODE,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=8),
+    )
+    site = fields.String(
+        data_key=SITE,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=300),
+    )
+    postal_code = fields.String(
+        data_key=POSTAL_CODE,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^\d{5}$", error="a 5-digit postal code"),
+    )
+    city = fields.String(
+        data_key=CITY,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+    )
+    cedex = fields.String(
+        data_key=CEDEX,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+    )
+
+    @validates_schema
+    def _type_matches(self, data: dict[str, Any], **kwargs: Any) -> None:
+        idnatps = (data.get("idnatps") or "").replace(" ", "")
+        if data.get("id_type") and idnatps and idnatps[0] != data["id_type"]:
+            raise ValidationError(
+                "does not match the first digit of the IdNatPS (ID-3)", ID_TYPE
+            )
+
+    @post_load
+    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["idnatps"] = validate_idnatps(data["idnatps"])
+        return data
+
+
+# ----------------------------------------------------------------- messaging
+
+_FINESS = re.compile(r"^(\d{2}|2[AB])\d{7}$")
+
+
+def validate_finess(value: str, field: str = "finess") -> str:
+    """An establishment's FINESS number: nine characters, the département first
+    (2A/2B in Corsica); the last digit is a Luhn key, checked on all-digit
+    numbers (how Corsican numbers compute it is left unchecked)."""
+    compact = value.replace(" ", "").upper()
+    if not _FINESS.fullmatch(compact):
+        raise InvalidIdentifier(field, "MSG-1", "a FINESS number has 9 characters")
+    if compact.isdigit() and not luhn.is_valid(compact):
+        raise InvalidIdentifier(field, "MSG-1", "the FINESS key does not match")
+    return compact
+
+
+class PartySchema(_Base):
+    """Who writes or reads a conversation: the holder side, a professional
+    (ID-3, PRO-2) or an establishment (FINESS, and the name the holder sees,
+    MSG-2)."""
+
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ["holder", "representative", "professional", "establishment"]
+        ),
+    )
+    idnatps = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=_identifier(validate_idnatps, "idnatps"),
+    )
+    profession = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(PROFESSIONS)
+    )
+    finess = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=_identifier(validate_finess, "finess"),
+    )
+    name = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=200)
+    )
+
+    @validates_schema
+    def _coherent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["kind"] == "professional" and not data.get("idnatps"):
+            raise ValidationError("required for a professional", "idnatps")
+        if data["kind"] == "establishment":
+            if not data.get("finess"):
+                raise ValidationError("required for an establishment", "finess")
+            if not data.get("name"):
+                raise ValidationError("required for an establishment (MSG-2)", "name")
+
+    @post_load
+    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("idnatps"):
+            data["idnatps"] = validate_idnatps(data["idnatps"])
+        if data.get("finess"):
+            data["finess"] = validate_finess(data["finess"])
+        return data
+
+
+class OpeningSchema(_Base):
+    """MSG-1: the subject and first message of a conversation."""
+
+    subject = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_SUBJECT)
+    )
+    body = fields.String(required=True, validate=validate.Length(min=1, max=MAX_BODY))
+
+
+class ReplySchema(_Base):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=MAX_BODY))
+
+
+class FileSchema(_Base):
+    """MSG-4: a file attached to a message (DOC-1 formats)."""
+
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    format = fields.String(required=True, validate=validate.OneOf(sorted(FORMATS)))
+
+
+class AddToRecordSchema(_Base):
+    """MSG-4: what the DMP needs of an attachment the holder adds (DOC-1)."""
+
+    loinc_code = fields.String(
+        required=True, validate=validate.OneOf(sorted(LOINC_TYPES))
+    )
+    title = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=250)
+    )
+    care_time = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+# ----------------------------------------------------------------- agenda
+
+
+class AppointmentSchema(_Base):
+    """AG-1: who (a professional of the directory, or a name), when, where, why."""
+
+    with_professional = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=_identifier(validate_idnatps, "with_professional"),
+    )
+    with_label = fields.String(
+        data_key="with",
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=200),
+    )
+    starts_at = fields.AwareDateTime(required=True)
+    place = _optional(500)
+    reason = _optional(500)
+
+    @validates_schema
+    def _who(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if (data.get("with_professional") is None) == (data.get("with_label") is None):
+            raise ValidationError(
+                "give exactly one of with_professional (an IdNatPS) or with (a name)",
+                "with",
+            )
+
+    @post_load
+    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("with_professional"):
+            data["with_professional"] = validate_idnatps(data["with_professional"])
+        return data
+
+
+class MoveSchema(_Base):
+    """AG-1: the new time (and perhaps place) of an appointment."""
+
+    starts_at = fields.AwareDateTime(required=True)
+    place = _optional(500)
+
+
+# ----------------------------------------------------------------- profile
+
+
+class MeasurementsSchema(_Base):
+    """PRO-1: height in centimetres, weight in kilograms (ranges: the domain)."""
+
+    height_cm = fields.Decimal(load_default=None, allow_none=True)
+    weight_kg = fields.Decimal(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _one(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("height_cm") is None and data.get("weight_kg") is None:
+            raise ValidationError("give a height, a weight or both", "height_cm")
+
+
+class AllergySchema(_Base):
+    substance = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reaction = _optional(200)
+    severity = fields.String(
+        load_default="unknown", validate=validate.OneOf(SEVERITIES)
+    )
+
+
+class ConditionSchema(_Base):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    diagnosed_on = fields.Date(load_default=None, allow_none=True)
+
+
+class TreatmentSchema(_Base):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    dosage = _optional(200)
+    started_on = fields.Date(load_default=None, allow_none=True)
+
+
+class VaccinationSchema(_Base):
+    vaccine = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    given_on = fields.Date(required=True)
+    dose = _optional(200)
+
+
+class TrustedPersonSchema(_Base):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    relationship = fields.String(required=True, validate=validate.OneOf(RELATIONSHIPS))
+    phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^\+?[0-9 .-]{6,20}$", error="not a phone number"),
+    )
+    email = fields.Email(load_default=None, allow_none=True)
+
+
+class EntrySchema(_Base):
+    section = fields.String(required=True, validate=validate.OneOf(sorted(SECTIONS)))
+    entry_id = fields.UUID(required=True)
+
+
+# ----------------------------------------------------------------- catalogue
+
+
+class ServiceRefSchema(_Base):
+    service_id = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", error="a service id"),
+    )
+
+
+class CategorySchema(_Base):
+    category = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(CATEGORIES)
+    )

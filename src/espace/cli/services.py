@@ -1,0 +1,800 @@
+"""The espace's commands beyond the record: the directory of professionals
+(PRO-2), secure messaging (MSG-1..MSG-5), the agenda (AG-1), the medical
+profile (PRO-1) and the service catalogue (PRO-3)."""
+
+from __future__ import annotations
+
+import mimetypes
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+from uuid import UUID
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from espace.api import Store
+from espace.application.errors import InvalidInput
+from espace.application.messaging import NewFile, Party, party_from
+from espace.application.records import actor_from
+from espace.cli import Context, command, emit, espace_ref, main, resolve
+from espace.domain.access import PROFESSIONS, Actor
+from espace.domain.catalogue import CATEGORIES
+from espace.domain.errors import RuleViolation
+from espace.domain.profile import RELATIONSHIPS, SECTIONS, SEVERITIES
+
+PARTY_KEYS = (
+    "as_holder",
+    "as_representative",
+    "as_professional",
+    "profession",
+    "as_establishment",
+    "establishment_name",
+)
+
+
+def party_options(establishment: bool = False) -> Callable[..., Any]:
+    """Who acts: exactly one of --as-holder, --as-representative,
+    --as-professional IDNATPS (the directory says the profession, PRO-2), and
+    for messaging --as-establishment FINESS with --establishment-name."""
+    options = [
+        click.option("--as-holder", is_flag=True, help="The holder acts."),
+        click.option(
+            "--as-representative", is_flag=True, help="The legal representative acts."
+        ),
+        click.option(
+            "--as-professional",
+            metavar="IDNATPS",
+            help="A professional of the directory acts (ID-3, PRO-2).",
+        ),
+        click.option(
+            "--profession",
+            type=click.Choice(PROFESSIONS),
+            help="The professional's profession (default: the directory's; a "
+            "different one is refused, PRO-2).",
+        ),
+    ]
+    if establishment:
+        options += [
+            click.option(
+                "--as-establishment",
+                metavar="FINESS",
+                help="An establishment acts (MSG-1), by its FINESS number.",
+            ),
+            click.option(
+                "--establishment-name",
+                help="The establishment's name, as the holder sees it (MSG-2).",
+            ),
+        ]
+
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorator
+
+
+def _party_kw(kw: dict[str, Any]) -> dict[str, Any]:
+    return {k: kw.pop(k, None) for k in PARTY_KEYS}
+
+
+def _chosen(kw: dict[str, Any]) -> str:
+    chosen = [
+        k.removeprefix("as_")
+        for k in (
+            "as_holder",
+            "as_representative",
+            "as_professional",
+            "as_establishment",
+        )
+        if kw.get(k)
+    ]
+    if len(chosen) != 1:
+        raise InvalidInput(
+            {
+                "actor": [
+                    "give exactly one of --as-holder, --as-representative, "
+                    "--as-professional (or --as-establishment for messages)"
+                ]
+            }
+        )
+    return chosen[0]
+
+
+def resolve_party(kw: dict[str, Any], espace_id: UUID | None) -> Party:
+    """A party to a conversation (MSG-1)."""
+    kind = _chosen(kw)
+    data: dict[str, Any] = {"kind": kind}
+    if kind == "professional":
+        data.update(idnatps=kw["as_professional"], profession=kw.get("profession"))
+    elif kind == "establishment":
+        data.update(finess=kw["as_establishment"], name=kw.get("establishment_name"))
+    return party_from(data, espace_id)
+
+
+def resolve_actor(store: Store, kw: dict[str, Any], espace_id: UUID | None) -> Actor:
+    """An actor of the agenda, profile or catalogue; a professional acts under
+    the profession the directory lists (PRO-2)."""
+    kind = _chosen(kw)
+    data: dict[str, Any] = {"kind": kind}
+    if kind == "professional":
+        profession = kw.get("profession")
+        if profession is None:
+            profession = store.directory.profession_of(kw["as_professional"])
+            if profession is None:
+                raise RuleViolation(
+                    "PRO-2",
+                    f"professional {kw['as_professional']} is not in the directory "
+                    "of professionals: a professional who is not listed acts on no "
+                    "espace",
+                )
+        data.update(idnatps=kw["as_professional"], profession=profession)
+    elif kind == "establishment":
+        raise InvalidInput({"actor": ["an establishment only sends messages"]})
+    return actor_from(data, espace_id)
+
+
+def _espace(store: Store, nir: str | None, espace_id: UUID | None) -> UUID | None:
+    """The espace when given (the holder side needs it)."""
+    if nir is None and espace_id is None:
+        return None
+    return resolve(store, nir, espace_id)
+
+
+def _table(columns: list[str], rows: list[list[Any]]) -> None:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    Console().print(table)
+
+
+def _place(p: dict[str, Any]) -> str:
+    parts = (p["site"], p["postal_code"], p["city"])
+    return " ".join(str(v) for v in parts if v)
+
+
+def _when(value: Any) -> str:
+    return value.isoformat(timespec="minutes") if value is not None else ""
+
+
+# --------------------------------------------------------------------- directory
+
+
+@main.group("directory")
+def directory_group() -> None:
+    """PRO-2: the directory of professionals (the national extract)."""
+
+
+@command(directory_group, "import")
+@click.argument("extract", type=click.File("r", encoding="utf-8-sig"))
+@click.option(
+    "--full",
+    is_flag=True,
+    help="The extract is the whole directory: listed professionals absent from "
+    "it are withdrawn and act on no espace any more (PRO-2).",
+)
+@click.option(
+    "--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000)
+)
+def directory_import_cmd(
+    ctx: Context, as_json: bool, extract: TextIO, full: bool, batch_size: int
+) -> None:
+    """PRO-2: import "PS_LibreAcces_Personne_activite" (UTF-8, `|`-separated,
+    header row, trailing `|`, one row per activity; - for stdin).
+
+    \b
+    Columns are read by name: Identification nationale PP, Type d'identifiant
+    PP, Nom d'exercice, Prénom d'exercice, Code profession, Libellé profession,
+    Code savoir-faire, Libellé savoir-faire, Code mode exercice, Raison sociale
+    site, Code postal / Libellé commune / Bureau cedex (coord. structure).
+    IdNatPS are checked (ID-3). A bad row is reported with its line number and
+    does not stop the others; rows of professions the access matrix does not
+    know are counted as skipped; re-importing an unchanged extract writes
+    nothing. Exit code 2 when any row was rejected.
+    """
+    store = ctx.open()
+    report = store.directory.import_extract(extract, full=full, batch_size=batch_size)
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(
+            f"rows {d['rows']}: created {d['created']}, updated {d['updated']}, "
+            f"unchanged {d['unchanged']}, withdrawn {d['withdrawn']}, "
+            f"rejected {len(d['rejected'])}"
+        )
+        for profession, n in d["skipped_professions"].items():
+            click.echo(f"  skipped (profession {profession}): {n}")
+        for r in d["rejected"]:
+            reasons = "; ".join(f"{k}: {', '.join(v)}" for k, v in r["fields"].items())
+            click.echo(f"  line {r['line']}: {reasons}")
+
+    emit(report, as_json, human)
+    if report.rejected:
+        sys.exit(2)
+
+
+@command(directory_group, "search")
+@click.option("--name", help="Part of the name (accents and case ignored).")
+@click.option("--profession", type=click.Choice(PROFESSIONS))
+@click.option("--city", help="A city (or its start), or a postal code prefix.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+def directory_search_cmd(
+    ctx: Context,
+    as_json: bool,
+    name: str | None,
+    profession: str | None,
+    city: str | None,
+    limit: int,
+    offset: int,
+) -> None:
+    """PRO-2: find professionals by name, profession and city."""
+    store = ctx.open()
+    rows = store.directory.search(
+        name=name, profession=profession, city=city, limit=limit, offset=offset
+    )
+
+    def human(data: list[dict[str, Any]]) -> None:
+        _table(
+            ["IdNatPS", "name", "profession", "specialties", "places"],
+            [
+                [
+                    r["idnatps"],
+                    f"{r['first_name'] or ''} {r['last_name']}".strip(),
+                    r["profession"],
+                    r["specialties"],
+                    "; ".join(_place(p) for p in r["places"]),
+                ]
+                for r in data
+            ],
+        )
+
+    emit(rows, as_json, human)
+
+
+@command(directory_group, "show")
+@click.option("--idnatps", required=True, help="The professional's IdNatPS (ID-3).")
+def directory_show_cmd(ctx: Context, as_json: bool, idnatps: str) -> None:
+    """PRO-2: one professional of the directory, with their places of practice."""
+    store = ctx.open()
+    emit(store.directory.get(idnatps), as_json)
+
+
+# --------------------------------------------------------------------- messages
+
+
+@main.group("message")
+def message_group() -> None:
+    """MSG-1..MSG-5: secure messaging between professionals and holders."""
+
+
+conversation_option = click.option(
+    "--conversation",
+    "conversation_id",
+    required=True,
+    type=click.UUID,
+    help="The conversation id.",
+)
+attach_options = [
+    click.option(
+        "--attach",
+        "attach",
+        multiple=True,
+        type=click.File("rb"),
+        help="A file to attach (repeatable; DOC-1 formats, MSG-4).",
+    ),
+    click.option(
+        "--attach-document",
+        "attach_document",
+        multiple=True,
+        type=click.UUID,
+        help="A document of the holder's DMP to refer to (repeatable, MSG-4).",
+    ),
+]
+
+
+def with_attachments(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(attach_options):
+        func = option(func)
+    return func
+
+
+def _files(streams: tuple[BinaryIO, ...]) -> list[NewFile]:
+    files = []
+    for stream in streams:
+        name = Path(stream.name).name
+        guessed, _ = mimetypes.guess_type(name)
+        if guessed is None:
+            raise InvalidInput({"attach": [f"cannot tell the format of {name}"]})
+        content = stream.read(50 * 1024 * 1024 + 1)
+        if len(content) > 50 * 1024 * 1024:
+            raise InvalidInput({"attach": [f"{name} is larger than 50 MiB (DOC-1)"]})
+        files.append(NewFile(name, guessed, content))
+    return files
+
+
+@command(message_group, "open")
+@espace_ref
+@party_options(establishment=True)
+@click.option("--subject", required=True, help="The subject (sealed, SEC-1).")
+@click.option("--body", required=True, help="The first message.")
+@with_attachments
+def message_open_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """MSG-1: a professional or an establishment starts a conversation with a
+    holder (never the holder); MSG-5: the espace must be open or activated."""
+    store = ctx.open()
+    espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+    party = resolve_party(_party_kw(kw), espace_id)
+    result = store.messaging.open(
+        party,
+        espace_id,
+        {"subject": kw["subject"], "body": kw["body"]},
+        files=_files(kw["attach"]),
+        documents=list(kw["attach_document"]),
+    )
+    emit(result, as_json)
+
+
+@command(message_group, "reply")
+@conversation_option
+@espace_ref
+@party_options(establishment=True)
+@click.option("--body", required=True, help="The message.")
+@with_attachments
+def message_reply_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """The holder replies (or the professional writes again); MSG-3: refused
+    once the professional has ended the conversation."""
+    store = ctx.open()
+    espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
+    party = resolve_party(_party_kw(kw), espace_id)
+    result = store.messaging.reply(
+        party,
+        kw["conversation_id"],
+        {"body": kw["body"]},
+        files=_files(kw["attach"]),
+        documents=list(kw["attach_document"]),
+    )
+    emit(result, as_json)
+
+
+@command(message_group, "end")
+@conversation_option
+@party_options(establishment=True)
+def message_end_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """MSG-3: the professional who opened the conversation ends it; the holder
+    can no longer reply."""
+    store = ctx.open()
+    party = resolve_party(_party_kw(kw), None)
+    emit(store.messaging.end(party, kw["conversation_id"]), as_json)
+
+
+@command(message_group, "read")
+@conversation_option
+@espace_ref
+@party_options(establishment=True)
+def message_read_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """A conversation as one party sees it; marks the other side's messages
+    read (read receipts). The holder sees names, never addresses (MSG-2)."""
+    store = ctx.open()
+    espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
+    party = resolve_party(_party_kw(kw), espace_id)
+    result = store.messaging.read(party, kw["conversation_id"])
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(f"{d['subject']}  ({d['opened_by']['name']})")
+        for m in d["messages"]:
+            read = f", read {_when(m['read_at'])}" if m["read_at"] else ""
+            click.echo(
+                f"#{m['message_no']} {m['author']} {_when(m['posted_at'])}{read}"
+            )
+            click.echo(f"  {m['body']}")
+            for a in m["attachments"]:
+                click.echo(f"  [{a['kind']}] {a.get('filename') or a['document_id']}")
+        if d["ended_at"]:
+            click.echo(f"ended {_when(d['ended_at'])}")
+
+    emit(result, as_json, human)
+
+
+@command(message_group, "inbox")
+@espace_ref
+@party_options(establishment=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+def message_inbox_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """The conversations of one party, latest first, with unread counts (MSG-5:
+    the holder's inbox exists once the espace is open or activated)."""
+    store = ctx.open()
+    espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
+    party = resolve_party(_party_kw(kw), espace_id)
+    rows = store.messaging.inbox(party, limit=kw["limit"], offset=kw["offset"])
+
+    def human(data: list[dict[str, Any]]) -> None:
+        _table(
+            ["conversation", "with", "subject", "last", "messages", "unread", "ended"],
+            [
+                [
+                    r["conversation_id"],
+                    r.get("counterpart_name") or r.get("holder_name"),
+                    r["subject"],
+                    _when(r["last_posted_at"]),
+                    r["messages"],
+                    r["unread"],
+                    _when(r["ended_at"]),
+                ]
+                for r in data
+            ],
+        )
+
+    emit(rows, as_json, human)
+
+
+@command(message_group, "add-to-record")
+@conversation_option
+@espace_ref
+@party_options()
+@click.option("--attachment", "attachment_id", required=True, type=click.UUID)
+@click.option("--loinc", required=True, help="LOINC type code of the document (DOC-1).")
+@click.option("--title", help="The document's title (default: the file name).")
+@click.option("--care-time", help="Time of care (ISO 8601; default: the message's).")
+def message_add_to_record_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """MSG-4: the holder adds a file attachment to their DMP, as a
+    patient-uploaded document (traced, ACC-6); once per attachment."""
+    store = ctx.open()
+    espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
+    party = resolve_party(_party_kw(kw), espace_id)
+    meta = {
+        "loinc_code": kw["loinc"],
+        "title": kw["title"],
+        "care_time": kw["care_time"],
+    }
+    result = store.messaging.add_to_record(
+        party, kw["conversation_id"], kw["attachment_id"], meta
+    )
+    emit(result, as_json)
+
+
+@command(message_group, "attachment")
+@conversation_option
+@espace_ref
+@party_options(establishment=True)
+@click.option("--attachment", "attachment_id", required=True, type=click.UUID)
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the file.",
+)
+def message_attachment_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """MSG-4: save an attached file (a party to the conversation only)."""
+    store = ctx.open()
+    espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
+    party = resolve_party(_party_kw(kw), espace_id)
+    result = store.messaging.attachment(
+        party, kw["conversation_id"], kw["attachment_id"]
+    )
+    content: bytes = result.pop("content")
+    kw["output"].write_bytes(content)
+    result["written_to"] = str(kw["output"])
+    emit(result, as_json)
+
+
+# --------------------------------------------------------------------- agenda
+
+
+@main.group("agenda")
+def agenda_group() -> None:
+    """AG-1: the holder's agenda of medical appointments."""
+
+
+appointment_option = click.option(
+    "--appointment",
+    "appointment_id",
+    required=True,
+    type=click.UUID,
+    help="The appointment id.",
+)
+
+
+@command(agenda_group, "add")
+@espace_ref
+@party_options()
+@click.option("--with-professional", help="Who: a professional's IdNatPS (PRO-2).")
+@click.option("--with", "with_label", help="Who, as free text (not in the directory).")
+@click.option("--at", "starts_at", required=True, help="When (ISO 8601 with offset).")
+@click.option("--place", help="Where.")
+@click.option("--reason", help="Why (health data: sealed, never in a view).")
+def agenda_add_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """AG-1: the holder or a professional creates an appointment in the future."""
+    store = ctx.open()
+    espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+    actor = resolve_actor(store, _party_kw(kw), espace_id)
+    data = {
+        "with_professional": kw["with_professional"],
+        "with": kw["with_label"],
+        "starts_at": kw["starts_at"],
+        "place": kw["place"],
+        "reason": kw["reason"],
+    }
+    emit(store.agenda.schedule(actor, espace_id, data), as_json)
+
+
+@command(agenda_group, "move")
+@appointment_option
+@espace_ref
+@party_options()
+@click.option("--at", "starts_at", required=True, help="The new time (ISO 8601).")
+@click.option("--place", help="A new place (default: unchanged).")
+def agenda_move_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """AG-1: move an appointment still to come to a new time."""
+    store = ctx.open()
+    espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
+    actor = resolve_actor(store, _party_kw(kw), espace_id)
+    data = {"starts_at": kw["starts_at"], "place": kw["place"]}
+    emit(store.agenda.move(actor, kw["appointment_id"], data), as_json)
+
+
+@command(agenda_group, "cancel")
+@appointment_option
+@espace_ref
+@party_options()
+def agenda_cancel_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """AG-1: cancel an appointment still to come."""
+    store = ctx.open()
+    espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
+    actor = resolve_actor(store, _party_kw(kw), espace_id)
+    emit(store.agenda.cancel(actor, kw["appointment_id"]), as_json)
+
+
+@command(agenda_group, "list")
+@espace_ref
+@party_options()
+@click.option("--include-cancelled", is_flag=True, help="Cancelled ones too.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+def agenda_list_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """AG-1: upcoming appointments, soonest first (a professional sees theirs)."""
+    store = ctx.open()
+    espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+    actor = resolve_actor(store, _party_kw(kw), espace_id)
+    rows = store.agenda.upcoming(
+        actor,
+        espace_id,
+        include_cancelled=kw["include_cancelled"],
+        limit=kw["limit"],
+    )
+
+    def human(data: list[dict[str, Any]]) -> None:
+        _table(
+            ["appointment", "when", "with", "where", "status"],
+            [
+                [
+                    r["appointment_id"],
+                    _when(r["starts_at"]),
+                    r["with"],
+                    r["place"],
+                    r["status"],
+                ]
+                for r in data
+            ],
+        )
+
+    emit(rows, as_json, human)
+
+
+# --------------------------------------------------------------------- profile
+
+
+@main.group("profile")
+def profile_group() -> None:
+    """PRO-1: the holder's medical profile; every change is kept."""
+
+
+def _profile_command(
+    name: str,
+    doc: str,
+    options: list[Any],
+    call: Callable[[Store, Actor, UUID, dict[str, Any]], Any],
+) -> None:
+    @command(profile_group, name, help=doc)
+    @espace_ref
+    @party_options()
+    def profile_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+        store = ctx.open()
+        espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+        actor = resolve_actor(store, _party_kw(kw), espace_id)
+        emit(call(store, actor, espace_id, kw), as_json)
+
+    for option in options:
+        profile_cmd.params.append(option)
+    profile_cmd.__name__ = f"profile_{name.replace('-', '_')}_cmd"
+
+
+def _data(kw: dict[str, Any], **names: str) -> dict[str, Any]:
+    return {field: kw.get(option) for field, option in names.items()}
+
+
+_profile_command(
+    "measurements",
+    "PRO-1: height (cm) and weight (kg), refused outside plausible ranges.",
+    [
+        click.Option(["--height"], help="Height in centimetres, e.g. 172."),
+        click.Option(["--weight"], help="Weight in kilograms, e.g. 64.5."),
+    ],
+    lambda s, a, e, kw: s.profile.record_measurements(
+        a, e, _data(kw, height_cm="height", weight_kg="weight")
+    ),
+)
+_profile_command(
+    "add-allergy",
+    "PRO-1: record an allergy.",
+    [
+        click.Option(["--substance"], required=True),
+        click.Option(["--reaction"]),
+        click.Option(["--severity"], type=click.Choice(SEVERITIES), default="unknown"),
+    ],
+    lambda s, a, e, kw: s.profile.record_allergy(
+        a, e, _data(kw, substance="substance", reaction="reaction", severity="severity")
+    ),
+)
+_profile_command(
+    "add-condition",
+    "PRO-1: record a condition.",
+    [
+        click.Option(["--name"], required=True),
+        click.Option(["--diagnosed-on"], help="YYYY-MM-DD."),
+    ],
+    lambda s, a, e, kw: s.profile.record_condition(
+        a, e, _data(kw, name="name", diagnosed_on="diagnosed_on")
+    ),
+)
+_profile_command(
+    "add-treatment",
+    "PRO-1: record a treatment.",
+    [
+        click.Option(["--name"], required=True),
+        click.Option(["--dosage"]),
+        click.Option(["--started-on"], help="YYYY-MM-DD."),
+    ],
+    lambda s, a, e, kw: s.profile.record_treatment(
+        a, e, _data(kw, name="name", dosage="dosage", started_on="started_on")
+    ),
+)
+_profile_command(
+    "add-vaccination",
+    "PRO-1: record a vaccination.",
+    [
+        click.Option(["--vaccine"], required=True),
+        click.Option(["--given-on"], required=True, help="YYYY-MM-DD."),
+        click.Option(["--dose"]),
+    ],
+    lambda s, a, e, kw: s.profile.record_vaccination(
+        a, e, _data(kw, vaccine="vaccine", given_on="given_on", dose="dose")
+    ),
+)
+_profile_command(
+    "remove",
+    "PRO-1: remove an entry (a treatment is stopped).",
+    [
+        click.Option(["--section"], required=True, type=click.Choice(sorted(SECTIONS))),
+        click.Option(["--entry"], required=True, help="The entry id."),
+    ],
+    lambda s, a, e, kw: s.profile.remove_entry(
+        a, e, _data(kw, section="section", entry_id="entry")
+    ),
+)
+_profile_command(
+    "trusted-person",
+    "PRO-1: designate the trusted person (reachable by phone or e-mail).",
+    [
+        click.Option(["--name"], required=True),
+        click.Option(
+            ["--relationship"], required=True, type=click.Choice(RELATIONSHIPS)
+        ),
+        click.Option(["--phone"]),
+        click.Option(["--email"]),
+    ],
+    lambda s, a, e, kw: s.profile.designate_trusted_person(
+        a,
+        e,
+        _data(
+            kw, name="name", relationship="relationship", phone="phone", email="email"
+        ),
+    ),
+)
+_profile_command(
+    "revoke-trusted-person",
+    "PRO-1: no trusted person any more.",
+    [],
+    lambda s, a, e, kw: s.profile.revoke_trusted_person(a, e),
+)
+_profile_command(
+    "show",
+    "PRO-1: the profile as it stands (traced as a read, ACC-6).",
+    [],
+    lambda s, a, e, kw: s.profile.show(a, e),
+)
+_profile_command(
+    "history",
+    "PRO-1: every change of the profile, oldest first (traced as a read, ACC-6).",
+    [],
+    lambda s, a, e, kw: s.profile.history(a, e),
+)
+
+
+# --------------------------------------------------------------------- services
+
+
+@main.group("services")
+def services_group() -> None:
+    """PRO-3: the catalogue of referenced services, and connections to them."""
+
+
+@command(services_group, "list")
+@click.option("--category", type=click.Choice(CATEGORIES))
+def services_list_cmd(ctx: Context, as_json: bool, category: str | None) -> None:
+    """PRO-3: the referenced services in force."""
+    store = ctx.open()
+    rows = store.catalogue.services(category)
+
+    def human(data: list[dict[str, Any]]) -> None:
+        _table(
+            ["service", "name", "provider", "category", "url"],
+            [
+                [r["service_id"], r["name"], r["provider"], r["category"], r["url"]]
+                for r in data
+            ],
+        )
+
+    emit(rows, as_json, human)
+
+
+@command(services_group, "publish")
+@click.argument("table", type=click.File("r", encoding="utf-8"))
+def services_publish_cmd(ctx: Context, as_json: bool, table: TextIO) -> None:
+    """PRO-3: publish a new catalogue version from a CSV (service_id, name,
+    provider, category, description, url)."""
+    store = ctx.open()
+    version = store.catalogue.publish(table.read(), source=Path(table.name).name)
+    emit({"version": version}, as_json)
+
+
+def _service_command(name: str, doc: str, method: str) -> None:
+    @command(services_group, name, help=doc)
+    @espace_ref
+    @party_options()
+    @click.option("--service", "service_id", required=True, help="The service id.")
+    def service_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+        store = ctx.open()
+        espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+        actor = resolve_actor(store, _party_kw(kw), espace_id)
+        emit(
+            getattr(store.catalogue, method)(actor, espace_id, kw["service_id"]),
+            as_json,
+        )
+
+    service_cmd.__name__ = f"services_{name}_cmd"
+
+
+_service_command(
+    "connect",
+    "PRO-3: the holder connects a referenced service: an authorisation, traced "
+    "in the access journal (ACC-6).",
+    "connect",
+)
+_service_command(
+    "disconnect",
+    "PRO-3: the holder disconnects a service, at any time (traced, ACC-6).",
+    "disconnect",
+)
+
+
+@command(services_group, "connections")
+@espace_ref
+def services_connections_cmd(
+    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
+) -> None:
+    """PRO-3: the services one holder has connected."""
+    store = ctx.open()
+    emit(store.catalogue.connections(resolve(store, nir, espace_id)), as_json)

@@ -1,0 +1,516 @@
+"""The medical profile: one per espace, filled in by the holder (PRO-1).
+
+Height, weight, allergies, conditions, treatments, vaccinations and a trusted
+person. Each change is its own event, so the history of the profile is the
+aggregate's event stream, replayed (ADR-0013). Every event carries
+``espace_id``: the whole profile is health data, sealed under the espace's key
+and erased with it; no view holds any of it (SEC-1, SEC-4).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from espace.domain import calendar
+from espace.domain.errors import RuleViolation
+
+PROFILE_NAMESPACE = UUID("a4c2e1f0-5b3d-4e8a-9f7c-6d1b2a3c4e5f")
+
+HEIGHT_CM = (Decimal("20"), Decimal("272"))
+"""PRO-1: plausible heights, in centimetres, bounds included.
+
+From the smallest surviving premature newborns (about 20 cm at 22 weeks) to
+the tallest person ever measured (272 cm). Anything outside is a unit mistake
+(1.75 typed in metres, 1750 in millimetres), not a person. The bounds are
+wide on purpose: refusing a real value is worse than accepting an odd one."""
+WEIGHT_KG = (Decimal("0.3"), Decimal("650"))
+"""PRO-1: plausible weights, in kilograms, bounds included.
+
+From extremely premature newborns (about 300 g) to the heaviest people
+recorded (above 600 kg). It catches grams typed as kilograms (72000) and
+tonnes, never a real person."""
+SEVERITIES = ("mild", "moderate", "severe", "unknown")
+RELATIONSHIPS = ("spouse", "partner", "parent", "child", "sibling", "friend", "other")
+MAX_ENTRIES = 200
+"""Per section: far above any real profile, a bound against runaway input."""
+MAX_TEXT = 200
+
+
+def profile_id(espace_id: UUID) -> UUID:
+    """One profile per espace: its id is derived, no look-up needed."""
+    return uuid.uuid5(PROFILE_NAMESPACE, str(espace_id))
+
+
+SECTIONS = {
+    "allergies": "allergy",
+    "conditions": "condition",
+    "treatments": "treatment",
+    "vaccinations": "vaccination",
+}
+
+
+class MedicalProfile(Aggregate):
+    """PRO-1: the holder's medical profile."""
+
+    class Event(Aggregate.Event):
+        espace_id: UUID
+        by: str
+
+        def apply(self, aggregate: Any) -> None:
+            """Each event class overrides this."""
+
+    class Started(Aggregate.Created, Event):
+        """PRO-1: the holder's first entry."""
+
+    class MeasurementsRecorded(Event):
+        """PRO-1: height (cm) and/or weight (kg)."""
+
+        height_cm: Decimal | None
+        weight_kg: Decimal | None
+
+        def apply(self, aggregate: Any) -> None:
+            p: MedicalProfile = aggregate
+            if self.height_cm is not None:
+                p.height_cm = self.height_cm
+            if self.weight_kg is not None:
+                p.weight_kg = self.weight_kg
+            p.measured_at = self.timestamp
+
+    class AllergyRecorded(Event):
+        entry_id: UUID
+        substance: str
+        reaction: str | None
+        severity: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.allergies[self.entry_id] = {
+                "substance": self.substance,
+                "reaction": self.reaction,
+                "severity": self.severity,
+                "since": self.timestamp,
+            }
+
+    class AllergyRemoved(Event):
+        entry_id: UUID
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.allergies.pop(self.entry_id, None)
+
+    class ConditionRecorded(Event):
+        entry_id: UUID
+        name: str
+        diagnosed_on: date | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.conditions[self.entry_id] = {
+                "name": self.name,
+                "diagnosed_on": self.diagnosed_on,
+            }
+
+    class ConditionRemoved(Event):
+        entry_id: UUID
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.conditions.pop(self.entry_id, None)
+
+    class TreatmentRecorded(Event):
+        entry_id: UUID
+        name: str
+        dosage: str | None
+        started_on: date | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.treatments[self.entry_id] = {
+                "name": self.name,
+                "dosage": self.dosage,
+                "started_on": self.started_on,
+            }
+
+    class TreatmentStopped(Event):
+        entry_id: UUID
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.treatments.pop(self.entry_id, None)
+
+    class VaccinationRecorded(Event):
+        entry_id: UUID
+        vaccine: str
+        given_on: date
+        dose: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.vaccinations[self.entry_id] = {
+                "vaccine": self.vaccine,
+                "given_on": self.given_on,
+                "dose": self.dose,
+            }
+
+    class VaccinationRemoved(Event):
+        entry_id: UUID
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.vaccinations.pop(self.entry_id, None)
+
+    class TrustedPersonDesignated(Event):
+        """PRO-1: the person of trust (personne de confiance)."""
+
+        name: str
+        relationship: str
+        phone: str | None
+        email: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.trusted_person = {
+                "name": self.name,
+                "relationship": self.relationship,
+                "phone": self.phone,
+                "email": self.email,
+            }
+
+    class TrustedPersonRevoked(Event):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.trusted_person = None
+
+    # ---------------------------------------------------------------- create
+
+    @classmethod
+    def start(cls, *, espace_id: UUID, at: datetime, by: str) -> MedicalProfile:
+        _aware(at)
+        return cls._create(
+            cls.Started,
+            id=profile_id(espace_id),
+            timestamp=at,
+            espace_id=espace_id,
+            by=by,
+        )
+
+    def __init__(self, espace_id: UUID, by: str) -> None:
+        self.espace_id = espace_id
+        self.height_cm: Decimal | None = None
+        self.weight_kg: Decimal | None = None
+        self.measured_at: datetime | None = None
+        self.allergies: dict[UUID, dict[str, Any]] = {}
+        self.conditions: dict[UUID, dict[str, Any]] = {}
+        self.treatments: dict[UUID, dict[str, Any]] = {}
+        self.vaccinations: dict[UUID, dict[str, Any]] = {}
+        self.trusted_person: dict[str, Any] | None = None
+
+    # ---------------------------------------------------------------- commands
+
+    def record_measurements(
+        self,
+        *,
+        at: datetime,
+        by: str,
+        height_cm: Decimal | None = None,
+        weight_kg: Decimal | None = None,
+    ) -> None:
+        """PRO-1: height and weight, each within its plausible range."""
+        self._guard(at)
+        if height_cm is None and weight_kg is None:
+            raise RuleViolation("PRO-1", "give a height, a weight or both")
+        _in_range("height_cm", height_cm, HEIGHT_CM, "cm")
+        _in_range("weight_kg", weight_kg, WEIGHT_KG, "kg")
+        if (height_cm is None or height_cm == self.height_cm) and (
+            weight_kg is None or weight_kg == self.weight_kg
+        ):
+            raise RuleViolation("PRO-1", "these measurements are already recorded")
+        self._trigger(
+            self.MeasurementsRecorded, at, by, height_cm=height_cm, weight_kg=weight_kg
+        )
+
+    def record_allergy(
+        self,
+        *,
+        at: datetime,
+        by: str,
+        entry_id: UUID,
+        substance: str,
+        reaction: str | None = None,
+        severity: str = "unknown",
+    ) -> None:
+        self._guard(at)
+        substance = _required(substance, "substance")
+        if severity not in SEVERITIES:
+            raise RuleViolation("PRO-1", f"severity is one of {', '.join(SEVERITIES)}")
+        if any(
+            a["substance"].casefold() == substance.casefold()
+            for a in self.allergies.values()
+        ):
+            raise RuleViolation("PRO-1", f"an allergy to {substance} is recorded")
+        self._new_entry(self.allergies, entry_id)
+        self._trigger(
+            self.AllergyRecorded,
+            at,
+            by,
+            entry_id=entry_id,
+            substance=substance,
+            reaction=_optional(reaction),
+            severity=severity,
+        )
+
+    def record_condition(
+        self,
+        *,
+        at: datetime,
+        by: str,
+        entry_id: UUID,
+        name: str,
+        diagnosed_on: date | None = None,
+    ) -> None:
+        self._guard(at)
+        name = _required(name, "name")
+        _not_future(diagnosed_on, at)
+        self._new_entry(self.conditions, entry_id)
+        self._trigger(
+            self.ConditionRecorded,
+            at,
+            by,
+            entry_id=entry_id,
+            name=name,
+            diagnosed_on=diagnosed_on,
+        )
+
+    def record_treatment(
+        self,
+        *,
+        at: datetime,
+        by: str,
+        entry_id: UUID,
+        name: str,
+        dosage: str | None = None,
+        started_on: date | None = None,
+    ) -> None:
+        self._guard(at)
+        name = _required(name, "name")
+        _not_future(started_on, at)
+        self._new_entry(self.treatments, entry_id)
+        self._trigger(
+            self.TreatmentRecorded,
+            at,
+            by,
+            entry_id=entry_id,
+            name=name,
+            dosage=_optional(dosage),
+            started_on=started_on,
+        )
+
+    def record_vaccination(
+        self,
+        *,
+        at: datetime,
+        by: str,
+        entry_id: UUID,
+        vaccine: str,
+        given_on: date,
+        dose: str | None = None,
+    ) -> None:
+        self._guard(at)
+        vaccine = _required(vaccine, "vaccine")
+        _not_future(given_on, at)
+        self._new_entry(self.vaccinations, entry_id)
+        self._trigger(
+            self.VaccinationRecorded,
+            at,
+            by,
+            entry_id=entry_id,
+            vaccine=vaccine,
+            given_on=given_on,
+            dose=_optional(dose),
+        )
+
+    def remove(self, *, at: datetime, by: str, section: str, entry_id: UUID) -> None:
+        """PRO-1: remove an entry (a treatment is *stopped*)."""
+        self._guard(at)
+        removals = {
+            "allergies": (self.allergies, self.AllergyRemoved),
+            "conditions": (self.conditions, self.ConditionRemoved),
+            "treatments": (self.treatments, self.TreatmentStopped),
+            "vaccinations": (self.vaccinations, self.VaccinationRemoved),
+        }
+        if section not in removals:
+            raise RuleViolation("PRO-1", f"unknown section {section!r}")
+        entries, event = removals[section]
+        if entry_id not in entries:
+            raise RuleViolation("PRO-1", f"no {SECTIONS[section]} {entry_id}")
+        self._trigger(event, at, by, entry_id=entry_id)
+
+    def designate_trusted_person(
+        self,
+        *,
+        at: datetime,
+        by: str,
+        name: str,
+        relationship: str,
+        phone: str | None = None,
+        email: str | None = None,
+    ) -> None:
+        """PRO-1: the trusted person; a new one replaces the previous one."""
+        self._guard(at)
+        name = _required(name, "name")
+        if relationship not in RELATIONSHIPS:
+            raise RuleViolation(
+                "PRO-1", f"relationship is one of {', '.join(RELATIONSHIPS)}"
+            )
+        if not (phone or email):
+            raise RuleViolation(
+                "PRO-1", "a trusted person can be reached: phone or email"
+            )
+        person = {
+            "name": name,
+            "relationship": relationship,
+            "phone": _optional(phone),
+            "email": _optional(email),
+        }
+        if self.trusted_person == person:
+            raise RuleViolation("PRO-1", "this trusted person is already designated")
+        self._trigger(self.TrustedPersonDesignated, at, by, **person)
+
+    def revoke_trusted_person(self, *, at: datetime, by: str) -> None:
+        self._guard(at)
+        if self.trusted_person is None:
+            raise RuleViolation("PRO-1", "no trusted person is designated")
+        self._trigger(self.TrustedPersonRevoked, at, by)
+
+    # ---------------------------------------------------------------- views
+
+    def current(self) -> dict[str, Any]:
+        """The profile as it stands."""
+
+        def listed(entries: dict[UUID, dict[str, Any]]) -> list[dict[str, Any]]:
+            return [
+                {"entry_id": str(k), **{f: _plain(v) for f, v in e.items()}}
+                for k, e in entries.items()
+            ]
+
+        return {
+            "espace_id": str(self.espace_id),
+            "height_cm": _number(self.height_cm),
+            "weight_kg": _number(self.weight_kg),
+            "measured_at": self.measured_at,
+            "allergies": listed(self.allergies),
+            "conditions": listed(self.conditions),
+            "treatments": listed(self.treatments),
+            "vaccinations": listed(self.vaccinations),
+            "trusted_person": self.trusted_person,
+            "updated_at": self.modified_on,
+            "version": self.version,
+        }
+
+    # ---------------------------------------------------------------- helpers
+
+    def _new_entry(self, entries: dict[UUID, Any], entry_id: UUID) -> None:
+        if entry_id in entries:
+            raise RuleViolation("PRO-1", "each entry has its own id")
+        if len(entries) >= MAX_ENTRIES:
+            raise RuleViolation("PRO-1", f"at most {MAX_ENTRIES} entries per section")
+
+    def _trigger(
+        self, event_class: type[Any], at: datetime, by: str, **kwargs: Any
+    ) -> None:
+        self.trigger_event(
+            event_class, timestamp=at, espace_id=self.espace_id, by=by, **kwargs
+        )
+
+    def _guard(self, at: datetime) -> None:
+        _aware(at)
+        if at < self.modified_on:
+            raise RuleViolation(
+                "PRO-1", "a command cannot be dated before the profile's last event"
+            )
+
+
+def describe(event: Any) -> dict[str, Any]:
+    """PRO-1: one line of the profile's history, from one of its events."""
+    change = _CHANGES.get(type(event).__name__, type(event).__name__)
+    skip = {
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "timestamp",
+        "espace_id",
+        "by",
+    }
+    details = {
+        k: _plain(v) for k, v in vars(event).items() if k not in skip and v is not None
+    }
+    return {
+        "version": event.originator_version,
+        "at": event.timestamp,
+        "by": event.by,
+        "change": change,
+        "details": details,
+    }
+
+
+_CHANGES = {
+    "Started": "profile_started",
+    "MeasurementsRecorded": "measurements_recorded",
+    "AllergyRecorded": "allergy_recorded",
+    "AllergyRemoved": "allergy_removed",
+    "ConditionRecorded": "condition_recorded",
+    "ConditionRemoved": "condition_removed",
+    "TreatmentRecorded": "treatment_recorded",
+    "TreatmentStopped": "treatment_stopped",
+    "VaccinationRecorded": "vaccination_recorded",
+    "VaccinationRemoved": "vaccination_removed",
+    "TrustedPersonDesignated": "trusted_person_designated",
+    "TrustedPersonRevoked": "trusted_person_revoked",
+}
+
+
+def _plain(value: Any) -> Any:
+    """Plain data for callers: dates as ISO text, ids as text, numbers as floats."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _number(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _in_range(
+    field: str, value: Decimal | None, bounds: tuple[Decimal, Decimal], unit: str
+) -> None:
+    if value is None:
+        return
+    low, high = bounds
+    if not low <= value <= high:
+        raise RuleViolation(
+            "PRO-1", f"{field} {value} is not plausible: {low} to {high} {unit}"
+        )
+
+
+def _required(value: str, field: str) -> str:
+    text = (value or "").strip()
+    if not text or len(text) > MAX_TEXT:
+        raise RuleViolation("PRO-1", f"{field}: 1 to {MAX_TEXT} characters")
+    return text
+
+
+def _optional(value: str | None) -> str | None:
+    text = (value or "").strip()
+    if len(text) > MAX_TEXT:
+        raise RuleViolation("PRO-1", f"at most {MAX_TEXT} characters")
+    return text or None
+
+
+def _not_future(day: date | None, at: datetime) -> None:
+    if day is not None and day > calendar.paris_date(at):
+        raise RuleViolation("PRO-1", f"{day.isoformat()} is in the future")
+
+
+def _aware(at: datetime) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise RuleViolation("PRO-1", "times must be timezone-aware")

@@ -1,0 +1,141 @@
+"""The agenda view: one row per appointment, for "what is coming up" (AG-1).
+
+When, with which professional of the directory (an IdNatPS, as the other
+views hold), its status. The place, the free-text "who" and the reason are
+health data: they stay sealed in the events and are read from the aggregate
+by the one use case that shows them (SEC-1). Rows are purged with the
+espace (SEC-4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from espace.domain.agenda import Appointment, Status
+from espace.projections.base import VIEWS, FoldProjection, UtcDateTime
+
+TS = UtcDateTime()
+
+appointments = sa.Table(
+    "view_appointments",
+    VIEWS,
+    sa.Column("appointment_id", sa.Uuid, primary_key=True),
+    sa.Column("espace_id", sa.Uuid, nullable=False, index=True),
+    sa.Column("professional_id", sa.String(16), index=True),
+    sa.Column("created_by_kind", sa.String(16), nullable=False),
+    sa.Column("created_by_id", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("starts_at", TS, nullable=False, index=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("moves", sa.Integer, nullable=False),
+    sa.Column("cancelled_at", TS),
+)
+
+
+class AppointmentsProjection(FoldProjection[dict[str, Any]]):
+    name = "agenda"
+    tables = (appointments,)
+    key_column = "appointment_id"
+    handled = (Appointment.Scheduled, Appointment.Moved, Appointment.Cancelled)
+
+    def espace_id_of(self, event: Any) -> UUID:
+        key: UUID = event.originator_id
+        return key
+
+    def load(
+        self, conn: sa.Connection, keys: Collection[UUID]
+    ) -> dict[UUID, dict[str, Any]]:
+        rows: dict[UUID, dict[str, Any]] = {}
+        ids = list(keys)
+        for i in range(0, len(ids), 500):
+            query = appointments.select().where(
+                appointments.c.appointment_id.in_(ids[i : i + 500])
+            )
+            for r in conn.execute(query).mappings():
+                rows[r["appointment_id"]] = dict(r)
+        return rows
+
+    def rows(
+        self, key: UUID, state: dict[str, Any]
+    ) -> dict[sa.Table, list[dict[str, Any]]]:
+        return {appointments: [state]}
+
+    def fold(self, state: dict[str, Any] | None, event: Any) -> dict[str, Any] | None:
+        if isinstance(event, Appointment.Scheduled):
+            return {
+                "appointment_id": event.originator_id,
+                "espace_id": event.espace_id,
+                "professional_id": event.professional_id,
+                "created_by_kind": event.created_by_kind,
+                "created_by_id": event.created_by_id,
+                "status": str(Status.SCHEDULED),
+                "starts_at": event.starts_at,
+                "created_at": event.timestamp,
+                "updated_at": event.timestamp,
+                "moves": 0,
+                "cancelled_at": None,
+            }
+        if state is None:
+            return None
+        row = dict(state, updated_at=event.timestamp)
+        if isinstance(event, Appointment.Moved):
+            row.update(starts_at=event.starts_at, moves=row["moves"] + 1)
+        elif isinstance(event, Appointment.Cancelled):
+            row.update(status=str(Status.CANCELLED), cancelled_at=event.timestamp)
+        return row
+
+
+class AgendaQueries:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def upcoming(
+        self,
+        *,
+        now: datetime,
+        espace_id: UUID | None = None,
+        professional_id: str | None = None,
+        include_cancelled: bool = False,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """AG-1: appointments from ``now`` on, soonest first."""
+        query = (
+            appointments.select()
+            .where(appointments.c.starts_at >= now)
+            .order_by(appointments.c.starts_at, appointments.c.appointment_id)
+            .limit(limit)
+        )
+        if espace_id is not None:
+            query = query.where(appointments.c.espace_id == espace_id)
+        if professional_id is not None:
+            query = query.where(appointments.c.professional_id == professional_id)
+        if not include_cancelled:
+            query = query.where(appointments.c.status == str(Status.SCHEDULED))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def get(self, appointment_id: UUID) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    appointments.select().where(
+                        appointments.c.appointment_id == appointment_id
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row is not None else None
+
+    def counts(self) -> dict[str, int]:
+        query = sa.select(appointments.c.status, sa.func.count()).group_by(
+            appointments.c.status
+        )
+        with self.engine.connect() as conn:
+            return {str(s): int(n) for s, n in conn.execute(query)}

@@ -1,0 +1,167 @@
+"""The service catalogue and each holder's connected services (PRO-3).
+
+The catalogue view is public reference data (the services in force and
+their version); an espace's erasure leaves nothing in it to purge. The
+connections view holds, per espace, which services are connected and since
+when; it is purged with the espace (SEC-4). Every connection and
+disconnection is also a trace in the access journal (ACC-6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from espace.domain.catalogue import ServiceCatalogue, ServiceConnections
+from espace.projections.base import VIEWS, EspaceFoldProjection, FoldProjection
+from espace.projections.base import UtcDateTime as _Ts
+
+services = sa.Table(
+    "view_services",
+    VIEWS,
+    sa.Column("catalogue_id", sa.Uuid, primary_key=True),
+    sa.Column("service_id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("provider", sa.String(500), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False, index=True),
+    sa.Column("description", sa.String(500), nullable=False),
+    sa.Column("url", sa.String(500), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("published_at", _Ts(), nullable=False),
+)
+
+connections = sa.Table(
+    "view_service_connections",
+    VIEWS,
+    sa.Column("espace_id", sa.Uuid, primary_key=True),
+    sa.Column("service_id", sa.String(40), primary_key=True),
+    sa.Column("connected_at", _Ts(), nullable=False),
+    sa.Column("catalogue_version", sa.Integer, nullable=False),
+)
+
+
+class CatalogueProjection(FoldProjection[list[dict[str, Any]]]):
+    name = "services"
+    tables = (services,)
+    key_column = "catalogue_id"
+    handled = (ServiceCatalogue.Published,)
+
+    def espace_id_of(self, event: Any) -> UUID:
+        key: UUID = event.originator_id
+        return key
+
+    def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
+        """Reference data: an espace's erasure leaves nothing here to purge."""
+
+    def load(
+        self, conn: sa.Connection, keys: Collection[UUID]
+    ) -> dict[UUID, list[dict[str, Any]]]:
+        rows: dict[UUID, list[dict[str, Any]]] = {}
+        query = services.select().where(services.c.catalogue_id.in_(list(keys)))
+        for r in conn.execute(query).mappings():
+            rows.setdefault(r["catalogue_id"], []).append(dict(r))
+        return rows
+
+    def rows(
+        self, key: UUID, state: list[dict[str, Any]]
+    ) -> dict[sa.Table, list[dict[str, Any]]]:
+        return {services: state}
+
+    def fold(
+        self, state: list[dict[str, Any]] | None, event: Any
+    ) -> list[dict[str, Any]] | None:
+        return [
+            {
+                "catalogue_id": event.originator_id,
+                **service,
+                "version": event.version,
+                "published_at": event.timestamp,
+            }
+            for service in event.services
+        ]
+
+
+class ConnectionsProjection(EspaceFoldProjection[dict[str, dict[str, Any]]]):
+    name = "service_connections"
+    tables = (connections,)
+    handled = (
+        ServiceConnections.Started,
+        ServiceConnections.ServiceConnected,
+        ServiceConnections.ServiceDisconnected,
+    )
+
+    def load(
+        self, conn: sa.Connection, espace_ids: Collection[UUID]
+    ) -> dict[UUID, dict[str, dict[str, Any]]]:
+        states: dict[UUID, dict[str, dict[str, Any]]] = {}
+        ids = list(espace_ids)
+        for i in range(0, len(ids), 500):
+            query = connections.select().where(
+                connections.c.espace_id.in_(ids[i : i + 500])
+            )
+            for r in conn.execute(query).mappings():
+                states.setdefault(r["espace_id"], {})[r["service_id"]] = dict(r)
+        return states
+
+    def rows(
+        self, espace_id: UUID, state: dict[str, dict[str, Any]]
+    ) -> dict[sa.Table, list[dict[str, Any]]]:
+        return {connections: list(state.values())}
+
+    def fold(
+        self, state: dict[str, dict[str, Any]] | None, event: Any
+    ) -> dict[str, dict[str, Any]] | None:
+        s = dict(state or {})
+        if isinstance(event, ServiceConnections.ServiceConnected):
+            s[event.service_id] = {
+                "espace_id": event.espace_id,
+                "service_id": event.service_id,
+                "connected_at": event.timestamp,
+                "catalogue_version": event.catalogue_version,
+            }
+        elif isinstance(event, ServiceConnections.ServiceDisconnected):
+            s.pop(event.service_id, None)
+        return s or None
+
+
+class CatalogueQueries:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def services(self, category: str | None = None) -> list[dict[str, Any]]:
+        """PRO-3: the referenced services in force."""
+        query = services.select().order_by(services.c.service_id)
+        if category is not None:
+            query = query.where(services.c.category == category)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for row in rows:
+            row.pop("catalogue_id")
+        return rows
+
+    def connections_of(self, espace_id: UUID) -> list[dict[str, Any]]:
+        query = (
+            sa.select(connections, services.c.name, services.c.provider)
+            .select_from(
+                connections.outerjoin(
+                    services, services.c.service_id == connections.c.service_id
+                )
+            )
+            .where(connections.c.espace_id == espace_id)
+            .order_by(connections.c.service_id)
+        )
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for row in rows:
+            row["referenced"] = row["name"] is not None
+        return rows
+
+    def counts(self) -> dict[str, int]:
+        query = sa.select(connections.c.service_id, sa.func.count()).group_by(
+            connections.c.service_id
+        )
+        with self.engine.connect() as conn:
+            return {str(s): int(n) for s, n in conn.execute(query)}

@@ -1,0 +1,92 @@
+"""The profiles view: which espaces have a medical profile, and when it last
+changed (PRO-1). Nothing of its content: height, weight, allergies and the
+rest stay sealed in the events, read by replaying the aggregate (SEC-1).
+Rows are purged with the espace (SEC-4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from espace.domain.profile import MedicalProfile
+from espace.projections.base import VIEWS, EspaceFoldProjection, UtcDateTime
+
+profiles = sa.Table(
+    "view_profiles",
+    VIEWS,
+    sa.Column("espace_id", sa.Uuid, primary_key=True),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("changes", sa.Integer, nullable=False),
+)
+
+
+class ProfilesProjection(EspaceFoldProjection[dict[str, Any]]):
+    name = "profiles"
+    tables = (profiles,)
+    handled = (
+        MedicalProfile.Started,
+        MedicalProfile.MeasurementsRecorded,
+        MedicalProfile.AllergyRecorded,
+        MedicalProfile.AllergyRemoved,
+        MedicalProfile.ConditionRecorded,
+        MedicalProfile.ConditionRemoved,
+        MedicalProfile.TreatmentRecorded,
+        MedicalProfile.TreatmentStopped,
+        MedicalProfile.VaccinationRecorded,
+        MedicalProfile.VaccinationRemoved,
+        MedicalProfile.TrustedPersonDesignated,
+        MedicalProfile.TrustedPersonRevoked,
+    )
+
+    def load(
+        self, conn: sa.Connection, espace_ids: Collection[UUID]
+    ) -> dict[UUID, dict[str, Any]]:
+        rows: dict[UUID, dict[str, Any]] = {}
+        ids = list(espace_ids)
+        for i in range(0, len(ids), 500):
+            query = profiles.select().where(profiles.c.espace_id.in_(ids[i : i + 500]))
+            for r in conn.execute(query).mappings():
+                rows[r["espace_id"]] = dict(r)
+        return rows
+
+    def rows(
+        self, espace_id: UUID, state: dict[str, Any]
+    ) -> dict[sa.Table, list[dict[str, Any]]]:
+        return {profiles: [state]}
+
+    def fold(self, state: dict[str, Any] | None, event: Any) -> dict[str, Any] | None:
+        if isinstance(event, MedicalProfile.Started):
+            return {
+                "espace_id": event.espace_id,
+                "started_at": event.timestamp,
+                "updated_at": event.timestamp,
+                "changes": 0,
+            }
+        if state is None:
+            return None
+        return dict(state, updated_at=event.timestamp, changes=state["changes"] + 1)
+
+
+class ProfileQueries:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def get(self, espace_id: UUID) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(profiles.select().where(profiles.c.espace_id == espace_id))
+                .mappings()
+                .first()
+            )
+        return dict(row) if row is not None else None
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(sa.select(sa.func.count(profiles.c.espace_id))).one()[0]
+            )
