@@ -205,6 +205,11 @@ def main(
       espace stats                     counts by state and pending deadlines
       espace simulate --people 2000    a synthetic rollout on a simulation store
 
+    \b
+    The record and the rest of the espace (each group has its own --help):
+      espace doc | consent | journal | notifications | matrix     (DOC, ACC)
+      espace directory | message | agenda | profile | services    (PRO, MSG, AG)
+
     Secrets: the master key is read from ESPACE_MASTER_KEY, else the file in
     ESPACE_KEY_FILE, else (SQLite) the .key file beside the database.
     """
