@@ -165,7 +165,7 @@ def test_the_holder_replies_and_the_professional_writes_again_msg_1() -> None:
     [
         ("professional", OTHER_DOCTOR),
         ("establishment", HOSPITAL),
-        ("holder", str(uuid4())),
+        ("holder", "7546c004-869e-464e-8874-6e7056fb524c"),  # another espace
     ],
 )
 def test_only_the_two_parties_write_in_a_conversation_msg_1(
