@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
+from time import monotonic
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -52,6 +53,8 @@ from espace.projections.notifications import NotificationQueries
 log = structlog.get_logger("espace.records")
 
 DEFAULT_MATRIX = "access_matrix.csv"
+MATRIX_TTL_SECONDS = 5.0
+"""How stale the access matrix may be in another process after a publish."""
 
 
 @dataclass(frozen=True)
@@ -113,11 +116,20 @@ class RecordService:
         self.journal_view = journal
         self.notifications = notifications
         self.after_save = after_save
+        self._matrix: tuple[float, AccessMatrix] | None = None
 
     # ----------------------------------------------------------------- matrix
 
     def matrix(self) -> AccessMatrix:
-        """ACC-3: the access matrix in force (the latest published version)."""
+        """ACC-3: the access matrix in force (the latest published version).
+
+        Reference data that changes a few times a year: it is reloaded from
+        the log at most every ``MATRIX_TTL_SECONDS`` (at once after a publish
+        from this process), not on every decision (ADR-0010).
+        """
+        cached = self._matrix
+        if cached is not None and monotonic() - cached[0] < MATRIX_TTL_SECONDS:
+            return cached[1]
         try:
             log_: AccessMatrixLog = self.app.repository.get(
                 MATRIX_ID, projector_func=_project
@@ -127,6 +139,7 @@ class RecordService:
                 "no access matrix is published: run `espace matrix publish`"
             ) from None
         assert log_.current is not None
+        self._matrix = (monotonic(), log_.current)
         return log_.current
 
     def publish_matrix(self, text: str, source: str, at: datetime | None = None) -> int:
@@ -141,6 +154,7 @@ class RecordService:
             log_ = AccessMatrixLog.start(at=now)
         version = log_.publish(at=now, matrix=matrix, source=source)
         self._save(log_)
+        self._matrix = None
         log.info("matrix.published", version=version)
         return version
 
