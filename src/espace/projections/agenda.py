@@ -9,7 +9,6 @@ espace (SEC-4).
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,7 +16,11 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.agenda import Appointment, Status
-from espace.projections.base import VIEWS, FoldProjection, UtcDateTime
+from espace.projections.base import (
+    VIEWS,
+    RowFoldProjection,
+    UtcDateTime,
+)
 
 TS = UtcDateTime()
 
@@ -38,33 +41,11 @@ appointments = sa.Table(
 )
 
 
-class AppointmentsProjection(FoldProjection[dict[str, Any]]):
+class AppointmentsProjection(RowFoldProjection):
     name = "agenda"
     tables = (appointments,)
     key_column = "appointment_id"
     handled = (Appointment.Scheduled, Appointment.Moved, Appointment.Cancelled)
-
-    def espace_id_of(self, event: Any) -> UUID:
-        key: UUID = event.originator_id
-        return key
-
-    def load(
-        self, conn: sa.Connection, keys: Collection[UUID]
-    ) -> dict[UUID, dict[str, Any]]:
-        rows: dict[UUID, dict[str, Any]] = {}
-        ids = list(keys)
-        for i in range(0, len(ids), 500):
-            query = appointments.select().where(
-                appointments.c.appointment_id.in_(ids[i : i + 500])
-            )
-            for r in conn.execute(query).mappings():
-                rows[r["appointment_id"]] = dict(r)
-        return rows
-
-    def rows(
-        self, key: UUID, state: dict[str, Any]
-    ) -> dict[sa.Table, list[dict[str, Any]]]:
-        return {appointments: [state]}
 
     def fold(self, state: dict[str, Any] | None, event: Any) -> dict[str, Any] | None:
         if isinstance(event, Appointment.Scheduled):

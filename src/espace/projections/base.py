@@ -101,9 +101,13 @@ class FoldProjection(Projection, Generic[S]):
     """The column that holds the key in every table of the view."""
 
     def espace_id_of(self, event: Any) -> UUID:
-        """The key of the rows an event changes (the espace, by default)."""
-        espace_id: UUID = getattr(event, "espace_id", None) or event.originator_id
-        return espace_id
+        """The key of the rows an event changes: the espace for a view keyed
+        by ``espace_id``, else the aggregate the event belongs to."""
+        if self.key_column == "espace_id":
+            espace_id: UUID = getattr(event, "espace_id", None) or event.originator_id
+            return espace_id
+        key: UUID = event.originator_id
+        return key
 
     def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
         if not events:
@@ -149,6 +153,26 @@ class FoldProjection(Projection, Generic[S]):
 
 EspaceFoldProjection = FoldProjection
 """A fold keyed by espace (the default key)."""
+
+
+class RowFoldProjection(FoldProjection[dict[str, Any]]):
+    """A fold whose state is the one row its key has in its one table."""
+
+    def load(
+        self, conn: sa.Connection, keys: Collection[UUID]
+    ) -> dict[UUID, dict[str, Any]]:
+        (table,) = self.tables
+        column = table.c[self.key_column]
+        rows: dict[UUID, dict[str, Any]] = {}
+        for chunk in _chunks(list(keys), 500):
+            for r in conn.execute(table.select().where(column.in_(chunk))).mappings():
+                rows[r[self.key_column]] = dict(r)
+        return rows
+
+    def rows(
+        self, key: UUID, state: dict[str, Any]
+    ) -> dict[sa.Table, list[dict[str, Any]]]:
+        return {self.tables[0]: [state]}
 
 
 class AppendProjection(Projection):

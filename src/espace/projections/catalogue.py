@@ -49,10 +49,6 @@ class CatalogueProjection(FoldProjection[list[dict[str, Any]]]):
     key_column = "catalogue_id"
     handled = (ServiceCatalogue.Published,)
 
-    def espace_id_of(self, event: Any) -> UUID:
-        key: UUID = event.originator_id
-        return key
-
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
         """Reference data: an espace's erasure leaves nothing here to purge."""
 

@@ -76,10 +76,6 @@ class DirectoryProjection(FoldProjection[DirState]):
         Professional.Reinstated,
     )
 
-    def espace_id_of(self, event: Any) -> UUID:
-        key: UUID = event.originator_id
-        return key
-
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
         """Reference data: an espace's erasure leaves nothing here to purge."""
 

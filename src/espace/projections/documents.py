@@ -80,10 +80,6 @@ class DocumentsProjection(FoldProjection[DocState]):
         Document.ShownToRepresentatives,
     )
 
-    def espace_id_of(self, event: Any) -> UUID:
-        document_id: UUID = event.originator_id
-        return document_id
-
     def load(self, conn: sa.Connection, keys: Collection[UUID]) -> dict[UUID, DocState]:
         states: dict[UUID, DocState] = {}
         ids = list(keys)

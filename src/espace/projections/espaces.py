@@ -18,7 +18,11 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.espace import EspaceSante, State
-from espace.projections.base import VIEWS, EspaceFoldProjection, UtcDateTime
+from espace.projections.base import (
+    VIEWS,
+    RowFoldProjection,
+    UtcDateTime,
+)
 
 TS = UtcDateTime()
 
@@ -87,7 +91,7 @@ def next_deadline(row: dict[str, Any]) -> tuple[str | None, datetime | None]:
     return None, None
 
 
-class EspacesProjection(EspaceFoldProjection[dict[str, Any]]):
+class EspacesProjection(RowFoldProjection):
     name = "espaces"
     tables = (espaces,)
     handled = (
@@ -108,22 +112,6 @@ class EspacesProjection(EspaceFoldProjection[dict[str, Any]]):
         EspaceSante.Reopened,
         EspaceSante.RepresentationEnded,
     )
-
-    def load(
-        self, conn: sa.Connection, espace_ids: Collection[UUID]
-    ) -> dict[UUID, dict[str, Any]]:
-        rows: dict[UUID, dict[str, Any]] = {}
-        ids = list(espace_ids)
-        for i in range(0, len(ids), 500):
-            query = espaces.select().where(espaces.c.espace_id.in_(ids[i : i + 500]))
-            for r in conn.execute(query).mappings():
-                rows[r["espace_id"]] = dict(r)
-        return rows
-
-    def rows(
-        self, espace_id: UUID, state: dict[str, Any]
-    ) -> dict[sa.Table, list[dict[str, Any]]]:
-        return {espaces: [state]}
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
         self._write(conn, {i: tombstone(i) for i in espace_ids})

@@ -67,10 +67,6 @@ class ConversationsProjection(FoldProjection[ConvState]):
         Message.Ended,
     )
 
-    def espace_id_of(self, event: Any) -> UUID:
-        key: UUID = event.originator_id
-        return key
-
     def load(
         self, conn: sa.Connection, keys: Collection[UUID]
     ) -> dict[UUID, ConvState]:

@@ -3,14 +3,17 @@ traitant must be told, until delivered."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
 from espace.domain.trace import Alert
-from espace.projections.base import VIEWS, FoldProjection, UtcDateTime
+from espace.projections.base import (
+    VIEWS,
+    RowFoldProjection,
+    UtcDateTime,
+)
 
 notifications = sa.Table(
     "view_notifications",
@@ -28,33 +31,11 @@ notifications = sa.Table(
 )
 
 
-class NotificationsProjection(FoldProjection[dict[str, Any]]):
+class NotificationsProjection(RowFoldProjection):
     name = "notifications"
     tables = (notifications,)
     key_column = "alert_id"
     handled = (Alert.Raised, Alert.Delivered)
-
-    def espace_id_of(self, event: Any) -> UUID:
-        alert_id: UUID = event.originator_id
-        return alert_id
-
-    def load(
-        self, conn: sa.Connection, keys: Collection[UUID]
-    ) -> dict[UUID, dict[str, Any]]:
-        rows: dict[UUID, dict[str, Any]] = {}
-        ids = list(keys)
-        for i in range(0, len(ids), 500):
-            query = notifications.select().where(
-                notifications.c.alert_id.in_(ids[i : i + 500])
-            )
-            for r in conn.execute(query).mappings():
-                rows[r["alert_id"]] = dict(r)
-        return rows
-
-    def rows(
-        self, key: UUID, state: dict[str, Any]
-    ) -> dict[sa.Table, list[dict[str, Any]]]:
-        return {notifications: [state]}
 
     def fold(self, state: dict[str, Any] | None, event: Any) -> dict[str, Any] | None:
         if isinstance(event, Alert.Raised):

@@ -6,14 +6,17 @@ Rows are purged with the espace (SEC-4).
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
 from espace.domain.profile import MedicalProfile
-from espace.projections.base import VIEWS, EspaceFoldProjection, UtcDateTime
+from espace.projections.base import (
+    VIEWS,
+    RowFoldProjection,
+    UtcDateTime,
+)
 
 profiles = sa.Table(
     "view_profiles",
@@ -25,7 +28,7 @@ profiles = sa.Table(
 )
 
 
-class ProfilesProjection(EspaceFoldProjection[dict[str, Any]]):
+class ProfilesProjection(RowFoldProjection):
     name = "profiles"
     tables = (profiles,)
     handled = (
@@ -42,22 +45,6 @@ class ProfilesProjection(EspaceFoldProjection[dict[str, Any]]):
         MedicalProfile.TrustedPersonDesignated,
         MedicalProfile.TrustedPersonRevoked,
     )
-
-    def load(
-        self, conn: sa.Connection, espace_ids: Collection[UUID]
-    ) -> dict[UUID, dict[str, Any]]:
-        rows: dict[UUID, dict[str, Any]] = {}
-        ids = list(espace_ids)
-        for i in range(0, len(ids), 500):
-            query = profiles.select().where(profiles.c.espace_id.in_(ids[i : i + 500]))
-            for r in conn.execute(query).mappings():
-                rows[r["espace_id"]] = dict(r)
-        return rows
-
-    def rows(
-        self, espace_id: UUID, state: dict[str, Any]
-    ) -> dict[sa.Table, list[dict[str, Any]]]:
-        return {profiles: [state]}
 
     def fold(self, state: dict[str, Any] | None, event: Any) -> dict[str, Any] | None:
         if isinstance(event, MedicalProfile.Started):
