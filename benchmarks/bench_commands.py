@@ -39,37 +39,30 @@ assertions.
 from __future__ import annotations
 
 import argparse
-import base64
 import cProfile
-import logging
-import os
 import pstats
-import random
 import statistics
-import sys
-import tempfile
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from time import perf_counter
 from typing import Any
-from uuid import UUID
 
-import psycopg
-import structlog
-from eventsourcing.application import Application
 from eventsourcing.cryptography import AESCipher
-from eventsourcing.persistence import JSONTranscoder
 
+from common import (
+    BaselineApp,
+    fresh_database,
+    make_people,
+    new_master_key,
+    postgres_reachable,
+    quiet_logs,
+    settle,
+    validate_rows,
+)
 from espace.adapters.crypto import Secrets
-from espace.adapters.logging import configure_logging
 from espace.adapters.settings import parse_database_url
-from espace.adapters.transcodings import register_transcodings
 from espace.api import Store, init_store
-from espace.application import schemas
 from espace.application.security import (
     Hashing,
     new_activation_code,
@@ -77,7 +70,7 @@ from espace.application.security import (
     new_salt,
 )
 from espace.domain.espace import EspaceSante
-from espace.simulation import START, Person, make_person
+from espace.simulation import START, Person
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TARGET = 0.7
@@ -86,94 +79,10 @@ SAVE_BATCH = 500
 # ------------------------------------------------------------- plumbing
 
 
-@contextmanager
-def fresh_database(kind: str, postgres_url: str) -> Iterator[str]:
-    """A store URL on an empty database: a temp SQLite file or a new PG schema."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="espace-bench-") as tmp:
-            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
-        return
-    base = postgres_url.split("?")[0]
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            yield f"{base}?schema={schema}"
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-def settle(url: str) -> None:
-    """Before a timed phase: on PostgreSQL, force a checkpoint so that one
-    does not land inside the phase of one side only (less noise)."""
-    if url.startswith("postgresql"):
-        with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
-            conn.execute("CHECKPOINT")
-
-
-def postgres_reachable(url: str) -> bool:
-    try:
-        with psycopg.connect(url.split("?")[0], connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
-
-
-def quiet_logs(mode: str) -> None:
-    """``off``: warnings only (no I/O per command). ``json``: the production
-    configuration (INFO, JSON, redaction), written to /dev/null, to see what
-    operator logs cost."""
-    if mode == "json":
-        saved = sys.stderr
-        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - kept for the process
-        try:
-            configure_logging("INFO")
-        finally:
-            sys.stderr = saved
-    else:
-        structlog.configure(
-            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
-        )
-
-
-def make_people(n: int, seed: int) -> list[Person]:
-    """``n`` valid people with distinct NIRs (simulation.make_person)."""
-    rng = random.Random(seed)
-    today = START.date()
-    people: list[Person] = []
-    seen: set[str] = set()
-    line = 2
-    while len(people) < n:
-        person = make_person(rng, line, today)
-        line += 1
-        if person.nir not in seen:
-            seen.add(person.nir)
-            people.append(person)
-    return people
-
-
-def new_master_key() -> tuple[str, bytes]:
-    """A random master key: as ESPACE_MASTER_KEY text, and raw."""
-    raw = os.urandom(32)
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode(), raw
-
-
 def hashing_for(raw_master_key: bytes) -> Hashing:
     """The store's keyed hashes, derived as the store derives them."""
     secrets = Secrets.from_master_key(raw_master_key)
     return Hashing(id_key=secrets.id_key, pepper=secrets.pepper)
-
-
-class BaselineApp(Application[UUID]):
-    """A plain eventsourcing Application: only the ``date`` transcoding added,
-    which the events need to be stored at all (no cipher unless configured)."""
-
-    name = "espace"
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        register_transcodings(transcoder)
 
 
 def baseline_env(url: str, aes: bool) -> dict[str, str]:
@@ -182,12 +91,6 @@ def baseline_env(url: str, aes: bool) -> dict[str, str]:
         env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
         env["CIPHER_KEY"] = AESCipher.create_key(32)
     return env
-
-
-def validate_rows(people: list[Person]) -> list[dict[str, Any]]:
-    """The feed rows as the store's schema loads them (done once, untimed)."""
-    schema = schemas.AffiliationSchema()
-    return [schemas.load(schema, p.row) for p in people]
 
 
 def build_espaces(

@@ -43,24 +43,19 @@ import logging
 import os
 import statistics
 import sys
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from time import perf_counter
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import structlog
-from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder
 
+from common import BaselineApp, fresh_database, postgres_reachable, settle
 from espace.adapters.settings import parse_database_url
-from espace.adapters.transcodings import register_transcodings
 from espace.api import Store, init_store
 from espace.application.records import actor_from
 from espace.domain.access import Actor, ActorKind
@@ -114,55 +109,11 @@ TRACE_BATCH = 1000
 # ------------------------------------------------------------- plumbing
 
 
-@contextmanager
-def fresh_database(kind: str, postgres_url: str) -> Iterator[str]:
-    """A store URL on an empty database: a temp SQLite file or a new PG schema."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="espace-bench-") as tmp:
-            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
-        return
-    base = postgres_url.split("?")[0]
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            yield f"{base}?schema={schema}"
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 def environ_for(url: str) -> dict[str, str]:
     if url.startswith("postgresql"):
         key = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
         return {"ESPACE_MASTER_KEY": key}
     return {}
-
-
-def postgres_reachable(url: str) -> bool:
-    try:
-        with psycopg.connect(url.split("?")[0], connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
-
-
-def settle(url: str) -> None:
-    """Before a timed phase on PostgreSQL: a checkpoint, so that one does not
-    land inside the phase of one side only."""
-    if url.startswith("postgresql"):
-        with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
-            conn.execute("CHECKPOINT")
-
-
-class BaselineApp(Application[UUID]):
-    """A plain eventsourcing Application (only our value-type transcodings)."""
-
-    name = "espace"
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        register_transcodings(transcoder)
 
 
 @contextmanager

@@ -15,45 +15,22 @@ identical table. Prints the ratio catch-up events/s / baseline rows/s
 from __future__ import annotations
 
 import argparse
-import base64
-import os
 import random
 import statistics
-import tempfile
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from time import perf_counter
 
-import psycopg
 import sqlalchemy as sa
 
+from common import fresh_database, new_master_key
 from espace.adapters.logging import configure_logging
 from espace.api import Store, init_store
 from espace.projections.espaces import espaces
 from espace.simulation import make_person
 
-KEY = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-
-
-@contextmanager
-def sqlite_url() -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as tmp:
-        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
-
-
-@contextmanager
-def postgres_url(base: str) -> Iterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{base}?schema={schema}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+KEY, _ = new_master_key()
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -105,14 +82,10 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     configure_logging("WARNING")
-    targets: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = [
-        ("sqlite", sqlite_url)
-    ]
-    if not args.no_postgres:
-        targets.append(("postgres", lambda: postgres_url(args.postgres)))
+    kinds = ["sqlite"] if args.no_postgres else ["sqlite", "postgres"]
     ratios = {}
-    for label, factory in targets:
-        with factory() as url:
+    for label in kinds:
+        with fresh_database(label, args.postgres) as url:
             catch_up, base, n = measure(url, args.people, args.repeats)
         ratio = (n / catch_up) / (n / base)
         ratios[label] = ratio
