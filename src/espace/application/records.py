@@ -235,7 +235,7 @@ class RecordService:
         try:
             check_listed(self.directory, actor.id, actor.profession)
         except RuleViolation as exc:
-            return Decision.deny(exc.rule, exc.message.removeprefix(f"{exc.rule}: "))
+            return Decision.deny(exc.rule, exc.reason)
         return None
 
     # ----------------------------------------------------------------- traces
