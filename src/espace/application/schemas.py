@@ -6,7 +6,7 @@ one message list per field; nothing is written when it raises.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -65,14 +65,23 @@ def _flat(value: Any) -> list[str]:
     return [str(value)]
 
 
-def _identifier(check: Any, field: str) -> Any:
-    def run(value: str) -> None:
+class Identifier(fields.String):
+    """A national identifier, loaded as its compact form once ``check`` (one of
+    :mod:`espace.domain.identifiers`' validators) accepts it; a refusal names
+    the rule it breaks (ID-1, ID-3, ID-4...)."""
+
+    def __init__(self, check: Callable[[str, str], str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            check(value, field)
+            return self.check(text, attr or "")
         except InvalidIdentifier as exc:
             raise ValidationError(exc.reason) from None
-
-    return run
 
 
 class AffiliationSchema(_Base):
@@ -81,16 +90,14 @@ class AffiliationSchema(_Base):
     class Meta:
         unknown = EXCLUDE
 
-    nir = fields.String(required=True, validate=_identifier(validate_nir, "nir"))
+    nir = Identifier(validate_nir, required=True)
     oid = fields.String(load_default=NIR_OID, validate=validate.OneOf(sorted(INS_OIDS)))
     birth_name = _name
     first_names = fields.String(required=True, validate=validate.Length(min=1, max=200))
     birth_date = fields.Date(required=True)
     sex = fields.String(required=True, validate=validate.OneOf(["M", "F"]))
     birthplace_code = fields.String(required=True, validate=validate.Length(equal=5))
-    vitale_serial = fields.String(
-        required=True, validate=_identifier(validate_vitale_serial, "vitale_serial")
-    )
+    vitale_serial = Identifier(validate_vitale_serial, required=True)
     email = fields.Email(load_default=None, allow_none=True)
     postal_address = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=500)
@@ -143,7 +150,6 @@ class AffiliationSchema(_Base):
             )
         except InvalidIdentifier as exc:
             raise ValidationError(exc.reason, exc.field) from None
-        data["vitale_serial"] = validate_vitale_serial(data["vitale_serial"])
         rep_name = data.pop("representative_name")
         rep_role = data.pop("representative_role")
         rep_email = data.pop("representative_email")
@@ -166,20 +172,12 @@ class AffiliationSchema(_Base):
 class ActivationSchema(_Base):
     """LC-5: the four things the holder types to activate."""
 
-    nir = fields.String(required=True, validate=_identifier(validate_nir, "nir"))
+    nir = Identifier(validate_nir, required=True)
     oid = fields.String(load_default=NIR_OID, validate=validate.OneOf(sorted(INS_OIDS)))
     code = fields.String(required=True, validate=validate.Length(min=4, max=32))
     birth_date = fields.Date(required=True)
-    vitale_serial = fields.String(
-        required=True, validate=_identifier(validate_vitale_serial, "vitale_serial")
-    )
+    vitale_serial = Identifier(validate_vitale_serial, required=True)
     as_representative = fields.Boolean(load_default=False)
-
-    @post_load
-    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        data["nir"] = validate_nir(data["nir"])
-        data["vitale_serial"] = validate_vitale_serial(data["vitale_serial"])
-        return data
 
 
 class OppositionSchema(_Base):
@@ -204,13 +202,8 @@ class DeathSchema(_Base):
 
 
 class NirSchema(_Base):
-    nir = fields.String(required=True, validate=_identifier(validate_nir, "nir"))
+    nir = Identifier(validate_nir, required=True)
     oid = fields.String(load_default=NIR_OID, validate=validate.OneOf(sorted(INS_OIDS)))
-
-    @post_load
-    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        data["nir"] = validate_nir(data["nir"])
-        return data
 
 
 _INSTANCES: dict[type[Schema], Schema] = {}
@@ -261,11 +254,7 @@ class ActorSchema(_Base):
         required=True,
         validate=validate.OneOf(["holder", "representative", "professional", "heir"]),
     )
-    idnatps = fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=_identifier(validate_idnatps, "idnatps"),
-    )
+    idnatps = Identifier(validate_idnatps, load_default=None, allow_none=True)
     profession = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(PROFESSIONS)
     )
@@ -282,12 +271,6 @@ class ActorSchema(_Base):
                 raise ValidationError("required for a professional", "profession")
         if data["kind"] == "heir" and not data.get("heir_id"):
             raise ValidationError("required for an heir", "heir_id")
-
-    @post_load
-    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        if data.get("idnatps"):
-            data["idnatps"] = validate_idnatps(data["idnatps"])
-        return data
 
 
 class ModeSchema(_Base):
@@ -315,17 +298,10 @@ class DocumentSchema(_Base):
 class ProfessionalRefSchema(_Base):
     """A professional named in a consent choice (ID-3)."""
 
-    idnatps = fields.String(
-        required=True, validate=_identifier(validate_idnatps, "idnatps")
-    )
+    idnatps = Identifier(validate_idnatps, required=True)
     profession = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(PROFESSIONS)
     )
-
-    @post_load
-    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        data["idnatps"] = validate_idnatps(data["idnatps"])
-        return data
 
 
 class HeirSchema(_Base):

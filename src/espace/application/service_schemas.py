@@ -15,13 +15,12 @@ from marshmallow import (
     EXCLUDE,
     ValidationError,
     fields,
-    post_load,
     validate,
     validates_schema,
 )
 from stdnum import luhn
 
-from espace.application.schemas import _Base, _identifier
+from espace.application.schemas import Identifier, _Base
 from espace.domain.access import PROFESSIONS
 from espace.domain.catalogue import CATEGORIES
 from espace.domain.documents import FORMATS, LOINC_TYPES
@@ -82,9 +81,7 @@ class DirectoryRowSchema(_Base):
     class Meta:
         unknown = EXCLUDE
 
-    idnatps = fields.String(
-        data_key=ID, required=True, validate=_identifier(validate_idnatps, ID)
-    )
+    idnatps = Identifier(validate_idnatps, data_key=ID, required=True)
     id_type = fields.String(
         data_key=ID_TYPE, required=True, validate=validate.OneOf(["0", "8"])
     )
@@ -156,11 +153,6 @@ class DirectoryRowSchema(_Base):
                 "does not match the first digit of the IdNatPS (ID-3)", ID_TYPE
             )
 
-    @post_load
-    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        data["idnatps"] = validate_idnatps(data["idnatps"])
-        return data
-
 
 # ----------------------------------------------------------------- messaging
 
@@ -190,19 +182,11 @@ class PartySchema(_Base):
             ["holder", "representative", "professional", "establishment"]
         ),
     )
-    idnatps = fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=_identifier(validate_idnatps, "idnatps"),
-    )
+    idnatps = Identifier(validate_idnatps, load_default=None, allow_none=True)
     profession = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(PROFESSIONS)
     )
-    finess = fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=_identifier(validate_finess, "finess"),
-    )
+    finess = Identifier(validate_finess, load_default=None, allow_none=True)
     name = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(min=1, max=200)
     )
@@ -216,14 +200,6 @@ class PartySchema(_Base):
                 raise ValidationError("required for an establishment", "finess")
             if not data.get("name"):
                 raise ValidationError("required for an establishment (MSG-2)", "name")
-
-    @post_load
-    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        if data.get("idnatps"):
-            data["idnatps"] = validate_idnatps(data["idnatps"])
-        if data.get("finess"):
-            data["finess"] = validate_finess(data["finess"])
-        return data
 
 
 class OpeningSchema(_Base):
@@ -264,11 +240,7 @@ class AddToRecordSchema(_Base):
 class AppointmentSchema(_Base):
     """AG-1: who (a professional of the directory, or a name), when, where, why."""
 
-    with_professional = fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=_identifier(validate_idnatps, "with_professional"),
-    )
+    with_professional = Identifier(validate_idnatps, load_default=None, allow_none=True)
     with_label = fields.String(
         data_key="with",
         load_default=None,
@@ -286,12 +258,6 @@ class AppointmentSchema(_Base):
                 "give exactly one of with_professional (an IdNatPS) or with (a name)",
                 "with",
             )
-
-    @post_load
-    def _compact(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        if data.get("with_professional"):
-            data["with_professional"] = validate_idnatps(data["with_professional"])
-        return data
 
 
 class MoveSchema(_Base):
