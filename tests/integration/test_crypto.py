@@ -606,26 +606,27 @@ def test_ensure_keys_is_idempotent_and_creates_all_missing_keys_in_one_transacti
     assert len(set(keys.values())) == 5
 
 
-def test_ensure_keys_survives_a_race_with_another_process(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+def test_ensure_keys_keeps_the_key_another_process_created_first_sec_1(
+    store: Store,
 ) -> None:
+    """Two processes affiliating the same person: the first row wins, the
+    second ensure_keys() inserts nothing, and both seal under the same key."""
     espace_id = uuid4()
     winner = Keystore(store.engine, Secrets.from_master_key(MASTER))
     loser = Keystore(store.engine, Secrets.from_master_key(MASTER))
-    real_existing = loser._existing_ids
-    calls = [0]
-
-    def stale_first_read(conn: sa.Connection, ids: list[UUID]) -> set[UUID]:
-        calls[0] += 1
-        if calls[0] == 1:
-            winner.ensure_keys([espace_id], at=T0)  # lands between read and insert
-            return set()
-        return real_existing(conn, ids)
-
-    monkeypatch.setattr(loser, "_existing_ids", stale_first_read)
-    loser.ensure_keys([espace_id], at=T0)
-    assert calls[0] == 2
+    winner.ensure_keys([espace_id], at=T0)
+    before = _key_row(store, espace_id)
+    loser.ensure_keys([espace_id], at=T0 + timedelta(days=1))
+    assert _key_row(store, espace_id) == before
     assert loser.data_key(espace_id) == winner.data_key(espace_id)
+
+
+def test_ensure_keys_skips_the_ids_it_already_holds(store: Store) -> None:
+    ids = [uuid4() for _ in range(3)]
+    store.keystore.ensure_keys(ids, at=T0)
+    statements = count_statements(store.engine)
+    store.keystore.ensure_keys(ids, at=T0)
+    assert statements == []
 
 
 def test_preload_reads_a_page_of_keys_in_one_query(store: Store) -> None:
