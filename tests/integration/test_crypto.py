@@ -621,6 +621,24 @@ def test_ensure_keys_keeps_the_key_another_process_created_first_sec_1(
     assert loser.data_key(espace_id) == winner.data_key(espace_id)
 
 
+def test_ensure_keys_on_a_mixed_batch_creates_only_the_new_ids_sec_1_sec_4(
+    store: Store,
+) -> None:
+    """A feed run again with new people in it: the known ids keep their keys,
+    the shredded one stays shredded, the new ones get keys, all in one call."""
+    known, shredded, new = uuid4(), uuid4(), [uuid4() for _ in range(3)]
+    other = Keystore(store.engine, Secrets.from_master_key(MASTER))
+    other.ensure_keys([known, shredded], at=T0)
+    other.shred(shredded, at=T0)
+    writer = Keystore(store.engine, Secrets.from_master_key(MASTER))
+    writer.ensure_keys([known, shredded, *new], at=T0)
+    assert writer.data_key(known) == other.data_key(known)
+    with pytest.raises(KeyShredded):
+        writer.data_key(shredded)
+    reader = Keystore(store.engine, Secrets.from_master_key(MASTER))
+    assert {k: reader.data_key(k) for k in new} == {k: writer.data_key(k) for k in new}
+
+
 def test_ensure_keys_skips_the_ids_it_already_holds(store: Store) -> None:
     ids = [uuid4() for _ in range(3)]
     store.keystore.ensure_keys(ids, at=T0)
