@@ -354,6 +354,30 @@ class Store:
     def view_status(self) -> list[ViewStatus]:
         return self.runner.status()
 
+    def content_counts(self) -> dict[str, Any]:
+        """What the espaces hold, from the views: documents by category,
+        listed professionals by profession, conversations and messages,
+        appointments by status, medical profiles, service connections by
+        service. Counts only: nothing that names a person."""
+        return {
+            "documents": self.documents.counts(),
+            "directory": self.directory_view.counts(),
+            "messaging": self.inbox.counts(),
+            "appointments": self.appointments.counts(),
+            "profiles": self.profiles.count(),
+            "service_connections": self.catalogue_view.counts(),
+        }
+
+    def stats(self, now: datetime | None = None) -> dict[str, Any]:
+        """The operator's overview: espaces by state, deadlines pending and
+        due at ``now``, :meth:`content_counts`, and each view's lag."""
+        return {
+            "states": self.espaces.counts_by_state(),
+            "deadlines": self.deadline_view.counts(now or self.clock()),
+            **self.content_counts(),
+            "views": [v.__dict__ for v in self.view_status()],
+        }
+
     def rebuild_views(self, names: list[str] | None = None) -> dict[str, int]:
         return self.runner.rebuild(names)
 

@@ -390,6 +390,22 @@ def test_a_holder_a_professional_and_their_espace_through_the_cli(
     } <= details
     assert any(r["actor_id"] == UNLISTED and r["rule"] == "PRO-2" for r in journal)
 
+    # The operator's overview counts what the espaces hold, and names nobody.
+    stats = espace("stats", "--json", clock=DAY3)
+    assert h.nir not in stats.stdout
+    counts = {k: stats.json[k] for k in ("messaging", "appointments", "profiles")}
+    assert counts == {
+        "messaging": {"conversations": 1, "messages": 2, "ended": 1},
+        "appointments": {"cancelled": 1, "scheduled": 1},
+        "profiles": 1,
+    }
+    assert stats.json["documents"] == {"patient_uploaded": 1}
+    assert stats.json["service_connections"] == {}
+    assert sum(stats.json["directory"].values()) >= 1
+    human = espace("stats", clock=DAY3).stdout
+    assert "messaging: conversations" in human
+    assert "medical profiles" in human
+
 
 def test_every_new_command_has_help_citing_its_rule_and_takes_json() -> None:
     runner = CliRunner()

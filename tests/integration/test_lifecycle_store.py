@@ -8,6 +8,7 @@ command) show it, and a refused command leaves the event log untouched.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -713,3 +714,33 @@ def test_a_holder_identified_by_a_nia_can_activate_id_2_lc_5(
     summary = store.lifecycle.activate(person.activation())
 
     assert (summary.espace_id, summary.state) == (str(espace_id), "active")
+
+
+# --------------------------------------------------------------------- stats
+
+
+def test_stats_count_espaces_deadlines_and_contents_naming_nobody_lc_1_lc_2_lc_4(
+    store: Store, clock: Any, people: Any, helpers: Any
+) -> None:
+    person = people.make()
+    helpers.affiliate(store, person)
+    helpers.notify(store, person)
+    stats = store.stats()
+    assert {k: n for k, n in stats["states"].items() if n} == {"notified": 1}
+    assert stats["deadlines"]["opening"] == {"pending": 1, "due": 0}
+    assert (stats["documents"], stats["appointments"], stats["profiles"]) == (
+        {},
+        {},
+        0,
+    )
+    assert stats["messaging"] == {"conversations": 0, "messages": 0, "ended": 0}
+    assert {v["name"] for v in stats["views"]} >= {"espaces", "deadlines"}
+    assert all(v["lag"] == 0 for v in stats["views"])
+    assert person.nir not in json.dumps(stats, default=str)
+
+    clock.advance(days=43)  # past the window: the opening is due (LC-4)
+    assert store.stats()["deadlines"]["opening"] == {"pending": 1, "due": 1}
+    store.run_deadlines()
+    stats = store.stats()
+    assert {k: n for k, n in stats["states"].items() if n} == {"open": 1}
+    assert "opening" not in stats["deadlines"]

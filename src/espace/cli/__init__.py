@@ -202,7 +202,7 @@ def main(
       espace affiliate feed.csv        create espaces from the insurer's feed
       espace notify --pending          send notices, print activation codes
       espace deadlines run             open, close and erase what fell due
-      espace stats                     counts by state and pending deadlines
+      espace stats                     espaces by state, deadlines, contents
       espace simulate --people 2000    a synthetic rollout on a simulation store
 
     \b
@@ -569,13 +569,10 @@ def _day(value: datetime | None) -> str:
 
 @command(main, "stats")
 def stats_cmd(ctx: Context, as_json: bool) -> None:
-    """Counts by state, pending and due deadlines, view lag."""
+    """Counts by state, pending and due deadlines, what the espaces hold
+    (documents, messages, appointments, profiles, connections), view lag."""
     store = ctx.open()
-    data = {
-        "states": store.espaces.counts_by_state(),
-        "deadlines": store.deadline_view.counts(store.clock()),
-        "views": [v.__dict__ for v in store.view_status()],
-    }
+    data = store.stats()
 
     def human(d: dict[str, Any]) -> None:
         table = Table("state", "espaces")
@@ -585,6 +582,24 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
         table = Table("deadline", "pending", "due now")
         for kind, c in sorted(d["deadlines"].items()):
             table.add_row(kind, str(c["pending"]), str(c["due"]))
+        Console().print(table)
+        table = Table("held in the espaces", "count")
+        rows = [
+            *((f"documents: {k}", n) for k, n in sorted(d["documents"].items())),
+            *((f"messaging: {k}", n) for k, n in d["messaging"].items()),
+            *((f"appointments: {k}", n) for k, n in sorted(d["appointments"].items())),
+            ("medical profiles", d["profiles"]),
+            *(
+                (f"service connections: {k}", n)
+                for k, n in sorted(d["service_connections"].items())
+            ),
+            *(
+                (f"listed professionals: {k}", n)
+                for k, n in sorted(d["directory"].items())
+            ),
+        ]
+        for label, n in rows:
+            table.add_row(label, str(n))
         Console().print(table)
 
     emit(data, as_json, human)
