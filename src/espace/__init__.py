@@ -4,8 +4,13 @@ The public API is :class:`espace.Store` (open a store from a URL, use its
 ``lifecycle`` and ``deadlines`` use cases and its ``espaces`` and
 ``deadline_view`` read models) and :func:`espace.init_store`. Every error
 raised on purpose derives from :class:`espace.EspaceError`.
+
+espace logs with structlog and leaves its configuration to the embedding
+application; :func:`espace.configure_logging` installs the CLI's (JSON on
+stderr, identifiers masked, SEC-3) for those who want it.
 """
 
+from espace.adapters.logging import configure_logging
 from espace.api import Store, StoreInfo, init_store
 from espace.application.errors import (
     ConfigurationError,
@@ -28,5 +33,6 @@ __all__ = [
     "Store",
     "StoreInfo",
     "__version__",
+    "configure_logging",
     "init_store",
 ]
