@@ -287,6 +287,40 @@ def test_a_new_runner_resumes_from_the_tracked_position(harness: Harness) -> Non
     assert harness.counts(TallyCounts) == harness.expected
 
 
+def test_a_catch_up_to_the_head_plans_once_and_takes_its_locks_in_one_statement(
+    harness: Harness,
+) -> None:
+    """ADR-0016: one page reaching the head ends the catch-up (no second
+    planning read); on PostgreSQL the page's advisory locks are one statement
+    and its commit does not wait for the WAL flush."""
+    harness.open_tallies(2)
+    harness.write_note(harness.open_tallies(1)[0].id)
+    runner = harness.runner(TallyCounts(), NoteCounts(), TallyCountsCopy())
+    statements: list[str] = []
+    for engine in {harness.engine, runner._write_engine}:
+        sa.event.listen(
+            engine,
+            "before_cursor_execute",
+            lambda *args: statements.append(str(args[2])),
+        )
+
+    assert runner.catch_up() == {
+        "tally_counts": 3,
+        "note_counts": 1,
+        "tally_counts_copy": 3,
+    }
+    plans = [s for s in statements if "projection_tracking" in s and "IN (" in s]
+    assert len(plans) == 2  # the plan, then the read under the lock
+    locks = [s for s in statements if "pg_advisory_xact_lock" in s]
+    async_commits = [s for s in statements if "synchronous_commit" in s]
+    if harness.settings.kind == "postgresql":
+        assert len(locks) == 1
+        assert async_commits == ["SET LOCAL synchronous_commit TO OFF"]
+    else:
+        assert locks == async_commits == []
+    assert harness.counts(TallyCounts) == harness.expected
+
+
 @pytest.mark.parametrize("page_size", [1, 4, 1000])
 def test_pages_smaller_or_bigger_than_the_log_give_the_same_view(
     harness: Harness, page_size: int

@@ -242,8 +242,11 @@ class ProjectionRunner:
             page = self._read_page(views, head, limit)
             if page is None:
                 break
-            for name, count in self._apply_page(views, page).items():
+            moved = self._apply_page(views, page)
+            for name, count in moved.items():
                 applied[name] += count
+            if page.end >= head and len(moved) == len(page.per_view):
+                break  # every view behind is now at the head read above
             if budget is not None:
                 budget -= len(page.notifications)
         return applied
@@ -332,28 +335,40 @@ class ProjectionRunner:
 
         On SQLite the runner's own engine emits ``BEGIN IMMEDIATE``, so the
         read of the positions and the writes happen under one write lock. On
-        PostgreSQL the lock is an advisory lock per view (:meth:`_lock`).
+        PostgreSQL the lock is an advisory lock per view (:meth:`_lock`), and
+        the commit does not wait for the WAL flush (ADR-0016): a crash can
+        lose the last pages, rows and positions together, and the next
+        catch-up applies them again from the log.
         """
         with self._write_engine.begin() as conn:
+            if self._dialect == "postgresql":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             yield conn
 
     def _lock(self, conn: sa.Connection, views: Sequence[Projection]) -> None:
         """Serialise runners per view on PostgreSQL, always in name order.
 
         A fixed order means two runners locking overlapping sets of views
-        cannot deadlock. The key includes the schema, so that two stores in
-        one database do not block each other.
+        cannot deadlock: one statement takes the locks in the order of the
+        array, which ``unnest`` keeps. The key includes the schema, so that
+        two stores in one database do not block each other.
         """
         if self._dialect != "postgresql":
             return
         if self._schema is None:
             self._schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
         schema = self._schema
-        for name in sorted(v.name for v in views):
-            conn.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:key)"),
-                {"key": _advisory_key(f"{schema}.projection:{name}")},
-            )
+        keys = [
+            _advisory_key(f"{schema}.projection:{name}")
+            for name in sorted(v.name for v in views)
+        ]
+        conn.execute(
+            sa.text(
+                "SELECT pg_advisory_xact_lock(k) "
+                "FROM unnest(CAST(:keys AS bigint[])) AS k"
+            ),
+            {"keys": keys},
+        )
 
     # -------------------------------------------------------------- continuous
 

@@ -42,6 +42,7 @@ class ViewTrackingRecorder(TrackingRecorder):
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.table = TRACKING_TABLE
+        self._upsert = self._forwards_upsert(engine.dialect.name)
 
     def create_tables(self) -> None:
         """Create the tracking table if it is missing (there are no migrations)."""
@@ -61,7 +62,7 @@ class ViewTrackingRecorder(TrackingRecorder):
         row returned and raises ``IntegrityError``, and its caller rolls back
         the view rows written with it.
         """
-        row = conn.execute(self._upsert(tracking)).first()
+        row = conn.execute(self._upsert, _params(tracking)).first()
         if row is None:
             raise IntegrityError(
                 f"tracking {tracking.application_name!r}: position "
@@ -73,11 +74,10 @@ class ViewTrackingRecorder(TrackingRecorder):
     ) -> None:
         """Record several views' positions in one statement (one round trip
         per page instead of one per view); same forwards-only contract."""
-        if len(trackings) <= 1:
-            for tracking in trackings:
-                self.insert_tracking_in(conn, tracking)
+        if not trackings:
             return
-        moved = {row[0] for row in conn.execute(self._upsert_many(trackings))}
+        rows = [_params(t) for t in trackings]
+        moved = {row[0] for row in conn.execute(self._upsert, rows)}
         stale = sorted({t.application_name for t in trackings} - moved)
         if stale:
             raise IntegrityError(
@@ -132,34 +132,25 @@ class ViewTrackingRecorder(TrackingRecorder):
             self.table.delete().where(self.table.c.application_name == application_name)
         )
 
-    def _upsert_many(self, trackings: Collection[Tracking]) -> sa.Executable:
-        rows = [
-            {
-                "application_name": t.application_name,
-                "notification_id": t.notification_id,
-            }
-            for t in trackings
-        ]
-        return self._upsert_rows(rows, self.table.c.application_name)
-
-    def _upsert(self, tracking: Tracking) -> sa.Executable:
-        values: dict[str, Any] = {
-            "application_name": tracking.application_name,
-            "notification_id": tracking.notification_id,
-        }
-        return self._upsert_rows(values, self.table.c.notification_id)
-
-    def _upsert_rows(self, values: Any, returning: sa.Column[Any]) -> sa.Executable:
-        dialect = self.engine.dialect.name
+    def _forwards_upsert(self, dialect: str) -> sa.Executable:
+        """One statement, built once: insert a position or move it forwards,
+        returning the names that moved (executed with one row or many)."""
         stmt: postgresql.Insert | sqlite.Insert
         if dialect == "postgresql":
-            stmt = postgresql.insert(self.table).values(values)
+            stmt = postgresql.insert(self.table)
         elif dialect == "sqlite":
-            stmt = sqlite.insert(self.table).values(values)
+            stmt = sqlite.insert(self.table)
         else:  # pragma: no cover - the store is SQLite or PostgreSQL (ADR-0003)
             raise NotImplementedError(f"no tracking upsert for {dialect}")
         return stmt.on_conflict_do_update(
             index_elements=[self.table.c.application_name],
             set_={"notification_id": stmt.excluded.notification_id},
             where=self.table.c.notification_id < stmt.excluded.notification_id,
-        ).returning(returning)
+        ).returning(self.table.c.application_name)
+
+
+def _params(tracking: Tracking) -> dict[str, Any]:
+    return {
+        "application_name": tracking.application_name,
+        "notification_id": tracking.notification_id,
+    }
