@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -270,9 +270,10 @@ espace_keys: Final = sa.Table(
     sa.Column("shredded_at", sa.DateTime(timezone=True), nullable=True),
 )
 
-_PG_INSERT_KEY: Final = (
+_PG_INSERT_KEYS: Final = sa.text(
     "INSERT INTO espace_keys (key_id, wrapped_key, created_at, shredded_at) "
-    "VALUES (%(key_id)s, %(wrapped_key)s, %(created_at)s, %(shredded_at)s) "
+    "SELECT k, w, :at, NULL "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:wrapped AS bytea[])) AS t(k, w) "
     "ON CONFLICT (key_id) DO NOTHING RETURNING key_id"
 )
 _WRAP_FORMAT: Final = b"\x01"  # AES-256-GCM under the HKDF-derived KEK, v1
@@ -495,28 +496,35 @@ class Keystore:
         )
 
     def _insert_keys(
-        self, conn: sa.Connection, rows: list[dict[str, Any]]
+        self, conn: sa.Connection, wrapped: Mapping[UUID, bytes], at: datetime
     ) -> list[UUID]:
         """Insert key rows unless their id has one; the ids inserted.
 
-        On PostgreSQL, psycopg's own pipelined ``executemany(returning=True)``
-        runs one small prepared statement per row: half the cost of
-        SQLAlchemy's multi-VALUES rendering, whose long texts psycopg parses
-        anew each time. SQLite's driver has no such mode: SQLAlchemy's
-        batched INSERT ... RETURNING is its fast path.
+        PostgreSQL takes the whole batch as two arrays in one statement
+        (``INSERT ... SELECT FROM unnest(...)``): one round trip and one plan,
+        where SQLAlchemy's multi-VALUES rendering sends long texts that
+        psycopg parses anew each time (twice the cost). SQLite has no arrays:
+        SQLAlchemy's batched ``INSERT ... RETURNING`` is its fast path.
         """
-        if conn.dialect.name != "postgresql":
-            result = conn.execute(self._insert_new_rows(conn), rows)
-            return list(result.scalars())
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        cursor = driver.cursor()
-        cursor.executemany(_PG_INSERT_KEY, rows, returning=True)
-        kept: list[UUID] = []
-        while True:
-            kept.extend(row[0] for row in cursor.fetchall())
-            if not cursor.nextset():
-                return kept
+        if conn.dialect.name == "postgresql":
+            result = conn.execute(
+                _PG_INSERT_KEYS,
+                {"at": at, "ids": list(wrapped), "wrapped": list(wrapped.values())},
+            )
+        else:
+            result = conn.execute(
+                self._insert_new_rows(conn),
+                [
+                    {
+                        "key_id": key_id,
+                        "wrapped_key": key,
+                        "created_at": at,
+                        "shredded_at": None,
+                    }
+                    for key_id, key in wrapped.items()
+                ],
+            )
+        return list(result.scalars())
 
     def ensure_keys(self, key_ids: Iterable[UUID], at: datetime) -> None:
         """Create the keys that do not exist yet, in one transaction, without
@@ -532,17 +540,9 @@ class Keystore:
         if not ids:
             return
         created = {key_id: AESGCM.generate_key(bit_length=256) for key_id in ids}
-        rows = [
-            {
-                "key_id": key_id,
-                "wrapped_key": self._wrap(key_id, key),
-                "created_at": at,
-                "shredded_at": None,
-            }
-            for key_id, key in created.items()
-        ]
+        wrapped = {key_id: self._wrap(key_id, key) for key_id, key in created.items()}
         with self.engine.begin() as conn:
-            kept = self._insert_keys(conn, rows)
+            kept = self._insert_keys(conn, wrapped, at)
         for key_id in kept:
             self._cache_put(key_id, created[key_id])
 
