@@ -1,6 +1,6 @@
 """Bulk affiliation throughput (LC-1) against the library's batched save.
 
-    python benchmarks/bench_affiliation.py [--rows 5000] [--pg-rows N]
+    python benchmarks/bench_affiliation.py [--rows 20000] [--pg-rows N]
         [--repeat 3] [--postgres URL | --no-postgres | --no-sqlite]
         [--logs off|json] [--profile]
 
@@ -271,7 +271,13 @@ def main(argv: list[str] | None = None) -> dict[str, KindResult]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, default=5_000)
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=20_000,
+        help="feed rows (default 20000; smaller feeds flatter espace: the "
+        "keystore's inserts slow down as its table grows)",
+    )
     parser.add_argument("--pg-rows", type=int, default=None, help="rows on PostgreSQL")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
