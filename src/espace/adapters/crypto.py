@@ -649,8 +649,8 @@ def _associated_data(key_id: UUID, stored: StoredEvent) -> bytes:
 
 
 def _with_state(stored: StoredEvent, state: bytes) -> StoredEvent:
-    """The same row with another state (``dataclasses.replace`` inspects the
-    fields on every call: a tenth of the sealing cost)."""
+    """The same row with another state (``dataclasses.replace`` would inspect
+    the fields again for every event sealed or opened)."""
     return StoredEvent(
         originator_id=stored.originator_id,
         originator_version=stored.originator_version,
