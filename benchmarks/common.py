@@ -115,5 +115,4 @@ class BaselineApp(Application[UUID]):
 
 def validate_rows(people: list[Person]) -> list[dict[str, Any]]:
     """The feed rows as the store's schema loads them (done once, untimed)."""
-    schema = schemas.AffiliationSchema()
-    return [schemas.load(schema, p.row) for p in people]
+    return [schemas.load(schemas.AffiliationSchema, p.row) for p in people]

@@ -578,7 +578,7 @@ def test_no_access_purpose_exists_for_insurance_or_employment_acc_7(
     purpose: Any,
 ) -> None:
     with pytest.raises(InvalidInput) as info:
-        schemas.load(schemas.ModeSchema(), {"mode": purpose})
+        schemas.load(schemas.ModeSchema, {"mode": purpose})
     assert list(info.value.fields) == ["mode"]
     with pytest.raises(ValueError, match="is not a valid Mode"):
         Mode(purpose)
@@ -586,12 +586,12 @@ def test_no_access_purpose_exists_for_insurance_or_employment_acc_7(
 
 @pytest.mark.parametrize("mode", ["care", "emergency", "samu"])
 def test_care_and_emergency_are_the_only_purposes_acc_7(mode: str) -> None:
-    assert schemas.load(schemas.ModeSchema(), {"mode": mode}) == {"mode": mode}
+    assert schemas.load(schemas.ModeSchema, {"mode": mode}) == {"mode": mode}
     assert {m.value for m in Mode} == {"care", "emergency", "samu"}
 
 
 def test_the_default_purpose_is_care_acc_7() -> None:
-    assert schemas.load(schemas.ModeSchema(), {}) == {"mode": "care"}
+    assert schemas.load(schemas.ModeSchema, {}) == {"mode": "care"}
 
 
 # --------------------------------------------------------------------- DOC-2/4/5

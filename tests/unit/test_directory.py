@@ -77,7 +77,7 @@ def row(**cells: str) -> dict[str, str]:
 
 
 def load_row(**cells: str) -> dict[str, Any]:
-    return schemas.load(service_schemas.DirectoryRowSchema(), row(**cells))
+    return schemas.load(service_schemas.DirectoryRowSchema, row(**cells))
 
 
 # ------------------------------------------------------------------ extract
@@ -95,7 +95,7 @@ def test_the_extract_is_read_by_column_name_with_its_trailing_pipe_pro_2() -> No
     assert r["Nom d'exercice"] == "LEFÈVRE"
     assert r["Libellé commune (coord. structure)"] == "Nantes"
     assert "" not in r
-    data = schemas.load(service_schemas.DirectoryRowSchema(), r)
+    data = schemas.load(service_schemas.DirectoryRowSchema, r)
     assert (data["idnatps"], data["id_type"], data["city"]) == (RPPS, "8", "Nantes")
 
 

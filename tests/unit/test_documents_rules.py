@@ -258,7 +258,7 @@ def test_bad_document_metadata_from_outside_names_its_field_doc_1(
         field: value,
     }
     with pytest.raises(InvalidInput) as info:
-        schemas.load(schemas.DocumentSchema(), data)
+        schemas.load(schemas.DocumentSchema, data)
     assert list(info.value.fields) == [field]
 
 
@@ -272,7 +272,7 @@ def test_required_document_metadata_is_named_when_missing_doc_1(missing: str) ->
     }
     del data[missing]
     with pytest.raises(InvalidInput) as info:
-        schemas.load(schemas.DocumentSchema(), data)
+        schemas.load(schemas.DocumentSchema, data)
     assert missing in info.value.fields
 
 

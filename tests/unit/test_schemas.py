@@ -51,7 +51,7 @@ def row(**overrides: Any) -> dict[str, Any]:
     return {**ROW, **overrides}
 
 
-def invalid(schema: Schema, data: Any) -> dict[str, list[str]]:
+def invalid(schema: type[Schema], data: Any) -> dict[str, list[str]]:
     with pytest.raises(InvalidInput) as info:
         schemas.load(schema, data)
     assert info.value.as_dict()["fields"] == info.value.fields
@@ -63,7 +63,7 @@ def invalid(schema: Schema, data: Any) -> dict[str, list[str]]:
 
 
 def test_a_valid_affiliation_row_loads_into_an_ins_lc_1_id_2() -> None:
-    data = schemas.load(AffiliationSchema(), row())
+    data = schemas.load(AffiliationSchema, row())
     assert data["ins"] == Ins.create(
         nir="295109912611193",
         birth_name="MARTIN",
@@ -81,7 +81,7 @@ def test_a_valid_affiliation_row_loads_into_an_ins_lc_1_id_2() -> None:
 
 def test_a_minors_row_carries_its_representative_without_empty_fields_lc_12() -> None:
     data = schemas.load(
-        AffiliationSchema(),
+        AffiliationSchema,
         row(
             email="",
             representative_name="MARTIN Paul",
@@ -101,12 +101,12 @@ def test_a_minors_row_carries_its_representative_without_empty_fields_lc_12() ->
 
 
 def test_a_row_on_a_nia_keeps_its_oid_id_2() -> None:
-    data = schemas.load(AffiliationSchema(), row(oid=NIA_OID))
+    data = schemas.load(AffiliationSchema, row(oid=NIA_OID))
     assert data["ins"].oid == NIA_OID
 
 
 def test_unknown_columns_of_the_feed_are_ignored() -> None:
-    data = schemas.load(AffiliationSchema(), row(regime="general", caisse="751"))
+    data = schemas.load(AffiliationSchema, row(regime="general", caisse="751"))
     assert "regime" not in data
     assert data["ins"].oid == NIR_OID
 
@@ -114,17 +114,17 @@ def test_unknown_columns_of_the_feed_are_ignored() -> None:
 @pytest.mark.parametrize("field", REQUIRED)
 def test_a_missing_required_field_is_named(field: str) -> None:
     data = {k: v for k, v in ROW.items() if k != field}
-    assert field in invalid(AffiliationSchema(), data)
+    assert field in invalid(AffiliationSchema, data)
 
 
 @pytest.mark.parametrize("field", REQUIRED)
 @pytest.mark.parametrize("blank", ["", "   ", None])
 def test_a_blank_required_field_counts_as_missing(field: str, blank: Any) -> None:
-    assert field in invalid(AffiliationSchema(), row(**{field: blank}))
+    assert field in invalid(AffiliationSchema, row(**{field: blank}))
 
 
 def test_all_missing_fields_are_named_at_once() -> None:
-    fields = invalid(AffiliationSchema(), {})
+    fields = invalid(AffiliationSchema, {})
     assert set(REQUIRED) <= set(fields)
 
 
@@ -132,7 +132,7 @@ def test_all_missing_fields_are_named_at_once() -> None:
     "value", ["1995-13-03", "1995-02-30", "03/10/1995", "yesterday", 19951003]
 )
 def test_a_bad_birth_date_is_named(value: Any) -> None:
-    assert list(invalid(AffiliationSchema(), row(birth_date=value))) == ["birth_date"]
+    assert list(invalid(AffiliationSchema, row(birth_date=value))) == ["birth_date"]
 
 
 @pytest.mark.parametrize(
@@ -145,22 +145,22 @@ def test_a_bad_birth_date_is_named(value: Any) -> None:
 )
 def test_a_bad_email_is_named(field: str, value: str) -> None:
     extra = {"representative_name": "P", "representative_role": "parent"}
-    assert field in invalid(AffiliationSchema(), row(**extra, **{field: value}))
+    assert field in invalid(AffiliationSchema, row(**extra, **{field: value}))
 
 
 def test_a_representative_name_without_a_role_is_refused_naming_the_role() -> None:
-    fields = invalid(AffiliationSchema(), row(representative_name="MARTIN Paul"))
+    fields = invalid(AffiliationSchema, row(representative_name="MARTIN Paul"))
     assert list(fields) == ["representative_role"]
 
 
 def test_a_representative_role_without_a_name_is_refused_naming_the_name() -> None:
-    fields = invalid(AffiliationSchema(), row(representative_role="guardian"))
+    fields = invalid(AffiliationSchema, row(representative_role="guardian"))
     assert list(fields) == ["representative_name"]
 
 
 def test_an_unknown_representative_role_is_named() -> None:
     fields = invalid(
-        AffiliationSchema(),
+        AffiliationSchema,
         row(representative_name="MARTIN Paul", representative_role="uncle"),
     )
     assert "representative_role" in fields
@@ -168,14 +168,14 @@ def test_an_unknown_representative_role_is_named() -> None:
 
 def test_a_representative_contact_without_a_name_is_refused_not_dropped() -> None:
     fields = invalid(
-        AffiliationSchema(),
+        AffiliationSchema,
         row(representative_email="paul@example.org", email=None),
     )
     assert "representative_name" in fields
 
 
 def test_an_unknown_oid_is_named_id_2() -> None:
-    assert list(invalid(AffiliationSchema(), row(oid="1.2.250.1.213.1.4.2"))) == ["oid"]
+    assert list(invalid(AffiliationSchema, row(oid="1.2.250.1.213.1.4.2"))) == ["oid"]
 
 
 @pytest.mark.parametrize(
@@ -200,14 +200,14 @@ def test_an_unknown_oid_is_named_id_2() -> None:
 def test_identifiers_and_traits_that_fail_their_rule_are_named(
     overrides: dict[str, Any], field: str
 ) -> None:
-    assert field in invalid(AffiliationSchema(), row(**overrides))
+    assert field in invalid(AffiliationSchema, row(**overrides))
 
 
 @pytest.mark.parametrize(
     "data", [None, [], ["nir", "295109912611193"], "nir=295109912611193", 42]
 )
 def test_input_that_is_not_a_mapping_is_refused_as_a_whole(data: Any) -> None:
-    assert invalid(AffiliationSchema(), data) == {"_schema": ["expected an object"]}
+    assert invalid(AffiliationSchema, data) == {"_schema": ["expected an object"]}
 
 
 # ---------------------------------------------------- other schemas
@@ -223,7 +223,7 @@ ACTIVATION = {
 
 def test_an_activation_loads_with_compact_identifiers_lc_5() -> None:
     data = schemas.load(
-        ActivationSchema(), {**ACTIVATION, "nir": "2 95 10 99 126 111 93"}
+        ActivationSchema, {**ACTIVATION, "nir": "2 95 10 99 126 111 93"}
     )
     assert data == {
         "nir": "295109912611193",
@@ -250,48 +250,46 @@ def test_an_activation_loads_with_compact_identifiers_lc_5() -> None:
 def test_a_bad_activation_names_its_field_lc_5(
     overrides: dict[str, Any], field: str
 ) -> None:
-    assert field in invalid(ActivationSchema(), {**ACTIVATION, **overrides})
+    assert field in invalid(ActivationSchema, {**ACTIVATION, **overrides})
 
 
 def test_an_opposition_defaults_to_the_web_and_refuses_other_channels_lc_3() -> None:
-    assert schemas.load(OppositionSchema(), {}) == {"channel": "web"}
-    assert schemas.load(OppositionSchema(), {"channel": "phone"}) == {
-        "channel": "phone"
-    }
-    assert list(invalid(OppositionSchema(), {"channel": "fax"})) == ["channel"]
+    assert schemas.load(OppositionSchema, {}) == {"channel": "web"}
+    assert schemas.load(OppositionSchema, {"channel": "phone"}) == {"channel": "phone"}
+    assert list(invalid(OppositionSchema, {"channel": "fax"})) == ["channel"]
 
 
 def test_a_suspension_needs_a_reason_and_an_aware_informed_at_lc_7() -> None:
     data = schemas.load(
-        SuspensionSchema(),
+        SuspensionSchema,
         {"reason": "fraud", "informed_at": "2025-03-10T09:00:00+01:00"},
     )
     assert data["informed_at"] == datetime(2025, 3, 10, 8, tzinfo=UTC)
-    assert schemas.load(SuspensionSchema(), {"reason": "fraud"})["informed_at"] is None
-    assert list(invalid(SuspensionSchema(), {"reason": "no"})) == ["reason"]
+    assert schemas.load(SuspensionSchema, {"reason": "fraud"})["informed_at"] is None
+    assert list(invalid(SuspensionSchema, {"reason": "no"})) == ["reason"]
     assert list(
         invalid(
-            SuspensionSchema(), {"reason": "fraud", "informed_at": "2025-03-10T09:00"}
+            SuspensionSchema, {"reason": "fraud", "informed_at": "2025-03-10T09:00"}
         )
     ) == ["informed_at"]
 
 
 def test_a_death_needs_a_valid_date_lc_7() -> None:
-    assert schemas.load(DeathSchema(), {"date_of_death": "2025-07-30"}) == {
+    assert schemas.load(DeathSchema, {"date_of_death": "2025-07-30"}) == {
         "date_of_death": date(2025, 7, 30)
     }
-    assert list(invalid(DeathSchema(), {"date_of_death": "30/07/2025"})) == [
+    assert list(invalid(DeathSchema, {"date_of_death": "30/07/2025"})) == [
         "date_of_death"
     ]
-    assert list(invalid(DeathSchema(), {})) == ["date_of_death"]
+    assert list(invalid(DeathSchema, {})) == ["date_of_death"]
 
 
 def test_a_nir_look_up_compacts_or_names_the_nir_id_1() -> None:
-    assert schemas.load(NirSchema(), {"nir": "2 53 07 2b 073 004 70"}) == {
+    assert schemas.load(NirSchema, {"nir": "2 53 07 2b 073 004 70"}) == {
         "nir": "253072B07300470",
         "oid": "1.2.250.1.213.1.4.8",
     }
-    assert list(invalid(NirSchema(), {"nir": "253072B07300471"})) == ["nir"]
+    assert list(invalid(NirSchema, {"nir": "253072B07300471"})) == ["nir"]
 
 
 # ------------------------------------------------------ instants and dates
@@ -374,7 +372,7 @@ ROW_WITH_GARBLED_CELLS = st.dictionaries(AFFILIATION_KEYS, SCALARS, max_size=3).
 )
 
 
-def _loads_or_invalid(schema: Schema, data: Any) -> dict[str, Any] | None:
+def _loads_or_invalid(schema: type[Schema], data: Any) -> dict[str, Any] | None:
     error: InvalidInput | None = None
     try:
         result = schemas.load(schema, data)
@@ -404,7 +402,7 @@ def _loads_or_invalid(schema: Schema, data: Any) -> dict[str, Any] | None:
     ).flatmap(lambda strategy: strategy)
 )
 def test_any_garbage_affiliation_gives_a_valid_row_or_invalid_input(data: Any) -> None:
-    result = _loads_or_invalid(AffiliationSchema(), data)
+    result = _loads_or_invalid(AffiliationSchema, data)
     if result is not None:
         assert isinstance(result["ins"], Ins)
         assert (
@@ -442,4 +440,4 @@ def test_any_garbage_affiliation_gives_a_valid_row_or_invalid_input(data: Any) -
 def test_any_garbage_for_other_schemas_gives_a_result_or_invalid_input(
     schema: type[Schema], data: Any
 ) -> None:
-    _loads_or_invalid(schema(), data)
+    _loads_or_invalid(schema, data)

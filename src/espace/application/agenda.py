@@ -59,7 +59,7 @@ class AgendaService(ServiceBase):
     ) -> dict[str, Any]:
         """AG-1: a new appointment, made by the holder or by a professional."""
         now = at or self.clock()
-        params = schemas.load(service_schemas.AppointmentSchema(), data)
+        params = schemas.load(service_schemas.AppointmentSchema, data)
         espace = self._espace(espace_id)
         self._may(actor, espace)
         with_pro = params["with_professional"]
@@ -95,7 +95,7 @@ class AgendaService(ServiceBase):
     ) -> dict[str, Any]:
         """AG-1: to a new time in the future (and perhaps a new place)."""
         now = at or self.clock()
-        params = schemas.load(service_schemas.MoveSchema(), data)
+        params = schemas.load(service_schemas.MoveSchema, data)
         appointment = self._appointment(appointment_id)
         espace = self._espace(appointment.espace_id)
         self._may(actor, espace)

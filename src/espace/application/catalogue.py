@@ -87,7 +87,7 @@ class CatalogueService(ServiceBase):
 
     def services(self, category: str | None = None) -> list[dict[str, Any]]:
         """PRO-3: the referenced services in force (the catalogue view)."""
-        params = schemas.load(service_schemas.CategorySchema(), {"category": category})
+        params = schemas.load(service_schemas.CategorySchema, {"category": category})
         return self.queries.services(params["category"])
 
     # ----------------------------------------------------------------- connections
@@ -101,9 +101,7 @@ class CatalogueService(ServiceBase):
     ) -> dict[str, Any]:
         """PRO-3: the holder authorises a referenced service; traced (ACC-6)."""
         now = at or self.clock()
-        ref = schemas.load(
-            service_schemas.ServiceRefSchema(), {"service_id": service_id}
-        )
+        ref = schemas.load(service_schemas.ServiceRefSchema, {"service_id": service_id})
         catalogue = self.catalogue()
         service = catalogue.referenced(ref["service_id"])
         return self._authorise(
@@ -128,9 +126,7 @@ class CatalogueService(ServiceBase):
     ) -> dict[str, Any]:
         """PRO-3: the holder withdraws a service's authorisation; traced (ACC-6)."""
         now = at or self.clock()
-        ref = schemas.load(
-            service_schemas.ServiceRefSchema(), {"service_id": service_id}
-        )
+        ref = schemas.load(service_schemas.ServiceRefSchema, {"service_id": service_id})
         return self._authorise(
             actor,
             espace_id,

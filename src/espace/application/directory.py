@@ -36,8 +36,6 @@ from espace.projections.directory import DirectoryQueries
 log = structlog.get_logger("espace.directory")
 
 DELIMITER = "|"
-_ROW_SCHEMA = service_schemas.DirectoryRowSchema()
-"""One instance for every row: building a schema copies its fields."""
 
 
 @dataclass
@@ -253,7 +251,7 @@ class DirectoryService(ServiceBase):
             report.rejected.append(RowRejected(line, {"_row": [str(row["_row"])]}))
             return None
         try:
-            data = schemas.load(_ROW_SCHEMA, row)
+            data = schemas.load(service_schemas.DirectoryRowSchema, row)
         except InvalidInput as exc:
             report.rejected.append(RowRejected(line, exc.fields))
             return None
@@ -384,6 +382,6 @@ class DirectoryService(ServiceBase):
 
 
 def _idnatps(value: str) -> str:
-    data = schemas.load(schemas.ProfessionalRefSchema(), {"idnatps": value})
+    data = schemas.load(schemas.ProfessionalRefSchema, {"idnatps": value})
     idnatps: str = data["idnatps"]
     return idnatps

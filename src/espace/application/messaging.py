@@ -70,7 +70,7 @@ class Party:
 
 def party_from(data: Mapping[str, Any], espace_id: UUID | None = None) -> Party:
     """Validate who acts (ID-3 for a professional, FINESS for an establishment)."""
-    params = schemas.load(service_schemas.PartySchema(), data)
+    params = schemas.load(service_schemas.PartySchema, data)
     kind = params["kind"]
     if kind == "professional":
         return Party(kind, params["idnatps"], profession=params["profession"])
@@ -133,7 +133,7 @@ class MessagingService(ServiceBase):
         """MSG-1: a professional or an establishment starts a conversation;
         MSG-5: into an inbox that exists (an open or activated espace)."""
         now = at or self.clock()
-        data = schemas.load(service_schemas.OpeningSchema(), message)
+        data = schemas.load(service_schemas.OpeningSchema, message)
         espace = self._espace(espace_id)
         if party.side is Side.HOLDER:
             raise RuleViolation(
@@ -177,7 +177,7 @@ class MessagingService(ServiceBase):
         """The holder replies, or the professional writes again; MSG-3: not
         after the end."""
         now = at or self.clock()
-        data = schemas.load(service_schemas.ReplySchema(), message)
+        data = schemas.load(service_schemas.ReplySchema, message)
         conversation = self._conversation(conversation_id)
         espace = self._espace(conversation.espace_id)
         if party.side is Side.HOLDER:
@@ -230,7 +230,7 @@ class MessagingService(ServiceBase):
         so it is added once.
         """
         now = at or self.clock()
-        meta = schemas.load(service_schemas.AddToRecordSchema(), metadata)
+        meta = schemas.load(service_schemas.AddToRecordSchema, metadata)
         conversation = self._conversation(conversation_id)
         if party.side is not Side.HOLDER:
             raise RuleViolation("MSG-4", "only the holder adds an attachment")
@@ -427,7 +427,7 @@ class MessagingService(ServiceBase):
             )
         for file in files:
             meta = schemas.load(
-                service_schemas.FileSchema(),
+                service_schemas.FileSchema,
                 {"filename": file.filename, "format": file.format},
             )
             if not file.content:

@@ -56,7 +56,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: height (cm) and weight (kg), within plausible ranges."""
-        p = schemas.load(service_schemas.MeasurementsSchema(), data)
+        p = schemas.load(service_schemas.MeasurementsSchema, data)
         return self._change(
             actor,
             espace_id,
@@ -75,7 +75,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: an allergy (substance, reaction, severity)."""
-        p = schemas.load(service_schemas.AllergySchema(), data)
+        p = schemas.load(service_schemas.AllergySchema, data)
         entry = uuid4()
         return self._change(
             actor,
@@ -101,7 +101,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: a condition (and when it was diagnosed)."""
-        p = schemas.load(service_schemas.ConditionSchema(), data)
+        p = schemas.load(service_schemas.ConditionSchema, data)
         entry = uuid4()
         return self._change(
             actor,
@@ -126,7 +126,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: a treatment (dosage, since when)."""
-        p = schemas.load(service_schemas.TreatmentSchema(), data)
+        p = schemas.load(service_schemas.TreatmentSchema, data)
         entry = uuid4()
         return self._change(
             actor,
@@ -152,7 +152,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: a vaccination (vaccine, date, dose)."""
-        p = schemas.load(service_schemas.VaccinationSchema(), data)
+        p = schemas.load(service_schemas.VaccinationSchema, data)
         entry = uuid4()
         return self._change(
             actor,
@@ -178,7 +178,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: remove an allergy, condition or vaccination; stop a treatment."""
-        p = schemas.load(service_schemas.EntrySchema(), data)
+        p = schemas.load(service_schemas.EntrySchema, data)
         return self._change(
             actor,
             espace_id,
@@ -197,7 +197,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: the trusted person, reachable by phone or e-mail."""
-        p = schemas.load(service_schemas.TrustedPersonSchema(), data)
+        p = schemas.load(service_schemas.TrustedPersonSchema, data)
         return self._change(
             actor,
             espace_id,

@@ -76,7 +76,7 @@ def default_matrix_text() -> str:
 
 def actor_from(data: Mapping[str, Any], espace_id: UUID | None) -> Actor:
     """Validate who acts. The holder and representative are bound to an espace."""
-    params = schemas.load(schemas.ActorSchema(), data)
+    params = schemas.load(schemas.ActorSchema, data)
     kind = ActorKind(params["kind"])
     if kind is ActorKind.PROFESSIONAL:
         return Actor(kind, params["idnatps"], params["profession"])
@@ -339,7 +339,7 @@ class RecordService:
         of its own change, such as adding a message's attachment (MSG-4).
         """
         now = at or self.clock()
-        meta = schemas.load(schemas.DocumentSchema(), metadata)
+        meta = schemas.load(schemas.DocumentSchema, metadata)
         if not content:
             raise InvalidInput({"content": ["the document is empty"]})
         holder = actor.kind in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE)
@@ -412,7 +412,7 @@ class RecordService:
     ) -> Outcome:
         """DOC-3: the author replaces; a new version, the history stays."""
         now = at or self.clock()
-        meta = schemas.load(schemas.DocumentSchema(), metadata)
+        meta = schemas.load(schemas.DocumentSchema, metadata)
         if not content:
             raise InvalidInput({"content": ["the document is empty"]})
         doc = self._document(document_id)
@@ -565,7 +565,7 @@ class RecordService:
         médecin traitant.
         """
         now = at or self.clock()
-        access_mode = Mode(schemas.load(schemas.ModeSchema(), {"mode": mode})["mode"])
+        access_mode = Mode(schemas.load(schemas.ModeSchema, {"mode": mode})["mode"])
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
         decision = self._decide(
@@ -634,7 +634,7 @@ class RecordService:
         their aggregates. Titles come from the sealed events.
         """
         now = at or self.clock()
-        access_mode = Mode(schemas.load(schemas.ModeSchema(), {"mode": mode})["mode"])
+        access_mode = Mode(schemas.load(schemas.ModeSchema, {"mode": mode})["mode"])
         espace = self._espace(espace_id)
         _, trace = self._gate(actor, Action.LIST, espace, now, mode=access_mode)
         facts = self._facts(espace)
@@ -736,7 +736,7 @@ class RecordService:
         """ACC-1/2/4/5: the holder's choices; each one is traced."""
         now = at or self.clock()
         pro = (
-            schemas.load(schemas.ProfessionalRefSchema(), professional)
+            schemas.load(schemas.ProfessionalRefSchema, professional)
             if professional is not None
             else None
         )
@@ -812,7 +812,7 @@ class RecordService:
     ) -> dict[str, Any]:
         """LC-11: the operator grants an heir read access to the archive."""
         now = at or self.clock()
-        params = schemas.load(schemas.HeirSchema(), data)
+        params = schemas.load(schemas.HeirSchema, data)
         espace = self._espace(espace_id)
         if espace.date_of_death is None:
             raise RuleViolation("LC-11", "the holder is not deceased")

@@ -209,18 +209,15 @@ class NirSchema(_Base):
 _INSTANCES: dict[type[Schema], Schema] = {}
 
 
-def load(schema: Schema | type[Schema], data: Mapping[str, Any]) -> dict[str, Any]:
+def load(schema: type[Schema], data: Mapping[str, Any]) -> dict[str, Any]:
     """Validate ``data``; blank strings count as missing. Raises InvalidInput.
 
-    Pass the schema class: one instance per class is kept, since building a
-    marshmallow schema deep-copies its fields (40 % of a feed row's cost).
+    One instance per schema class is kept, since building a marshmallow
+    schema deep-copies its fields (most of a small input's cost).
     """
-    if isinstance(schema, type):
-        instance = _INSTANCES.get(schema)
-        if instance is None:
-            instance = _INSTANCES[schema] = schema()
-    else:
-        instance = schema
+    instance = _INSTANCES.get(schema)
+    if instance is None:
+        instance = _INSTANCES[schema] = schema()
     if not isinstance(data, Mapping):
         raise InvalidInput({"_schema": ["expected an object"]})
     result: dict[str, Any] = instance.load(_blank_to_none(data))
