@@ -127,16 +127,20 @@ class ServiceBase:
         if idnatps in self._consent_state(espace_id).blocked:
             raise RuleViolation("ACC-2", "the holder blocked this professional")
 
+    @staticmethod
+    def _facts(espace: EspaceSante) -> EspaceFacts:
+        return EspaceFacts(
+            espace_id=espace.id,
+            state=str(espace.state),
+            deceased=espace.date_of_death is not None,
+            represented=espace.representative is not None,
+        )
+
     def _decide(self, actor: Actor, action: Action, espace: EspaceSante) -> Decision:
         return decide(
             actor,
             action,
-            espace=EspaceFacts(
-                espace_id=espace.id,
-                state=str(espace.state),
-                deceased=espace.date_of_death is not None,
-                represented=espace.representative is not None,
-            ),
+            espace=self._facts(espace),
             consent=self._consent_state(espace.id),
             matrix=NO_DOCUMENTS,
         )
@@ -148,7 +152,11 @@ class ServiceBase:
         espace_id: UUID,
         decision: Decision,
         at: datetime,
-        detail: str,
+        detail: str | None = None,
+        *,
+        mode: Mode = Mode.CARE,
+        document_id: UUID | None = None,
+        version_id: UUID | None = None,
     ) -> AccessTrace:
         """ACC-6: who, what, when, on what grounds, or why not."""
         return AccessTrace.record(
@@ -159,11 +167,13 @@ class ServiceBase:
             actor_id=actor.id,
             actor_profession=actor.profession,
             action=str(action),
-            mode=str(Mode.CARE),
+            mode=str(mode),
             allowed=decision.allowed,
             ground=str(decision.ground) if decision.ground else None,
             rule=decision.rule,
             reason=decision.reason,
+            document_id=document_id,
+            version_id=version_id,
             detail=detail,
         )
 

@@ -20,10 +20,9 @@ from uuid import UUID, uuid4
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import MapperDeserialisationError, RecordConflictError
 
 from espace.application import schemas
-from espace.application.common import check_listed
+from espace.application.common import ServiceBase, check_listed
 from espace.application.errors import Conflict, InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, _project
 from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
@@ -35,12 +34,11 @@ from espace.domain.access import (
     Actor,
     ActorKind,
     Decision,
-    EspaceFacts,
     Mode,
     decide,
     facts_of_document,
 )
-from espace.domain.consent import Consent, ConsentState, consent_id
+from espace.domain.consent import Consent, consent_id
 from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
@@ -89,7 +87,7 @@ def actor_from(data: Mapping[str, Any], espace_id: UUID | None) -> Actor:
     return Actor(kind, str(espace_id))
 
 
-class RecordService:
+class RecordService(ServiceBase):
     """The DMP inside each open espace."""
 
     def __init__(
@@ -106,16 +104,14 @@ class RecordService:
         after_save: Callable[[], object] | None = None,
         directory: ProfessionalDirectory | None = None,
     ) -> None:
-        self.app = app
-        self.directory = directory
-        self.lifecycle = lifecycle
+        super().__init__(
+            app, lifecycle, clock, directory=directory, after_save=after_save
+        )
         self.contents = contents
-        self.clock = clock
         self.documents = documents
         self.consents = consents
         self.journal_view = journal
         self.notifications = notifications
-        self.after_save = after_save
         self._matrix: tuple[float, AccessMatrix] | None = None
 
     # ----------------------------------------------------------------- matrix
@@ -165,44 +161,11 @@ class RecordService:
 
     # ----------------------------------------------------------------- facts
 
-    def _espace(self, espace_id: UUID) -> EspaceSante:
-        return self.lifecycle.get(espace_id)
-
-    def _facts(self, espace: EspaceSante) -> EspaceFacts:
-        return EspaceFacts(
-            espace_id=espace.id,
-            state=str(espace.state),
-            deceased=espace.date_of_death is not None,
-            represented=espace.representative is not None,
-        )
-
     def _consent(self, espace_id: UUID) -> Consent | None:
-        try:
-            consent: Consent = self.app.repository.get(
-                consent_id(espace_id), projector_func=_project
-            )
-        except AggregateNotFoundError:
-            return None
-        return consent
-
-    def _consent_state(self, espace_id: UUID) -> ConsentState:
-        consent = self._consent(espace_id)
-        return consent.state if consent is not None else ConsentState()
+        return self._maybe(consent_id(espace_id), Consent, "consent")
 
     def _document(self, document_id: UUID) -> Document:
-        try:
-            doc: Document = self.app.repository.get(
-                document_id, projector_func=_project
-            )
-        except AggregateNotFoundError:
-            raise NotFound(f"no document {document_id}") from None
-        except MapperDeserialisationError as exc:
-            if getattr(exc, "key_id", None) is not None:
-                raise NotFound(f"document {document_id} was erased (SEC-4)") from None
-            raise
-        if not isinstance(doc, Document):
-            raise NotFound(f"no document {document_id}")
-        return doc
+        return self._load(document_id, Document, "document")
 
     def _decide(
         self,
@@ -240,37 +203,6 @@ class RecordService:
 
     # ----------------------------------------------------------------- traces
 
-    def _trace(
-        self,
-        actor: Actor,
-        action: Action,
-        espace_id: UUID,
-        decision: Decision,
-        at: datetime,
-        *,
-        mode: Mode = Mode.CARE,
-        document_id: UUID | None = None,
-        version_id: UUID | None = None,
-        detail: str | None = None,
-    ) -> AccessTrace:
-        return AccessTrace.record(
-            trace_id=uuid4(),
-            espace_id=espace_id,
-            at=at,
-            actor_kind=str(actor.kind),
-            actor_id=actor.id,
-            actor_profession=actor.profession,
-            action=str(action),
-            mode=str(mode),
-            allowed=decision.allowed,
-            ground=str(decision.ground) if decision.ground else None,
-            rule=decision.rule,
-            reason=decision.reason,
-            document_id=document_id,
-            version_id=version_id,
-            detail=detail,
-        )
-
     def _refuse(self, trace: AccessTrace, decision: Decision) -> None:
         """Save the trace of a denied attempt (ACC-6), then refuse.
 
@@ -291,7 +223,7 @@ class RecordService:
             decision.rule or "ACC-1", decision.reason or "access denied"
         )
 
-    def _gate(
+    def _record_gate(
         self,
         actor: Actor,
         action: Action,
@@ -349,7 +281,7 @@ class RecordService:
             raise InvalidInput({"category": ["Missing data for required field."]})
         espace = self._espace(espace_id)
         action = Action.UPLOAD if holder else Action.DEPOSIT
-        decision, trace = self._gate(actor, action, espace, now)
+        decision, trace = self._record_gate(actor, action, espace, now)
         version_id = uuid4()
         try:
             doc = self._new_document(
@@ -417,7 +349,9 @@ class RecordService:
             raise InvalidInput({"content": ["the document is empty"]})
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
-        decision, trace = self._gate(actor, Action.REPLACE, espace, now, document=doc)
+        decision, trace = self._record_gate(
+            actor, Action.REPLACE, espace, now, document=doc
+        )
         version_id = uuid4()
         kind, by_id = self._author_key(actor, doc)
         try:
@@ -530,7 +464,7 @@ class RecordService:
         now = at or self.clock()
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
-        decision, trace = self._gate(
+        decision, trace = self._record_gate(
             actor, action, espace, now, document=doc, detail=detail
         )
         kind, by_id = self._author_key(actor, doc)
@@ -636,7 +570,7 @@ class RecordService:
         now = at or self.clock()
         access_mode = Mode(schemas.load(schemas.ModeSchema, {"mode": mode})["mode"])
         espace = self._espace(espace_id)
-        _, trace = self._gate(actor, Action.LIST, espace, now, mode=access_mode)
+        _, trace = self._record_gate(actor, Action.LIST, espace, now, mode=access_mode)
         facts = self._facts(espace)
         consent = self._consent_state(espace_id)
         matrix = self.matrix()
@@ -682,7 +616,7 @@ class RecordService:
         now = at or self.clock()
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
-        _, trace = self._gate(
+        _, trace = self._record_gate(
             actor, Action.READ, espace, now, document=doc, detail="history"
         )
         self._save(trace)
@@ -772,7 +706,7 @@ class RecordService:
             )
         espace = self._espace(espace_id)
         detail = f"{choice} {pro['idnatps']}" if pro else choice
-        _, trace = self._gate(actor, Action.CONSENT, espace, now, detail=detail)
+        _, trace = self._record_gate(actor, Action.CONSENT, espace, now, detail=detail)
         consent = self._consent(espace_id) or Consent.start(espace_id=espace_id, at=now)
         try:
             commands[choice](consent)
@@ -796,7 +730,7 @@ class RecordService:
         if actor.kind is not ActorKind.PROFESSIONAL:
             raise InvalidInput({"actor": ["only a professional declares consent"]})
         espace = self._espace(espace_id)
-        _, trace = self._gate(actor, Action.DECLARE_CONSENT, espace, now)
+        _, trace = self._record_gate(actor, Action.DECLARE_CONSENT, espace, now)
         consent = self._consent(espace_id) or Consent.start(espace_id=espace_id, at=now)
         if actor.id not in consent.authorised:
             consent.authorise(at=now, idnatps=actor.id, declared_by="professional")
@@ -954,13 +888,3 @@ class RecordService:
             ground=str(decision.ground),
             trace_id=str(trace.id),
         )
-
-    def _save(self, *aggregates: Any) -> None:
-        try:
-            self.app.save(*aggregates)
-        except RecordConflictError:
-            raise Conflict(
-                "the record was changed by someone else; try again"
-            ) from None
-        if self.after_save is not None:
-            self.after_save()
