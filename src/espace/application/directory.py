@@ -29,7 +29,12 @@ from espace.application.common import ServiceBase
 from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, RowRejected
 from espace.application.ports import Clock, ViewSync
-from espace.domain.directory import PROFESSION_CODES, Professional, professional_id
+from espace.domain.directory import (
+    ACTIVITY_FIELDS,
+    PROFESSION_CODES,
+    Professional,
+    professional_id,
+)
 from espace.domain.errors import RuleViolation
 from espace.projections.directory import DirectoryQueries
 
@@ -260,18 +265,7 @@ class DirectoryService(ServiceBase):
             label = data["profession_label"] or "?"
             report.skipped_professions[f"{data['profession_code']} {label}"] += 1
             return None
-        activity = {
-            k: data[k]
-            for k in (
-                "specialty_code",
-                "specialty_label",
-                "mode",
-                "site",
-                "postal_code",
-                "city",
-                "cedex",
-            )
-        }
+        activity = {k: data[k] for k in ACTIVITY_FIELDS}
         entry = {
             "idnatps": data["idnatps"],
             "id_type": data["id_type"],

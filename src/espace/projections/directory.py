@@ -16,7 +16,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from espace.domain.directory import Professional
+from espace.domain.directory import ACTIVITY_FIELDS, Professional
 from espace.projections.base import VIEWS, FoldProjection, UtcDateTime
 
 professionals = sa.Table(
@@ -137,23 +137,12 @@ class DirectoryProjection(FoldProjection[DirState]):
             {
                 "professional_id": event.originator_id,
                 "position": n,
-                **{k: a.get(k) for k in _ACTIVITY_COLUMNS},
+                **{k: a.get(k) for k in ACTIVITY_FIELDS},
                 "city_key": search_key(a.get("city")) or None,
             }
             for n, a in enumerate(event.activities, start=1)
         ]
         return {"pro": pro, "places": places}
-
-
-_ACTIVITY_COLUMNS = (
-    "specialty_code",
-    "specialty_label",
-    "mode",
-    "site",
-    "postal_code",
-    "city",
-    "cedex",
-)
 
 
 class DirectoryQueries:
@@ -273,6 +262,6 @@ class DirectoryQueries:
                 .order_by(activities.c.professional_id, activities.c.position)
             )
             for r in conn.execute(query).mappings():
-                place = {k: r[k] for k in _ACTIVITY_COLUMNS}
+                place = {k: r[k] for k in ACTIVITY_FIELDS}
                 found.setdefault(r["professional_id"], []).append(place)
         return found
