@@ -44,7 +44,6 @@ import argparse
 import cProfile
 import pstats
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -52,11 +51,14 @@ from typing import Any
 from eventsourcing.cryptography import AESCipher
 
 from common import (
+    DEFAULT_POSTGRES,
     BaselineApp,
+    add_run_options,
+    database_kinds,
     fresh_database,
     make_people,
     new_master_key,
-    postgres_reachable,
+    print_ratios,
     quiet_logs,
     settle,
     validate_rows,
@@ -69,7 +71,6 @@ from espace.application.security import Hashing
 from espace.domain.espace import EspaceSante
 from espace.simulation import START, Person
 
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TARGET = 0.8
 BATCH = 500
 
@@ -279,45 +280,19 @@ def main(argv: list[str] | None = None) -> dict[str, KindResult]:
         "keystore's inserts slow down as its table grows)",
     )
     parser.add_argument("--pg-rows", type=int, default=None, help="rows on PostgreSQL")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, metavar="URL")
-    parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--logs", choices=("off", "json"), default="off")
-    parser.add_argument(
-        "--profile", action="store_true", help="also print a cProfile of each kind"
-    )
+    add_run_options(parser)
     args = parser.parse_args(argv)
     quiet_logs(args.logs)
 
-    kinds: list[tuple[str, int]] = []
-    if not args.no_sqlite:
-        kinds.append(("sqlite", args.rows))
-    if not args.no_postgres:
-        if postgres_reachable(args.postgres):
-            kinds.append(("postgres", args.pg_rows or args.rows))
-        else:
-            print(f"PostgreSQL unreachable at {args.postgres}: skipped")
-
     results: dict[str, KindResult] = {}
-    for kind, n in kinds:
+    for kind, n in database_kinds(args, args.rows, args.pg_rows):
         results[kind] = measure(
             kind, rows=n, repeat=args.repeat, postgres_url=args.postgres, seed=args.seed
         )
         print_result(results[kind])
         if args.profile:
             profile(kind, rows=n, postgres_url=args.postgres)
-
-    def summary(attr: Callable[[KindResult], float]) -> str:
-        return " ".join(f"{k}={attr(r):.2f}" for k, r in results.items())
-
-    print()
-    print(f"RATIO affiliation {summary(lambda r: r.ratio)}")
-    print(f"RATIO affiliation-paired {summary(lambda r: r.ratio_paired)}")
-    print(f"RATIO affiliation-best {summary(lambda r: r.ratio_best)}")
-    print(f"RATIO affiliation-vs-save-alone {summary(lambda r: r.ratio_to(r.save))}")
-    print(f"RATIO affiliation-vs-save-alone+aes {summary(lambda r: r.ratio_to(r.aes))}")
+    print_ratios("affiliation", results)
     return results
 
 

@@ -44,7 +44,6 @@ import argparse
 import cProfile
 import pstats
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from time import perf_counter
@@ -53,11 +52,14 @@ from typing import Any
 from eventsourcing.cryptography import AESCipher
 
 from common import (
+    DEFAULT_POSTGRES,
     BaselineApp,
+    add_run_options,
+    database_kinds,
     fresh_database,
     make_people,
     new_master_key,
-    postgres_reachable,
+    print_ratios,
     quiet_logs,
     settle,
     validate_rows,
@@ -75,7 +77,6 @@ from espace.application.security import (
 from espace.domain.espace import EspaceSante
 from espace.simulation import START, Person
 
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TARGET = 0.7
 SAVE_BATCH = 500
 
@@ -367,35 +368,18 @@ def main(argv: list[str] | None = None) -> dict[str, KindResult]:
     parser.add_argument(
         "--pg-espaces", type=int, default=None, help="espaces on PostgreSQL"
     )
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, metavar="URL")
-    parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--logs", choices=("off", "json"), default="off")
+    add_run_options(parser)
     parser.add_argument(
         "--with-sync",
         action="store_true",
         help="also time the API default, sync_views=True (views caught up "
         "after each command)",
     )
-    parser.add_argument(
-        "--profile", action="store_true", help="also print a cProfile of each kind"
-    )
     args = parser.parse_args(argv)
     quiet_logs(args.logs)
 
-    kinds: list[tuple[str, int]] = []
-    if not args.no_sqlite:
-        kinds.append(("sqlite", args.espaces))
-    if not args.no_postgres:
-        if postgres_reachable(args.postgres):
-            kinds.append(("postgres", args.pg_espaces or args.espaces))
-        else:
-            print(f"PostgreSQL unreachable at {args.postgres}: skipped")
-
     results: dict[str, KindResult] = {}
-    for kind, n in kinds:
+    for kind, n in database_kinds(args, args.espaces, args.pg_espaces):
         results[kind] = measure(
             kind,
             espaces=n,
@@ -407,16 +391,7 @@ def main(argv: list[str] | None = None) -> dict[str, KindResult]:
         print_result(results[kind])
         if args.profile:
             profile(kind, espaces=n, postgres_url=args.postgres)
-
-    def summary(attr: Callable[[KindResult], float]) -> str:
-        return " ".join(f"{k}={attr(r):.2f}" for k, r in results.items())
-
-    print()
-    print(f"RATIO commands {summary(lambda r: r.ratio)}")
-    print(f"RATIO commands-paired {summary(lambda r: r.ratio_paired)}")
-    print(f"RATIO commands-best {summary(lambda r: r.ratio_best)}")
-    print(f"RATIO commands-vs-save-alone {summary(lambda r: r.ratio_to(r.save))}")
-    print(f"RATIO commands-vs-save-alone+aes {summary(lambda r: r.ratio_to(r.aes))}")
+    print_ratios("commands", results)
     return results
 
 

@@ -54,7 +54,13 @@ from uuid import UUID
 
 import structlog
 
-from common import BaselineApp, fresh_database, postgres_reachable, settle
+from common import (
+    DEFAULT_POSTGRES,
+    BaselineApp,
+    fresh_database,
+    postgres_reachable,
+    settle,
+)
 from espace.adapters.settings import parse_database_url
 from espace.api import Store, init_store
 from espace.application.records import actor_from
@@ -63,7 +69,6 @@ from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
 from espace.domain.trace import AccessTrace
 
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 PHYSICIAN = Actor(ActorKind.PROFESSIONAL, "810001045367", "physician")
 OUTSIDER = Actor(ActorKind.PROFESSIONAL, "810002000007", "physician")

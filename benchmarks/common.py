@@ -6,6 +6,7 @@ Imported as ``common`` by the scripts beside it (``python benchmarks/X.py``).
 
 from __future__ import annotations
 
+import argparse
 import base64
 import logging
 import os
@@ -13,7 +14,7 @@ import random
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from espace.adapters.logging import configure_logging
 from espace.adapters.transcodings import register_transcodings
 from espace.application import schemas
 from espace.simulation import START, Person, make_person
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @contextmanager
@@ -116,3 +119,55 @@ class BaselineApp(Application[UUID]):
 def validate_rows(people: list[Person]) -> list[dict[str, Any]]:
     """The feed rows as the store's schema loads them (done once, untimed)."""
     return [schemas.load(schemas.AffiliationSchema, p.row) for p in people]
+
+
+# ------------------------------------------------------------- ratio scripts
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options every ratio script shares: repetitions, seed, databases,
+    logs, profile."""
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, metavar="URL")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--logs", choices=("off", "json"), default="off")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print a cProfile of each kind"
+    )
+
+
+def database_kinds(
+    args: argparse.Namespace, size: int, pg_size: int | None
+) -> list[tuple[str, int]]:
+    """The kinds of database to measure, with their sizes; an unreachable
+    PostgreSQL is said and skipped."""
+    kinds: list[tuple[str, int]] = []
+    if not args.no_sqlite:
+        kinds.append(("sqlite", size))
+    if not args.no_postgres:
+        if postgres_reachable(args.postgres):
+            kinds.append(("postgres", pg_size or size))
+        else:
+            print(f"PostgreSQL unreachable at {args.postgres}: skipped")
+    return kinds
+
+
+def print_ratios(name: str, results: Mapping[str, Any]) -> None:
+    """The ``RATIO`` lines: headline, paired, best, and the bare-save references.
+
+    Each result has ``ratio``, ``ratio_paired``, ``ratio_best``, ``save``,
+    ``aes`` and ``ratio_to(timings)``.
+    """
+    lines = {
+        "": lambda r: r.ratio,
+        "-paired": lambda r: r.ratio_paired,
+        "-best": lambda r: r.ratio_best,
+        "-vs-save-alone": lambda r: r.ratio_to(r.save),
+        "-vs-save-alone+aes": lambda r: r.ratio_to(r.aes),
+    }
+    print()
+    for suffix, value in lines.items():
+        figures = " ".join(f"{k}={value(r):.2f}" for k, r in results.items())
+        print(f"RATIO {name}{suffix} {figures}")
