@@ -25,6 +25,8 @@ from uuid import uuid4
 
 import pytest
 
+from extracts import directory_extract
+
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 NIR = "295109912611193"
 PERSON = {
@@ -42,26 +44,6 @@ GP = ["--as-professional", "810002000007", "--profession", "physician"]
 NURSE = ["--as-professional", "810003000006", "--profession", "nurse"]
 STRANGER = ["--as-professional", "810004000005", "--profession", "pharmacist"]
 HOLDER = ["--as-holder", "--nir", NIR]
-DIRECTORY_HEADER = (
-    "Identification nationale PP|Type d'identifiant PP|Nom d'exercice|"
-    "Prénom d'exercice|Code profession|Libellé profession|"
-)
-PROFESSION_CODES = {
-    "physician": "10",
-    "pharmacist": "21",
-    "dentist": "40",
-    "nurse": "60",
-}
-
-
-def directory_extract(idnatps_and_professions: list[tuple[str, str]]) -> str:
-    """PRO-2: the national extract listing these professionals (a professional
-    the directory does not list acts on no espace)."""
-    rows = [
-        f"{i}|{i[0]}|NOM{n}|Prénom|{PROFESSION_CODES[p]}|{p}|"
-        for n, (i, p) in enumerate(idnatps_and_professions)
-    ]
-    return "\n".join([DIRECTORY_HEADER, *rows]) + "\n"
 
 
 MATRIX_HEADER = (

@@ -38,32 +38,12 @@ from espace.projections.documents import versions as versions_table
 from espace.projections.espaces import espaces as espaces_table
 from espace.projections.journal import journal as journal_table
 from espace.projections.notifications import notifications as notifications_table
+from extracts import directory_extract
 
 PHYSICIAN = Actor(ActorKind.PROFESSIONAL, "810001045367", "physician")
 GP = Actor(ActorKind.PROFESSIONAL, "810002000007", "physician")
 NURSE = Actor(ActorKind.PROFESSIONAL, "810003000006", "nurse")
 STRANGER = Actor(ActorKind.PROFESSIONAL, "810004000005", "pharmacist")
-
-DIRECTORY_HEADER = (
-    "Identification nationale PP|Type d'identifiant PP|Nom d'exercice|"
-    "Prénom d'exercice|Code profession|Libellé profession|"
-)
-PROFESSION_CODES = {
-    "physician": "10",
-    "pharmacist": "21",
-    "dentist": "40",
-    "nurse": "60",
-}
-
-
-def directory_extract(idnatps_and_professions: list[tuple[str, str]]) -> str:
-    """PRO-2: the national extract listing these professionals (a professional
-    the directory does not list acts on no espace)."""
-    rows = [
-        f"{i}|{i[0]}|NOM{n}|Prénom|{PROFESSION_CODES[p]}|{p}|"
-        for n, (i, p) in enumerate(idnatps_and_professions)
-    ]
-    return "\n".join([DIRECTORY_HEADER, *rows]) + "\n"
 
 
 CAST = [(a.id, a.profession or "") for a in (PHYSICIAN, GP, NURSE, STRANGER)]

@@ -42,6 +42,7 @@ from hypothesis import strategies as st
 from espace import RuleViolation, Store, init_store
 from espace.application.records import actor_from
 from espace.domain.access import Actor, ActorKind
+from extracts import directory_extract
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 PERSON = {
@@ -120,28 +121,6 @@ STEP = st.one_of(
     st.tuples(st.just("list"), READERS, MODES),
     st.tuples(st.just("history"), READERS, DOC),
 )
-
-
-DIRECTORY_HEADER = (
-    "Identification nationale PP|Type d'identifiant PP|Nom d'exercice|"
-    "Prénom d'exercice|Code profession|Libellé profession|"
-)
-PROFESSION_CODES = {
-    "physician": "10",
-    "pharmacist": "21",
-    "dentist": "40",
-    "nurse": "60",
-}
-
-
-def directory_extract(idnatps_and_professions: list[tuple[str, str]]) -> str:
-    """PRO-2: the national extract listing these professionals (a professional
-    the directory does not list acts on no espace)."""
-    rows = [
-        f"{i}|{i[0]}|NOM{n}|Prénom|{PROFESSION_CODES[p]}|{p}|"
-        for n, (i, p) in enumerate(idnatps_and_professions)
-    ]
-    return "\n".join([DIRECTORY_HEADER, *rows]) + "\n"
 
 
 def default_matrix() -> dict[str, set[str]]:
