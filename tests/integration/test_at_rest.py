@@ -17,16 +17,14 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import psycopg
 import pytest
 import sqlalchemy as sa
-from psycopg import sql
 
 from espace import RuleViolation, Store
 from espace.adapters.crypto import espace_keys
 from espace.domain.identifiers import NIR_OID
+from raw_store import leaks, raw_store, sqlite_files
 
 
 def rollout(store: Store, clock: Any, people: Any) -> tuple[list[Any], list[str]]:
@@ -101,72 +99,12 @@ def secrets_of(persons: Iterable[Any], codes: Iterable[str]) -> dict[str, bytes]
     return {what: value.encode("utf-8") for what, value in needles.items()}
 
 
-def sqlite_bytes(url: str) -> dict[str, bytes]:
-    path = Path(urlsplit(url).path[1:])
-    files = {}
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        candidate = Path(f"{path}{suffix}")
-        if candidate.exists():
-            files[candidate.name] = candidate.read_bytes()
-    assert path.name in files
-    return files
-
-
-def postgres_cells(url: str) -> dict[str, bytes]:
-    """Every cell of every table in the store's schema, as raw bytes."""
-    parts = urlsplit(url)
-    schema = parse_qs(parts.query)["schema"][0]
-    cells: dict[str, bytes] = {}
-    with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
-        tables = [
-            t
-            for (t,) in conn.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = %s",
-                (schema,),
-            )
-        ]
-        assert tables
-        for table in tables:
-            cursor = conn.execute(
-                sql.SQL("SELECT * FROM {}.{}").format(
-                    sql.Identifier(schema), sql.Identifier(table)
-                )
-            )
-            names = [d.name for d in cursor.description or []]
-            for n, record in enumerate(cursor):
-                for name, value in zip(names, record, strict=True):
-                    if value is None:
-                        continue
-                    if isinstance(value, bytes | bytearray | memoryview):
-                        raw = bytes(value)
-                    else:
-                        raw = str(value).encode("utf-8")
-                    cells[f"{table}[{n}].{name}"] = raw
-    return cells
-
-
-def leaks(haystacks: dict[str, bytes], needles: dict[str, bytes]) -> list[str]:
-    return [
-        f"{what} in {where}"
-        for where, blob in haystacks.items()
-        for what, needle in needles.items()
-        if needle in blob or needle.lower() in blob.lower()
-    ]
-
-
-def stored_blobs(store: Store, url: str) -> dict[str, bytes]:
-    if url.startswith("sqlite"):
-        return sqlite_bytes(url)
-    return postgres_cells(url)
-
-
 def test_no_personal_datum_or_code_is_stored_in_clear_sec_1(
     store: Store, store_url: str, clock: Any, people: Any
 ) -> None:
     persons, codes = rollout(store, clock, people)
     needles = secrets_of(persons, codes)
-    blobs = stored_blobs(store, store_url)
+    blobs = raw_store(store_url)
     # The scan itself works: the espace ids (not secret) are found in the views.
     espace_hex = persons[0].espace_id.hex.encode()
     espace_text = str(persons[0].espace_id).encode()
@@ -182,7 +120,7 @@ def test_nothing_in_clear_after_the_store_is_closed_and_the_wal_merged_sec_1(
         persons, codes = rollout(store, clock, people)
         store.rebuild_views()
 
-    assert leaks(sqlite_bytes(sqlite_url), secrets_of(persons, codes)) == []
+    assert leaks(raw_store(sqlite_url), secrets_of(persons, codes)) == []
 
 
 def unkeyed_ids(nir: str) -> set[uuid.UUID]:
@@ -251,6 +189,6 @@ def test_an_erased_espaces_wrapped_key_is_gone_from_the_sqlite_files_sec_4(
         clock.advance(hours=1)
         assert store.run_deadlines()["done"] == {"erasure": 1}
 
-        files = sqlite_bytes(sqlite_url)  # the live store, as a backup copies it
+        files = sqlite_files(sqlite_url)  # the live store, as a backup copies it
 
     assert [name for name, blob in files.items() if wrapped in blob] == []

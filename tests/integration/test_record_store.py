@@ -16,15 +16,11 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 from uuid import UUID, uuid4
 
-import psycopg
 import pytest
 import sqlalchemy as sa
-from psycopg import sql
 
 from espace import Conflict, InvalidInput, NotFound, RuleViolation, Store
 from espace.adapters.contents import contents as contents_table
@@ -39,6 +35,7 @@ from espace.projections.espaces import espaces as espaces_table
 from espace.projections.journal import journal as journal_table
 from espace.projections.notifications import notifications as notifications_table
 from extracts import directory_extract
+from raw_store import leaks, raw_store
 
 PHYSICIAN = Actor(ActorKind.PROFESSIONAL, "810001045367", "physician")
 GP = Actor(ActorKind.PROFESSIONAL, "810002000007", "physician")
@@ -162,63 +159,6 @@ def denied(rule: str, call: Any, *args: Any, **kw: Any) -> RuleViolation:
     return info.value
 
 
-# --------------------------------------------------------------------- raw bytes
-
-
-def sqlite_files(url: str) -> dict[str, bytes]:
-    path = Path(urlsplit(url).path[1:])
-    return {
-        f"{path.name}{suffix}": Path(f"{path}{suffix}").read_bytes()
-        for suffix in ("", "-wal", "-journal")
-        if Path(f"{path}{suffix}").exists()
-    }
-
-
-def postgres_cells(url: str) -> dict[str, bytes]:
-    """Every cell of every table of the store's schema, as raw bytes."""
-    schema = parse_qs(urlsplit(url).query)["schema"][0]
-    cells: dict[str, bytes] = {}
-    with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
-        tables = [
-            t
-            for (t,) in conn.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = %s",
-                (schema,),
-            )
-        ]
-        for table in tables:
-            cursor = conn.execute(
-                sql.SQL("SELECT * FROM {}.{}").format(
-                    sql.Identifier(schema), sql.Identifier(table)
-                )
-            )
-            names = [d.name for d in cursor.description or []]
-            for n, record in enumerate(cursor):
-                for name, value in zip(names, record, strict=True):
-                    if value is None:
-                        continue
-                    if isinstance(value, bytes | bytearray | memoryview):
-                        raw = bytes(value)
-                    else:
-                        raw = str(value).encode("utf-8")
-                    cells[f"{table}[{n}].{name}"] = raw
-    return cells
-
-
-def stored(url: str) -> dict[str, bytes]:
-    return sqlite_files(url) if url.startswith("sqlite") else postgres_cells(url)
-
-
-def found(blobs: dict[str, bytes], needles: dict[str, bytes]) -> list[str]:
-    return [
-        f"{what} in {where}"
-        for where, blob in blobs.items()
-        for what, needle in needles.items()
-        if needle in blob
-    ]
-
-
 # --------------------------------------------------------------------- SEC-1
 
 
@@ -234,7 +174,7 @@ def test_a_deposited_title_and_content_are_never_stored_in_clear_sec_1(
     rec.store.records.history(rec.holder, document_id)
     rec.store.rebuild_views()
 
-    blobs = stored(store_url)
+    blobs = raw_store(store_url)
     # the scan works: the document's id (not secret) is found in the views
     assert any(
         document_id.hex.encode() in b or str(document_id).encode() in b
@@ -245,7 +185,7 @@ def test_a_deposited_title_and_content_are_never_stored_in_clear_sec_1(
         "content": CONTENT,
         "content (utf-16)": CONTENT.decode().encode("utf-16-le"),
     }
-    assert found(blobs, needles) == []
+    assert leaks(blobs, needles) == []
 
 
 def test_a_deposited_contents_hash_is_never_stored_in_clear_sec_1(
@@ -257,7 +197,7 @@ def test_a_deposited_contents_hash_is_never_stored_in_clear_sec_1(
         "hex digest": digest.hexdigest().encode(),
         "raw digest": digest.digest(),
     }
-    assert found(stored(store_url), needles) == []
+    assert leaks(raw_store(store_url), needles) == []
 
 
 # --------------------------------------------------------------------- DOC-1/DOC-3

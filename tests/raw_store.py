@@ -1,0 +1,108 @@
+"""What a store holds, read underneath espace and its libraries (SEC-1, SEC-4).
+
+Importable as ``raw_store`` (``pythonpath = ["tests"]`` in pyproject.toml).
+Scans for data that must never be stored in clear use these, so that every
+scan sees the same bytes: on SQLite the files as a backup copies them (the
+database, its WAL and journals) and every cell; on PostgreSQL every cell of
+every table of the store's schema.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+from psycopg import sql
+
+
+def sqlite_files(url: str) -> dict[str, bytes]:
+    """The database file and its companions, by file name."""
+    path = Path(urlsplit(url).path[1:])
+    files = {
+        f"{path.name}{suffix}": Path(f"{path}{suffix}").read_bytes()
+        for suffix in ("", "-wal", "-shm", "-journal")
+        if Path(f"{path}{suffix}").exists()
+    }
+    assert path.name in files, f"no SQLite file at {path}"
+    return files
+
+
+def _as_bytes(value: object) -> bytes:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode("utf-8")
+
+
+def sqlite_cells(url: str) -> dict[str, bytes]:
+    """Every non-NULL cell of every table, through the sqlite3 module alone
+    (a value spread over overflow pages is whole here)."""
+    cells: dict[str, bytes] = {}
+    with sqlite3.connect(urlsplit(url).path[1:]) as conn:
+        tables = [
+            t
+            for (t,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'"
+            )
+        ]
+        assert tables, "no table in the store"
+        for table in tables:
+            cursor = conn.execute(f'SELECT * FROM "{table}"')
+            names = [d[0] for d in cursor.description]
+            for n, record in enumerate(cursor):
+                for name, value in zip(names, record, strict=True):
+                    if value is not None:
+                        cells[f"{table}[{n}].{name}"] = _as_bytes(value)
+    return cells
+
+
+def postgres_cells(url: str) -> dict[str, bytes]:
+    """Every non-NULL cell of every table in the store's schema."""
+    schema = parse_qs(urlsplit(url).query)["schema"][0]
+    cells: dict[str, bytes] = {}
+    with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+        tables = [
+            t
+            for (t,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = %s",
+                (schema,),
+            )
+        ]
+        assert tables, "no table in the store"
+        for table in tables:
+            cursor = conn.execute(
+                sql.SQL("SELECT * FROM {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(table)
+                )
+            )
+            names = [d.name for d in cursor.description or []]
+            for n, record in enumerate(cursor):
+                for name, value in zip(names, record, strict=True):
+                    if value is not None:
+                        cells[f"{table}[{n}].{name}"] = _as_bytes(value)
+    return cells
+
+
+def cells(url: str) -> dict[str, bytes]:
+    """Every non-NULL cell of the store's tables, on either database."""
+    return sqlite_cells(url) if url.startswith("sqlite") else postgres_cells(url)
+
+
+def raw_store(url: str) -> dict[str, bytes]:
+    """Everything the store holds, by where it was found: the cells, and on
+    SQLite the files too (a freed value may linger in the WAL)."""
+    if url.startswith("sqlite"):
+        return {**sqlite_files(url), **sqlite_cells(url)}
+    return postgres_cells(url)
+
+
+def leaks(haystacks: dict[str, bytes], needles: dict[str, bytes]) -> list[str]:
+    """Each needle found in a haystack, as it is or in any letter case."""
+    return [
+        f"{what} in {where}"
+        for where, blob in haystacks.items()
+        for what, needle in needles.items()
+        if needle in blob or needle.lower() in blob.lower()
+    ]
