@@ -10,7 +10,9 @@ every table of the store's schema.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg
@@ -29,10 +31,15 @@ def sqlite_files(url: str) -> dict[str, bytes]:
     return files
 
 
-def _as_bytes(value: object) -> bytes:
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    return str(value).encode("utf-8")
+def _add_cells(
+    cells: dict[str, bytes], table: str, names: list[str], records: Iterable[Any]
+) -> None:
+    for n, record in enumerate(records):
+        for name, value in zip(names, record, strict=True):
+            if isinstance(value, bytes | bytearray | memoryview):
+                cells[f"{table}[{n}].{name}"] = bytes(value)
+            elif value is not None:
+                cells[f"{table}[{n}].{name}"] = str(value).encode("utf-8")
 
 
 def sqlite_cells(url: str) -> dict[str, bytes]:
@@ -49,11 +56,7 @@ def sqlite_cells(url: str) -> dict[str, bytes]:
         assert tables, "no table in the store"
         for table in tables:
             cursor = conn.execute(f'SELECT * FROM "{table}"')
-            names = [d[0] for d in cursor.description]
-            for n, record in enumerate(cursor):
-                for name, value in zip(names, record, strict=True):
-                    if value is not None:
-                        cells[f"{table}[{n}].{name}"] = _as_bytes(value)
+            _add_cells(cells, table, [d[0] for d in cursor.description], cursor)
     return cells
 
 
@@ -78,10 +81,7 @@ def postgres_cells(url: str) -> dict[str, bytes]:
                 )
             )
             names = [d.name for d in cursor.description or []]
-            for n, record in enumerate(cursor):
-                for name, value in zip(names, record, strict=True):
-                    if value is not None:
-                        cells[f"{table}[{n}].{name}"] = _as_bytes(value)
+            _add_cells(cells, table, names, cursor)
     return cells
 
 
