@@ -12,9 +12,7 @@ rules say. A denied attempt leaves its trace and nothing else.
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -34,24 +32,17 @@ from espace.projections.documents import versions as versions_table
 from espace.projections.espaces import espaces as espaces_table
 from espace.projections.journal import journal as journal_table
 from espace.projections.notifications import notifications as notifications_table
-from extracts import directory_extract
 from raw_store import leaks, raw_store
-
-PHYSICIAN = Actor(ActorKind.PROFESSIONAL, "810001045367", "physician")
-GP = Actor(ActorKind.PROFESSIONAL, "810002000007", "physician")
-NURSE = Actor(ActorKind.PROFESSIONAL, "810003000006", "nurse")
-STRANGER = Actor(ActorKind.PROFESSIONAL, "810004000005", "pharmacist")
-
-
-CAST = [(a.id, a.profession or "") for a in (PHYSICIAN, GP, NURSE, STRANGER)]
-CAST.append(("810005000004", "physician"))
-
-
-def list_the_cast(store: Store) -> None:
-    """PRO-2: the professionals of these tests are in the directory."""
-    report = store.directory.import_extract(io.StringIO(directory_extract(CAST)))
-    assert report.rejected == [], report.as_dict()
-
+from records_world import (
+    GP,
+    NURSE,
+    PHYSICIAN,
+    STRANGER,
+    Record,
+    choose,
+    list_the_cast,
+    make_record,
+)
 
 VIEW_TABLES = (
     espaces_table,
@@ -65,72 +56,6 @@ VIEW_TABLES = (
 )
 ESPACE_VIEWS = VIEW_TABLES[1:]
 """The views whose rows belong to an espace (the espaces view keeps a tombstone)."""
-
-
-@dataclass
-class Record:
-    """An activated espace: GP is its médecin traitant, PHYSICIAN has consent,
-    NURSE is in the care team; STRANGER has nothing."""
-
-    store: Store
-    clock: Any
-    espace_id: UUID
-    person: Any
-
-    @property
-    def holder(self) -> Actor:
-        return actor_from({"kind": "holder"}, self.espace_id)
-
-    def meta(self, category: str = "report", **kw: Any) -> dict[str, Any]:
-        data = {
-            "category": category,
-            "loinc_code": "11488-4",
-            "title": f"Compte rendu {category} de Mme QUINTALBROSSARD",
-            "care_time": (self.clock.now - timedelta(hours=1)).isoformat(),
-            "format": "text/plain",
-        }
-        data.update(kw)
-        return data
-
-    def deposit(
-        self, actor: Actor = PHYSICIAN, category: str = "report", **kw: Any
-    ) -> UUID:
-        content = kw.pop("content", f"contenu {category} {uuid4()}".encode())
-        self.clock.advance(minutes=1)
-        outcome = self.store.records.deposit(
-            actor, self.espace_id, self.meta(category, **kw), content
-        )
-        assert outcome.document_id is not None
-        return UUID(outcome.document_id)
-
-    def listed(self, actor: Actor, mode: str = "care") -> set[UUID]:
-        self.clock.advance(minutes=1)
-        rows = self.store.records.list_documents(actor, self.espace_id, mode=mode)
-        return {r["document_id"] for r in rows}
-
-    def traces(self) -> int:
-        return self.store.journal.count(self.espace_id)
-
-
-def choose(rec: Record, choice: str, who: Actor | None = None) -> None:
-    rec.clock.advance(minutes=1)
-    pro = None if who is None else {"idnatps": who.id, "profession": who.profession}
-    rec.store.records.consent(rec.holder, rec.espace_id, choice, pro)
-
-
-def make_record(store: Store, clock: Any, people: Any, helpers: Any) -> Record:
-    list_the_cast(store)
-    person = people.make()
-    helpers.affiliate(store, person)
-    helpers.notify(store, person)
-    clock.advance(days=1)
-    store.lifecycle.activate(person.activation())
-    assert person.espace_id is not None
-    rec = Record(store, clock, person.espace_id, person)
-    choose(rec, "designate-medecin-traitant", GP)
-    choose(rec, "grant", PHYSICIAN)
-    choose(rec, "care-team-add", NURSE)
-    return rec
 
 
 @pytest.fixture

@@ -18,8 +18,10 @@ from eventsourcing.application import Application
 
 from espace.application import schemas, service_schemas
 from espace.application.common import ServiceBase
+from espace.application.errors import InvalidInput
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock, ProfessionalDirectory
+from espace.domain import calendar
 from espace.domain.access import Action, Actor, ActorKind
 from espace.domain.agenda import Appointment
 from espace.domain.errors import RuleViolation
@@ -58,9 +60,10 @@ class AgendaService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """AG-1: a new appointment, made by the holder or by a professional."""
-        now = at or self.clock()
         params = schemas.load(service_schemas.AppointmentSchema, data)
         espace = self._espace(espace_id)
+        now = self._now(at)
+        self._plausible(espace, params["starts_at"], now)
         self._may(actor, espace)
         with_pro = params["with_professional"]
         if with_pro is not None:
@@ -94,10 +97,11 @@ class AgendaService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """AG-1: to a new time in the future (and perhaps a new place)."""
-        now = at or self.clock()
         params = schemas.load(service_schemas.MoveSchema, data)
         appointment = self._appointment(appointment_id)
         espace = self._espace(appointment.espace_id)
+        now = self._now(at)
+        self._plausible(espace, params["starts_at"], now)
         self._may(actor, espace)
         appointment.move(
             at=now,
@@ -114,9 +118,9 @@ class AgendaService(ServiceBase):
         self, actor: Actor, appointment_id: UUID, at: datetime | None = None
     ) -> dict[str, Any]:
         """AG-1: an appointment still to come is cancelled."""
-        now = at or self.clock()
         appointment = self._appointment(appointment_id)
         espace = self._espace(appointment.espace_id)
+        now = self._now(at)
         self._may(actor, espace)
         appointment.cancel(
             at=now,
@@ -141,8 +145,8 @@ class AgendaService(ServiceBase):
         The holder sees all of them; a professional, those with them or made
         by them.
         """
-        now = at or self.clock()
         espace = self._espace(espace_id)
+        now = self._now(at)
         if actor.kind is ActorKind.PROFESSIONAL:
             self._may(actor, espace)
         else:
@@ -174,6 +178,23 @@ class AgendaService(ServiceBase):
         return out
 
     # ----------------------------------------------------------------- helpers
+
+    def _plausible(
+        self, espace: EspaceSante, starts_at: datetime, now: datetime
+    ) -> None:
+        """ADR-0017: an appointment falls between the holder's birth and
+        ten years from now (AG-1)."""
+        self._since_birth(espace, "starts_at", starts_at)
+        horizon = calendar.years_after(now, calendar.APPOINTMENT_HORIZON_YEARS)
+        if starts_at >= horizon:
+            raise InvalidInput(
+                {
+                    "starts_at": [
+                        "an appointment is made at most "
+                        f"{calendar.APPOINTMENT_HORIZON_YEARS} years ahead"
+                    ]
+                }
+            )
 
     def _may(self, actor: Actor, espace: EspaceSante) -> None:
         """PRO-2 and ACC-2 for a professional; the holder side by the record's

@@ -70,11 +70,11 @@ class CatalogueService(ServiceBase):
 
     def publish(self, text: str, source: str, at: datetime | None = None) -> int:
         """PRO-3: publish a new version of the catalogue from its CSV text."""
-        now = at or self.clock()
-        services = parse_catalogue(text)
-        catalogue = self._maybe(
-            CATALOGUE_ID, ServiceCatalogue, "catalogue"
-        ) or ServiceCatalogue.start(at=now)
+        services = parse_catalogue(schemas.require_text(text, "catalogue"))
+        source = schemas.require_text(source, "source")
+        existing = self._maybe(CATALOGUE_ID, ServiceCatalogue, "catalogue")
+        now = self._now(at)
+        catalogue = existing or ServiceCatalogue.start(at=now)
         version = catalogue.publish(at=now, services=services, source=source)
         self._save(catalogue)
         log.info("catalogue.published", version=version, services=len(services))
@@ -100,7 +100,6 @@ class CatalogueService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-3: the holder authorises a referenced service; traced (ACC-6)."""
-        now = at or self.clock()
         ref = schemas.load(service_schemas.ServiceRefSchema, {"service_id": service_id})
         catalogue = self.catalogue()
         service = catalogue.referenced(ref["service_id"])
@@ -108,13 +107,13 @@ class CatalogueService(ServiceBase):
             actor,
             espace_id,
             f"connect-service {ref['service_id']}",
-            lambda c: c.connect(
+            lambda c, now: c.connect(
                 at=now,
                 service=service,
                 version=catalogue.published_version,
                 by=str(actor.kind),
             ),
-            now,
+            at,
         )
 
     def disconnect(
@@ -125,16 +124,15 @@ class CatalogueService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-3: the holder withdraws a service's authorisation; traced (ACC-6)."""
-        now = at or self.clock()
         ref = schemas.load(service_schemas.ServiceRefSchema, {"service_id": service_id})
         return self._authorise(
             actor,
             espace_id,
             f"disconnect-service {ref['service_id']}",
-            lambda c: c.disconnect(
+            lambda c, now: c.disconnect(
                 at=now, service_id=ref["service_id"], by=str(actor.kind)
             ),
-            now,
+            at,
         )
 
     def connections(self, espace_id: UUID) -> list[dict[str, Any]]:
@@ -146,16 +144,18 @@ class CatalogueService(ServiceBase):
         actor: Actor,
         espace_id: UUID,
         detail: str,
-        change: Callable[[ServiceConnections], None],
-        at: datetime,
+        change: Callable[[ServiceConnections, datetime], None],
+        when: datetime | None,
     ) -> dict[str, Any]:
         espace = self._espace(espace_id)
-        trace = self._gate(actor, Action.CONSENT, espace, at, detail)
-        connections = self._maybe(
+        existing = self._maybe(
             connections_id(espace_id), ServiceConnections, "connections"
-        ) or ServiceConnections.start(espace_id=espace_id, at=at)
+        )
+        at = self._now(when)
+        trace = self._gate(actor, Action.CONSENT, espace, at, detail)
+        connections = existing or ServiceConnections.start(espace_id=espace_id, at=at)
         try:
-            change(connections)
+            change(connections, at)
         except RuleViolation as exc:
             denial = Decision.deny(exc.rule, exc.message)
             self._save(

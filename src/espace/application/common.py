@@ -11,16 +11,18 @@ archive, LC-11 deceased, LC-12 representation) hold everywhere alike.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import MapperDeserialisationError, RecordConflictError
 
-from espace.application.errors import Conflict, NotFound
+from espace.application import schemas
+from espace.application.errors import Conflict, InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, _project
 from espace.application.ports import Clock, ProfessionalDirectory
+from espace.domain import calendar
 from espace.domain.access import (
     AccessMatrix,
     Action,
@@ -116,7 +118,27 @@ class ServiceBase:
         consent = self._maybe(consent_id(espace_id), Consent, "consent")
         return consent.state if consent is not None else ConsentState()
 
+    def _now(self, at: datetime | None) -> datetime:
+        """The time of the command; call it after the loads (see
+        :func:`espace.application.schemas.command_time`)."""
+        return schemas.command_time(at, self.clock)
+
     # ----------------------------------------------------------------- rules
+
+    @staticmethod
+    def _since_birth(espace: EspaceSante, field: str, value: date | None) -> None:
+        """ADR-0017: nothing in a person's record happened before their birth."""
+        if value is None:
+            return
+        born = espace.ins.birth_date
+        if isinstance(value, datetime):
+            before = value < calendar.start_of_paris_day(born)
+        else:
+            before = value < born
+        if before:
+            raise InvalidInput(
+                {field: [f"is before the holder's birth ({born.isoformat()})"]}
+            )
 
     def _listed(self, idnatps: str, claimed: str | None) -> str | None:
         """PRO-2 (see :func:`check_listed`)."""

@@ -23,6 +23,7 @@ from uuid import UUID
 
 import structlog
 
+from espace.application import schemas
 from espace.application.errors import Conflict, NotFound
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock
@@ -88,7 +89,7 @@ class DeadlineService:
 
     def run_due(self, now: datetime | None = None, batch: int = 500) -> DeadlineReport:
         """Carry out every deadline due at ``now`` (default: the clock)."""
-        now = now or self.clock()
+        now = schemas.command_time(now, self.clock)
         report = DeadlineReport(now=now.isoformat())
         self.sync()
         attempted: set[tuple[UUID, str, UUID]] = set()

@@ -139,9 +139,17 @@ class DirectoryService(ServiceBase):
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         """PRO-2: professionals by name, profession and city (the directory view)."""
-        return self.queries.search(
-            name=name, profession=profession, city=city, limit=limit, offset=offset
+        params = schemas.load(
+            service_schemas.SearchSchema,
+            {
+                "name": name,
+                "profession": profession,
+                "city": city,
+                "limit": limit,
+                "offset": offset,
+            },
         )
+        return self.queries.search(**params)
 
     def get(self, idnatps: str) -> dict[str, Any]:
         row = self.queries.get(_idnatps(idnatps))
@@ -184,7 +192,7 @@ class DirectoryService(ServiceBase):
         With ``full``, the rows are the whole directory: a listed professional
         absent from them is withdrawn and may act on no espace any more.
         """
-        now = at or self.clock()
+        now = self._now(at)
         report = DirectoryReport()
         seen: dict[str, int] = {}
         mentioned: set[str] = set()

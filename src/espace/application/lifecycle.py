@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from espace.application.security import (
     new_receipt,
     new_salt,
 )
+from espace.domain import calendar
 from espace.domain.calendar import NonWorkingDay
 from espace.domain.errors import EspaceError, RuleViolation
 from espace.domain.espace import EspaceSante, State
@@ -192,7 +193,7 @@ class LifecycleService:
         """
         report = AffiliationReport()
         for batch in _batches(rows, batch_size):
-            now = at or self.clock()
+            now = self._now(at)
             espaces: list[EspaceSante] = []
             seen: dict[UUID, int] = {}
             for line, row in batch:
@@ -289,8 +290,8 @@ class LifecycleService:
 
     def send_notice(self, espace_id: UUID, at: datetime | None = None) -> CodeIssued:
         """LC-1/LC-2: send the notice and its provisional code; the window starts."""
-        now = at or self.clock()
         espace = self.get(espace_id)
+        now = self._now(at)
         code, salt = new_activation_code(), new_salt()
         espace.send_notice(
             at=now,
@@ -315,13 +316,11 @@ class LifecycleService:
         by another process, or no longer awaiting its notice, is left out.
         """
         for batch in _batches(espace_ids, 100):
-            now = at or self.clock()
+            due = [e for e in map(self.get, batch) if e.state is State.AFFILIATED]
+            now = self._now(at)
             issued: dict[UUID, CodeIssued] = {}
             espaces = []
-            for espace_id in batch:
-                espace = self.get(espace_id)
-                if espace.state is not State.AFFILIATED:
-                    continue
+            for espace in due:
                 code, salt = new_activation_code(), new_salt()
                 espace.send_notice(
                     at=now,
@@ -354,7 +353,7 @@ class LifecycleService:
         params = schemas.load(schemas.OppositionSchema, data or {})
         espace = self.get(espace_id)
         espace.declare_opposition(
-            at=at or self.clock(), channel=params["channel"], receipt=new_receipt()
+            at=self._now(at), channel=params["channel"], receipt=new_receipt()
         )
         self._save(espace, "opposition.declared")
         return {
@@ -369,7 +368,7 @@ class LifecycleService:
     ) -> EspaceSummary:
         """LC-4: open at the end of the window (the deadline job calls this)."""
         espace = self.get(espace_id)
-        espace.open_automatically(at=at or self.clock())
+        espace.open_automatically(at=self._now(at))
         self._save(espace, "espace.opened")
         return EspaceSummary.of(espace)
 
@@ -387,7 +386,7 @@ class LifecycleService:
         espace = self._find_ins(params["nir"], oids)
         salt = espace.code_salt or ""
         ok = espace.attempt_activation(
-            at=at or self.clock(),
+            at=self._now(at),
             code_digest=self.hashing.code_digest(params["code"], salt),
             nir=params["nir"],
             birth_date=params["birth_date"],
@@ -408,7 +407,7 @@ class LifecycleService:
         espace = self.get(espace_id)
         code, salt = new_activation_code(), new_salt()
         espace.reissue_code(
-            at=at or self.clock(),
+            at=self._now(at),
             code_digest=self.hashing.code_digest(code, salt),
             code_salt=salt,
         )
@@ -446,9 +445,17 @@ class LifecycleService:
         params = schemas.load(schemas.SuspensionSchema, data)
 
         def decide(e: EspaceSante, t: datetime) -> None:
-            e.suspend(
-                at=t, reason=params["reason"], informed_at=params["informed_at"] or t
-            )
+            informed = params["informed_at"] or t
+            if informed > t + timedelta(days=calendar.INFORMED_WITHIN_DAYS):
+                raise InvalidInput(
+                    {
+                        "informed_at": [
+                            "the holder is told of a suspension within "
+                            f"{calendar.INFORMED_WITHIN_DAYS} days of it"
+                        ]
+                    }
+                )
+            e.suspend(at=t, reason=params["reason"], informed_at=informed)
 
         return self._simple(espace_id, "espace.suspended", decide, at)
 
@@ -501,8 +508,8 @@ class LifecycleService:
         destroyed, the deadline job finds the espace erased-but-readable and
         destroys the key on its next run (``shred_if_erased``).
         """
-        now = at or self.clock()
         espace = self.get(espace_id)
+        now = self._now(at)
         espace.erase(at=now)
         self._save(espace, "espace.erased", sync=False)
         self._destroy(espace.id, now)
@@ -519,7 +526,7 @@ class LifecycleService:
             return False
         if espace.state is not State.ERASED:
             return False
-        self._destroy(espace.id, at or self.clock())
+        self._destroy(espace.id, self._now(at))
         return True
 
     def compact_keys(self) -> None:
@@ -539,7 +546,7 @@ class LifecycleService:
         espace = self.get(espace_id)
         code, salt = new_activation_code(), new_salt()
         espace.reopen(
-            at=at or self.clock(),
+            at=self._now(at),
             code_digest=self.hashing.code_digest(code, salt),
             code_salt=salt,
         )
@@ -572,9 +579,14 @@ class LifecycleService:
         at: datetime | None,
     ) -> EspaceSummary:
         espace = self.get(espace_id)
-        decide(espace, at or self.clock())
+        decide(espace, self._now(at))
         self._save(espace, what)
         return EspaceSummary.of(espace)
+
+    def _now(self, at: datetime | None) -> datetime:
+        """The time of the command; call it after the load (see
+        :func:`schemas.command_time`)."""
+        return schemas.command_time(at, self.clock)
 
     def _save(self, espace: EspaceSante, what: str, *, sync: bool = True) -> None:
         try:

@@ -132,9 +132,9 @@ class MessagingService(ServiceBase):
     ) -> dict[str, Any]:
         """MSG-1: a professional or an establishment starts a conversation;
         MSG-5: into an inbox that exists (an open or activated espace)."""
-        now = at or self.clock()
         data = schemas.load(service_schemas.OpeningSchema, message)
         espace = self._espace(espace_id)
+        now = self._now(at)
         if party.side is Side.HOLDER:
             raise RuleViolation(
                 "MSG-1",
@@ -176,10 +176,10 @@ class MessagingService(ServiceBase):
     ) -> dict[str, Any]:
         """The holder replies, or the professional writes again; MSG-3: not
         after the end."""
-        now = at or self.clock()
         data = schemas.load(service_schemas.ReplySchema, message)
         conversation = self._conversation(conversation_id)
         espace = self._espace(conversation.espace_id)
+        now = self._now(at)
         if party.side is Side.HOLDER:
             self._holder_may(party, Action.UPLOAD, espace)
         else:
@@ -203,8 +203,8 @@ class MessagingService(ServiceBase):
         self, party: Party, conversation_id: UUID, at: datetime | None = None
     ) -> dict[str, Any]:
         """MSG-3: the professional who opened it ends the conversation."""
-        now = at or self.clock()
         conversation = self._conversation(conversation_id)
+        now = self._now(at)
         if party.side is Side.PROFESSIONAL:
             self._may_act(party, None)
         conversation.end(at=now, by_kind=party.kind, by_id=party.id)
@@ -229,9 +229,9 @@ class MessagingService(ServiceBase):
         conversation's event; its document id is derived from the attachment,
         so it is added once.
         """
-        now = at or self.clock()
         meta = schemas.load(service_schemas.AddToRecordSchema, metadata)
         conversation = self._conversation(conversation_id)
+        now = self._now(at)
         if party.side is not Side.HOLDER:
             raise RuleViolation("MSG-4", "only the holder adds an attachment")
         document_id = attachment_document_id(conversation.id, attachment_id)
@@ -282,9 +282,9 @@ class MessagingService(ServiceBase):
     ) -> dict[str, Any]:
         """A conversation as one party sees it; what was unread is marked read
         (read receipts for the other side)."""
-        now = at or self.clock()
         conversation = self._conversation(conversation_id)
         espace = self._espace(conversation.espace_id)
+        now = self._now(at)
         self._may_read(party, conversation, espace)
         marked = 0
         if conversation.unread_for(party.side):

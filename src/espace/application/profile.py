@@ -9,7 +9,7 @@ journal like a read of the record (ADR-0013).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -116,6 +116,7 @@ class ProfileService(ServiceBase):
             ),
             at,
             entry,
+            dates={"diagnosed_on": p["diagnosed_on"]},
         )
 
     def record_treatment(
@@ -142,6 +143,7 @@ class ProfileService(ServiceBase):
             ),
             at,
             entry,
+            dates={"started_on": p["started_on"]},
         )
 
     def record_vaccination(
@@ -168,6 +170,7 @@ class ProfileService(ServiceBase):
             ),
             at,
             entry,
+            dates={"given_on": p["given_on"]},
         )
 
     def remove_entry(
@@ -230,8 +233,8 @@ class ProfileService(ServiceBase):
         self, actor: Actor, espace_id: UUID, at: datetime | None = None
     ) -> dict[str, Any]:
         """PRO-1: the profile as it stands; traced as a read (ACC-6)."""
-        now = at or self.clock()
         espace = self._espace(espace_id)
+        now = self._now(at)
         trace = self._read_gate(actor, espace, now, "profile")
         profile = self._maybe(profile_id(espace_id), MedicalProfile, "profile")
         self._save(trace)
@@ -244,8 +247,8 @@ class ProfileService(ServiceBase):
     ) -> list[dict[str, Any]]:
         """PRO-1: every change, oldest first, replayed from the profile's own
         events; traced as a read (ACC-6)."""
-        now = at or self.clock()
         espace = self._espace(espace_id)
+        now = self._now(at)
         trace = self._read_gate(actor, espace, now, "profile history")
         events = list(self.app.repository.event_store.get(profile_id(espace_id)))
         self._save(trace)
@@ -280,14 +283,17 @@ class ProfileService(ServiceBase):
         change: Callable[[MedicalProfile, datetime, str], None],
         at: datetime | None,
         entry_id: UUID | None = None,
+        *,
+        dates: Mapping[str, date | None] | None = None,
     ) -> dict[str, Any]:
-        now = at or self.clock()
         espace: EspaceSante = self._espace(espace_id)
+        for field, day in (dates or {}).items():
+            self._since_birth(espace, field, day)
         self._decide(self._holder_side(actor), Action.UPLOAD, espace).require()
         by = str(actor.kind)
-        profile = self._maybe(
-            profile_id(espace_id), MedicalProfile, "profile"
-        ) or MedicalProfile.start(espace_id=espace_id, at=now, by=by)
+        existing = self._maybe(profile_id(espace_id), MedicalProfile, "profile")
+        now = self._now(at)
+        profile = existing or MedicalProfile.start(espace_id=espace_id, at=now, by=by)
         change(profile, now, by)
         self._save(profile)
         log.info("profile.changed", espace_id=str(espace_id), change=what)

@@ -140,14 +140,16 @@ class RecordService(ServiceBase):
 
     def publish_matrix(self, text: str, source: str, at: datetime | None = None) -> int:
         """ACC-3: publish a new version of the matrix from its CSV text."""
-        now = at or self.clock()
-        matrix = AccessMatrix.parse_csv(text)
+        matrix = AccessMatrix.parse_csv(schemas.require_text(text, "matrix"))
+        source = schemas.require_text(source, "source")
         try:
-            log_: AccessMatrixLog = self.app.repository.get(
+            log_: AccessMatrixLog | None = self.app.repository.get(
                 MATRIX_ID, projector_func=_project
             )
         except AggregateNotFoundError:
-            log_ = AccessMatrixLog.start(at=now)
+            log_ = None
+        now = self._now(at)
+        log_ = log_ or AccessMatrixLog.start(at=now)
         version = log_.publish(at=now, matrix=matrix, source=source)
         self._save(log_)
         self._matrix = None
@@ -270,7 +272,6 @@ class RecordService(ServiceBase):
         (saved in the same transaction) let another use case deposit as part
         of its own change, such as adding a message's attachment (MSG-4).
         """
-        now = at or self.clock()
         meta = schemas.load(schemas.DocumentSchema, metadata)
         if not content:
             raise InvalidInput({"content": ["the document is empty"]})
@@ -280,6 +281,8 @@ class RecordService(ServiceBase):
         elif meta["category"] is None:
             raise InvalidInput({"category": ["Missing data for required field."]})
         espace = self._espace(espace_id)
+        self._since_birth(espace, "care_time", meta["care_time"])
+        now = self._now(at)
         action = Action.UPLOAD if holder else Action.DEPOSIT
         decision, trace = self._record_gate(actor, action, espace, now)
         version_id = uuid4()
@@ -343,12 +346,13 @@ class RecordService(ServiceBase):
         at: datetime | None = None,
     ) -> Outcome:
         """DOC-3: the author replaces; a new version, the history stays."""
-        now = at or self.clock()
         meta = schemas.load(schemas.DocumentSchema, metadata)
         if not content:
             raise InvalidInput({"content": ["the document is empty"]})
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
+        self._since_birth(espace, "care_time", meta["care_time"])
+        now = self._now(at)
         decision, trace = self._record_gate(
             actor, Action.REPLACE, espace, now, document=doc
         )
@@ -461,9 +465,9 @@ class RecordService(ServiceBase):
         at: datetime | None,
         detail: str | None = None,
     ) -> Outcome:
-        now = at or self.clock()
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
+        now = self._now(at)
         decision, trace = self._record_gate(
             actor, action, espace, now, document=doc, detail=detail
         )
@@ -498,10 +502,10 @@ class RecordService(ServiceBase):
         An emergency or SAMU read (ACC-5) notifies the holder and the
         médecin traitant.
         """
-        now = at or self.clock()
         access_mode = Mode(schemas.load(schemas.ModeSchema, {"mode": mode})["mode"])
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
+        now = self._now(at)
         decision = self._decide(
             actor, Action.READ, espace, document=doc, mode=access_mode
         )
@@ -567,9 +571,9 @@ class RecordService(ServiceBase):
         decision as a read, with the consent and espace state loaded from
         their aggregates. Titles come from the sealed events.
         """
-        now = at or self.clock()
         access_mode = Mode(schemas.load(schemas.ModeSchema, {"mode": mode})["mode"])
         espace = self._espace(espace_id)
+        now = self._now(at)
         _, trace = self._record_gate(actor, Action.LIST, espace, now, mode=access_mode)
         facts = self._facts(espace)
         consent = self._consent_state(espace_id)
@@ -613,9 +617,9 @@ class RecordService(ServiceBase):
         self, actor: Actor, document_id: UUID, at: datetime | None = None
     ) -> list[dict[str, Any]]:
         """DOC-3: the version history, for whoever may read the document; traced."""
-        now = at or self.clock()
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
+        now = self._now(at)
         _, trace = self._record_gate(
             actor, Action.READ, espace, now, document=doc, detail="history"
         )
@@ -668,35 +672,34 @@ class RecordService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """ACC-1/2/4/5: the holder's choices; each one is traced."""
-        now = at or self.clock()
         pro = (
             schemas.load(schemas.ProfessionalRefSchema, professional)
             if professional is not None
             else None
         )
-        commands: dict[str, Callable[[Consent], None]] = {}
+        commands: dict[str, Callable[[Consent, datetime], None]] = {}
         if pro is not None:
             idnatps, profession = pro["idnatps"], pro["profession"] or ""
             commands = {
-                "grant": lambda c: c.authorise(at=now, idnatps=idnatps),
-                "withdraw": lambda c: c.withdraw(at=now, idnatps=idnatps),
-                "block": lambda c: c.block(at=now, idnatps=idnatps),
-                "unblock": lambda c: c.unblock(at=now, idnatps=idnatps),
-                "care-team-add": lambda c: c.join_care_team(at=now, idnatps=idnatps),
-                "care-team-remove": lambda c: c.leave_care_team(
-                    at=now, idnatps=idnatps
+                "grant": lambda c, t: c.authorise(at=t, idnatps=idnatps),
+                "withdraw": lambda c, t: c.withdraw(at=t, idnatps=idnatps),
+                "block": lambda c, t: c.block(at=t, idnatps=idnatps),
+                "unblock": lambda c, t: c.unblock(at=t, idnatps=idnatps),
+                "care-team-add": lambda c, t: c.join_care_team(at=t, idnatps=idnatps),
+                "care-team-remove": lambda c, t: c.leave_care_team(
+                    at=t, idnatps=idnatps
                 ),
-                "designate-medecin-traitant": lambda c: c.designate_medecin_traitant(
-                    at=now, idnatps=idnatps, profession=profession
+                "designate-medecin-traitant": lambda c, t: c.designate_medecin_traitant(
+                    at=t, idnatps=idnatps, profession=profession
                 ),
             }
         commands.update(
             {
-                "revoke-medecin-traitant": lambda c: c.revoke_medecin_traitant(at=now),
-                "refuse-emergency": lambda c: c.refuse_emergency_access(at=now),
-                "allow-emergency": lambda c: c.allow_emergency_access(at=now),
-                "refuse-samu": lambda c: c.refuse_emergency_access(at=now, samu=True),
-                "allow-samu": lambda c: c.allow_emergency_access(at=now, samu=True),
+                "revoke-medecin-traitant": lambda c, t: c.revoke_medecin_traitant(at=t),
+                "refuse-emergency": lambda c, t: c.refuse_emergency_access(at=t),
+                "allow-emergency": lambda c, t: c.allow_emergency_access(at=t),
+                "refuse-samu": lambda c, t: c.refuse_emergency_access(at=t, samu=True),
+                "allow-samu": lambda c, t: c.allow_emergency_access(at=t, samu=True),
             }
         )
         if choice not in commands:
@@ -705,11 +708,13 @@ class RecordService(ServiceBase):
                 {"choice": [f"unknown or incomplete choice {choice!r}{needs}"]}
             )
         espace = self._espace(espace_id)
+        existing = self._consent(espace_id)
+        now = self._now(at)
         detail = f"{choice} {pro['idnatps']}" if pro else choice
         _, trace = self._record_gate(actor, Action.CONSENT, espace, now, detail=detail)
-        consent = self._consent(espace_id) or Consent.start(espace_id=espace_id, at=now)
+        consent = existing or Consent.start(espace_id=espace_id, at=now)
         try:
-            commands[choice](consent)
+            commands[choice](consent, now)
         except RuleViolation as exc:
             self._refuse(trace, Decision.deny(exc.rule, exc.reason))
         self._save(consent, trace)
@@ -726,12 +731,13 @@ class RecordService(ServiceBase):
         """ACC-1: a professional declares the consent the holder gave during
         care (how an espace that is open but not activated gets fed, LC-4).
         Refused to a blocked professional (ACC-2); traced either way."""
-        now = at or self.clock()
         if actor.kind is not ActorKind.PROFESSIONAL:
             raise InvalidInput({"actor": ["only a professional declares consent"]})
         espace = self._espace(espace_id)
+        existing = self._consent(espace_id)
+        now = self._now(at)
         _, trace = self._record_gate(actor, Action.DECLARE_CONSENT, espace, now)
-        consent = self._consent(espace_id) or Consent.start(espace_id=espace_id, at=now)
+        consent = existing or Consent.start(espace_id=espace_id, at=now)
         if actor.id not in consent.authorised:
             consent.authorise(at=now, idnatps=actor.id, declared_by="professional")
         self._save(consent, trace)
@@ -745,12 +751,13 @@ class RecordService(ServiceBase):
         self, espace_id: UUID, data: Mapping[str, Any], at: datetime | None = None
     ) -> dict[str, Any]:
         """LC-11: the operator grants an heir read access to the archive."""
-        now = at or self.clock()
         params = schemas.load(schemas.HeirSchema, data)
         espace = self._espace(espace_id)
         if espace.date_of_death is None:
             raise RuleViolation("LC-11", "the holder is not deceased")
-        consent = self._consent(espace_id) or Consent.start(espace_id=espace_id, at=now)
+        existing = self._consent(espace_id)
+        now = self._now(at)
+        consent = existing or Consent.start(espace_id=espace_id, at=now)
         consent.grant_heir_access(
             at=now, heir_id=params["heir_id"], relationship=params["relationship"]
         )
@@ -779,8 +786,8 @@ class RecordService(ServiceBase):
         self, document_id: UUID, at: datetime | None = None
     ) -> None:
         """DOC-5: two weeks without announcement: tell the holder (deadline job)."""
-        now = at or self.clock()
         doc = self._document(document_id)
+        now = self._now(at)
         doc.tell_holder_update_waiting(at=now)
         alert = Alert.raise_(
             alert_id=uuid4(),
@@ -795,9 +802,8 @@ class RecordService(ServiceBase):
 
     def reveal_after_delay(self, document_id: UUID, at: datetime | None = None) -> None:
         """DOC-5: one month on, the document becomes visible by itself."""
-        now = at or self.clock()
         doc = self._document(document_id)
-        doc.reveal_after_delay(at=now)
+        doc.reveal_after_delay(at=self._now(at))
         self._save(doc)
 
     def document_modified_on(self, document_id: UUID) -> datetime:
@@ -837,11 +843,9 @@ class RecordService(ServiceBase):
     def deliver_notification(
         self, alert_id: UUID, channel: str = "app", at: datetime | None = None
     ) -> None:
-        try:
-            alert: Alert = self.app.repository.get(alert_id, projector_func=_project)
-        except AggregateNotFoundError:
-            raise NotFound(f"no notification {alert_id}") from None
-        alert.deliver(at=at or self.clock(), channel=channel)
+        params = schemas.load(schemas.DeliverySchema, {"channel": channel})
+        alert = self._load(alert_id, Alert, "notification")
+        alert.deliver(at=self._now(at), channel=params["channel"])
         self._save(alert)
 
     # ----------------------------------------------------------------- plumbing

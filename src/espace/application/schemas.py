@@ -16,11 +16,13 @@ from marshmallow import (
     ValidationError,
     fields,
     post_load,
+    pre_load,
     validate,
     validates_schema,
 )
 
 from espace.application.errors import InvalidInput
+from espace.domain import calendar
 from espace.domain.access import PROFESSIONS
 from espace.domain.documents import FORMATS, LOINC_TYPES, Category
 from espace.domain.errors import InvalidIdentifier
@@ -47,7 +49,53 @@ def _blank_to_none(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def text_problem(value: str) -> str | None:
+    """Why a text cannot be recorded, or ``None`` if it can: a NUL character
+    (PostgreSQL text cannot hold it) or a lone surrogate (not Unicode text:
+    it has no UTF-8 form)."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains an unpaired surrogate: not valid Unicode text"
+    return None
+
+
+def require_text(value: str, field: str) -> str:
+    """``value`` if it is recordable text, else InvalidInput naming ``field``
+    (and the line, for a text of several lines)."""
+    problem = text_problem(value)
+    if problem is None:
+        return value
+    for number, line in enumerate(value.splitlines(), start=1):
+        if text_problem(line) is not None:
+            if number > 1 or "\n" in value:
+                problem = f"line {number} {problem}"
+            break
+    raise InvalidInput({field: [problem]})
+
+
 class _Base(Schema):
+    @pre_load
+    def _recordable_text(self, data: Any, **kwargs: Any) -> Any:
+        """Every declared text field holds recordable text (no NUL, no lone
+        surrogate), whatever its own validators say."""
+        if not isinstance(data, Mapping):
+            return data
+        errors: dict[str, list[str]] = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            value = data.get(key)
+            if isinstance(value, str):
+                problem = text_problem(value)
+                if problem is not None:
+                    errors[key] = [problem]
+        if errors:
+            raise ValidationError(errors)
+        return data
+
     def handle_error(self, error: ValidationError, data: Any, **kwargs: Any) -> None:
         messages = error.messages
         if isinstance(messages, dict):
@@ -84,6 +132,43 @@ class Identifier(fields.String):
             raise ValidationError(exc.reason) from None
 
 
+class Instant(fields.AwareDateTime):
+    """An aware ISO 8601 instant that the record can hold (ADR-0017)."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> datetime:
+        if isinstance(value, datetime):
+            parsed = value
+            if parsed.tzinfo is None or parsed.utcoffset() is None:
+                raise ValidationError("needs a UTC offset, e.g. +01:00 or Z")
+        else:
+            parsed = super()._deserialize(value, attr, data, **kwargs)
+        problem = calendar.instant_problem(parsed)
+        if problem is not None:
+            raise ValidationError(problem)
+        return parsed
+
+
+class Day(fields.Date):
+    """A calendar day (YYYY-MM-DD) that the record can hold (ADR-0017)."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> date:
+        if isinstance(value, datetime):
+            raise ValidationError("a date (YYYY-MM-DD), not a date and time")
+        parsed = (
+            value
+            if isinstance(value, date)
+            else super()._deserialize(value, attr, data, **kwargs)
+        )
+        problem = calendar.date_problem(parsed)
+        if problem is not None:
+            raise ValidationError(problem)
+        return parsed
+
+
 class AffiliationSchema(_Base):
     """One row of the insurer's affiliation feed (LC-1, ID-1, ID-2, ID-4, LC-12)."""
 
@@ -94,7 +179,7 @@ class AffiliationSchema(_Base):
     oid = fields.String(load_default=NIR_OID, validate=validate.OneOf(sorted(INS_OIDS)))
     birth_name = _name
     first_names = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    birth_date = fields.Date(required=True)
+    birth_date = Day(required=True)
     sex = fields.String(required=True, validate=validate.OneOf(["M", "F"]))
     birthplace_code = fields.String(required=True, validate=validate.Length(equal=5))
     vitale_serial = Identifier(validate_vitale_serial, required=True)
@@ -175,7 +260,7 @@ class ActivationSchema(_Base):
     nir = Identifier(validate_nir, required=True)
     oid = fields.String(load_default=NIR_OID, validate=validate.OneOf(sorted(INS_OIDS)))
     code = fields.String(required=True, validate=validate.Length(min=4, max=32))
-    birth_date = fields.Date(required=True)
+    birth_date = Day(required=True)
     vitale_serial = Identifier(validate_vitale_serial, required=True)
     as_representative = fields.Boolean(load_default=False)
 
@@ -192,13 +277,13 @@ class SuspensionSchema(_Base):
     """LC-7: why, and when the holder is informed (default: now)."""
 
     reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
-    informed_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    informed_at = Instant(load_default=None, allow_none=True)
 
 
 class DeathSchema(_Base):
     """LC-7: the date of death from the civil registry feed."""
 
-    date_of_death = fields.Date(required=True)
+    date_of_death = Day(required=True)
 
 
 class NirSchema(_Base):
@@ -225,21 +310,49 @@ def load(schema: type[Schema], data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parse_instant(value: str, field: str = "at") -> datetime:
-    """An ISO 8601 instant with its offset, or InvalidInput naming ``field``."""
+    """An ISO 8601 instant with its offset, within the range the record holds
+    (ADR-0017), or InvalidInput naming ``field``."""
     try:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InvalidInput({field: ["not an ISO 8601 date-time"]}) from None
-    if parsed.tzinfo is None:
-        raise InvalidInput({field: ["needs a UTC offset, e.g. +01:00 or Z"]})
-    return parsed
+        raise InvalidInput(
+            {field: ["not an ISO 8601 date-time (e.g. 2027-03-01T09:00:00+01:00)"]}
+        ) from None
+    return checked_instant(parsed, field)
+
+
+def checked_instant(value: datetime, field: str = "at") -> datetime:
+    """``value`` if the record can hold it (aware, in range), else InvalidInput."""
+    if not isinstance(value, datetime):
+        raise InvalidInput({field: ["not a date-time"]})
+    problem = calendar.instant_problem(value)
+    if problem is not None:
+        raise InvalidInput({field: [problem]})
+    return value
+
+
+def command_time(at: datetime | None, clock: Callable[[], datetime]) -> datetime:
+    """The time of a command: ``at`` when the caller gives one, else the clock.
+
+    Read it after loading the aggregates the command decides on: a time read
+    before the load can be older than a change another process saved
+    meanwhile, and the aggregate would refuse the command as dated before its
+    last event, where the truth is a conflict (ADR-0017).
+    """
+    if at is not None:
+        return checked_instant(at, "at")
+    return checked_instant(clock(), "clock")
 
 
 def parse_date(value: str, field: str) -> date:
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except (TypeError, ValueError):
         raise InvalidInput({field: ["not an ISO 8601 date (YYYY-MM-DD)"]}) from None
+    problem = calendar.date_problem(parsed)
+    if problem is not None:
+        raise InvalidInput({field: [problem]})
+    return parsed
 
 
 class ActorSchema(_Base):
@@ -286,7 +399,7 @@ class DocumentSchema(_Base):
         required=True, validate=validate.OneOf(sorted(LOINC_TYPES))
     )
     title = fields.String(required=True, validate=validate.Length(min=1, max=250))
-    care_time = fields.AwareDateTime(required=True)
+    care_time = Instant(required=True)
     format = fields.String(required=True, validate=validate.OneOf(sorted(FORMATS)))
     hidden_from_holder = fields.Boolean(load_default=False)
     hidden_from_representatives = fields.Boolean(load_default=False)
@@ -307,4 +420,12 @@ class HeirSchema(_Base):
     heir_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     relationship = fields.String(
         required=True, validate=validate.OneOf(["heir", "cohabitant", "pacs_partner"])
+    )
+
+
+class DeliverySchema(_Base):
+    """ACC-5, DOC-5: how a notification reached its recipient."""
+
+    channel = fields.String(
+        load_default="app", validate=validate.OneOf(["app", "email", "sms", "post"])
     )

@@ -20,7 +20,7 @@ from marshmallow import (
 )
 from stdnum import luhn
 
-from espace.application.schemas import Identifier, _Base
+from espace.application.schemas import Day, Identifier, Instant, _Base
 from espace.domain.access import PROFESSIONS
 from espace.domain.catalogue import CATEGORIES
 from espace.domain.documents import FORMATS, LOINC_TYPES
@@ -154,6 +154,18 @@ class DirectoryRowSchema(_Base):
             )
 
 
+class SearchSchema(_Base):
+    """PRO-2: a search of the directory."""
+
+    name = _optional(200)
+    profession = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(PROFESSIONS)
+    )
+    city = _optional(200)
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 10_000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+
+
 # ----------------------------------------------------------------- messaging
 
 _FINESS = re.compile(r"^(\d{2}|2[AB])\d{7}$")
@@ -231,7 +243,7 @@ class AddToRecordSchema(_Base):
     title = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(min=1, max=250)
     )
-    care_time = fields.AwareDateTime(load_default=None, allow_none=True)
+    care_time = Instant(load_default=None, allow_none=True)
 
 
 # ----------------------------------------------------------------- agenda
@@ -247,7 +259,7 @@ class AppointmentSchema(_Base):
         allow_none=True,
         validate=validate.Length(min=1, max=200),
     )
-    starts_at = fields.AwareDateTime(required=True)
+    starts_at = Instant(required=True)
     place = _optional(500)
     reason = _optional(500)
 
@@ -263,7 +275,7 @@ class AppointmentSchema(_Base):
 class MoveSchema(_Base):
     """AG-1: the new time (and perhaps place) of an appointment."""
 
-    starts_at = fields.AwareDateTime(required=True)
+    starts_at = Instant(required=True)
     place = _optional(500)
 
 
@@ -292,18 +304,18 @@ class AllergySchema(_Base):
 
 class ConditionSchema(_Base):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    diagnosed_on = fields.Date(load_default=None, allow_none=True)
+    diagnosed_on = Day(load_default=None, allow_none=True)
 
 
 class TreatmentSchema(_Base):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     dosage = _optional(200)
-    started_on = fields.Date(load_default=None, allow_none=True)
+    started_on = Day(load_default=None, allow_none=True)
 
 
 class VaccinationSchema(_Base):
     vaccine = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    given_on = fields.Date(required=True)
+    given_on = Day(required=True)
     dose = _optional(200)
 
 

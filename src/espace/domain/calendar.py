@@ -112,3 +112,53 @@ def is_minor(birth_date: date, at: datetime) -> bool:
 def minutes_after(at: datetime, minutes: int) -> datetime:
     """A plain duration (not a calendar period): used for activation locks."""
     return at.astimezone(UTC) + timedelta(minutes=minutes)
+
+
+# ---------------------------------------------------------------------------
+# Plausible instants (ADR-0017)
+# ---------------------------------------------------------------------------
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+"""No instant the record holds is earlier: nobody alive was born before it."""
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""No instant the record holds is this late. Far enough for every deadline
+computed from a plausible instant (ten years of archive, a code's 90 days),
+near enough that no deadline overflows the calendar and every view can
+store it on SQLite and PostgreSQL alike."""
+APPOINTMENT_HORIZON_YEARS = 10
+"""AG-1: an appointment is made at most ten years ahead."""
+INFORMED_WITHIN_DAYS = 365
+"""LC-7: the holder is told of a suspension within a year of it."""
+
+
+def instant_problem(value: datetime) -> str | None:
+    """Why an instant cannot be recorded, or ``None`` if it can."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return "needs a UTC offset, e.g. +01:00 or Z"
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        return (
+            f"must be from {EARLIEST.date().isoformat()} to before "
+            f"{LATEST.date().isoformat()}"
+        )
+    return None
+
+
+def date_problem(value: date) -> str | None:
+    """Why a calendar day cannot be recorded, or ``None`` if it can."""
+    if isinstance(value, datetime):
+        return "a date (YYYY-MM-DD), not a date and time"
+    if not EARLIEST.date() <= value < LATEST.date():
+        return (
+            f"must be from {EARLIEST.date().isoformat()} to before "
+            f"{LATEST.date().isoformat()}"
+        )
+    return None
+
+
+def years_after(at: datetime, years: int) -> datetime:
+    """The same Paris day ``years`` later, at the end of that day."""
+    return end_of_paris_day(add_months(paris_date(at), 12 * years))
