@@ -24,6 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from uuid import UUID
+
+import structlog
 
 from espace.adapters.contents import SealedContentStore
 from espace.adapters.crypto import (
@@ -40,7 +43,12 @@ from espace.adapters.meta import (
     read_meta,
     write_meta,
 )
-from espace.adapters.runner import PgListen, ProjectionRunner, ViewStatus
+from espace.adapters.runner import (
+    PgListen,
+    ProjectionRunner,
+    ViewStatus,
+    describe_error,
+)
 from espace.adapters.settings import StoreSettings, create_engine, parse_database_url
 from espace.adapters.tracking import ViewTrackingRecorder
 from espace.application.agenda import AgendaService
@@ -73,6 +81,8 @@ from espace.projections.notifications import (
     NotificationsProjection,
 )
 from espace.projections.profiles import ProfileQueries, ProfilesProjection
+
+log = structlog.get_logger("espace.store")
 
 
 def system_clock() -> datetime:
@@ -183,6 +193,8 @@ class Store:
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.views_behind = False
+        """True when the views could not catch up after the last command."""
         self.engine = create_engine(settings)
         try:
             self.meta = read_meta(self.engine)
@@ -225,7 +237,7 @@ class Store:
             Hashing(id_key=secrets.id_key, pepper=secrets.pepper),
             clock,
             non_working_day=non_working,
-            after_save=self.sync if sync_views else None,
+            after_save=self._after_command if sync_views else None,
             contents=self.contents,
         )
         self.documents = DocumentQueries(self.engine)
@@ -240,7 +252,7 @@ class Store:
             clock,
             queries=self.directory_view,
             sync=self.sync,
-            after_save=self.sync if sync_views else None,
+            after_save=self._after_command if sync_views else None,
         )
         self.records = RecordService(
             self.events,
@@ -251,7 +263,7 @@ class Store:
             consents=self.consents,
             journal=self.journal,
             notifications=self.notifications,
-            after_save=self.sync if sync_views else None,
+            after_save=self._after_command if sync_views else None,
             directory=self.directory if require_directory else None,
         )
         self._open_services(clock, sync_views)
@@ -270,7 +282,7 @@ class Store:
 
     def _open_services(self, clock: Clock, sync_views: bool) -> None:
         """The espace's services beyond the record (MSG, AG, PRO)."""
-        after_save = self.sync if sync_views else None
+        after_save = self._after_command if sync_views else None
         self.inbox = MessagingQueries(self.engine)
         self.appointments = AgendaQueries(self.engine)
         self.profiles = ProfileQueries(self.engine)
@@ -349,10 +361,43 @@ class Store:
 
     def sync(self) -> dict[str, int]:
         """Bring every read model up to date with the log."""
-        return self.runner.catch_up()
+        applied = self.runner.catch_up()
+        self.views_behind = False
+        return applied
+
+    def _after_command(self) -> None:
+        """Catch the views up after a command whose events are committed.
+
+        The command has happened whatever the views do: a catch-up that
+        fails (the database went away) is logged and shown by
+        :attr:`views_behind`, never raised, so the caller still gets the
+        command's result (a code to deliver, a receipt). The next catch-up,
+        by any command or ``espace projections run``, applies what is left.
+        """
+        try:
+            self.sync()
+        except Exception as exc:
+            self.views_behind = True
+            log.warning("views.behind", error=describe_error(exc))
 
     def view_status(self) -> list[ViewStatus]:
+        """Each view's position, the log's head, the lag and the events the
+        view skipped (quarantined, ADR-0018)."""
         return self.runner.status()
+
+    def quarantined(
+        self,
+        *,
+        view: str | None = None,
+        espace_id: UUID | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The events the views skipped, where they are and why, and how many
+        there are in all (ADR-0018)."""
+        return self.runner.quarantined(
+            view=view, espace_id=espace_id, limit=limit, offset=offset
+        )
 
     def content_counts(self) -> dict[str, Any]:
         """What the espaces hold, from the views: documents by category,
@@ -371,11 +416,14 @@ class Store:
     def stats(self, now: datetime | None = None) -> dict[str, Any]:
         """The operator's overview: espaces by state, deadlines pending and
         due at ``now``, :meth:`content_counts`, and each view's lag."""
+        views = self.view_status()
+        _, quarantined = self.quarantined(limit=1)
         return {
             "states": self.espaces.counts_by_state(),
             "deadlines": self.deadline_view.counts(now or self.clock()),
             **self.content_counts(),
-            "views": [v.__dict__ for v in self.view_status()],
+            "views": [v.__dict__ for v in views],
+            "quarantined": quarantined,
         }
 
     def rebuild_views(self, names: list[str] | None = None) -> dict[str, int]:

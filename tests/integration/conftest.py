@@ -167,9 +167,16 @@ def people() -> People:
 
 
 @pytest.fixture
-def store(store_url: str, clock: Clock) -> Iterator[Store]:
+def store_env(store_url: str) -> dict[str, str]:
+    """The environment the ``store`` fixture opens its store with (its master
+    key, on PostgreSQL), for tests that open the same store again."""
+    return store_environ(store_url)
+
+
+@pytest.fixture
+def store(store_url: str, clock: Clock, store_env: dict[str, str]) -> Iterator[Store]:
     """A simulation store on SQLite and on PostgreSQL, views synced after writes."""
-    with fresh_store(store_url, clock) as opened:
+    with fresh_store(store_url, clock, environ=store_env) as opened:
         yield opened
 
 

@@ -19,7 +19,6 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import (
     Mapper,
-    MapperDeserialisationError,
     StoredEvent,
     Transcoder,
 )
@@ -29,6 +28,7 @@ from hypothesis import strategies as st
 from espace.adapters.runner import PgListen, ProjectionRunner, ViewStatus
 from espace.adapters.settings import StoreSettings, create_engine, parse_database_url
 from espace.adapters.tracking import ViewTrackingRecorder
+from espace.application.errors import DamagedRecord, RecordErased
 from espace.projections.base import EspaceFoldProjection, Projection
 
 # ------------------------------------------------------------------ the domain
@@ -135,15 +135,28 @@ class ExplodesOnBoom(Projection):
         pass
 
 
+class LosesTheConnection(Projection):
+    """Fails as a dropped connection does."""
+
+    name = "loses_the_connection"
+    tables = ()
+    handled = (Tally.Opened,)
+
+    def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("server closed"))
+
+    def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
+        pass
+
+
 # ------------------------------------------------------------------ the mapper
 
 
-class KeyShreddedForTest(MapperDeserialisationError):
+class KeyShreddedForTest(RecordErased):
     """What ``EspaceMapper`` raises for an erased espace: it carries ``key_id``."""
 
     def __init__(self, key_id: UUID) -> None:
-        super().__init__(f"key {key_id} was shredded")
-        self.key_id = key_id
+        super().__init__(f"key {key_id} was shredded", key_id)
 
 
 class RecordingMapper(Mapper[UUID]):
@@ -165,7 +178,11 @@ class RecordingMapper(Mapper[UUID]):
         if stored_event.originator_id in self.shredded:
             raise KeyShreddedForTest(self.key_id_of(stored_event))
         if stored_event.originator_id in self.corrupt:
-            raise MapperDeserialisationError("corrupt ciphertext")
+            raise DamagedRecord(
+                "corrupt ciphertext",
+                aggregate_id=stored_event.originator_id,
+                version=stored_event.originator_version,
+            )
         return super().to_domain_event(stored_event)
 
 
@@ -404,18 +421,25 @@ def test_preload_is_given_the_key_ids_of_each_page_once_before_decrypting(
     assert calls == [{t.id for t in tallies[i : i + 2]} for i in (0, 2, 4)]
 
 
-def test_an_undecryptable_event_that_is_not_a_shredded_key_stops_the_catch_up(
+def test_an_event_that_cannot_be_opened_is_quarantined_and_the_rest_applied(
     harness: Harness,
 ) -> None:
-    _good, bad = harness.open_tallies(2)
+    good, bad = harness.open_tallies(2)
+    later = harness.open_tallies(1)
     harness.mapper.corrupt.add(bad.id)
     runner = harness.runner(TallyCounts())
 
-    with pytest.raises(MapperDeserialisationError):
-        runner.catch_up()
+    runner.catch_up()
 
-    assert harness.counts(TallyCounts) == {}
-    assert harness.tracking.max_tracking_id("tally_counts") is None
+    assert harness.counts(TallyCounts) == {good.id: 1, later[0].id: 1}
+    (status,) = runner.status()
+    assert (status.lag, status.quarantined) == (0, 1)
+    rows, total = runner.quarantined()
+    assert total == 1
+    assert rows[0]["originator_id"] == bad.id
+    assert rows[0]["originator_version"] == 1
+    assert rows[0]["kind"] == "damaged"
+    assert rows[0]["error"] == "DamagedRecord: corrupt ciphertext"
 
 
 # -------------------------------------------------------------- SEC-4 erasure
@@ -456,22 +480,40 @@ def test_a_rebuild_after_erasure_leaves_the_erased_espace_out_sec_4(
 # ------------------------------------------------------------------ atomicity
 
 
-def test_a_failing_view_leaves_neither_rows_nor_tracking_of_its_page(
+def test_a_view_that_fails_on_one_event_skips_it_alone_and_every_view_moves_on(
+    harness: Harness,
+) -> None:
+    first = harness.open_tallies(2)
+    runner = harness.runner(TallyCounts(), ExplodesOnBoom())
+    runner.catch_up()
+
+    (boom,) = harness.open_tallies(1, label="boom")
+    after = harness.open_tallies(1)
+    runner.catch_up()
+
+    assert set(harness.counts(TallyCounts)) == {t.id for t in [*first, boom, *after]}
+    statuses = {s.name: s for s in runner.status()}
+    assert statuses["tally_counts"].quarantined == 0
+    assert statuses["explodes_on_boom"].quarantined == 1
+    assert all(s.lag == 0 for s in statuses.values())
+    rows, _ = runner.quarantined(view="explodes_on_boom")
+    assert [(r["originator_id"], r["kind"]) for r in rows] == [(boom.id, "unapplied")]
+    assert rows[0]["error"] == "RuntimeError: boom"
+
+
+def test_a_lost_connection_is_not_a_bad_event_and_quarantines_nothing(
     harness: Harness,
 ) -> None:
     harness.open_tallies(2)
-    runner = harness.runner(TallyCounts(), ExplodesOnBoom())
-    runner.catch_up()
-    before_rows = harness.counts(TallyCounts)
-    before_status = runner.status()
+    runner = harness.runner(TallyCounts(), LosesTheConnection())
+    before = [s.position for s in runner.status()]
 
-    harness.open_tallies(1, label="boom")
-    harness.open_tallies(1)
-    with pytest.raises(RuntimeError, match="boom"):
+    with pytest.raises(sa.exc.OperationalError):
         runner.catch_up()
 
-    assert harness.counts(TallyCounts) == before_rows
-    assert [s.position for s in runner.status()] == [s.position for s in before_status]
+    assert [s.position for s in runner.status()] == before
+    assert harness.counts(TallyCounts) == {}
+    assert runner.quarantined() == ([], 0)
 
 
 # -------------------------------------------------------------------- rebuild

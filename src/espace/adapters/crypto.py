@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,13 +56,19 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from espace.adapters.settings import StoreSettings
-from espace.application.errors import ConfigurationError, NotFound
+from espace.application.errors import (
+    ConfigurationError,
+    DamagedRecord,
+    NotFound,
+    RecordErased,
+)
 
 __all__ = [
     "KEYSTORE_METADATA",
     "MASTER_KEY_ENV",
     "MASTER_KEY_FILE_ENV",
     "SYSTEM_KEY_ID",
+    "DamagedEvent",
     "EspaceMapper",
     "EventKeyShredded",
     "KeyNotFound",
@@ -81,6 +90,7 @@ KEY_BYTES: Final = 32
 _KEK_INFO: Final = b"espace/v1/kek: wraps per-espace data keys"
 _ID_KEY_INFO: Final = b"espace/v1/id-key: HMAC of the INS into aggregate ids"
 _PEPPER_INFO: Final = b"espace/v1/pepper: HMAC of activation codes"
+_CHECK_INFO: Final = b"espace/v1/kek-check: tells a wrong master key from a damaged row"
 
 SYSTEM_KEY_ID: Final = UUID(int=0)
 """The data key of events that belong to no espace (reference data)."""
@@ -117,9 +127,12 @@ class Secrets:
     """HMAC-SHA256 key that turns an INS into an aggregate id (not enumerable)."""
     pepper: bytes = field(repr=False)
     """HMAC-SHA256 key for hashing activation codes (a stolen table is useless)."""
+    check: bytes = field(repr=False)
+    """A value stored beside the keys: it matches only the right master key,
+    so that a key row that fails to unwrap is known to be damaged."""
 
     def __post_init__(self) -> None:
-        for name in ("kek", "id_key", "pepper"):
+        for name in ("kek", "id_key", "pepper", "check"):
             if len(getattr(self, name)) != KEY_BYTES:
                 raise ValueError(f"Secrets.{name} must be {KEY_BYTES} bytes")
 
@@ -145,6 +158,7 @@ class Secrets:
             kek=derive(_KEK_INFO),
             id_key=derive(_ID_KEY_INFO),
             pepper=derive(_PEPPER_INFO),
+            check=hashlib.sha256(derive(_CHECK_INFO)).digest(),
         )
 
 
@@ -270,11 +284,24 @@ espace_keys: Final = sa.Table(
     sa.Column("shredded_at", sa.DateTime(timezone=True), nullable=True),
 )
 
+espace_kek: Final = sa.Table(
+    "espace_kek",
+    KEYSTORE_METADATA,
+    sa.Column("generation", sa.Integer(), primary_key=True, autoincrement=False),
+    # A value derived from the master key (Secrets.check), never the key.
+    sa.Column("check_value", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 _PG_INSERT_KEYS: Final = sa.text(
     "INSERT INTO espace_keys (key_id, wrapped_key, created_at, shredded_at) "
     "SELECT k, w, :at, NULL "
     "FROM unnest(CAST(:ids AS uuid[]), CAST(:wrapped AS bytea[])) AS t(k, w) "
     "ON CONFLICT (key_id) DO NOTHING RETURNING key_id"
+)
+_WRONG_MASTER_KEY: Final = (
+    "the master key is not the one this store was created with (check "
+    f"{MASTER_KEY_ENV}, {MASTER_KEY_FILE_ENV} or the key file beside the database)"
 )
 _WRAP_FORMAT: Final = b"\x01"  # AES-256-GCM under the HKDF-derived KEK, v1
 _NONCE_BYTES: Final = 12
@@ -340,6 +367,8 @@ class Keystore:
             raise ValueError("cache_size must be at least 1")
         self.engine = engine
         self._kek = AESGCM(secrets.kek)
+        self._check = secrets.check
+        self._master_verified = False
         self._cache: OrderedDict[UUID, _Cached] = OrderedDict()
         self._cache_size = cache_size
         self._ttl = ttl_seconds
@@ -349,20 +378,71 @@ class Keystore:
     # -- schema --------------------------------------------------------------
 
     def create_tables(self) -> None:
-        """Create ``espace_keys`` and the system key, then check the master key.
+        """Create the keystore's tables, its master-key check and the system
+        key (``espace init`` and ``espace migrate``), then check the master key.
 
-        Unwrapping the system key at start-up fails fast, with a clear message,
-        when the master key is not the one the store was created with.
+        The check value is written once. A store from before it gets one only
+        if its system key opens under the master key given: a wrong key is
+        never recorded as the right one.
         """
         KEYSTORE_METADATA.create_all(self.engine)
+        if self._stored_check() is None:
+            self._master_verified = False
+            with suppress(KeyNotFound):
+                self._fresh(SYSTEM_KEY_ID)  # ConfigurationError if the key is wrong
+            dialect_insert = (
+                postgresql_insert
+                if self.engine.dialect.name == "postgresql"
+                else sqlite_insert
+            )
+            with self.engine.begin() as conn:
+                conn.execute(
+                    dialect_insert(espace_kek)
+                    .values(generation=1, check_value=self._check, created_at=_utcnow())
+                    .on_conflict_do_nothing(index_elements=[espace_kek.c.generation])
+                )
+        self.verify_master_key(initialising=True)
         self.ensure_keys([SYSTEM_KEY_ID], at=_utcnow())
-        self.verify_master_key()
 
-    def verify_master_key(self) -> None:
-        """Raise :class:`ConfigurationError` if the KEK cannot unwrap the system key."""
+    def verify_master_key(self, *, initialising: bool = False) -> None:
+        """Check the master key against the stored check value, then unwrap
+        the system key.
+
+        A wrong master key is a :class:`ConfigurationError`; once the master
+        key is known to be right, a key row that fails to unwrap is damaged
+        (:class:`DamagedRecord`, naming the key), and so is a missing system
+        key outside ``init``.
+        """
+        stored = self._stored_check()
+        if stored is not None and not hmac.compare_digest(stored, self._check):
+            raise ConfigurationError(_WRONG_MASTER_KEY)
+        self._master_verified = stored is not None
+        try:
+            self._fresh(SYSTEM_KEY_ID)
+        except KeyNotFound:
+            if initialising:
+                return
+            raise DamagedRecord(
+                "the system key is missing from the keystore: reference data "
+                "cannot be read (restore the keystore from a backup)",
+                espace_id=SYSTEM_KEY_ID,
+            ) from None
+        self._master_verified = True
+
+    def _stored_check(self) -> bytes | None:
+        with self.engine.connect() as conn:
+            stored = conn.execute(
+                sa.select(espace_kek.c.check_value)
+                .order_by(espace_kek.c.generation.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        return None if stored is None else bytes(stored)
+
+    def _fresh(self, key_id: UUID) -> bytes:
+        """The key read from the database, not the cache."""
         with self._lock:
-            self._cache.pop(SYSTEM_KEY_ID, None)
-        self.data_key(SYSTEM_KEY_ID)
+            self._cache.pop(key_id, None)
+        return self.data_key(key_id)
 
     # -- wrapping ------------------------------------------------------------
 
@@ -371,19 +451,22 @@ class Keystore:
         return _WRAP_FORMAT + nonce + self._kek.encrypt(nonce, key, key_id.bytes)
 
     def _unwrap(self, key_id: UUID, wrapped: bytes) -> bytes:
-        if wrapped[:1] != _WRAP_FORMAT or len(wrapped) < 1 + _NONCE_BYTES + 16:
-            raise ConfigurationError(
-                f"data key {key_id}: unknown wrapping format in the keystore"
-            )
-        nonce = wrapped[1 : 1 + _NONCE_BYTES]
-        try:
-            return self._kek.decrypt(nonce, wrapped[1 + _NONCE_BYTES :], key_id.bytes)
-        except InvalidTag:
-            raise ConfigurationError(
-                f"cannot unwrap data key {key_id}: the master key is not the one "
-                f"this store was created with (check {MASTER_KEY_ENV}, "
-                f"{MASTER_KEY_FILE_ENV} or the key file beside the database)"
-            ) from None
+        wrapped = bytes(wrapped)
+        if wrapped[:1] == _WRAP_FORMAT and len(wrapped) >= 1 + _NONCE_BYTES + 16:
+            nonce = wrapped[1 : 1 + _NONCE_BYTES]
+            with suppress(InvalidTag):
+                return self._kek.decrypt(
+                    nonce, wrapped[1 + _NONCE_BYTES :], key_id.bytes
+                )
+        if not self._master_verified:
+            raise ConfigurationError(_WRONG_MASTER_KEY)
+        which = "the system key" if key_id == SYSTEM_KEY_ID else f"data key {key_id}"
+        raise DamagedRecord(
+            f"{which} is damaged in the keystore: its row fails its integrity "
+            "check under the right master key (restore it from a keystore "
+            "backup; every other key still opens)",
+            espace_id=key_id,
+        )
 
     # -- cache ---------------------------------------------------------------
 
@@ -610,15 +693,28 @@ _HEADER_BYTES: Final = 1 + 16  # format byte + key id
 _TAG_BYTES: Final = 16
 
 
-class EventKeyShredded(MapperDeserialisationError):
+class EventKeyShredded(RecordErased, MapperDeserialisationError):
     """The event's data key was shredded (SEC-4): the event is erased.
 
     Projection runners catch this and purge that espace's view rows.
     """
 
-    def __init__(self, message: str, key_id: UUID) -> None:
-        super().__init__(message)
-        self.key_id = key_id
+
+class DamagedEvent(DamagedRecord, MapperDeserialisationError):
+    """A stored event that cannot be opened: its sealed state was altered,
+    moved from another row, names a key the keystore lacks, or does not
+    decode. It names the aggregate, the version and, when the sealed header
+    is readable, the espace."""
+
+    @classmethod
+    def of(cls, stored: StoredEvent, what: str, key_id: UUID | None) -> DamagedEvent:
+        return cls(
+            f"Stored event with {_event_id(stored)} is damaged: {what}",
+            aggregate_id=stored.originator_id,
+            version=stored.originator_version,
+            topic=stored.topic,
+            espace_id=key_id,
+        )
 
 
 def _event_id(stored: StoredEvent) -> str:
@@ -740,10 +836,7 @@ class EspaceMapper(Mapper[UUID]):
         if len(state) < _HEADER_BYTES + _NONCE_BYTES + _TAG_BYTES or (
             state[0] != _SEAL_FORMAT
         ):
-            raise MapperDeserialisationError(
-                f"Stored event with {_event_id(stored_event)} is not sealed "
-                "in a known format"
-            )
+            raise DamagedEvent.of(stored_event, "not sealed in a known format", None)
         return UUID(bytes=bytes(state[1:_HEADER_BYTES]))
 
     # -- sealing -----------------------------------------------------------------
@@ -787,9 +880,8 @@ class EspaceMapper(Mapper[UUID]):
                 key_id=key_id,
             ) from None
         except KeyNotFound:
-            raise MapperDeserialisationError(
-                f"Stored event with {_event_id(stored_event)} names data key "
-                f"{key_id}, which is not in the keystore"
+            raise DamagedEvent.of(
+                stored_event, f"it names data key {key_id}, not in the keystore", key_id
             ) from None
         state = bytes(stored_event.state)
         nonce = state[_HEADER_BYTES : _HEADER_BYTES + _NONCE_BYTES]
@@ -800,8 +892,17 @@ class EspaceMapper(Mapper[UUID]):
                 _associated_data(key_id, stored_event),
             )
         except InvalidTag:
-            raise MapperDeserialisationError(
-                f"Failed to decrypt stored event with {_event_id(stored_event)}: "
-                "its state was altered or belongs to another event"
+            raise DamagedEvent.of(
+                stored_event,
+                "it fails to decrypt: its state was altered or belongs to another "
+                "event",
+                key_id,
             ) from None
-        return super().to_domain_event(_with_state(stored_event, plaintext))
+        try:
+            return super().to_domain_event(_with_state(stored_event, plaintext))
+        except Exception as exc:
+            # Authentic (the tag held) but unreadable: an unknown topic, a
+            # missing upcast, a state the event class cannot take.
+            raise DamagedEvent.of(
+                stored_event, f"it does not decode ({type(exc).__name__})", key_id
+            ) from exc

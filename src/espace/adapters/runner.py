@@ -11,12 +11,17 @@ applied completely and exactly once, or not at all.
 Contracts this module relies on:
 
 * ``mapper.to_domain_event`` decrypts a stored event. When the key of an
-  espace was destroyed (erasure, SEC-4) it raises a subclass of
-  :class:`~eventsourcing.persistence.MapperDeserialisationError` that carries
-  the espace id in a ``key_id`` attribute (a :class:`~uuid.UUID`). The runner
-  then skips the event and purges that espace from every view, in the same
-  transaction. Any other deserialisation error is a real fault and stops the
-  catch-up.
+  espace was destroyed (erasure, SEC-4) it raises
+  :class:`~espace.application.errors.RecordErased`, which carries the espace
+  id in ``key_id``. The runner then skips the event and purges that espace
+  from every view, in the same transaction. When the event cannot be opened
+  (altered, moved, undecodable) it raises
+  :class:`~espace.application.errors.DamagedRecord`: the event is quarantined
+  for the views that wanted it, and everything else goes on (ADR-0018).
+* A view that fails on an event (a value it cannot store, a bug) gets that
+  event quarantined for it alone; the other views and the other events of
+  the page are applied. A lost connection is not a bad event: the page is
+  tried again at the next catch-up.
 * ``mapper.key_id_of`` names the key of a stored event without decrypting it,
   so ``preload`` can fetch a page's keys in one round trip.
 * Notification ids grow with commit order (eventsourcing locks the events
@@ -28,10 +33,12 @@ Contracts this module relies on:
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from time import monotonic
 from typing import Any, Protocol
 from uuid import UUID
@@ -41,7 +48,6 @@ import sqlalchemy as sa
 import structlog
 from eventsourcing.persistence import (
     ApplicationRecorder,
-    MapperDeserialisationError,
     Notification,
     StoredEvent,
     Tracking,
@@ -49,10 +55,16 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
-from sqlalchemy import event as sa_event
 
 from espace.adapters.settings import StoreSettings
-from espace.adapters.tracking import TRACKING_METADATA, ViewTrackingRecorder
+from espace.adapters.shadow import Shadow, shadow_of, sqlite_immediate_engine
+from espace.adapters.tracking import (
+    QUARANTINE_TABLE,
+    TRACKING_METADATA,
+    TRACKING_TABLE,
+    ViewTrackingRecorder,
+)
+from espace.application.errors import DamagedRecord, DatabaseUnavailable, RecordErased
 from espace.projections.base import Projection
 
 log = structlog.get_logger(__name__)
@@ -70,7 +82,8 @@ class EventMapper(Protocol):
     """
 
     def to_domain_event(self, stored_event: StoredEvent) -> object:
-        """Decrypt and decode; raise an error with ``key_id`` if the key is shredded."""
+        """Decrypt and decode; RecordErased if the key is shredded,
+        DamagedRecord if the event cannot be opened."""
 
     def key_id_of(self, stored_event: StoredEvent) -> UUID:
         """The id of the key that encrypts this event, read from clear fields."""
@@ -116,6 +129,8 @@ class ViewStatus:
     position: int
     head: int
     lag: int
+    quarantined: int = 0
+    """Events this view skipped because it could not apply them (ADR-0018)."""
 
 
 @dataclass
@@ -142,6 +157,8 @@ class ProjectionRunner:
         page_size: int = 1000,
         preload: Callable[[Collection[UUID]], None] | None = None,
         listen: PgListen | None = None,
+        write_engine: sa.Engine | None = None,
+        lock_namespace: str | None = None,
     ) -> None:
         names = [p.name for p in projections]
         if len(set(names)) != len(names):
@@ -160,14 +177,18 @@ class ProjectionRunner:
             p.name: frozenset(get_topic(cls) for cls in p.handled) for p in projections
         }
         self._dialect = engine.dialect.name
-        self._schema: str | None = None
-        self._write_engine = (
-            _sqlite_immediate_engine(engine) if self._dialect == "sqlite" else engine
-        )
+        self._schema: str | None = lock_namespace
+        if write_engine is not None:
+            self._write_engine = write_engine
+        elif self._dialect == "sqlite":
+            self._write_engine = sqlite_immediate_engine(engine.url)
+        else:
+            self._write_engine = engine
+        self._owns_write_engine = write_engine is None
 
     def close(self) -> None:
         """Release the runner's own SQLite connections (the engine is the caller's)."""
-        if self._write_engine is not self.engine:
+        if self._owns_write_engine and self._write_engine is not self.engine:
             self._write_engine.dispose()
 
     def create_tables(self) -> None:
@@ -193,35 +214,106 @@ class ProjectionRunner:
         return self._catch_up(self.projections, max_events)
 
     def rebuild(self, names: Collection[str] | None = None) -> dict[str, int]:
-        """Empty the named views (all by default) and replay the log into them.
+        """Rebuild the named views (all by default) from the start of the log.
 
-        The clearing and the reset of their positions commit together, so a
-        crash leaves either the old view or an empty one at position 0, never a
-        view whose rows disagree with its position. Readers see the view fill
-        up again while it catches up.
+        The log is replayed into fresh copies of their tables (a shadow,
+        :mod:`espace.adapters.shadow`), with their own positions and
+        quarantine; the copies are swapped in, in one transaction, only once
+        they reached the head of the log. Until then readers and the other
+        runners use the views as they were; if the rebuild stops half-way,
+        nothing of the store changed. Returns the events applied per view.
         """
         views = self._select(names)
-        with self._write_transaction() as conn:
+        tables = [TRACKING_TABLE, QUARANTINE_TABLE]
+        tables += [t for view in views for t in view.tables]
+        log.info("projection.rebuild", views=[v.name for v in views])
+        with shadow_of(self.engine, tables) as shadow:
+            builder = ProjectionRunner(
+                self.recorder,
+                self.mapper,
+                shadow.build,
+                ViewTrackingRecorder(shadow.build),
+                views,
+                page_size=self.page_size,
+                preload=self.preload,
+                write_engine=shadow.build,
+                lock_namespace=shadow.schema,
+            )
+            applied = builder._catch_up(views, None)
+            self._swap_in(shadow, views)
+        log.info("projection.rebuilt", applied=applied)
+        return applied
+
+    def _swap_in(self, shadow: Shadow, views: Sequence[Projection]) -> None:
+        """Replace the views' rows, positions and quarantine by the shadow's,
+        in one transaction under the views' locks."""
+        names = [v.name for v in views]
+        keyed = (
+            (TRACKING_TABLE, "application_name"),
+            (QUARANTINE_TABLE, "view"),
+        )
+        with shadow.swap.begin() as conn:
             self._lock(conn, views)
             for view in views:
-                view.clear(conn)
-                self.tracking.reset(conn, view.name)
-        log.info("projection.rebuild", views=[v.name for v in views])
-        return self._catch_up(views, None)
+                for table in reversed(view.tables):
+                    conn.execute(table.delete())
+                for table in view.tables:
+                    _copy(conn, shadow.table(table), table)
+            for table, key in keyed:
+                conn.execute(table.delete().where(table.c[key].in_(names)))
+                copy = shadow.table(table)
+                _copy(conn, copy, table, copy.c[key].in_(names))
 
     def status(self) -> list[ViewStatus]:
         """The position, the head of the log and the lag of each view."""
         head = self.recorder.max_notification_id() or 0
         positions = self.tracking.positions([p.name for p in self.projections])
+        query = sa.select(QUARANTINE_TABLE.c.view, sa.func.count()).group_by(
+            QUARANTINE_TABLE.c.view
+        )
+        with self.engine.connect() as conn:
+            skipped = {str(v): int(n) for v, n in conn.execute(query)}
         return [
             ViewStatus(
                 name=p.name,
                 position=positions[p.name],
                 head=head,
                 lag=max(0, head - positions[p.name]),
+                quarantined=skipped.get(p.name, 0),
             )
             for p in self.projections
         ]
+
+    def quarantined(
+        self,
+        *,
+        view: str | None = None,
+        espace_id: UUID | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The quarantined events (position order) and how many there are in
+        all: where each is (position, aggregate, version, espace), which view
+        skipped it, and why."""
+        table = QUARANTINE_TABLE
+        where = []
+        if view is not None:
+            where.append(table.c.view == view)
+        if espace_id is not None:
+            where.append(table.c.espace_id == espace_id)
+        query = (
+            table.select()
+            .where(*where)
+            .order_by(table.c.notification_id, table.c.view)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(*where)
+            ).scalar_one()
+        return rows, int(total)
 
     def _select(self, names: Collection[str] | None) -> tuple[Projection, ...]:
         if names is None:
@@ -284,24 +376,48 @@ class ProjectionRunner:
         """Decrypt outside the transaction, then write views and tracking inside it.
 
         Decrypting (and preloading keys) before taking the write lock keeps
-        the lock short: on SQLite it blocks the event writers too.
+        the lock short: on SQLite it blocks the event writers too. An event
+        that cannot be opened is quarantined for every view that wanted it
+        (ADR-0018). The page is first written as a whole; if a view fails on
+        it, the transaction is rolled back and the page written again with
+        each view in its own savepoint, and the failing view event by event,
+        so that one bad event is quarantined for that view alone.
         """
         needed = {n.id: n for ns in page.per_view.values() for n in ns}
         if self.preload is not None and needed:
-            self.preload({self.mapper.key_id_of(n) for n in needed.values()})
-        events: dict[int, object] = {}
-        shredded: set[UUID] = set()
+            self.preload(
+                {k for n in needed.values() if (k := _key_id_or_none(self.mapper, n))}
+            )
+        opened = _Opened()
         for nid in sorted(needed):
             try:
-                events[nid] = self.mapper.to_domain_event(needed[nid])
-            except MapperDeserialisationError as error:
-                key_id = getattr(error, "key_id", None)
-                if not isinstance(key_id, UUID):
-                    raise
-                shredded.add(key_id)
+                opened.events[nid] = self.mapper.to_domain_event(needed[nid])
+            except RecordErased as erased:
+                opened.shredded.add(erased.key_id)
+            except DamagedRecord as damaged:
+                opened.damaged[nid] = damaged
+        try:
+            return self._write_page(views, page, needed, opened, careful=False)
+        except Exception as exc:
+            if _is_unavailable(exc):
+                raise
+            log.warning(
+                "projection.page_failed", end=page.end, error=type(exc).__name__
+            )
+            return self._write_page(views, page, needed, opened, careful=True)
 
+    def _write_page(
+        self,
+        views: Sequence[Projection],
+        page: _Page,
+        needed: dict[int, Notification],
+        opened: _Opened,
+        *,
+        careful: bool,
+    ) -> dict[str, int]:
         participants = [v for v in views if v.name in page.per_view]
         applied: dict[str, int] = {}
+        quarantined: list[dict[str, Any]] = []
         with self._write_transaction() as conn:
             self._lock(conn, participants)
             current = self.tracking.positions_in(conn, [v.name for v in participants])
@@ -312,22 +428,75 @@ class ProjectionRunner:
                     # Another runner applied this page, or a rebuild reset the
                     # view since we planned: the next page is planned afresh.
                     continue
+                mine = [n for n in page.per_view[view.name] if n.id > position]
                 batch = [
-                    events[n.id]
-                    for n in page.per_view[view.name]
-                    if n.id > position and n.id in events
+                    (n, opened.events[n.id]) for n in mine if n.id in opened.events
                 ]
-                if batch:
-                    view.apply_page(conn, batch)
-                if shredded:
-                    view.purge(conn, shredded)
+                quarantined.extend(
+                    _quarantine_row(
+                        view.name, n, "damaged", opened.damaged[n.id], self.mapper
+                    )
+                    for n in mine
+                    if n.id in opened.damaged
+                )
+                if careful:
+                    failed = self._apply_guarded(conn, view, batch)
+                    quarantined.extend(
+                        _quarantine_row(view.name, n, "unapplied", exc, self.mapper)
+                        for n, exc in failed
+                    )
+                    applied[view.name] = len(batch) - len(failed)
+                else:
+                    if batch:
+                        view.apply_page(conn, [e for _, e in batch])
+                    applied[view.name] = len(batch)
+                if opened.shredded:
+                    view.purge(conn, opened.shredded)
                 moved.append(Tracking(view.name, page.end))
-                applied[view.name] = len(batch)
+            if quarantined:
+                conn.execute(QUARANTINE_TABLE.insert(), quarantined)
             self.tracking.insert_trackings_in(conn, moved)
-        if shredded:
-            log.info("projection.purged", espaces=len(shredded), views=sorted(applied))
+        if opened.shredded:
+            log.info(
+                "projection.purged", espaces=len(opened.shredded), views=sorted(applied)
+            )
+        for row in quarantined:
+            log.error(
+                "projection.quarantined",
+                view=row["view"],
+                position=row["notification_id"],
+                kind=row["kind"],
+                topic=row["topic"],
+                espace_id=str(row["espace_id"]),
+            )
         log.debug("projection.page", end=page.end, applied=applied)
         return applied
+
+    @staticmethod
+    def _apply_guarded(
+        conn: sa.Connection, view: Projection, batch: list[tuple[Notification, object]]
+    ) -> list[tuple[Notification, Exception]]:
+        """Apply a view's batch in a savepoint; if it fails, event by event,
+        each in its own savepoint. Returns the events the view failed on."""
+        if not batch:
+            return []
+        try:
+            with conn.begin_nested():
+                view.apply_page(conn, [e for _, e in batch])
+            return []
+        except Exception as exc:
+            if _is_unavailable(exc):
+                raise
+        failed: list[tuple[Notification, Exception]] = []
+        for notification, event in batch:
+            try:
+                with conn.begin_nested():
+                    view.apply_page(conn, [event])
+            except Exception as exc:
+                if _is_unavailable(exc):
+                    raise
+                failed.append((notification, exc))
+        return failed
 
     @contextmanager
     def _write_transaction(self) -> Iterator[sa.Connection]:
@@ -482,34 +651,78 @@ def _advisory_key(text: str) -> int:
     )
 
 
-def _sqlite_immediate_engine(engine: sa.Engine) -> sa.Engine:
-    """A private engine on the same SQLite file whose transactions ``BEGIN IMMEDIATE``.
+@dataclass
+class _Opened:
+    """The events of a page, opened: decoded, erased (their key is gone) or
+    damaged (they cannot be opened)."""
 
-    sqlite3's legacy transaction control emits no BEGIN before a SELECT, so
-    "read my position, then write" would run the read outside the transaction
-    and two runners could both apply a page. SQLAlchemy's documented recipe
-    ("Enabling Non-Legacy SQLite Transactional Modes", sqlite dialect docs):
-    turn sqlite3's own BEGIN off on connect and emit ours on the ``begin``
-    event. Ours is ``BEGIN IMMEDIATE``: the write lock is taken at once, so
-    the read and the writes are serialised against every other writer.
+    events: dict[int, object] = field(default_factory=dict)
+    shredded: set[UUID] = field(default_factory=set)
+    damaged: dict[int, Exception] = field(default_factory=dict)
 
-    A separate engine rather than listeners on the caller's one, so that the
-    other users of that engine keep the behaviour they were written for. The
-    pragmas mirror ``espace.adapters.settings.create_engine``.
-    """
-    private = sa.create_engine(engine.url, connect_args={"timeout": 30})
 
-    @sa_event.listens_for(private, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.close()
+def _copy(
+    conn: sa.Connection,
+    source: sa.Table,
+    target: sa.Table,
+    where: sa.ColumnElement[bool] | None = None,
+) -> None:
+    """``INSERT INTO target SELECT ... FROM source [WHERE ...]``."""
+    select = sa.select(*source.columns)
+    if where is not None:
+        select = select.where(where)
+    conn.execute(target.insert().from_select([c.name for c in source.columns], select))
 
-    @sa_event.listens_for(private, "begin")
-    def _begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-    return private
+def _key_id_or_none(mapper: EventMapper, notification: Notification) -> UUID | None:
+    try:
+        return mapper.key_id_of(notification)
+    except DamagedRecord:
+        return None
+
+
+_QUOTED = re.compile(r"""("[^"]*"|'[^']*')""")
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error's class and first line, quoted values cut: what a quarantine
+    row keeps. Database errors quote the values they refused, and a value
+    may be health data; SQLAlchemy's messages add the statement and its
+    parameters, so only the driver's own error is kept."""
+    orig = getattr(exc, "orig", None)
+    source = orig if isinstance(orig, BaseException) else exc
+    first = (str(source).splitlines() or [""])[0]
+    text = _QUOTED.sub("'…'", first)[:300]
+    return f"{type(source).__name__}: {text}" if text else type(source).__name__
+
+
+def _quarantine_row(
+    view: str,
+    notification: Notification,
+    kind: str,
+    exc: Exception,
+    mapper: EventMapper,
+) -> dict[str, Any]:
+    return {
+        "view": view,
+        "notification_id": notification.id,
+        "originator_id": notification.originator_id,
+        "originator_version": notification.originator_version,
+        "topic": notification.topic,
+        "espace_id": _key_id_or_none(mapper, notification),
+        "kind": kind,
+        "error": describe_error(exc),
+        "quarantined_at": datetime.now(UTC),
+    }
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    """A lost connection or an unreachable database: the page must be tried
+    again later, never quarantined."""
+    if isinstance(
+        exc, DatabaseUnavailable | sa.exc.OperationalError | sa.exc.InterfaceError
+    ):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)

@@ -36,6 +36,26 @@ TRACKING_TABLE = sa.Table(
 )
 
 
+QUARANTINE_TABLE = sa.Table(
+    "projection_quarantine",
+    TRACKING_METADATA,
+    sa.Column("view", sa.Text, primary_key=True),
+    sa.Column("notification_id", sa.BigInteger, primary_key=True),
+    sa.Column("originator_id", sa.Uuid, nullable=False),
+    sa.Column("originator_version", sa.Integer, nullable=False),
+    sa.Column("topic", sa.Text, nullable=False),
+    # The key named by the sealed header: the espace, or the system key.
+    sa.Column("espace_id", sa.Uuid, nullable=True, index=True),
+    # "damaged": the event cannot be opened; "unapplied": this view failed on it.
+    sa.Column("kind", sa.String(16), nullable=False),
+    # The error's class and message, with quoted values cut (no data in clear).
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("quarantined_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Events a view skipped, one row per view and event (ADR-0018). Written in
+the transaction of the page that skipped them, with the position."""
+
+
 class ViewTrackingRecorder(TrackingRecorder):
     """The positions of the read models, on the same database as their rows."""
 

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import MapperDeserialisationError, RecordConflictError
+from eventsourcing.persistence import RecordConflictError
 
 from espace.application import schemas
-from espace.application.errors import Conflict, InvalidInput, NotFound
+from espace.application.errors import Conflict, InvalidInput, NotFound, RecordErased
 from espace.application.lifecycle import LifecycleService, _project
 from espace.application.ports import Clock, ProfessionalDirectory
 from espace.domain import calendar
@@ -106,10 +106,8 @@ class ServiceBase:
             found = self.app.repository.get(aggregate_id, projector_func=_project)
         except AggregateNotFoundError:
             return None
-        except MapperDeserialisationError as exc:
-            if getattr(exc, "key_id", None) is not None:
-                raise NotFound(f"{what} {aggregate_id} was erased (SEC-4)") from None
-            raise
+        except RecordErased:
+            raise NotFound(f"{what} {aggregate_id} was erased (SEC-4)") from None
         if not isinstance(found, cls):
             raise NotFound(f"no {what} {aggregate_id}")
         return found

@@ -14,10 +14,10 @@ from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import MapperDeserialisationError, RecordConflictError
+from eventsourcing.persistence import RecordConflictError
 
 from espace.application import schemas
-from espace.application.errors import Conflict, InvalidInput, NotFound
+from espace.application.errors import Conflict, InvalidInput, NotFound, RecordErased
 from espace.application.ports import Clock, ContentStore, KeyVault
 from espace.application.security import (
     Hashing,
@@ -146,10 +146,8 @@ class LifecycleService:
             )
         except AggregateNotFoundError:
             raise NotFound(f"no espace {espace_id}") from None
-        except MapperDeserialisationError as exc:
-            if getattr(exc, "key_id", None) is not None:
-                raise NotFound(f"espace {espace_id} was erased (LC-9, SEC-4)") from None
-            raise
+        except RecordErased:
+            raise NotFound(f"espace {espace_id} was erased (LC-9, SEC-4)") from None
         return espace
 
     def _find_ins(self, number: str, oids: Sequence[str]) -> EspaceSante:

@@ -2,7 +2,8 @@
 
 Every command takes ``--json``. Data goes to stdout, diagnostics (logs,
 warnings) to stderr. Exit codes: 0 ok, 1 unexpected error, 2 bad input,
-3 refused by a rule, 4 not found, 5 conflict, 6 configuration.
+3 refused by a rule, 4 not found, 5 conflict, 6 configuration or database
+unavailable, 7 a stored record failed its integrity check.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from espace.api import Store, init_store
 from espace.application.errors import (
     ConfigurationError,
     Conflict,
+    DamagedRecord,
+    DatabaseUnavailable,
     InvalidInput,
     NotFound,
 )
@@ -41,6 +44,8 @@ EXIT_CODES: dict[type[EspaceError], int] = {
     NotFound: 4,
     Conflict: 5,
     ConfigurationError: 6,
+    DatabaseUnavailable: 6,
+    DamagedRecord: 7,
 }
 
 stderr = Console(stderr=True, highlight=False)
@@ -72,6 +77,12 @@ class Context:
 
     def close(self) -> None:
         for store in self.stores:
+            if store.views_behind:
+                stderr.print(
+                    "[bold yellow]warning:[/] the command was saved, but the views "
+                    "could not catch up; they will at the next command, or run "
+                    "`espace projections status`"
+                )
             store.close()
 
 
@@ -601,6 +612,11 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
         for label, n in rows:
             table.add_row(label, str(n))
         Console().print(table)
+        behind = [v for v in d["views"] if v["lag"]]
+        click.echo(
+            f"views: {len(d['views'])}, behind: {len(behind)}, "
+            f"quarantined events: {d['quarantined']}"
+        )
 
     emit(data, as_json, human)
 
@@ -680,12 +696,67 @@ def projections_status_cmd(ctx: Context, as_json: bool) -> None:
     rows = [v.__dict__ for v in store.view_status()]
 
     def human(data: list[dict[str, Any]]) -> None:
-        table = Table("view", "position", "head", "lag")
+        table = Table("view", "position", "head", "lag", "quarantined")
         for r in data:
-            table.add_row(r["name"], str(r["position"]), str(r["head"]), str(r["lag"]))
+            table.add_row(
+                r["name"],
+                str(r["position"]),
+                str(r["head"]),
+                str(r["lag"]),
+                str(r["quarantined"]),
+            )
         Console().print(table)
+        if any(r["quarantined"] for r in data):
+            click.echo("see them with: espace projections quarantine")
 
     emit(rows, as_json, human)
+
+
+@command(projections_group, "quarantine")
+@click.option("--view", help="Only the events this view skipped.")
+@click.option("--id", "espace_id", type=click.UUID, help="Only this espace's events.")
+@click.option(
+    "--limit", default=100, show_default=True, type=click.IntRange(1, 100_000)
+)
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+def projections_quarantine_cmd(
+    ctx: Context,
+    as_json: bool,
+    view: str | None,
+    espace_id: UUID | None,
+    limit: int,
+    offset: int,
+) -> None:
+    """Events a view skipped (ADR-0018): where each is (log position,
+    aggregate and version, espace), which view, and why. "damaged": the event
+    cannot be opened (altered, or its key is damaged); "unapplied": the view
+    could not apply it. The other events and views went on."""
+    store = ctx.open()
+    rows, total = store.quarantined(
+        view=view, espace_id=espace_id, limit=limit, offset=offset
+    )
+    data = {"total": total, "shown": len(rows), "offset": offset, "events": rows}
+
+    def human(d: dict[str, Any]) -> None:
+        table = Table(
+            "position", "view", "kind", "aggregate", "version", "espace", "why"
+        )
+        for r in d["events"]:
+            table.add_row(
+                str(r["notification_id"]),
+                r["view"],
+                r["kind"],
+                str(r["originator_id"]),
+                str(r["originator_version"]),
+                str(r["espace_id"] or ""),
+                r["error"],
+            )
+        Console().print(table)
+        rest = d["total"] - d["offset"] - d["shown"]
+        if rest > 0:
+            click.echo(f"{rest} more: use --offset {d['offset'] + d['shown']}")
+
+    emit(data, as_json, human)
 
 
 @command(projections_group, "rebuild")

@@ -70,11 +70,6 @@ class Projection(ABC):
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
         """Remove what the view holds about espaces whose key was shredded (SEC-4)."""
 
-    def clear(self, conn: sa.Connection) -> None:
-        """Empty the view, for a rebuild from the start of the log."""
-        for table in reversed(self.tables):
-            conn.execute(table.delete())
-
 
 class FoldProjection(Projection, Generic[S]):
     """A view whose rows are grouped under one key (by default the espace).
