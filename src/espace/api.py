@@ -62,6 +62,7 @@ from espace.application.ports import Clock
 from espace.application.profile import ProfileService
 from espace.application.records import RecordService
 from espace.application.security import Hashing
+from espace.domain.erasure import Erasure
 from espace.projections.agenda import AgendaQueries, AppointmentsProjection
 from espace.projections.base import Projection
 from espace.projections.catalogue import (
@@ -217,6 +218,7 @@ class Store:
                 all_projections(),
                 preload=self.keystore.preload,
                 listen=PgListen.for_store(settings, self.events.recorder),
+                purge_events=(Erasure.Completed,),
             )
             self.runner.create_tables()
             self.contents = SealedContentStore(self.engine, self.keystore)

@@ -727,7 +727,7 @@ def test_stats_count_espaces_deadlines_and_contents_naming_nobody_lc_1_lc_2_lc_4
     helpers.notify(store, person)
     stats = store.stats()
     assert {k: n for k, n in stats["states"].items() if n} == {"notified": 1}
-    assert stats["deadlines"]["opening"] == {"pending": 1, "due": 0}
+    assert stats["deadlines"]["opening"] == {"pending": 1, "due": 0, "overdue": 0}
     assert (stats["documents"], stats["appointments"], stats["profiles"]) == (
         {},
         {},
@@ -739,7 +739,11 @@ def test_stats_count_espaces_deadlines_and_contents_naming_nobody_lc_1_lc_2_lc_4
     assert person.nir not in json.dumps(stats, default=str)
 
     clock.advance(days=43)  # past the window: the opening is due (LC-4)
-    assert store.stats()["deadlines"]["opening"] == {"pending": 1, "due": 1}
+    assert store.stats()["deadlines"]["opening"] == {
+        "pending": 1,
+        "due": 1,
+        "overdue": 0,
+    }
     store.run_deadlines()
     stats = store.stats()
     assert {k: n for k, n in stats["states"].items() if n} == {"open": 1}

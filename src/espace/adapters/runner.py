@@ -159,6 +159,7 @@ class ProjectionRunner:
         listen: PgListen | None = None,
         write_engine: sa.Engine | None = None,
         lock_namespace: str | None = None,
+        purge_events: Sequence[type[Any]] = (),
     ) -> None:
         names = [p.name for p in projections]
         if len(set(names)) != len(names):
@@ -173,9 +174,14 @@ class ProjectionRunner:
         self.page_size = page_size
         self.preload = preload
         self.listen = listen
+        self.purge_events = tuple(purge_events)
         self._topics: dict[str, frozenset[str]] = {
             p.name: frozenset(get_topic(cls) for cls in p.handled) for p in projections
         }
+        # What each view reads: its own topics, and the events that purge an
+        # espace from every view (an erasure completed, SEC-4).
+        purges = frozenset(get_topic(cls) for cls in self.purge_events)
+        self._reads = {name: topics | purges for name, topics in self._topics.items()}
         self._dialect = engine.dialect.name
         self._schema: str | None = lock_namespace
         if write_engine is not None:
@@ -238,6 +244,7 @@ class ProjectionRunner:
                 preload=self.preload,
                 write_engine=shadow.build,
                 lock_namespace=shadow.schema,
+                purge_events=self.purge_events,
             )
             applied = builder._catch_up(views, None)
             self._swap_in(shadow, views)
@@ -352,7 +359,7 @@ class ProjectionRunner:
         if not behind:
             return None
         start = min(planned[v.name] for v in behind)
-        topics = sorted(set().union(*(self._topics[v.name] for v in behind)))
+        topics = sorted(set().union(*(self._reads[v.name] for v in behind)))
         notifications: Sequence[Notification] = ()
         if topics:
             notifications = self.recorder.select_notifications(
@@ -365,7 +372,7 @@ class ProjectionRunner:
             v.name: [
                 n
                 for n in notifications
-                if n.topic in self._topics[v.name] and n.id > planned[v.name]
+                if n.topic in self._reads[v.name] and n.id > planned[v.name]
             ]
             for v in behind
             if planned[v.name] < end
@@ -418,6 +425,11 @@ class ProjectionRunner:
         participants = [v for v in views if v.name in page.per_view]
         applied: dict[str, int] = {}
         quarantined: list[dict[str, Any]] = []
+        purged = opened.shredded | {
+            e.erased_espace  # type: ignore[attr-defined]
+            for e in opened.events.values()
+            if getattr(type(e), "PURGES_ESPACE", False)
+        }
         with self._write_transaction() as conn:
             self._lock(conn, participants)
             current = self.tracking.positions_in(conn, [v.name for v in participants])
@@ -429,8 +441,11 @@ class ProjectionRunner:
                     # view since we planned: the next page is planned afresh.
                     continue
                 mine = [n for n in page.per_view[view.name] if n.id > position]
+                handled = self._topics[view.name]
                 batch = [
-                    (n, opened.events[n.id]) for n in mine if n.id in opened.events
+                    (n, opened.events[n.id])
+                    for n in mine
+                    if n.id in opened.events and n.topic in handled
                 ]
                 quarantined.extend(
                     _quarantine_row(
@@ -450,16 +465,14 @@ class ProjectionRunner:
                     if batch:
                         view.apply_page(conn, [e for _, e in batch])
                     applied[view.name] = len(batch)
-                if opened.shredded:
-                    view.purge(conn, opened.shredded)
+                if purged:
+                    view.purge(conn, purged)
                 moved.append(Tracking(view.name, page.end))
             if quarantined:
                 conn.execute(QUARANTINE_TABLE.insert(), quarantined)
             self.tracking.insert_trackings_in(conn, moved)
-        if opened.shredded:
-            log.info(
-                "projection.purged", espaces=len(opened.shredded), views=sorted(applied)
-            )
+        if purged:
+            log.info("projection.purged", espaces=len(purged), views=sorted(applied))
         for row in quarantined:
             log.error(
                 "projection.quarantined",

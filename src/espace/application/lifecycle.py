@@ -27,6 +27,7 @@ from espace.application.security import (
 )
 from espace.domain import calendar
 from espace.domain.calendar import NonWorkingDay
+from espace.domain.erasure import Erasure, erasure_id
 from espace.domain.errors import EspaceError, RuleViolation
 from espace.domain.espace import EspaceSante, State
 from espace.domain.identifiers import NIA_OID, NIR_OID
@@ -500,32 +501,78 @@ class LifecycleService:
     def erase(
         self, espace_id: UUID, at: datetime | None = None, *, compact: bool = True
     ) -> EspaceSummary:
-        """LC-8/LC-9/SEC-4: record the erasure, then destroy the espace's key.
+        """LC-8/LC-9/SEC-4: erase the espace, or finish an interrupted erasure.
 
-        The event is saved first: if the process dies before the key is
-        destroyed, the deadline job finds the espace erased-but-readable and
-        destroys the key on its next run (``shred_if_erased``).
+        Three steps, each of which a crash can interrupt: the espace's
+        ``Erased`` event and the erasure's record (:class:`Erasure`, under
+        the system key) are saved together; the data key is destroyed and the
+        sealed contents deleted; the record is completed, which purges the
+        espace from every view. Called again, it does what is left: an
+        espace still readable but erased has its key destroyed; an espace
+        whose key is gone has its record completed. The deadlines view keeps
+        the erasure due until the record is complete. An erasure already
+        complete is refused (LC-9), naming its date.
         """
-        espace = self.get(espace_id)
+        espace = self._readable(espace_id)
+        record = self._erasure(espace_id)
         now = self._now(at)
-        espace.erase(at=now)
-        self._save(espace, "espace.erased", sync=False)
-        self._destroy(espace.id, now)
+        if record is not None and record.completed_at is not None:
+            record.complete(at=now)  # refused, with the date
+        version = 0
+        if espace is not None:
+            if espace.state is not State.ERASED:
+                espace.erase(at=now)
+            reason = (
+                "holder-request"
+                if espace.erasure_requested_at is not None
+                else "archive-expired"
+            )
+            record = record or Erasure.begin(espace_id=espace_id, at=now, reason=reason)
+            self._save_together(espace, record)
+            version = espace.version
+            log.info("espace.erased", espace_id=str(espace_id), state="erased")
+        elif record is None:
+            record = Erasure.begin(
+                espace_id=espace_id, at=now, reason="found-destroyed"
+            )
+        self._destroy(espace_id, now)
+        record.complete(at=now)
+        self._save_together(record)
+        log.info("erasure.completed", espace_id=str(espace_id))
         if compact:
             self.compact_keys()
         self._synced()
-        return EspaceSummary.of(espace)
+        return EspaceSummary(
+            espace_id=str(espace_id), state=str(State.ERASED), version=version
+        )
 
-    def shred_if_erased(self, espace_id: UUID, at: datetime | None = None) -> bool:
-        """Finish an erasure whose key destruction was interrupted."""
+    def _readable(self, espace_id: UUID) -> EspaceSante | None:
+        """The espace, or None if its key is destroyed; NotFound if it never
+        existed."""
         try:
-            espace = self.get(espace_id)
-        except NotFound:
-            return False
-        if espace.state is not State.ERASED:
-            return False
-        self._destroy(espace.id, self._now(at))
-        return True
+            espace: EspaceSante = self.app.repository.get(
+                espace_id, projector_func=_project
+            )
+        except AggregateNotFoundError:
+            raise NotFound(f"no espace {espace_id}") from None
+        except RecordErased:
+            return None
+        return espace
+
+    def _erasure(self, espace_id: UUID) -> Erasure | None:
+        try:
+            record: Erasure = self.app.repository.get(
+                erasure_id(espace_id), projector_func=_project
+            )
+        except AggregateNotFoundError:
+            return None
+        return record
+
+    def _save_together(self, *aggregates: Any) -> None:
+        try:
+            self.app.save(*aggregates)
+        except RecordConflictError:
+            raise Conflict("changed by someone else meanwhile; try again") from None
 
     def compact_keys(self) -> None:
         """SEC-4: push destroyed key material out of the database files (the

@@ -590,9 +590,9 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
         for state, n in d["states"].items():
             table.add_row(state, str(n))
         Console().print(table)
-        table = Table("deadline", "pending", "due now")
+        table = Table("deadline", "pending", "due now", "past its legal limit")
         for kind, c in sorted(d["deadlines"].items()):
-            table.add_row(kind, str(c["pending"]), str(c["due"]))
+            table.add_row(kind, str(c["pending"]), str(c["due"]), str(c["overdue"]))
         Console().print(table)
         table = Table("held in the espaces", "count")
         rows = [

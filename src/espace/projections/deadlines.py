@@ -5,7 +5,10 @@ Kinds (and the command the deadline job issues for each):
 - ``suspension_closure`` (LC-7): six weeks after the holder was told.
 - ``archive_expiry`` (LC-8): ten years after closure; the content is erased.
 - ``erasure`` (LC-9): an express erasure to carry out now (``due_at`` is the
-  request; ``limit_at`` the legal three-month limit).
+  request; ``limit_at`` the legal three-month limit). Once an erasure is
+  begun (LC-8 or LC-9), this row stays until its record is completed, that
+  is until the espace's key is destroyed: an interrupted erasure stays due,
+  and the next run finishes it (SEC-4).
 - ``majority`` (LC-12): the holder turns 18; the representative's mandate ends.
 - ``holder_notice`` (DOC-5): a document hidden from the holder for two weeks
   without announcement: the holder is told an update is waiting.
@@ -28,6 +31,7 @@ import sqlalchemy as sa
 
 from espace.domain import calendar
 from espace.domain.documents import Document
+from espace.domain.erasure import Erasure
 from espace.domain.espace import EspaceSante
 from espace.projections.base import VIEWS, EspaceFoldProjection, UtcDateTime
 
@@ -68,7 +72,26 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
         Document.HolderToldUpdateWaiting,
         Document.RevealedToHolder,
         Document.Deleted,
+        Erasure.Begun,
+        Erasure.Completed,
     )
+
+    def espace_id_of(self, event: Any) -> UUID:
+        if isinstance(event, Erasure.Event):
+            erased: UUID = event.erased_espace
+            return erased
+        return super().espace_id_of(event)
+
+    def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
+        """The espace's key is destroyed: its rows go, except an erasure not
+        yet recorded as complete, which the deadline job must still finish."""
+        ids = list(espace_ids)
+        for i in range(0, len(ids), 500):
+            conn.execute(
+                deadlines.delete()
+                .where(deadlines.c.espace_id.in_(ids[i : i + 500]))
+                .where(deadlines.c.kind != "erasure")
+            )
 
     def load(
         self, conn: sa.Connection, espace_ids: Collection[UUID]
@@ -134,6 +157,12 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
             drop("archive_expiry")
             put("erasure", event.timestamp, event.due_by)
         elif isinstance(event, EspaceSante.Erased):
+            kept = {k: v for k, v in s.items() if k[0] in ("erasure", "archive_expiry")}
+            s = kept or {("erasure", subject): (event.timestamp, None)}
+        elif isinstance(event, Erasure.Begun):
+            due, limit = s.get(("erasure", subject), (event.timestamp, None))
+            s = {("erasure", subject): (min(due, event.timestamp), limit)}
+        elif isinstance(event, Erasure.Completed):
             return None
         elif isinstance(event, EspaceSante.Reopened):
             drop("archive_expiry")
@@ -187,13 +216,16 @@ class DeadlineQueries:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def counts(self, now: datetime) -> dict[str, dict[str, int]]:
+        """Per kind: pending, due at ``now``, and overdue (past the legal
+        limit, such as LC-9's three months for an erasure)."""
         query = sa.select(
             deadlines.c.kind,
             sa.func.count(),
             sa.func.sum(sa.case((deadlines.c.due_at <= now, 1), else_=0)),
+            sa.func.sum(sa.case((deadlines.c.limit_at <= now, 1), else_=0)),
         ).group_by(deadlines.c.kind)
         with self.engine.connect() as conn:
             return {
-                k: {"pending": int(n), "due": int(d or 0)}
-                for k, n, d in conn.execute(query)
+                k: {"pending": int(n), "due": int(d or 0), "overdue": int(o or 0)}
+                for k, n, d, o in conn.execute(query)
             }
