@@ -127,7 +127,7 @@ def run_espace(
 def run_library(url: str, people: list[Person], hashing: Hashing) -> float:
     """Seconds for the same job with the library's means: raw rows through the
     same schema, the same aggregates, ``save(*batch)`` with its AES cipher."""
-    env = parse_database_url(url).eventsourcing_env()
+    env = parse_database_url(url).eventsourcing_env(create_tables=True)
     env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
     env["CIPHER_KEY"] = AESCipher.create_key(32)
     app = BaselineApp(env=env)
@@ -150,7 +150,7 @@ def run_save(
 ) -> float:
     """Seconds for the library's ``save(*batch)`` alone of the same
     aggregates, validated and built before the clock starts."""
-    env = parse_database_url(url).eventsourcing_env()
+    env = parse_database_url(url).eventsourcing_env(create_tables=True)
     if aes:
         env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
         env["CIPHER_KEY"] = AESCipher.create_key(32)

@@ -90,7 +90,7 @@ def hashing_for(raw_master_key: bytes) -> Hashing:
 
 
 def baseline_env(url: str, aes: bool) -> dict[str, str]:
-    env = parse_database_url(url).eventsourcing_env()
+    env = parse_database_url(url).eventsourcing_env(create_tables=True)
     if aes:
         env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
         env["CIPHER_KEY"] = AESCipher.create_key(32)

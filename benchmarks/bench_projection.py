@@ -224,7 +224,7 @@ def measure(
     store: Store, events: int, per_aggregate: int, page_size: int
 ) -> dict[str, float]:
     settings = parse_database_url(store.url)
-    app = EventLog(env=settings.eventsourcing_env())
+    app = EventLog(env=settings.eventsourcing_env(create_tables=True))
     engine = create_engine(settings)
     tracking = ViewTrackingRecorder(engine)
     view = projection_under_test()

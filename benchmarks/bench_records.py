@@ -225,7 +225,7 @@ def espace_reads(url: str, n: int) -> float:
 
 def baseline_saves(url: str, build: Callable[[], Any], n: int) -> float:
     """Seconds for ``n`` pre-built one-event aggregates, one per save()."""
-    app = BaselineApp(env=parse_database_url(url).eventsourcing_env())
+    app = BaselineApp(env=parse_database_url(url).eventsourcing_env(create_tables=True))
     try:
         aggregates = [build() for _ in range(n)]
         settle(url)

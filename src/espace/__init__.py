@@ -11,10 +11,12 @@ stderr, identifiers masked, SEC-3) for those who want it.
 """
 
 from espace.adapters.logging import configure_logging
-from espace.api import Store, StoreInfo, init_store
+from espace.api import Store, StoreInfo, init_store, migrate_store
 from espace.application.errors import (
     ConfigurationError,
     Conflict,
+    DamagedRecord,
+    DatabaseUnavailable,
     InvalidInput,
     NotFound,
 )
@@ -25,6 +27,8 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigurationError",
     "Conflict",
+    "DamagedRecord",
+    "DatabaseUnavailable",
     "EspaceError",
     "InvalidIdentifier",
     "InvalidInput",
@@ -35,4 +39,5 @@ __all__ = [
     "__version__",
     "configure_logging",
     "init_store",
+    "migrate_store",
 ]

@@ -17,6 +17,7 @@ Beyond the record: ``directory`` (PRO-2), ``messaging`` (MSG-*), ``agenda``
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+import sqlalchemy as sa
 import structlog
 
 from espace.adapters.contents import SealedContentStore
@@ -49,7 +51,18 @@ from espace.adapters.runner import (
     ViewStatus,
     describe_error,
 )
-from espace.adapters.settings import StoreSettings, create_engine, parse_database_url
+from espace.adapters.schema import (
+    SCHEMA_VERSION,
+    check_schema_version,
+    create_schema,
+)
+from espace.adapters.settings import (
+    DEFAULT_TIMEOUT,
+    TIMEOUT_ENV,
+    StoreSettings,
+    create_engine,
+    parse_database_url,
+)
 from espace.adapters.tracking import ViewTrackingRecorder
 from espace.application.agenda import AgendaService
 from espace.application.catalogue import CatalogueService
@@ -84,6 +97,8 @@ from espace.projections.notifications import (
 from espace.projections.profiles import ProfileQueries, ProfilesProjection
 
 log = structlog.get_logger("espace.store")
+
+_NO_STORE = "no espace store at {url}: run `espace init` (or espace.init_store()) first"
 
 
 def system_clock() -> datetime:
@@ -153,17 +168,25 @@ def init_store(
                 )
             key_file.parent.mkdir(parents=True, exist_ok=True)
             generate_master_key_file(key_file)
+    secrets = load_secrets(settings, env)
+    existing = _existing_meta(settings)
+    wanted = {
+        "mode": "simulation" if simulation else "production",
+        "window_policy": window_policy,
+    }
+    differs = {
+        k: existing[k] for k, v in wanted.items() if k in existing and existing[k] != v
+    }
+    if differs:
+        what = ", ".join(f"{k} {v}" for k, v in differs.items())
+        raise ConfigurationError(
+            f"the store at {settings.redacted_url} already exists with {what}: "
+            "those are fixed when a store is created"
+        )
+    create_schema(settings, secrets, _view_tables())
     engine = create_engine(settings)
     try:
-        existing = read_meta(engine)
-        write_meta(
-            engine,
-            {
-                "mode": "simulation" if simulation else "production",
-                "window_policy": window_policy,
-                "created_at": system_clock().isoformat(),
-            },
-        )
+        write_meta(engine, {**wanted, "created_at": system_clock().isoformat()})
         meta = read_meta(engine)
     finally:
         engine.dispose()
@@ -178,6 +201,56 @@ def init_store(
         key_file=str(key_file) if key_file else None,
         created=not existing,
     )
+
+
+def migrate_store(
+    url: str | None = None, *, environ: Mapping[str, str] | None = None
+) -> dict[str, int]:
+    """Bring a store's tables to this espace's schema version (``espace
+    migrate``): create what is missing, record the version. Idempotent;
+    nothing stored is changed or lost."""
+    env = os.environ if environ is None else environ
+    settings = parse_database_url(url or env.get("ESPACE_DATABASE_URL"))
+    existing = _existing_meta(settings)
+    if not existing:
+        raise ConfigurationError(
+            f"no espace store at {settings.redacted_url}: run `espace init` first"
+        )
+    create_schema(settings, load_secrets(settings, env), _view_tables())
+    return {
+        "from": int(existing.get("schema_version", "1")),
+        "to": SCHEMA_VERSION,
+    }
+
+
+def _existing_meta(settings: StoreSettings) -> dict[str, str]:
+    """The metadata of the store at ``settings``, {} if there is none. A
+    SQLite file that does not exist is not created."""
+    if settings.sqlite_path is not None and not settings.sqlite_path.exists():
+        return {}
+    engine = create_engine(settings)
+    try:
+        return read_meta(engine)
+    finally:
+        engine.dispose()
+
+
+def _timeout(given: float | None, env: Mapping[str, str]) -> float:
+    if given is None:
+        text = env.get(TIMEOUT_ENV)
+        if not text:
+            return DEFAULT_TIMEOUT
+        try:
+            given = float(text)
+        except ValueError:
+            raise ConfigurationError(f"{TIMEOUT_ENV} must be seconds, e.g. 5") from None
+    if not 0.5 <= given <= 600:
+        raise ConfigurationError(f"{TIMEOUT_ENV}: from 0.5 to 600 seconds")
+    return given
+
+
+def _view_tables() -> list[sa.Table]:
+    return [t for p in all_projections() for t in p.tables]
 
 
 class Store:
@@ -196,19 +269,20 @@ class Store:
         self.clock = clock
         self.views_behind = False
         """True when the views could not catch up after the last command."""
+        if settings.sqlite_path is not None and not settings.sqlite_path.exists():
+            raise ConfigurationError(_NO_STORE.format(url=settings.redacted_url))
         self.engine = create_engine(settings)
         try:
             self.meta = read_meta(self.engine)
             if not self.meta:
-                raise ConfigurationError(
-                    f"no espace store at {settings.redacted_url}: run `espace init` "
-                    "(or espace.init_store()) first"
-                )
+                raise ConfigurationError(_NO_STORE.format(url=settings.redacted_url))
+            check_schema_version(self.meta, settings.redacted_url)
             secrets = load_secrets(settings, environ)
             self.keystore = Keystore(self.engine, secrets)
-            self.keystore.create_tables()
             self.keystore.verify_master_key()
-            self.events = EventStore(settings.eventsourcing_env(), self.keystore)
+            self.events = EventStore(
+                settings.eventsourcing_env(), self.keystore, settings
+            )
             self.tracking = ViewTrackingRecorder(self.engine)
             self.runner = ProjectionRunner(
                 self.events.recorder,
@@ -220,9 +294,7 @@ class Store:
                 listen=PgListen.for_store(settings, self.events.recorder),
                 purge_events=(Erasure.Completed,),
             )
-            self.runner.create_tables()
             self.contents = SealedContentStore(self.engine, self.keystore)
-            self.contents.create_tables()
         except BaseException:
             self.engine.dispose()
             raise
@@ -334,6 +406,7 @@ class Store:
         sync_views: bool = True,
         environ: Mapping[str, str] | None = None,
         require_directory: bool = True,
+        db_timeout: float | None = None,
     ) -> Self:
         """Open the store at ``url`` (default: ``ESPACE_DATABASE_URL``, else
         ``sqlite:///espace.db``).
@@ -344,10 +417,15 @@ class Store:
         With ``require_directory`` (the default) a professional acts on an
         espace only if the directory lists them, under the profession it
         lists (PRO-2, ADR-0011); ``False`` is for stores without a directory
-        (tests of the record alone).
+        (tests of the record alone). ``db_timeout`` (default
+        ``ESPACE_DB_TIMEOUT``, else 5 s) bounds how long a command waits for
+        a PostgreSQL server that does not answer before it fails with
+        :class:`DatabaseUnavailable`; the store works again once the server
+        is back.
         """
         env = os.environ if environ is None else environ
         settings = parse_database_url(url or env.get("ESPACE_DATABASE_URL"))
+        settings = dataclasses.replace(settings, timeout=_timeout(db_timeout, env))
         return cls(
             settings,
             clock=clock or system_clock,

@@ -103,3 +103,26 @@ def test_many_threads_updating_one_profile_see_conflicts_only_pro_1(
     assert set(outcomes) <= {"saved", "conflict"}, outcomes
     assert outcomes["saved"] >= 1
     assert sum(outcomes.values()) == 160
+
+
+def test_a_person_already_affiliated_in_a_batch_keeps_the_batch_one_save_lc_1(
+    store: Store, people: Any, monkeypatch: Any
+) -> None:
+    """One repeated person in a 500-row batch once made the conflict retry
+    save the batch one row per transaction (8 s to 65 s for 20 000 rows)."""
+    rows = [people.make().row for _ in range(500)]
+    first = store.lifecycle.affiliate_feed([(2, rows[250])])
+    assert first.created == 1
+    recorder = store.events.recorder
+    saves: list[int] = []
+    original = recorder.insert_events
+
+    def counted(stored_events: Any, **kwargs: Any) -> Any:
+        saves.append(len(stored_events))
+        return original(stored_events, **kwargs)
+
+    monkeypatch.setattr(recorder, "insert_events", counted)
+    report = store.lifecycle.affiliate_feed(enumerate(rows, start=2), batch_size=500)
+
+    assert (report.created, report.already_affiliated) == (499, 1)
+    assert saves == [499]

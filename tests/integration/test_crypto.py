@@ -165,7 +165,10 @@ class Store:
 
     def new_app(self, keystore: Keystore | None = None) -> HealthApp:
         """Another process's view of the store (kept alive: apps close on GC)."""
-        app = HealthApp(self.settings.eventsourcing_env(), keystore or self.keystore)
+        app = HealthApp(
+            self.settings.eventsourcing_env(create_tables=True),
+            keystore or self.keystore,
+        )
         self.others.append(app)
         return app
 
@@ -181,7 +184,7 @@ def store(store_url: str) -> Iterator[Store]:
     engine = create_engine(settings)
     keystore = Keystore(engine, Secrets.from_master_key(MASTER))
     keystore.create_tables()
-    app = HealthApp(settings.eventsourcing_env(), keystore)
+    app = HealthApp(settings.eventsourcing_env(create_tables=True), keystore)
     store = Store(settings, engine, keystore, app)
     try:
         yield store

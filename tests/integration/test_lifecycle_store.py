@@ -15,7 +15,15 @@ from uuid import UUID
 
 import pytest
 
-from espace import Conflict, InvalidInput, NotFound, RuleViolation, Store, init_store
+from espace import (
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+    Store,
+    init_store,
+)
 from espace.projections.espaces import tombstone
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -667,8 +675,10 @@ def test_a_working_day_store_runs_a_window_ending_on_a_weekend_on_to_monday_lc_2
         store_url, simulation=True, window_policy="working-day", environ=env
     )
     assert info.window_policy == "working-day"
+    with pytest.raises(ConfigurationError, match="window_policy working-day"):
+        init_store(store_url, simulation=True, window_policy="calendar", environ=env)
     again = init_store(
-        store_url, simulation=True, window_policy="calendar", environ=env
+        store_url, simulation=True, window_policy="working-day", environ=env
     )
     assert again.window_policy == "working-day"  # fixed for the life of the store
     clock.set(helpers.paris(date(2027, 1, 2), 11))  # a Saturday: day 42 is too

@@ -251,7 +251,7 @@ class Harness:
 
 def _harness(url: str) -> Iterator[Harness]:
     settings = parse_database_url(url)
-    app = EventLog(env=settings.eventsourcing_env())
+    app = EventLog(env=settings.eventsourcing_env(create_tables=True))
     engine = create_engine(settings)
     tracking = ViewTrackingRecorder(engine)
     tracking.create_tables()

@@ -14,6 +14,7 @@ import pytest
 from espace import InvalidInput
 from espace.application import schemas, service_schemas
 from espace.application.common import check_listed
+from espace.application.delimited import BadLine
 from espace.application.directory import read_extract
 from espace.domain.directory import (
     PROFESSION_CODES,
@@ -114,10 +115,13 @@ def test_a_header_without_the_needed_columns_is_refused_by_name_pro_2() -> None:
     assert "Identification nationale PP" in err.value.fields["header"][0]
 
 
-def test_a_row_with_more_fields_than_the_header_is_a_bad_row() -> None:
-    text = HEADER + "\n" + "8|" * 25 + "x|y\n"
+@pytest.mark.parametrize(("fields", "found"), [(27, 27), (10, 10)])
+def test_a_row_with_another_number_of_fields_than_the_header_is_a_bad_row_pro_2(
+    fields: int, found: int
+) -> None:
+    text = HEADER + "\n" + "8|" * (fields - 1) + "x|\n"
     [(line, r)] = list(read_extract(io.StringIO(text)))
-    assert (line, r) == (2, {"_row": "too many fields"})
+    assert (line, r) == (2, BadLine(2, f"{found} fields where the header has 18"))
 
 
 @pytest.mark.parametrize(

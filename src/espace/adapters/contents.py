@@ -42,9 +42,6 @@ class SealedContentStore:
         self.engine = engine
         self.keystore = keystore
 
-    def create_tables(self) -> None:
-        CONTENT_METADATA.create_all(self.engine)
-
     def put(self, espace_id: UUID, version_id: UUID, content: bytes) -> None:
         nonce = os.urandom(12)
         sealed = nonce + self.keystore.aead(espace_id).encrypt(

@@ -609,7 +609,7 @@ class Keystore:
             )
         return list(result.scalars())
 
-    def ensure_keys(self, key_ids: Iterable[UUID], at: datetime) -> None:
+    def ensure_keys(self, key_ids: Iterable[UUID], at: datetime) -> set[UUID]:
         """Create the keys that do not exist yet, in one transaction, without
         reading first (the insert skips the ids that have a row).
 
@@ -618,16 +618,38 @@ class Keystore:
         conflicts): an erased espace never gets a fresh key. If another
         process inserts one of the same ids meanwhile, its row wins and is
         read here when the key is first needed, so both use the same key.
+
+        Returns the ids that had a key already (or its tombstone): the
+        callers' hint that these espaces may exist.
         """
-        ids = [k for k in dict.fromkeys(key_ids) if self._cache_get(k) is None]
+        wanted = list(dict.fromkeys(key_ids))
+        ids = [k for k in wanted if self._cache_get(k) is None]
         if not ids:
-            return
+            return set(wanted)
         created = {key_id: AESGCM.generate_key(bit_length=256) for key_id in ids}
         wrapped = {key_id: self._wrap(key_id, key) for key_id, key in created.items()}
         with self.engine.begin() as conn:
             kept = self._insert_keys(conn, wrapped, at)
         for key_id in kept:
             self._cache_put(key_id, created[key_id])
+        return set(wanted) - set(kept)
+
+    def shredded(self, key_ids: Iterable[UUID]) -> set[UUID]:
+        """Which of these keys were destroyed, read from the database."""
+        ids = list(dict.fromkeys(key_ids))
+        found: set[UUID] = set()
+        if not ids:
+            return found
+        with self.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                found.update(
+                    conn.execute(
+                        sa.select(espace_keys.c.key_id)
+                        .where(espace_keys.c.key_id.in_(chunk))
+                        .where(espace_keys.c.shredded_at.is_not(None))
+                    ).scalars()
+                )
+        return found
 
     def shred(self, key_id: UUID, at: datetime) -> None:
         """Destroy a data key (SEC-4): its events become unreadable everywhere.

@@ -6,13 +6,27 @@ order. Its mapper seals each event under its espace's key (ADR-0004).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Mapper
+from eventsourcing.persistence import (
+    InterfaceError,
+    JSONTranscoder,
+    Mapper,
+    OperationalError,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from espace.adapters.crypto import EspaceMapper, Keystore
+from espace.adapters.settings import (
+    RETRIES,
+    StoreSettings,
+    connect_timeout,
+    unavailable,
+)
 from espace.adapters.transcodings import register_transcodings
 
 
@@ -21,9 +35,16 @@ class EventStore(Application[UUID]):
 
     name = "espace"
 
-    def __init__(self, env: dict[str, str], keystore: Keystore) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        keystore: Keystore,
+        settings: StoreSettings | None = None,
+    ) -> None:
         self.keystore = keystore
         super().__init__(env)
+        if isinstance(self.recorder, PostgresRecorder) and settings is not None:
+            self.recorder.bound(settings)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return EspaceMapper(
@@ -40,3 +61,56 @@ class EventStore(Application[UUID]):
         from eventsourcing.utils import Environment
 
         return Environment(name, dict(env or {}))
+
+
+class PostgresRecorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL recorder, failing within the store's bound.
+
+    The library retries an operation that fails with a connection error
+    (ten attempts), each waiting for a pooled connection; unbounded, a
+    command on a long-lived store waited a minute for a server that was gone,
+    then raised the library's error. Here the wait per attempt is cut so that
+    all attempts fit in ``StoreSettings.timeout``, and what is left of the
+    error is :class:`DatabaseUnavailable`. The pool reconnects by itself
+    once the server is back.
+    """
+
+    _settings: StoreSettings | None = None
+
+    def bound(self, settings: StoreSettings) -> None:
+        self._settings = settings
+        pool = self.datastore.pool
+        pool.timeout = max(0.05, settings.timeout / RETRIES - 0.2)
+        # psycopg_pool backs off (1 s, 2 s, 4 s...) between reconnection
+        # attempts and gives up on an attempt after reconnect_timeout; a new
+        # one starts when a command asks. Bounded like a command, the pool
+        # is ready within seconds of the server's return, whatever the outage.
+        pool.reconnect_timeout = settings.timeout
+        assert isinstance(pool.kwargs, dict)
+        pool.kwargs["connect_timeout"] = connect_timeout(settings.timeout)
+
+    @contextmanager
+    def _answering(self) -> Iterator[None]:
+        try:
+            yield
+        except (OperationalError, InterfaceError) as exc:
+            if self._settings is None:
+                raise
+            raise unavailable(self._settings, exc) from exc
+
+    def insert_events(self, *args: Any, **kwargs: Any) -> Any:
+        with self._answering():
+            return super().insert_events(*args, **kwargs)
+
+    def select_events(self, *args: Any, **kwargs: Any) -> Any:
+        with self._answering():
+            return super().select_events(*args, **kwargs)
+
+    def select_notifications(self, *args: Any, **kwargs: Any) -> Any:
+        with self._answering():
+            return super().select_notifications(*args, **kwargs)
+
+    def max_notification_id(self) -> int | None:
+        with self._answering():
+            found: int | None = super().max_notification_id()
+            return found

@@ -40,12 +40,22 @@ def read_meta(engine: sa.Engine) -> dict[str, str]:
 
 def write_meta(engine: sa.Engine, values: dict[str, str]) -> None:
     """Insert the keys that are not set yet; never change a key once set."""
-    META_METADATA.create_all(engine)
     with engine.begin() as conn:
         existing = {k for (k,) in conn.execute(sa.select(meta.c.key))}
         rows = [{"key": k, "value": v} for k, v in values.items() if k not in existing]
         if rows:
             conn.execute(meta.insert(), rows)
+
+
+def set_meta(engine: sa.Engine, key: str, value: str) -> None:
+    """Set one key, whether or not it is set (the schema version, by
+    ``init`` and ``migrate``)."""
+    with engine.begin() as conn:
+        updated = conn.execute(
+            meta.update().where(meta.c.key == key).values(value=value)
+        ).rowcount
+        if not updated:
+            conn.execute(meta.insert().values(key=key, value=value))
 
 
 @lru_cache(maxsize=64)

@@ -8,18 +8,25 @@ the keystore go through SQLAlchemy Core on the same database (ADR-0003).
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
-from espace.application.errors import ConfigurationError
+from espace.application.errors import ConfigurationError, DatabaseUnavailable
 
 DEFAULT_DATABASE_URL = "sqlite:///espace.db"
+DEFAULT_TIMEOUT = 5.0
+TIMEOUT_ENV = "ESPACE_DB_TIMEOUT"
+RETRIES = 10
+"""How many times eventsourcing's PostgreSQL recorder tries an operation
+that fails with a connection error (its ``retry`` decorator, 0.2 s apart)."""
 EVENT_STORE_NAME = "espace"
 
 
@@ -34,6 +41,9 @@ class StoreSettings:
     password: str = ""
     dbname: str = ""
     schema: str = ""
+    timeout: float = DEFAULT_TIMEOUT
+    """Seconds a command waits for an unreachable database before it fails
+    with DatabaseUnavailable (``ESPACE_DB_TIMEOUT``)."""
 
     @property
     def redacted_url(self) -> str:
@@ -43,16 +53,23 @@ class StoreSettings:
         schema = f"?schema={self.schema}" if self.schema else ""
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}{schema}"
 
-    def eventsourcing_env(self) -> dict[str, str]:
-        """The environment for eventsourcing's native recorders."""
+    def eventsourcing_env(self, *, create_tables: bool = False) -> dict[str, str]:
+        """The environment for eventsourcing's native recorders.
+
+        The library creates its tables on every open unless told not to;
+        only ``init`` and ``migrate`` may (``espace.adapters.schema``).
+        """
+        create = {"CREATE_TABLE": "y" if create_tables else "n"}
         if self.kind == "sqlite":
             assert self.sqlite_path is not None
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
+                **create,
             }
         env = {
+            **create,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
@@ -61,7 +78,12 @@ class StoreSettings:
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_POOL_SIZE": "3",
             "POSTGRES_MAX_OVERFLOW": "3",
-            "POSTGRES_CONNECT_TIMEOUT": "10",
+            # An integer here; EventStore narrows the wait per attempt so
+            # that all the library's attempts fit in ``timeout``.
+            "POSTGRES_CONNECT_TIMEOUT": "1",
+            "APPLICATION_RECORDER_TOPIC": (
+                "espace.adapters.eventstore:PostgresRecorder"
+            ),
             # Never POSTGRES_ENABLE_DB_FUNCTIONS: see ADR-0003.
         }
         if self.schema:
@@ -79,6 +101,37 @@ class StoreSettings:
             port=self.port,
             database=self.dbname,
         )
+
+
+def connect_timeout(timeout: float) -> int:
+    """libpq's ``connect_timeout`` (whole seconds, at least 2 as libpq asks)."""
+    return max(2, math.ceil(timeout))
+
+
+def unavailable(settings: StoreSettings, exc: BaseException) -> DatabaseUnavailable:
+    """The error an operator reads when the database does not answer."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return DatabaseUnavailable(
+        f"database unavailable at {settings.redacted_url} (no answer within "
+        f"{settings.timeout:g} s, ESPACE_DB_TIMEOUT): {first}"
+    )
+
+
+def _map_unavailable(engine: sa.Engine, settings: StoreSettings) -> None:
+    """Connection failures and lost connections become DatabaseUnavailable;
+    the engine's pool replaces the dead connections by itself."""
+
+    @sa_event.listens_for(engine, "handle_error")
+    def _unavailable(context: sa.engine.ExceptionContext) -> None:
+        if context.is_pre_ping:
+            return  # the pool replaces the dead connection and tries again
+        original = context.original_exception
+        if context.is_disconnect or isinstance(
+            original, psycopg.OperationalError | psycopg.InterfaceError
+        ):
+            if isinstance(original, psycopg.errors.QueryCanceled):
+                return
+            raise unavailable(settings, original) from original
 
 
 def parse_database_url(url: str | None = None) -> StoreSettings:
@@ -123,8 +176,16 @@ def create_engine(settings: StoreSettings) -> sa.Engine:
     if settings.kind == "sqlite":
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=3, max_overflow=3, pool_pre_ping=True)
+        kwargs.update(
+            pool_size=3,
+            max_overflow=3,
+            pool_pre_ping=True,
+            pool_timeout=settings.timeout,
+            connect_args={"connect_timeout": connect_timeout(settings.timeout)},
+        )
     engine = sa.create_engine(settings.sqlalchemy_url(), **kwargs)
+    if settings.kind == "postgresql":
+        _map_unavailable(engine, settings)
     if settings.kind == "sqlite":
 
         @sa_event.listens_for(engine, "connect")
@@ -141,7 +202,6 @@ def create_engine(settings: StoreSettings) -> sa.Engine:
         @sa_event.listens_for(engine, "connect")
         def _pg_search_path(dbapi_conn: Any, _record: Any) -> None:
             with dbapi_conn.cursor() as cur:
-                cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 cur.execute(f'SET search_path TO "{schema}"')
             dbapi_conn.commit()
 

@@ -12,20 +12,20 @@ and does not stop the others; an unchanged professional writes nothing
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TextIO
+from typing import IO, Any
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError
 
-from espace.application import schemas, service_schemas
+from espace.application import delimited, schemas, service_schemas
 from espace.application.common import ServiceBase
+from espace.application.delimited import BadLine
 from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, RowRejected
 from espace.application.ports import Clock, ViewSync
@@ -56,6 +56,7 @@ class DirectoryReport:
     skipped_professions: Counter[str] = field(default_factory=Counter)
     rejected: list[RowRejected] = field(default_factory=list)
     events: int = 0
+    withdrawal_skipped: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +69,11 @@ class DirectoryReport:
             "skipped_professions": dict(sorted(self.skipped_professions.items())),
             "rejected": [{"line": r.line, "fields": r.fields} for r in self.rejected],
             "events": self.events,
+            **(
+                {"withdrawal_skipped": self.withdrawal_skipped}
+                if self.withdrawal_skipped
+                else {}
+            ),
         }
 
 
@@ -81,24 +87,19 @@ class _Group:
     lines: list[int] = field(default_factory=list)
 
 
-def read_extract(stream: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_extract(stream: IO[Any]) -> Iterator[tuple[int, dict[str, str] | BadLine]]:
     """Stream (line number, row) from the national extract, columns by name.
 
     The trailing ``|`` of every line makes an empty last column, which is
-    ignored; a row with more fields than the header is reported as bad.
+    not a column. A line that cannot be read, or whose number of fields is
+    not the header's, comes as a :class:`BadLine` (ADR-0017).
     """
-    reader = csv.DictReader(stream, delimiter=DELIMITER)
-    names = set(reader.fieldnames or [])
-    missing = [c for c in service_schemas.REQUIRED_DIRECTORY_COLUMNS if c not in names]
-    if missing:
-        raise InvalidInput({"header": [f"missing columns: {', '.join(missing)}"]})
-    for row in reader:
-        extra = row.pop(None, None)
-        row.pop("", None)
-        if extra and any(v.strip() for v in extra):
-            yield reader.line_num, {"_row": "too many fields"}
-            continue
-        yield reader.line_num, row
+    return delimited.read_records(
+        stream,
+        delimiter=DELIMITER,
+        required=service_schemas.REQUIRED_DIRECTORY_COLUMNS,
+        trailing_delimiter=True,
+    )
 
 
 class DirectoryService(ServiceBase):
@@ -161,14 +162,15 @@ class DirectoryService(ServiceBase):
 
     def import_extract(
         self,
-        stream: TextIO,
+        stream: IO[Any],
         *,
         full: bool = False,
         at: datetime | None = None,
         batch_size: int = 500,
         progress: Callable[[int], None] | None = None,
     ) -> DirectoryReport:
-        """PRO-2: import the national extract from a text stream."""
+        """PRO-2: import the national extract from a binary stream (decoded
+        line by line as UTF-8) or a text stream."""
         return self.import_rows(
             read_extract(stream),
             full=full,
@@ -179,7 +181,7 @@ class DirectoryService(ServiceBase):
 
     def import_rows(
         self,
-        rows: Iterable[tuple[int, Mapping[str, Any]]],
+        rows: Iterable[tuple[int, Mapping[str, Any] | BadLine]],
         *,
         full: bool = False,
         at: datetime | None = None,
@@ -190,7 +192,9 @@ class DirectoryService(ServiceBase):
         column names.
 
         With ``full``, the rows are the whole directory: a listed professional
-        absent from them is withdrawn and may act on no espace any more.
+        absent from them is withdrawn and may act on no espace any more. No
+        one is withdrawn when a row was rejected: a professional on a row that
+        could not be read would look absent (``withdrawal_skipped`` says so).
         """
         now = self._now(at)
         report = DirectoryReport()
@@ -235,7 +239,12 @@ class DirectoryService(ServiceBase):
         self._save_groups(batch, now, report)
         if progress is not None and batch:
             progress(len(batch))
-        if full:
+        if full and report.rejected:
+            report.withdrawal_skipped = (
+                f"{len(report.rejected)} rows were rejected: nobody was withdrawn "
+                "(fix the rows and import the whole extract again)"
+            )
+        elif full:
             self._withdraw_absent(mentioned, now, report)
         log.info(
             "directory.imported",
@@ -253,16 +262,16 @@ class DirectoryService(ServiceBase):
     def _parse(
         self,
         line: int,
-        row: Mapping[str, Any],
+        row: Mapping[str, Any] | BadLine,
         report: DirectoryReport,
         mentioned: set[str],
     ) -> tuple[str, dict[str, Any]] | None:
+        if isinstance(row, BadLine):
+            report.rejected.append(RowRejected(line, {"_row": [row.reason]}))
+            return None
         raw_id = str(row.get(service_schemas.ID) or "").replace(" ", "")
         if raw_id:
             mentioned.add(raw_id)
-        if "_row" in row:
-            report.rejected.append(RowRejected(line, {"_row": [str(row["_row"])]}))
-            return None
         try:
             data = schemas.load(service_schemas.DirectoryRowSchema, row)
         except InvalidInput as exc:

@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import RecordConflictError
 
-from espace.application import schemas
+from espace.application import delimited, schemas
+from espace.application.delimited import BadLine
 from espace.application.errors import Conflict, InvalidInput, NotFound, RecordErased
 from espace.application.ports import Clock, ContentStore, KeyVault
 from espace.application.security import (
@@ -109,6 +110,27 @@ class AffiliationReport:
         }
 
 
+FEED_REQUIRED = (
+    "nir",
+    "birth_name",
+    "first_names",
+    "birth_date",
+    "sex",
+    "birthplace_code",
+    "vitale_serial",
+)
+"""LC-1: the columns every affiliation feed has (the others are optional)."""
+
+
+def read_feed(
+    stream: IO[Any], delimiter: str = ","
+) -> Iterator[tuple[int, dict[str, str] | BadLine]]:
+    """LC-1: (line number, row) from an affiliation feed (CSV with a header,
+    UTF-8; a binary stream is decoded line by line, ADR-0017). The header is
+    checked at once."""
+    return delimited.read_records(stream, delimiter=delimiter, required=FEED_REQUIRED)
+
+
 class LifecycleService:
     """The espace lifecycle, from the affiliation feed to erasure."""
 
@@ -181,14 +203,16 @@ class LifecycleService:
 
     def affiliate_feed(
         self,
-        rows: Iterable[tuple[int, Mapping[str, Any]]],
+        rows: Iterable[tuple[int, Mapping[str, Any] | BadLine]],
         at: datetime | None = None,
         batch_size: int = 500,
         progress: Callable[[int], None] | None = None,
     ) -> AffiliationReport:
-        """LC-1: stream a feed of (line number, row). Bad rows are reported with
-        their line and reason and do not stop the others; a row already
-        affiliated (same INS) is counted, not created twice.
+        """LC-1: stream a feed of (line number, row). Bad rows (and lines that
+        could not be read, :class:`BadLine`) are reported with their line and
+        reason and do not stop the others; a row already affiliated (same
+        INS) is counted, not created twice. A run is not all-or-nothing: run
+        the corrected file again and only the missing espaces are created.
         """
         report = AffiliationReport()
         for batch in _batches(rows, batch_size):
@@ -196,6 +220,9 @@ class LifecycleService:
             espaces: list[EspaceSante] = []
             seen: dict[UUID, int] = {}
             for line, row in batch:
+                if isinstance(row, BadLine):
+                    report.rejected.append(RowRejected(line, {"_row": [row.reason]}))
+                    continue
                 try:
                     data = schemas.load(schemas.AffiliationSchema, row)
                     espace_id = self.hashing.espace_id(data["ins"].nir, data["ins"].oid)
@@ -241,9 +268,16 @@ class LifecycleService:
     ) -> None:
         if not espaces:
             return
-        self.keys.ensure_keys([e.id for e in espaces], at)
-        erased: set[UUID] = set()
-        saved = self._save_batch(espaces, erased)
+        known = self.keys.ensure_keys([e.id for e in espaces], at)
+        erased = self.keys.shredded(known)
+        # A person already affiliated (a feed run again, a repeated row) has
+        # a key; leave them out before saving, so that the batch stays one
+        # transaction instead of falling back to one row per transaction.
+        repeats = {i for i in known - erased if i in self.app.repository}
+        fresh = [e for e in espaces if e.id not in erased and e.id not in repeats]
+        lost: set[UUID] = set()
+        saved = self._save_batch(fresh, lost)
+        erased |= lost
         report.created += len(saved)
         report.already_affiliated += len(espaces) - len(saved) - len(erased)
         report.events += sum(saved.values())

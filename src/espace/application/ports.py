@@ -14,8 +14,12 @@ Clock = Callable[[], datetime]
 class KeyVault(Protocol):
     """The per-espace data keys (see ``espace.adapters.crypto.Keystore``)."""
 
-    def ensure_keys(self, key_ids: Iterable[UUID], at: datetime) -> None:
-        """Create the keys that do not exist yet."""
+    def ensure_keys(self, key_ids: Iterable[UUID], at: datetime) -> set[UUID]:
+        """Create the keys that do not exist yet; return the ids that had a
+        key (or a shredded key's tombstone) already."""
+
+    def shredded(self, key_ids: Iterable[UUID]) -> set[UUID]:
+        """Which of these keys were destroyed (one round trip)."""
 
     def shred(self, key_id: UUID, at: datetime) -> None:
         """Destroy a key for good: everything it sealed becomes unreadable."""

@@ -9,23 +9,22 @@ unavailable, 7 a stored record failed its integrity check.
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
 import io
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NoReturn, TextIO
+from typing import Any, BinaryIO, NoReturn
 from uuid import UUID
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from espace.api import Store, init_store
+from espace.api import Store, init_store, migrate_store
 from espace.application.errors import (
     ConfigurationError,
     Conflict,
@@ -34,6 +33,7 @@ from espace.application.errors import (
     InvalidInput,
     NotFound,
 )
+from espace.application.lifecycle import read_feed
 from espace.application.schemas import parse_instant
 from espace.domain.errors import EspaceError, InvalidIdentifier, RuleViolation
 
@@ -161,6 +161,11 @@ def command(group: click.Group, name: str, **kwargs: Any) -> Callable[..., Any]:
     return decorator
 
 
+def file_name(stream: Any) -> str:
+    """How the operator named a file argument (``-`` for stdin)."""
+    return str(getattr(stream, "name", "-"))
+
+
 def espace_ref(func: Callable[..., Any]) -> Callable[..., Any]:
     """--nir or --id: which espace. The id is derived from the NIR by a keyed hash."""
     func = click.option(
@@ -245,7 +250,11 @@ def main(
     "to the next working day (ADR-0002). Fixed for the life of the store.",
 )
 def init_cmd(ctx: Context, as_json: bool, simulation: bool, window_policy: str) -> None:
-    """Create the store: master key file (SQLite), tables, metadata. Idempotent."""
+    """Create the store: master key file (SQLite), tables, metadata.
+
+    Idempotent with the same options; an existing store made with another
+    --simulation or --window-policy is refused (they are fixed at creation).
+    """
     from espace.adapters.logging import configure_logging
 
     configure_logging(ctx.log_level)
@@ -253,34 +262,34 @@ def init_cmd(ctx: Context, as_json: bool, simulation: bool, window_policy: str) 
     emit(info, as_json)
 
 
+@command(main, "migrate")
+def migrate_cmd(ctx: Context, as_json: bool) -> None:
+    """Bring the store's tables to this version of espace (creates what is
+    missing, records the schema version; idempotent, nothing is lost).
+    `Store.open` runs no DDL: a store too old for this espace is refused
+    until it is migrated."""
+    from espace.adapters.logging import configure_logging
+
+    configure_logging(ctx.log_level)
+    emit(migrate_store(ctx.database), as_json)
+
+
 # --------------------------------------------------------------------- feed
 
 
-def read_feed(stream: TextIO, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Stream (line number, row) from a CSV feed with a header row."""
-    reader = csv.DictReader(stream, delimiter=delimiter)
-    required = {"nir", "birth_name", "first_names", "birth_date", "sex"}
-    missing = required - set(reader.fieldnames or [])
-    if missing:
-        raise InvalidInput(
-            {"header": [f"missing columns: {', '.join(sorted(missing))}"]}
-        )
-    for row in reader:
-        extra = row.pop(None, None)
-        if extra:
-            yield reader.line_num, {"_row": "too many fields"}
-            continue
-        yield reader.line_num, row
-
-
 @command(main, "affiliate")
-@click.argument("feed", type=click.File("r", encoding="utf-8-sig"))
-@click.option("--delimiter", default=",", show_default=True, help="CSV delimiter.")
+@click.argument("feed", type=click.File("rb"))
+@click.option(
+    "--delimiter",
+    default=",",
+    show_default=True,
+    help="CSV delimiter: one character.",
+)
 @click.option(
     "--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000)
 )
 def affiliate_cmd(
-    ctx: Context, as_json: bool, feed: TextIO, delimiter: str, batch_size: int
+    ctx: Context, as_json: bool, feed: BinaryIO, delimiter: str, batch_size: int
 ) -> None:
     """LC-1: create espaces from the insurer's affiliation feed (CSV, - for stdin).
 
@@ -289,25 +298,28 @@ def affiliate_cmd(
     birthplace_code, vitale_serial, and optionally oid, email, postal_address,
     representative_name, representative_role (parent/guardian/curator),
     representative_email, representative_postal_address, legacy_dmp_ref.
-    A bad row is reported with its line number and does not stop the others;
-    a person already affiliated is counted, never created twice. Exit code 2
-    when any row was rejected.
+    The file is UTF-8. A bad row, or a line that cannot be read (not UTF-8,
+    over 1 MiB, another number of fields than the header), is reported with
+    its line number and does not stop the others: the run is not
+    all-or-nothing, and running the corrected file again creates only what
+    is missing. A person already affiliated is counted, never created twice.
+    A file that cannot be read at all (UTF-16, binary, no header) is refused
+    before anything is saved. Exit code 2 when any row was rejected.
     """
+    rows = read_feed(feed, delimiter)
     store = ctx.open()
-    report = store.lifecycle.affiliate_feed(
-        read_feed(feed, delimiter), batch_size=batch_size
-    )
+    report = store.lifecycle.affiliate_feed(rows, batch_size=batch_size)
 
     def human(data: dict[str, Any]) -> None:
         click.echo(
-            f"created {data['created']}, already affiliated "
+            f"{data['file']}: created {data['created']}, already affiliated "
             f"{data['already_affiliated']}, rejected {len(data['rejected'])}"
         )
         for r in data["rejected"]:
             reasons = "; ".join(f"{k}: {', '.join(v)}" for k, v in r["fields"].items())
-            click.echo(f"  line {r['line']}: {reasons}")
+            click.echo(f"  {data['file']} line {r['line']}: {reasons}")
 
-    emit(report, as_json, human)
+    emit({"file": file_name(feed), **report.as_dict()}, as_json, human)
     if report.rejected:
         sys.exit(2)
 

@@ -14,9 +14,18 @@ from rich.console import Console
 from rich.table import Table
 
 from espace.api import Store
+from espace.application.delimited import read_text
 from espace.application.errors import InvalidInput
 from espace.application.records import actor_from
-from espace.cli import Context, command, emit, espace_ref, main, resolve
+from espace.cli import (
+    Context,
+    command,
+    emit,
+    espace_ref,
+    file_name,
+    main,
+    resolve,
+)
 from espace.domain.access import PROFESSIONS, Actor
 
 CONSENT_CHOICES = {
@@ -572,9 +581,11 @@ def matrix_show_cmd(ctx: Context, as_json: bool) -> None:
 
 
 @command(matrix_group, "publish")
-@click.argument("table", type=click.File("r", encoding="utf-8"))
-def matrix_publish_cmd(ctx: Context, as_json: bool, table: Any) -> None:
-    """Publish a new version from a CSV: profession + one 0/1 column per category."""
+@click.argument("table", type=click.File("rb"))
+def matrix_publish_cmd(ctx: Context, as_json: bool, table: BinaryIO) -> None:
+    """Publish a new version from a CSV (UTF-8): profession + one 0/1 column
+    per category."""
+    text = read_text(table, file_name(table))
     store = ctx.open()
-    version = store.records.publish_matrix(table.read(), source=Path(table.name).name)
+    version = store.records.publish_matrix(text, source=Path(file_name(table)).name)
     emit({"version": version}, as_json)

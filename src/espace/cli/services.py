@@ -8,7 +8,7 @@ import mimetypes
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO
 from uuid import UUID
 
 import click
@@ -16,10 +16,20 @@ from rich.console import Console
 from rich.table import Table
 
 from espace.api import Store
+from espace.application.delimited import read_text
+from espace.application.directory import read_extract
 from espace.application.errors import InvalidInput
 from espace.application.messaging import NewFile, Party, party_from
 from espace.application.records import actor_from
-from espace.cli import Context, command, emit, espace_ref, main, resolve
+from espace.cli import (
+    Context,
+    command,
+    emit,
+    espace_ref,
+    file_name,
+    main,
+    resolve,
+)
 from espace.domain.access import PROFESSIONS, Actor
 from espace.domain.catalogue import CATEGORIES
 from espace.domain.errors import RuleViolation
@@ -169,7 +179,7 @@ def directory_group() -> None:
 
 
 @command(directory_group, "import")
-@click.argument("extract", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("extract", type=click.File("rb"))
 @click.option(
     "--full",
     is_flag=True,
@@ -180,7 +190,7 @@ def directory_group() -> None:
     "--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000)
 )
 def directory_import_cmd(
-    ctx: Context, as_json: bool, extract: TextIO, full: bool, batch_size: int
+    ctx: Context, as_json: bool, extract: BinaryIO, full: bool, batch_size: int
 ) -> None:
     """PRO-2: import "PS_LibreAcces_Personne_activite" (UTF-8, `|`-separated,
     header row, trailing `|`, one row per activity; - for stdin).
@@ -190,27 +200,33 @@ def directory_import_cmd(
     PP, Nom d'exercice, Prénom d'exercice, Code profession, Libellé profession,
     Code savoir-faire, Libellé savoir-faire, Code mode exercice, Raison sociale
     site, Code postal / Libellé commune / Bureau cedex (coord. structure).
-    IdNatPS are checked (ID-3). A bad row is reported with its line number and
-    does not stop the others; rows of professions the access matrix does not
-    know are counted as skipped; re-importing an unchanged extract writes
-    nothing. Exit code 2 when any row was rejected.
+    IdNatPS are checked (ID-3). A bad row, or a line that cannot be read (not
+    UTF-8, over 1 MiB, another number of fields than the header), is reported
+    with its line number and does not stop the others; rows of professions
+    the access matrix does not know are counted as skipped; re-importing an
+    unchanged extract writes nothing. With --full, nobody is withdrawn if any
+    row was rejected. Exit code 2 when any row was rejected.
     """
+    rows = read_extract(extract)
     store = ctx.open()
-    report = store.directory.import_extract(extract, full=full, batch_size=batch_size)
+    report = store.directory.import_rows(rows, full=full, batch_size=batch_size)
+    name = file_name(extract)
 
     def human(d: dict[str, Any]) -> None:
         click.echo(
-            f"rows {d['rows']}: created {d['created']}, updated {d['updated']}, "
-            f"unchanged {d['unchanged']}, withdrawn {d['withdrawn']}, "
-            f"rejected {len(d['rejected'])}"
+            f"{d['file']}: rows {d['rows']}: created {d['created']}, "
+            f"updated {d['updated']}, unchanged {d['unchanged']}, "
+            f"withdrawn {d['withdrawn']}, rejected {len(d['rejected'])}"
         )
         for profession, n in d["skipped_professions"].items():
             click.echo(f"  skipped (profession {profession}): {n}")
         for r in d["rejected"]:
             reasons = "; ".join(f"{k}: {', '.join(v)}" for k, v in r["fields"].items())
-            click.echo(f"  line {r['line']}: {reasons}")
+            click.echo(f"  {d['file']} line {r['line']}: {reasons}")
+        if d.get("withdrawal_skipped"):
+            click.echo(f"  --full: {d['withdrawal_skipped']}")
 
-    emit(report, as_json, human)
+    emit({"file": name, **report.as_dict()}, as_json, human)
     if report.rejected:
         sys.exit(2)
 
@@ -751,12 +767,13 @@ def services_list_cmd(ctx: Context, as_json: bool, category: str | None) -> None
 
 
 @command(services_group, "publish")
-@click.argument("table", type=click.File("r", encoding="utf-8"))
-def services_publish_cmd(ctx: Context, as_json: bool, table: TextIO) -> None:
-    """PRO-3: publish a new catalogue version from a CSV (service_id, name,
-    provider, category, description, url)."""
+@click.argument("table", type=click.File("rb"))
+def services_publish_cmd(ctx: Context, as_json: bool, table: BinaryIO) -> None:
+    """PRO-3: publish a new catalogue version from a CSV (UTF-8: service_id,
+    name, provider, category, description, url)."""
+    text = read_text(table, file_name(table))
     store = ctx.open()
-    version = store.catalogue.publish(table.read(), source=Path(table.name).name)
+    version = store.catalogue.publish(text, source=Path(file_name(table)).name)
     emit({"version": version}, as_json)
 
 
