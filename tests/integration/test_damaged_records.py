@@ -23,7 +23,7 @@ from espace.domain.agenda import Appointment
 from espace.domain.espace import EspaceSante
 from espace.projections.agenda import appointments as appointments_table
 from espace.projections.espaces import espaces as espaces_table
-from records_world import Record, make_record
+from records_world import PHYSICIAN, Record, make_record
 from tamper import damage_key, flip_byte
 
 
@@ -188,3 +188,30 @@ def test_the_espace_aggregate_still_loads_once_the_damaged_event_is_restored(
     flip_byte(store, damaged.espace_id, 2)
     espace = store.lifecycle.get(damaged.espace_id)
     assert isinstance(espace, EspaceSante)
+
+
+def test_a_command_whose_events_committed_returns_its_result_when_the_views_lag(
+    two: tuple[Record, Record], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once, a command whose events were saved (a reissued activation code,
+    LC-5) failed because the catch-up after it failed, and its result was
+    never given (DOC-2 here: the deposit's ids and trace)."""
+    rec, other = two
+    store = rec.store
+    catching_up = store.runner.catch_up
+
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        raise sa.exc.OperationalError("SELECT", {}, Exception("server closed"))
+
+    monkeypatch.setattr(store.runner, "catch_up", lost)
+    rec.clock.advance(minutes=1)
+    outcome = other.store.records.deposit(
+        PHYSICIAN, other.espace_id, other.meta(), b"compte rendu"
+    )
+
+    assert outcome.trace_id
+    assert store.views_behind
+    monkeypatch.setattr(store.runner, "catch_up", catching_up)
+    rec.deposit()  # the next command catches up what was left
+    assert not store.views_behind
+    assert all(v.lag == 0 for v in store.view_status())

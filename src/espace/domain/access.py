@@ -8,8 +8,6 @@ data: a versioned table the operator publishes (:class:`AccessMatrixLog`).
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from eventsourcing.domain import Aggregate
 from espace.domain.consent import ConsentState
 from espace.domain.documents import AuthorKind, Category
 from espace.domain.errors import RuleViolation
+from espace.domain.tables import read_table
 
 
 class ActorKind(StrEnum):
@@ -148,8 +147,8 @@ class AccessMatrix:
     @classmethod
     def parse_csv(cls, text: str, version: int = 0) -> AccessMatrix:
         """A table with a ``profession`` column and one 0/1 column per category."""
-        reader = csv.DictReader(io.StringIO(text))
-        columns = set(reader.fieldnames or [])
+        header, rows = read_table(text, rule="ACC-3", what="matrix")
+        columns = set(header)
         categories = [c.value for c in Category]
         missing = [c for c in ["profession", *categories] if c not in columns]
         if missing:
@@ -157,7 +156,7 @@ class AccessMatrix:
                 "ACC-3", f"matrix: missing columns {', '.join(missing)}"
             )
         allowed: dict[str, frozenset[str]] = {}
-        for line, row in enumerate(reader, start=2):
+        for line, row in rows:
             profession = (row["profession"] or "").strip()
             if profession not in PROFESSIONS:
                 raise RuleViolation("ACC-3", f"matrix line {line}: unknown profession")

@@ -10,8 +10,6 @@ carry ``espace_id`` and so are sealed and erased with the espace.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from espace.domain.errors import RuleViolation
+from espace.domain.tables import read_table
 
 CATALOGUE_ID = uuid.uuid5(uuid.NAMESPACE_URL, "urn:espace:service-catalogue")
 CONNECTIONS_NAMESPACE = UUID("d3e1b7a2-8c4f-4b6e-a1d9-5f2c7e8b0a63")
@@ -65,12 +64,12 @@ def parse_catalogue(text: str) -> list[Service]:
     The whole table is refused on the first bad line: a catalogue is
     published as a whole, like the access matrix.
     """
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in SERVICE_COLUMNS if c not in (reader.fieldnames or [])]
+    header, rows = read_table(text, rule="PRO-3", what="catalogue")
+    missing = [c for c in SERVICE_COLUMNS if c not in header]
     if missing:
         raise RuleViolation("PRO-3", f"catalogue: missing columns {', '.join(missing)}")
     services: dict[str, Service] = {}
-    for line, row in enumerate(reader, start=2):
+    for line, row in rows:
         cells = {c: (row.get(c) or "").strip() for c in SERVICE_COLUMNS}
         if not _SLUG.fullmatch(cells["service_id"]):
             raise RuleViolation(
