@@ -101,3 +101,68 @@ def damage_key(store: Store, key_id: UUID) -> None:
             .where(espace_keys.c.key_id == key_id)
             .values(wrapped_key=bytes(damaged))
         )
+
+
+def _position_column(store: Store) -> str:
+    return "rowid" if store.engine.dialect.name == "sqlite" else "notification_id"
+
+
+def swap_states(store: Store, a: tuple[UUID, int], b: tuple[UUID, int]) -> None:
+    """Exchange the sealed states of two rows."""
+    first, second = row_of(store, *a)["state"], row_of(store, *b)["state"]
+    set_state(store, *a, second)
+    set_state(store, *b, first)
+
+
+def insert_row(
+    store: Store,
+    *,
+    at: int,
+    originator_id: UUID,
+    version: int,
+    topic: str,
+    state: bytes,
+) -> None:
+    """A forged row at log position ``at``: the rows from there on move up
+    (their notification ids change), as a forger inserting in the middle of
+    the log would have to do."""
+    table, position = events_table(store), _position_column(store)
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                f"UPDATE {table} SET {position} = {position} + 1000000 "
+                f"WHERE {position} >= :at"
+            ),
+            {"at": at},
+        )
+        columns = f"{position}, originator_id, originator_version, topic, state"
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {table} ({columns}) VALUES (:at, "
+                + (
+                    "CAST(:oid AS uuid)"
+                    if store.engine.dialect.name == "postgresql"
+                    else ":oid"
+                )
+                + ", :version, :topic, :state)"
+            ),
+            {
+                "at": at,
+                "oid": _oid(store, originator_id),
+                "version": version,
+                "topic": topic,
+                "state": state,
+            },
+        )
+
+
+def set_tree_hash(store: Store, leaf_index: int, value: bytes) -> None:
+    """Change the stored hash of one leaf of the audit tree."""
+    from espace.adapters.audittree import leaves
+
+    with store.engine.begin() as conn:
+        conn.execute(
+            leaves.update()
+            .where(leaves.c.leaf_index == leaf_index)
+            .values(leaf_hash=value)
+        )

@@ -30,12 +30,15 @@ from uuid import UUID
 import sqlalchemy as sa
 import structlog
 
+from espace.adapters.auditlog import AuditLog, load_signer
+from espace.adapters.audittree import AuditTree, AuditTreeProjection
 from espace.adapters.contents import SealedContentStore
 from espace.adapters.crypto import (
     Keystore,
     default_key_file,
     generate_master_key_file,
     load_secrets,
+    sealed_header,
 )
 from espace.adapters.eventstore import EventStore
 from espace.adapters.meta import (
@@ -105,8 +108,14 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def _sealed_header(state: bytes) -> tuple[UUID, bytes] | None:
+    header = sealed_header(state)
+    return (header.key_id, header.commitment) if header is not None else None
+
+
 def all_projections() -> list[Projection]:
-    """Every read model, in the order the runner applies them."""
+    """Every read model, in the order the runner applies them; the last is
+    the audit log's Merkle tree (ADR-0021)."""
     return [
         EspacesProjection(),
         DeadlinesProjection(),
@@ -120,6 +129,7 @@ def all_projections() -> list[Projection]:
         ProfilesProjection(),
         CatalogueProjection(),
         ConnectionsProjection(),
+        AuditTreeProjection(_sealed_header),
     ]
 
 
@@ -295,6 +305,14 @@ class Store:
                 purge_events=(Erasure.Completed,),
             )
             self.contents = SealedContentStore(self.engine, self.keystore)
+            self.audit = AuditLog(
+                AuditTree(self.engine),
+                self.events.recorder,
+                _sealed_header,
+                signer=load_signer(environ),
+                open_event=self.events.mapper.to_domain_event,
+                sync=self.sync,
+            )
         except BaseException:
             self.engine.dispose()
             raise
@@ -510,8 +528,14 @@ class Store:
         return self.runner.rebuild(names)
 
     def run_deadlines(self, now: datetime | None = None) -> dict[str, Any]:
-        """The deadline job, once."""
-        return self.deadlines.run_due(now).as_dict()
+        """The deadline job, once; then a checkpoint of the audit log if one
+        is due (every 10 000 events or every hour, when a signing key is
+        configured, ADR-0021)."""
+        report = self.deadlines.run_due(now).as_dict()
+        signed = self.audit.checkpoint_if_due(datetime.fromisoformat(report["now"]))
+        if signed is not None:
+            report["checkpoint"] = {"size": signed.size}
+        return report
 
     def close(self) -> None:
         self.runner.close()

@@ -62,6 +62,7 @@ from espace.application.errors import (
     NotFound,
     RecordErased,
 )
+from espace.domain.auditlog import NO_COMMITMENT, SALT_BYTES, content_commitment
 
 __all__ = [
     "KEYSTORE_METADATA",
@@ -74,11 +75,13 @@ __all__ = [
     "KeyNotFound",
     "KeyShredded",
     "Keystore",
+    "SealedHeader",
     "Secrets",
     "default_key_file",
     "generate_master_key_file",
     "load_secrets",
     "new_master_key",
+    "sealed_header",
 ]
 
 MASTER_KEY_ENV: Final = "ESPACE_MASTER_KEY"
@@ -710,9 +713,35 @@ class Keystore:
 # Mapper: seals each stored event's state under the data key of its espace
 # ---------------------------------------------------------------------------
 
-_SEAL_FORMAT: Final = 0x01
-_HEADER_BYTES: Final = 1 + 16  # format byte + key id
+_SEAL_V1: Final = 0x01
+"""format byte | key id (16) | nonce | ciphertext: events before commitments."""
+_SEAL_V2: Final = 0x02
+"""format byte | key id (16) | commitment (32) | nonce | ciphertext, whose
+plaintext is salt (32) || state (ADR-0021)."""
+_HEADERS: Final = {_SEAL_V1: 1 + 16, _SEAL_V2: 1 + 16 + 32}
 _TAG_BYTES: Final = 16
+
+
+@dataclass(frozen=True)
+class SealedHeader:
+    """The clear header of a sealed state: readable without any key."""
+
+    format: int
+    key_id: UUID
+    commitment: bytes
+    """The content commitment (zeros for format 1)."""
+    size: int
+
+
+def sealed_header(state: bytes) -> SealedHeader | None:
+    """The header of a sealed state, or None if it is not one."""
+    if not state or state[0] not in _HEADERS:
+        return None
+    size = _HEADERS[state[0]]
+    if len(state) < size + _NONCE_BYTES + _TAG_BYTES:
+        return None
+    commitment = bytes(state[17:size]) if state[0] == _SEAL_V2 else NO_COMMITMENT
+    return SealedHeader(state[0], UUID(bytes=bytes(state[1:17])), commitment, size)
 
 
 class EventKeyShredded(RecordErased, MapperDeserialisationError):
@@ -746,18 +775,21 @@ def _event_id(stored: StoredEvent) -> str:
     )
 
 
-def _associated_data(key_id: UUID, stored: StoredEvent) -> bytes:
-    """Bind the ciphertext to its row: swapping states between rows must fail.
+def _associated_data(header: SealedHeader, stored: StoredEvent) -> bytes:
+    """Bind the ciphertext to its row and to its clear header: swapping
+    states between rows, or a commitment between events, must fail.
 
     Fixed-width fields first, the variable-width id length-prefixed, the topic
     last: no two different rows can produce the same bytes.
     """
     oid = stored.originator_id
     oid_bytes = oid.bytes if isinstance(oid, UUID) else oid.encode("utf-8")
+    commitment = header.commitment if header.format == _SEAL_V2 else b""
     return b"".join(
         (
-            bytes((_SEAL_FORMAT,)),
-            key_id.bytes,
+            bytes((header.format,)),
+            header.key_id.bytes,
+            commitment,
             stored.originator_version.to_bytes(8, "big"),
             len(oid_bytes).to_bytes(2, "big"),
             oid_bytes,
@@ -793,7 +825,10 @@ class EspaceMapper(Mapper[UUID]):
     An event class that says ``KEY_SCOPE = "espace"`` must carry ``espace_id``:
     falling back to its originator would leave it readable after an erasure.
 
-    Stored state: ``0x01 | key id (16) | nonce (12) | AES-GCM ciphertext+tag``.
+    Stored state (ADR-0021): ``0x02 | key id (16) | commitment (32) | nonce
+    (12) | AES-GCM(salt (32) || state)``, the associated data binding the
+    row and the clear header; ``0x01 | key id | nonce | AES-GCM(state)`` is
+    still read (events sealed before commitments).
     """
 
     def __init__(
@@ -852,14 +887,17 @@ class EspaceMapper(Mapper[UUID]):
         return originator_id
 
     @staticmethod
-    def key_id_of(stored_event: StoredEvent) -> UUID:
-        """Read the key id from the sealed header, without decrypting."""
-        state = stored_event.state
-        if len(state) < _HEADER_BYTES + _NONCE_BYTES + _TAG_BYTES or (
-            state[0] != _SEAL_FORMAT
-        ):
+    def header_of(stored_event: StoredEvent) -> SealedHeader:
+        """The clear header of a stored event, without decrypting."""
+        header = sealed_header(bytes(stored_event.state))
+        if header is None:
             raise DamagedEvent.of(stored_event, "not sealed in a known format", None)
-        return UUID(bytes=bytes(state[1:_HEADER_BYTES]))
+        return header
+
+    @classmethod
+    def key_id_of(cls, stored_event: StoredEvent) -> UUID:
+        """Read the key id from the sealed header, without decrypting."""
+        return cls.header_of(stored_event).key_id
 
     # -- sealing -----------------------------------------------------------------
 
@@ -876,23 +914,55 @@ class EspaceMapper(Mapper[UUID]):
         stored = super().to_stored_event(domain_event)
         key_id = self.key_id_for(domain_event)
         aead = self._aead_for_write(key_id)
+        salt = os.urandom(SALT_BYTES)
+        header = SealedHeader(
+            _SEAL_V2, key_id, content_commitment(salt, stored.state), 0
+        )
         nonce = os.urandom(_NONCE_BYTES)
         sealed = b"".join(
             (
-                bytes((_SEAL_FORMAT,)),
+                bytes((_SEAL_V2,)),
                 key_id.bytes,
+                header.commitment,
                 nonce,
-                aead.encrypt(nonce, stored.state, _associated_data(key_id, stored)),
+                aead.encrypt(
+                    nonce, salt + stored.state, _associated_data(header, stored)
+                ),
             )
         )
         return _with_state(stored, sealed)
+
+    def open_state(self, stored_event: StoredEvent) -> tuple[bytes | None, bytes]:
+        """The salt (None for format 1) and the clear, serialised state of a
+        stored event: what an export shows and its commitment binds."""
+        header = self.header_of(stored_event)
+        plaintext = self._decrypt(stored_event, header)
+        if header.format == _SEAL_V2:
+            return plaintext[:SALT_BYTES], plaintext[SALT_BYTES:]
+        return None, plaintext
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         """Open the state, then let the library deserialise and upcast it.
 
         Errors name the event (topic, id, version), never its payload.
         """
-        key_id = self.key_id_of(stored_event)
+        header = self.header_of(stored_event)
+        plaintext = self._decrypt(stored_event, header)
+        if header.format == _SEAL_V2:
+            plaintext = plaintext[SALT_BYTES:]
+        try:
+            return super().to_domain_event(_with_state(stored_event, plaintext))
+        except Exception as exc:
+            # Authentic (the tag held) but unreadable: an unknown topic, a
+            # missing upcast, a state the event class cannot take.
+            raise DamagedEvent.of(
+                stored_event,
+                f"it does not decode ({type(exc).__name__})",
+                header.key_id,
+            ) from exc
+
+    def _decrypt(self, stored_event: StoredEvent, header: SealedHeader) -> bytes:
+        key_id = header.key_id
         try:
             aead = self.keystore.aead(key_id)
         except KeyShredded:
@@ -906,12 +976,12 @@ class EspaceMapper(Mapper[UUID]):
                 stored_event, f"it names data key {key_id}, not in the keystore", key_id
             ) from None
         state = bytes(stored_event.state)
-        nonce = state[_HEADER_BYTES : _HEADER_BYTES + _NONCE_BYTES]
+        nonce = state[header.size : header.size + _NONCE_BYTES]
         try:
-            plaintext = aead.decrypt(
+            return aead.decrypt(
                 nonce,
-                state[_HEADER_BYTES + _NONCE_BYTES :],
-                _associated_data(key_id, stored_event),
+                state[header.size + _NONCE_BYTES :],
+                _associated_data(header, stored_event),
             )
         except InvalidTag:
             raise DamagedEvent.of(
@@ -920,11 +990,3 @@ class EspaceMapper(Mapper[UUID]):
                 "event",
                 key_id,
             ) from None
-        try:
-            return super().to_domain_event(_with_state(stored_event, plaintext))
-        except Exception as exc:
-            # Authentic (the tag held) but unreadable: an unknown topic, a
-            # missing upcast, a state the event class cannot take.
-            raise DamagedEvent.of(
-                stored_event, f"it does not decode ({type(exc).__name__})", key_id
-            ) from exc

@@ -336,6 +336,7 @@ class ProjectionRunner:
         applied = {v.name: 0 for v in views}
         head = self.recorder.max_notification_id() or 0
         budget = max_events
+        stuck_at: dict[str, int] | None = None
         while budget is None or budget > 0:
             limit = self.page_size if budget is None else min(self.page_size, budget)
             page = self._read_page(views, head, limit)
@@ -346,6 +347,9 @@ class ProjectionRunner:
                 applied[name] += count
             if page.end >= head and len(moved) == len(page.per_view):
                 break  # every view behind is now at the head read above
+            if not moved and page.planned == stuck_at:
+                break  # a raw view failed twice on this page: it waits
+            stuck_at = page.planned if not moved else None
             if budget is not None:
                 budget -= len(page.notifications)
         return applied
@@ -359,11 +363,16 @@ class ProjectionRunner:
         if not behind:
             return None
         start = min(planned[v.name] for v in behind)
+        everything = any(v.raw for v in behind)
         topics = sorted(set().union(*(self._reads[v.name] for v in behind)))
         notifications: Sequence[Notification] = ()
-        if topics:
+        if topics or everything:
             notifications = self.recorder.select_notifications(
-                start, limit, stop=head, topics=topics, inclusive_of_start=False
+                start,
+                limit,
+                stop=head,
+                topics=() if everything else topics,
+                inclusive_of_start=False,
             )
         # A full page ends at its last id; a short one has seen every event of
         # these topics up to the head, so the views can be tracked at the head.
@@ -372,7 +381,7 @@ class ProjectionRunner:
             v.name: [
                 n
                 for n in notifications
-                if n.topic in self._reads[v.name] and n.id > planned[v.name]
+                if (v.raw or n.topic in self._reads[v.name]) and n.id > planned[v.name]
             ]
             for v in behind
             if planned[v.name] < end
@@ -390,7 +399,10 @@ class ProjectionRunner:
         each view in its own savepoint, and the failing view event by event,
         so that one bad event is quarantined for that view alone.
         """
-        needed = {n.id: n for ns in page.per_view.values() for n in ns}
+        raw = {v.name for v in views if v.raw}
+        needed = {
+            n.id: n for name, ns in page.per_view.items() if name not in raw for n in ns
+        }
         if self.preload is not None and needed:
             self.preload(
                 {k for n in needed.values() if (k := _key_id_or_none(self.mapper, n))}
@@ -441,6 +453,12 @@ class ProjectionRunner:
                     # view since we planned: the next page is planned afresh.
                     continue
                 mine = [n for n in page.per_view[view.name] if n.id > position]
+                if view.raw:
+                    done = self._apply_raw(conn, view, mine, careful)
+                    if done is not None:
+                        applied[view.name] = done
+                        moved.append(Tracking(view.name, page.end))
+                    continue
                 handled = self._topics[view.name]
                 batch = [
                     (n, opened.events[n.id])
@@ -484,6 +502,34 @@ class ProjectionRunner:
             )
         log.debug("projection.page", end=page.end, applied=applied)
         return applied
+
+    @staticmethod
+    def _apply_raw(
+        conn: sa.Connection,
+        view: Projection,
+        notifications: list[Notification],
+        careful: bool,
+    ) -> int | None:
+        """A raw view (the audit tree) takes the stored events as they are,
+        every one, in order: it may skip none. If it fails on a page, it
+        stays where it was (its lag shows, and it tries again at the next
+        catch-up) while the other views move on; None then."""
+        if not notifications:
+            return 0
+        if not careful:
+            view.apply_page(conn, notifications)
+            return len(notifications)
+        try:
+            with conn.begin_nested():
+                view.apply_page(conn, notifications)
+        except Exception as exc:
+            if _is_unavailable(exc):
+                raise
+            log.error(
+                "projection.raw_view_failed", view=view.name, error=describe_error(exc)
+            )
+            return None
+        return len(notifications)
 
     @staticmethod
     def _apply_guarded(

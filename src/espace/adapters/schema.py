@@ -12,7 +12,9 @@ Versions:
 
 1. the first stores (no version recorded);
 2. the projection quarantine, the keystore's master-key check (ADR-0018);
-   every table created by ``init`` and ``migrate`` only.
+   every table created by ``init`` and ``migrate`` only;
+3. the audit log: the Merkle tree's leaves and nodes, the signed
+   checkpoints (ADR-0021).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from espace.adapters.audittree import AUDIT_METADATA
 from espace.adapters.contents import CONTENT_METADATA
 from espace.adapters.crypto import Keystore, Secrets
 from espace.adapters.eventstore import EventStore
@@ -30,7 +33,7 @@ from espace.adapters.settings import StoreSettings, create_engine
 from espace.adapters.tracking import TRACKING_METADATA
 from espace.application.errors import ConfigurationError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of the tables this espace reads and writes."""
 
 
@@ -52,6 +55,7 @@ def create_schema(
         with engine.begin() as conn:
             TRACKING_METADATA.create_all(conn)
             CONTENT_METADATA.create_all(conn)
+            AUDIT_METADATA.create_all(conn)
             by_metadata: dict[sa.MetaData, list[sa.Table]] = {}
             for table in tables:
                 by_metadata.setdefault(table.metadata, []).append(table)

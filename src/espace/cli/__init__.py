@@ -865,5 +865,6 @@ def simulate_cmd(
 
 
 # The record's commands live in their own module; importing it registers them.
+from espace.cli import audit as _audit  # noqa: E402,F401
 from espace.cli import records as _records  # noqa: E402,F401
 from espace.cli import services as _services  # noqa: E402,F401

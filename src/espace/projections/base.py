@@ -62,6 +62,11 @@ class Projection(ABC):
     handled: ClassVar[tuple[type[Any], ...]]
     """The event classes this view reacts to; the runner skips the others."""
 
+    raw: ClassVar[bool] = False
+    """A raw view gets every stored event, sealed, as the log holds it
+    (eventsourcing ``Notification`` objects), none skipped: the audit tree.
+    It is never purged, and it may quarantine nothing."""
+
     @abstractmethod
     def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
         """Apply a page of events, in log order, inside the caller's transaction."""

@@ -1,0 +1,537 @@
+"""The tamper-evident audit log (ADR-0021): signed checkpoints of the Merkle
+tree, the verification of the whole log against them, and proofs.
+
+``verify`` reads every stored event, recomputes its leaf and every root from
+those leaves, and compares them with the stored tree and with every signed
+checkpoint. It reports each difference at its position in the log, with
+what kind of change it is: a state changed, two states swapped, a row
+deleted, a row inserted, the clear fields of a row changed, the tree's own
+tables changed, a checkpoint whose root or signature does not hold. Rows
+after the last checkpoint are not yet signed: they are opened with their
+key, so that a forged row appended at the end is caught too.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, Notification
+
+from espace.adapters.audittree import (
+    AuditTree,
+    HeaderReader,
+    StoredCheckpoint,
+    fetch_nodes,
+    leaf_of,
+    leaves,
+)
+from espace.adapters.notes import (
+    Checkpoint,
+    NoteError,
+    Signer,
+    Verifier,
+    open_checkpoint,
+)
+from espace.application.errors import ConfigurationError, DamagedRecord
+from espace.domain import merkle
+from espace.domain.auditlog import Leaf
+
+SIGNER_ENV = "ESPACE_AUDIT_KEY"
+SIGNER_FILE_ENV = "ESPACE_AUDIT_KEY_FILE"
+VERIFIER_ENV = "ESPACE_AUDIT_VERIFIER_KEY"
+PAGE = 1000
+MAX_PROBLEMS = 100
+
+
+def load_signer(environ: dict[str, str] | Any) -> Signer | None:
+    """The checkpoint signing key, from ``ESPACE_AUDIT_KEY`` or the file in
+    ``ESPACE_AUDIT_KEY_FILE``; None when neither is set. Never the master key."""
+    if environ.get(SIGNER_ENV):
+        return Signer.from_key(environ[SIGNER_ENV])
+    if environ.get(SIGNER_FILE_ENV):
+        path = Path(environ[SIGNER_FILE_ENV])
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(
+                f"{SIGNER_FILE_ENV}={path}: cannot read it ({exc})"
+            ) from None
+        return Signer.from_key(text)
+    return None
+
+
+def write_signer_file(path: Path, signer: Signer) -> None:
+    """The signing key in a new file readable by its owner only."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigurationError(
+            f"{path} already exists: refusing to overwrite a signing key"
+        ) from None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot create {path}: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (signer.key + "\n").encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class Problem:
+    """One difference between the log, its tree and its checkpoints."""
+
+    kind: str
+    position: int | None
+    notification_id: int | None
+    detail: str
+
+
+@dataclass
+class CheckpointCheck:
+    size: int
+    signed_at: str
+    signature: str
+    """``valid``, ``invalid``, or ``unchecked`` (no trusted key given)."""
+    root: str
+    """``matches`` the log, ``differs``, or ``beyond`` the log's end."""
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of ``audit verify``: intact, or where it is not and how."""
+
+    rows: int = 0
+    tree_size: int = 0
+    unsigned_rows: int = 0
+    checkpoints: list[CheckpointCheck] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    problems_total: int = 0
+
+    @property
+    def intact(self) -> bool:
+        return self.problems_total == 0
+
+    @property
+    def first(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+    def add(self, problem: Problem) -> None:
+        self.problems_total += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["intact"] = self.intact
+        data["first"] = asdict(self.first) if self.first else None
+        return data
+
+
+class AuditLog:
+    """Checkpoints, verification and proofs over one store's tree."""
+
+    def __init__(
+        self,
+        tree: AuditTree,
+        recorder: ApplicationRecorder,
+        header: HeaderReader,
+        *,
+        signer: Signer | None,
+        open_event: Callable[[Notification], object],
+        sync: Callable[[], object],
+    ) -> None:
+        self.tree = tree
+        self.recorder = recorder
+        self.header = header
+        self.signer = signer
+        self.open_event = open_event
+        self.sync = sync
+
+    # -- checkpoints -----------------------------------------------------------
+
+    def _signer(self) -> Signer:
+        if self.signer is None:
+            raise ConfigurationError(
+                f"no audit signing key: set {SIGNER_ENV} or {SIGNER_FILE_ENV} "
+                "(make one with `espace audit keygen`; it is not the master key)"
+            )
+        return self.signer
+
+    def checkpoint(self, at: datetime) -> StoredCheckpoint:
+        """Sign the tree as it stands (after catching it up), unless its size
+        is already signed. Refused if the tree is not consistent with the
+        last checkpoint: a log must never sign two inconsistent heads."""
+        signer = self._signer()
+        self.sync()
+        size = self.tree.size()
+        last = self.tree.latest_checkpoint()
+        if last is not None and last.size == size:
+            return last
+        if last is not None and last.size > size:
+            raise DamagedRecord(
+                f"the tree has {size} leaves, fewer than the checkpoint of size "
+                f"{last.size}: run `espace audit verify`"
+            )
+        root = self.tree.root(size)
+        if last is not None and last.size > 0:
+            proof = self.tree.consistency_proof(last.size, size)
+            if not merkle.verify_consistency(last.size, size, last.root, root, proof):
+                raise DamagedRecord(
+                    f"the tree is not consistent with the checkpoint of size "
+                    f"{last.size}: run `espace audit verify`"
+                )
+        note = signer.sign(Checkpoint(signer.name, size, root).text())
+        stored = StoredCheckpoint(size, root, note, signer.name, at)
+        self.tree.record_checkpoint(stored)
+        return stored
+
+    def checkpoint_if_due(
+        self,
+        at: datetime,
+        *,
+        every_events: int = 10_000,
+        every: timedelta = timedelta(hours=1),
+    ) -> StoredCheckpoint | None:
+        """A checkpoint every ``every_events`` events or every ``every``,
+        whichever comes first (the deadline job calls this)."""
+        if self.signer is None:
+            return None
+        size = self.tree.size()
+        last = self.tree.latest_checkpoint()
+        if last is None:
+            return self.checkpoint(at) if size else None
+        if size == last.size:
+            return None
+        if size - last.size >= every_events or at - last.signed_at >= every:
+            return self.checkpoint(at)
+        return None
+
+    def prove_consistency(
+        self, first: int, second: int | None = None
+    ) -> dict[str, Any]:
+        """An RFC 9162 consistency proof between two signed checkpoints."""
+        older = self.tree.checkpoint(first)
+        newer = (
+            self.tree.checkpoint(second)
+            if second is not None
+            else self.tree.latest_checkpoint()
+        )
+        if older is None or newer is None:
+            raise ConfigurationError(
+                f"no checkpoint of size {first if older is None else second}: "
+                "see `espace audit checkpoints`"
+            )
+        if newer.size < older.size:
+            raise ConfigurationError("--from must be the smaller checkpoint")
+        proof = self.tree.consistency_proof(older.size, newer.size)
+        return {
+            "from": {"size": older.size, "note": older.note},
+            "to": {"size": newer.size, "note": newer.note},
+            "proof": [_b64(p) for p in proof],
+        }
+
+    # -- verification ----------------------------------------------------------
+
+    def verify(self, verifiers: Sequence[Verifier] = ()) -> VerifyReport:
+        """Recompute every leaf from the stored rows and every root from the
+        leaves; compare with the stored tree and every checkpoint.
+
+        Rows and stored leaves are read side by side in log order, each
+        identified by its aggregate and version: a stored leaf whose row is
+        gone is a deleted row, a row the tree does not have is an inserted
+        one (one step of look-ahead tells them apart), and a row whose leaf
+        differs is a changed (or swapped) state or changed clear fields.
+        """
+        trusted = list(verifiers) or ([self.signer.verifier] if self.signer else [])
+        report = VerifyReport(tree_size=self.tree.size())
+        signed = sorted(self.tree.checkpoints(limit=1_000_000), key=lambda c: c.size)
+        wanted = {c.size for c in signed}
+        roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in wanted else {}
+        after_last = signed[-1].size if signed else 0
+        frontier: list[tuple[merkle.Node, bytes]] = []
+        rows = _Peek(self._rows())
+        kept = _Peek(self._stored_leaves())
+        mismatches: list[tuple[int, int, Leaf, Leaf]] = []
+
+        def take_row() -> tuple[int, Notification, Leaf]:
+            row = rows.next()
+            leaf = leaf_of(row, self.header(bytes(row.state)))
+            position = report.rows
+            merkle.append(frontier, position, merkle.leaf_hash(leaf.encode()))
+            report.rows += 1
+            if report.rows in wanted:
+                roots[report.rows] = merkle.fold([h for _, h in frontier])
+            if position >= after_last:
+                report.unsigned_rows += 1
+                self._open_unsigned(row, position, report)
+            return position, row, leaf
+
+        def deleted(stored: dict[str, Any]) -> None:
+            report.add(
+                Problem(
+                    "row_deleted",
+                    int(stored["leaf_index"]),
+                    int(stored["notification_id"]),
+                    "the tree has this event, the log has no row for it",
+                )
+            )
+
+        while rows.peek() is not None or kept.peek() is not None:
+            row, stored = rows.peek(), kept.peek()
+            if stored is None:
+                take_row()  # beyond the tree: not yet in it
+                continue
+            if row is None:
+                deleted(kept.next())
+                continue
+            here = _identity(Leaf.decode(bytes(stored["leaf"])))
+            if (row.originator_id, row.originator_version) == here:
+                position, row, leaf = take_row()
+                stored = kept.next()
+                old = Leaf.decode(bytes(stored["leaf"]))
+                if old != leaf:
+                    mismatches.append((position, row.id, leaf, old))
+                elif merkle.leaf_hash(bytes(stored["leaf"])) != bytes(
+                    stored["leaf_hash"]
+                ):
+                    report.add(
+                        Problem(
+                            "tree_changed",
+                            position,
+                            row.id,
+                            "the stored leaf hash is not its leaf's",
+                        )
+                    )
+                continue
+            later_row, later_kept = rows.peek(1), kept.peek(1)
+            if later_kept is not None and _identity(
+                Leaf.decode(bytes(later_kept["leaf"]))
+            ) == (row.originator_id, row.originator_version):
+                deleted(kept.next())
+            elif (
+                later_row is not None
+                and (
+                    later_row.originator_id,
+                    later_row.originator_version,
+                )
+                == here
+            ):
+                position, row, _ = take_row()
+                report.add(
+                    Problem(
+                        "row_inserted", position, row.id, "a row the tree does not have"
+                    )
+                )
+            else:
+                position, row, leaf = take_row()
+                mismatches.append(
+                    (position, row.id, leaf, Leaf.decode(bytes(kept.next()["leaf"])))
+                )
+        self._classify(mismatches, report)
+        self._check_nodes(report)
+        for checkpoint in signed:
+            report.checkpoints.append(
+                self._check_checkpoint(checkpoint, roots, trusted, report)
+            )
+        report.problems.sort(key=lambda p: (p.position is None, p.position or 0))
+        return report
+
+    def _rows(self) -> Iterator[Notification]:
+        start = 0
+        while True:
+            page = self.recorder.select_notifications(
+                start, PAGE, inclusive_of_start=False
+            )
+            yield from page
+            if len(page) < PAGE:
+                return
+            start = page[-1].id
+
+    def _stored_leaves(self) -> Iterator[dict[str, Any]]:
+        after = -1
+        with self.tree.engine.connect() as conn:
+            while True:
+                page = [
+                    dict(r)
+                    for r in conn.execute(
+                        leaves.select()
+                        .where(leaves.c.leaf_index > after)
+                        .order_by(leaves.c.leaf_index)
+                        .limit(PAGE)
+                    ).mappings()
+                ]
+                yield from page
+                if len(page) < PAGE:
+                    return
+                after = int(page[-1]["leaf_index"])
+
+    def _open_unsigned(
+        self, row: Notification, position: int, report: VerifyReport
+    ) -> None:
+        """A row no checkpoint covers yet: it must at least open under its
+        key (a forged row appended at the end does not)."""
+        try:
+            self.open_event(row)
+        except DamagedRecord as exc:
+            report.add(Problem("row_damaged", position, row.id, exc.message))
+        except Exception:  # an erased row cannot be opened, and need not be
+            return
+
+    @staticmethod
+    def _classify(
+        mismatches: list[tuple[int, int, Leaf, Leaf]], report: VerifyReport
+    ) -> None:
+        by_kept_state = {kept.state_hash: pos for pos, _, _, kept in mismatches}
+        for position, nid, now, kept in mismatches:
+            other = by_kept_state.get(now.state_hash)
+            identity = (now.originator_id, now.originator_version, now.topic)
+            if now.state_hash != kept.state_hash and other not in (None, position):
+                kind = "states_swapped"
+                detail = f"its sealed state is the one of position {other}"
+            elif identity != (kept.originator_id, kept.originator_version, kept.topic):
+                kind = "row_fields_changed"
+                detail = "its aggregate, version or topic changed"
+            elif now.state_hash != kept.state_hash:
+                kind, detail = "state_changed", "its sealed state changed"
+            elif now.notification_id != kept.notification_id:
+                kind = "row_moved"
+                detail = (
+                    f"its notification id changed from {kept.notification_id}: "
+                    "rows were moved"
+                )
+            else:
+                kind, detail = "tree_changed", "the stored leaf differs from its row"
+            report.add(Problem(kind, position, nid, detail))
+
+    def _check_nodes(self, report: VerifyReport) -> None:
+        """The stored internal nodes are those of the stored leaves."""
+        frontier: list[tuple[merkle.Node, bytes]] = []
+        made: list[tuple[merkle.Node, bytes]] = []
+        for position, stored in enumerate(self._stored_leaves()):
+            made.extend(merkle.append(frontier, position, bytes(stored["leaf_hash"])))
+            if len(made) >= PAGE:
+                self._compare_nodes(made, report)
+                made = []
+        self._compare_nodes(made, report)
+
+    def _compare_nodes(
+        self, made: list[tuple[merkle.Node, bytes]], report: VerifyReport
+    ) -> None:
+        if not made:
+            return
+        with self.tree.engine.connect() as conn:
+            try:
+                stored = dict(fetch_nodes(conn, [n for n, _ in made]))
+            except KeyError as missing:
+                report.add(
+                    Problem("tree_changed", None, None, f"node {missing} is missing")
+                )
+                return
+        for (level, index), value in made:
+            if stored[(level, index)] != value:
+                report.add(
+                    Problem(
+                        "tree_changed",
+                        index << level,
+                        None,
+                        f"node (level {level}, index {index}) is not the hash "
+                        "of its children",
+                    )
+                )
+
+    @staticmethod
+    def _check_checkpoint(
+        checkpoint: StoredCheckpoint,
+        roots: dict[int, bytes],
+        trusted: Sequence[Verifier],
+        report: VerifyReport,
+    ) -> CheckpointCheck:
+        signature = "unchecked"
+        try:
+            if trusted:
+                opened = open_checkpoint(checkpoint.note, trusted)
+                signature = "valid"
+            else:
+                opened = Checkpoint.parse(checkpoint.note.split("\n\n")[0] + "\n")
+        except NoteError as exc:
+            signature = "invalid"
+            report.add(
+                Problem("checkpoint_signature", checkpoint.size, None, exc.message)
+            )
+            opened = None
+        if opened is not None and (opened.size, opened.root) != (
+            checkpoint.size,
+            checkpoint.root,
+        ):
+            report.add(
+                Problem(
+                    "checkpoint_changed",
+                    checkpoint.size,
+                    None,
+                    "the stored checkpoint is not its note",
+                )
+            )
+        root = roots.get(checkpoint.size)
+        if root is None:
+            status = "beyond"
+            report.add(
+                Problem(
+                    "checkpoint_beyond_log",
+                    checkpoint.size,
+                    None,
+                    f"the log has fewer than {checkpoint.size} rows: rows were deleted",
+                )
+            )
+        elif root == checkpoint.root:
+            status = "matches"
+        else:
+            status = "differs"
+            report.add(
+                Problem(
+                    "checkpoint_root_differs",
+                    checkpoint.size,
+                    None,
+                    f"the log's first {checkpoint.size} rows do not hash to the "
+                    "signed root",
+                )
+            )
+        return CheckpointCheck(
+            checkpoint.size, checkpoint.signed_at.isoformat(), signature, status
+        )
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _identity(leaf: Leaf) -> tuple[UUID, int]:
+    return leaf.originator_id, leaf.originator_version
+
+
+class _Peek:
+    """An iterator with two items of look-ahead."""
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self._items = items
+        self._ahead: list[Any] = []
+
+    def peek(self, n: int = 0) -> Any:
+        while len(self._ahead) <= n:
+            item = next(self._items, None)
+            if item is None:
+                return None
+            self._ahead.append(item)
+        return self._ahead[n]
+
+    def next(self) -> Any:
+        self.peek()
+        return self._ahead.pop(0)

@@ -1,0 +1,281 @@
+"""The audit log's Merkle tree, stored (ADR-0021): a raw projection over the
+whole notification log, in log order, and the queries proofs need.
+
+- ``audit_leaves``: one row per stored event, in log order (``leaf_index``
+  counts from 0; notification ids may have gaps). The leaf's bytes
+  (:class:`espace.domain.auditlog.Leaf`) and their RFC 6962 hash, with the
+  espace the event is sealed under, so that one espace's events are found
+  without reading the others.
+- ``audit_nodes``: every complete perfect subtree above the leaves
+  (``level`` >= 1), written once, when its last leaf arrives.
+- ``audit_checkpoints``: the signed tree heads (C2SP tlog-checkpoint). Not
+  part of the projection: a rebuild of the tree recomputes it from the log,
+  and the checkpoints are what it must agree with.
+
+The tree is tracked like any view (rows and position in one transaction),
+so each event is a leaf exactly once. It reads the sealed state as stored:
+no key is needed, and an erased espace's events stay leaves that reveal
+nothing (SEC-4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from espace.domain import merkle
+from espace.domain.auditlog import NO_COMMITMENT, Leaf
+from espace.projections.base import Projection, UtcDateTime
+
+AUDIT_METADATA = sa.MetaData()
+"""Apart from the views: the checkpoints must survive any rebuild."""
+
+leaves = sa.Table(
+    "audit_leaves",
+    AUDIT_METADATA,
+    sa.Column("leaf_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("notification_id", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("espace_id", sa.Uuid, nullable=True),
+    sa.Column("originator_id", sa.Uuid, nullable=False),
+    sa.Column("originator_version", sa.BigInteger, nullable=False),
+    sa.Column("leaf", sa.LargeBinary, nullable=False),
+    sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
+    sa.Index("ix_audit_leaves_espace", "espace_id", "leaf_index"),
+)
+
+nodes = sa.Table(
+    "audit_nodes",
+    AUDIT_METADATA,
+    sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("node_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.LargeBinary(32), nullable=False),
+)
+
+checkpoints = sa.Table(
+    "audit_checkpoints",
+    AUDIT_METADATA,
+    sa.Column("tree_size", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("root_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("key_name", sa.Text, nullable=False),
+    sa.Column("signed_at", UtcDateTime(), nullable=False),
+)
+
+HeaderReader = Callable[[bytes], tuple[UUID, bytes] | None]
+"""The key id and commitment of a sealed state (None if it is not one)."""
+
+_IN_CHUNK = 400
+
+
+def leaf_of(notification: Any, read: tuple[UUID, bytes] | None) -> Leaf:
+    """The leaf of one stored event, from its clear fields, its sealed bytes
+    and what their header says (``read``: key id and commitment)."""
+    state = bytes(notification.state)
+    key_id, commitment = read if read is not None else (UUID(int=0), NO_COMMITMENT)
+    return Leaf(
+        notification_id=int(notification.id),
+        key_id=key_id,
+        originator_id=UUID(str(notification.originator_id)),
+        originator_version=int(notification.originator_version),
+        topic=str(notification.topic),
+        state_hash=hashlib.sha256(state).digest(),
+        commitment=commitment,
+    )
+
+
+class AuditTreeProjection(Projection):
+    """Appends every stored event to the Merkle tree, in log order."""
+
+    name = "audit_tree"
+    tables = (leaves, nodes)
+    handled = ()
+    raw = True
+
+    def __init__(self, header: HeaderReader) -> None:
+        self.header = header
+
+    def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
+        if not events:
+            return
+        size = size_in(conn)
+        frontier = [
+            (node, value)
+            for node, value in fetch_nodes(conn, merkle.frontier_nodes(size))
+        ]
+        leaf_rows: list[dict[str, Any]] = []
+        node_rows: list[dict[str, Any]] = []
+        for notification in events:
+            read = self.header(bytes(notification.state))
+            leaf = leaf_of(notification, read)
+            raw = leaf.encode()
+            hashed = merkle.leaf_hash(raw)
+            leaf_rows.append(
+                {
+                    "leaf_index": size,
+                    "notification_id": leaf.notification_id,
+                    "espace_id": read[0] if read is not None else None,
+                    "originator_id": leaf.originator_id,
+                    "originator_version": leaf.originator_version,
+                    "leaf": raw,
+                    "leaf_hash": hashed,
+                }
+            )
+            for (level, index), value in merkle.append(frontier, size, hashed):
+                node_rows.append({"level": level, "node_index": index, "hash": value})
+            size += 1
+        conn.execute(leaves.insert(), leaf_rows)
+        if node_rows:
+            conn.execute(nodes.insert(), node_rows)
+
+    def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
+        """An erased espace's leaves stay: they reveal nothing of it (SEC-4),
+        and the proof that the log was intact needs them."""
+
+
+def size_in(conn: sa.Connection) -> int:
+    found = conn.execute(sa.select(sa.func.max(leaves.c.leaf_index))).scalar()
+    return 0 if found is None else int(found) + 1
+
+
+def fetch_nodes(
+    conn: sa.Connection, wanted: Iterable[merkle.Node]
+) -> list[tuple[merkle.Node, bytes]]:
+    """The hashes of these perfect subtrees, in the order asked (one query
+    per table and chunk); KeyError if one is missing from the tree."""
+    order = list(wanted)
+    found: dict[merkle.Node, bytes] = {}
+    level0 = sorted({i for lv, i in order if lv == 0})
+    upper = sorted({(lv, i) for lv, i in order if lv > 0})
+    for start in range(0, len(level0), _IN_CHUNK):
+        chunk = level0[start : start + _IN_CHUNK]
+        query = sa.select(leaves.c.leaf_index, leaves.c.leaf_hash).where(
+            leaves.c.leaf_index.in_(chunk)
+        )
+        for index, value in conn.execute(query):
+            found[(0, int(index))] = bytes(value)
+    for start in range(0, len(upper), _IN_CHUNK):
+        pairs = upper[start : start + _IN_CHUNK]
+        query = sa.select(nodes.c.level, nodes.c.node_index, nodes.c.hash).where(
+            sa.tuple_(nodes.c.level, nodes.c.node_index).in_(pairs)
+        )
+        for row in conn.execute(query):
+            found[(int(row.level), int(row.node_index))] = bytes(row.hash)
+    return [(node, found[node]) for node in order]
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+    key_name: str
+    signed_at: datetime
+
+
+class AuditTree:
+    """Queries on the stored tree: roots and proofs at any size it reached,
+    the leaves of one espace, the signed checkpoints."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def size(self) -> int:
+        with self.engine.connect() as conn:
+            return size_in(conn)
+
+    def _hashes(self, ranges: Sequence[merkle.Range]) -> list[bytes]:
+        with self.engine.connect() as conn:
+            got = dict(fetch_nodes(conn, merkle.needed_nodes(ranges)))
+        return merkle.resolve(ranges, got.__getitem__)
+
+    def root(self, size: int) -> bytes:
+        self._within(size)
+        return self._hashes([(0, size)])[0] if size else merkle.EMPTY_ROOT
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        self._within(size)
+        return self._hashes(merkle.inclusion_ranges(index, size))
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        self._within(second)
+        return self._hashes(merkle.consistency_ranges(first, second))
+
+    def _within(self, size: int) -> None:
+        if size > self.size():
+            raise ValueError(f"the tree has not reached {size} leaves")
+
+    def leaves(
+        self, *, espace_id: UUID | None = None, below: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Leaf rows in log order: all, or one espace's; below a size."""
+        query = leaves.select().order_by(leaves.c.leaf_index)
+        if espace_id is not None:
+            query = query.where(leaves.c.espace_id == espace_id)
+        if below is not None:
+            query = query.where(leaves.c.leaf_index < below)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def leaves_of(self, originator_ids: Collection[UUID]) -> list[dict[str, Any]]:
+        ids = list(originator_ids)
+        rows: list[dict[str, Any]] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                query = leaves.select().where(
+                    leaves.c.originator_id.in_(ids[start : start + _IN_CHUNK])
+                )
+                rows.extend(dict(r) for r in conn.execute(query).mappings())
+        return sorted(rows, key=lambda r: int(r["leaf_index"]))
+
+    # -- checkpoints ------------------------------------------------------------
+
+    def checkpoints(self, limit: int = 100) -> list[StoredCheckpoint]:
+        query = (
+            checkpoints.select().order_by(checkpoints.c.tree_size.desc()).limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_checkpoint(r) for r in conn.execute(query).mappings()]
+
+    def checkpoint(self, size: int) -> StoredCheckpoint | None:
+        query = checkpoints.select().where(checkpoints.c.tree_size == size)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return _checkpoint(row) if row is not None else None
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        found = self.checkpoints(limit=1)
+        return found[0] if found else None
+
+    def record_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                sa.select(checkpoints.c.tree_size).where(
+                    checkpoints.c.tree_size == checkpoint.size
+                )
+            ).first()
+            if exists is None:
+                conn.execute(
+                    checkpoints.insert().values(
+                        tree_size=checkpoint.size,
+                        root_hash=checkpoint.root,
+                        note=checkpoint.note,
+                        key_name=checkpoint.key_name,
+                        signed_at=checkpoint.signed_at,
+                    )
+                )
+
+
+def _checkpoint(row: Any) -> StoredCheckpoint:
+    return StoredCheckpoint(
+        size=int(row["tree_size"]),
+        root=bytes(row["root_hash"]),
+        note=str(row["note"]),
+        key_name=str(row["key_name"]),
+        signed_at=row["signed_at"],
+    )
