@@ -67,7 +67,7 @@ from espace.application.records import actor_from
 from espace.domain.access import Actor, ActorKind
 from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
-from espace.domain.trace import AccessTrace
+from espace.domain.trace import AccessTrace, TraceFacts
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 PHYSICIAN = Actor(ActorKind.PROFESSIONAL, "810001045367", "physician")
@@ -157,17 +157,19 @@ def record_store(url: str) -> Iterator[tuple[Store, list[UUID]]]:
 def trace_aggregate(espace_id: UUID, document_id: UUID, at: datetime) -> AccessTrace:
     return AccessTrace.record(
         trace_id=uuid.uuid4(),
-        espace_id=espace_id,
         at=at,
-        actor_kind="professional",
-        actor_id=PHYSICIAN.id,
-        actor_profession="physician",
-        action="read",
-        mode="care",
-        allowed=True,
-        ground="consent",
-        document_id=document_id,
-        version_id=uuid.uuid4(),
+        facts=TraceFacts(
+            espace_id=espace_id,
+            actor_kind="professional",
+            actor_id=PHYSICIAN.id,
+            actor_profession="physician",
+            action="read",
+            mode="care",
+            allowed=True,
+            ground="consent",
+            document_id=document_id,
+            version_id=uuid.uuid4(),
+        ),
     )
 
 

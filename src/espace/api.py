@@ -311,6 +311,8 @@ class Store:
                 _sealed_header,
                 signer=load_signer(environ),
                 open_event=self.events.mapper.to_domain_event,
+                open_state=self.events.mapper.open_state,  # type: ignore[attr-defined]
+                events_table=self.events.recorder.events_table_name,  # type: ignore[attr-defined]
                 sync=self.sync,
             )
         except BaseException:

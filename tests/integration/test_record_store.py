@@ -24,7 +24,7 @@ from espace import Conflict, InvalidInput, NotFound, RuleViolation, Store
 from espace.adapters.contents import contents as contents_table
 from espace.application.records import actor_from
 from espace.domain.access import Actor, ActorKind
-from espace.domain.trace import AccessTrace
+from espace.domain.trace import AccessTrace, TraceFacts
 from espace.projections.consents import consent_professionals, consent_settings
 from espace.projections.deadlines import deadlines as deadlines_table
 from espace.projections.documents import documents as documents_table
@@ -704,16 +704,18 @@ def test_a_thousand_traces_on_one_espace_are_all_in_the_journal_acc_6_sec_2(
         traces = [
             AccessTrace.record(
                 trace_id=uuid4(),
-                espace_id=rec.espace_id,
                 at=rec.clock.now + timedelta(seconds=batch * 100 + i),
-                actor_kind="professional",
-                actor_id=PHYSICIAN.id,
-                actor_profession="physician",
-                action="read",
-                mode="care",
-                allowed=True,
-                ground="consent",
-                document_id=document_id,
+                facts=TraceFacts(
+                    espace_id=rec.espace_id,
+                    actor_kind="professional",
+                    actor_id=PHYSICIAN.id,
+                    actor_profession="physician",
+                    action="read",
+                    mode="care",
+                    allowed=True,
+                    ground="consent",
+                    document_id=document_id,
+                ),
             )
             for i in range(100)
         ]

@@ -32,8 +32,10 @@ from espace.domain.access import (
     DocumentFacts,
     EspaceFacts,
     Ground,
+    Listing,
     Mode,
     decide,
+    listed_actor,
 )
 from espace.domain.consent import ConsentState
 from espace.domain.documents import Category
@@ -336,8 +338,16 @@ def test_an_unknown_profession_is_refused_when_the_actor_is_made_acc_3() -> None
     with pytest.raises(RuleViolation) as info:
         Actor(ActorKind.PROFESSIONAL, "810001045367", "insurer")
     assert info.value.rule == "ACC-3"
-    with pytest.raises(RuleViolation):
-        Actor(ActorKind.PROFESSIONAL, "810001045367", None)
+
+
+def test_a_professional_claiming_no_profession_acts_as_the_directory_says_pro_2() -> (
+    None
+):
+    unclaimed = Actor(ActorKind.PROFESSIONAL, "810001045367", None)
+    listing = Listing(listed=True, profession="nurse", version=1)
+    assert listed_actor(unclaimed, listing, require_listing=True) == Actor(
+        ActorKind.PROFESSIONAL, "810001045367", "nurse"
+    )
 
 
 def test_a_matrix_parses_into_the_categories_marked_1_per_profession_acc_3() -> None:

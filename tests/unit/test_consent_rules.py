@@ -28,7 +28,7 @@ from espace.domain.access import (
 )
 from espace.domain.consent import Consent, ConsentState, consent_id
 from espace.domain.errors import RuleViolation
-from espace.domain.trace import AccessTrace, Alert
+from espace.domain.trace import AccessTrace, Alert, TraceFacts
 
 ESPACE = UUID("0b7c2a44-1d7e-4c1b-9e55-2d3f0a6b8c11")
 AT = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -396,7 +396,8 @@ def trace(**overrides: Any) -> AccessTrace:
         "document_id": uuid4(),
     }
     kw.update(overrides)
-    return AccessTrace.record(**kw)
+    trace_id, at = kw.pop("trace_id"), kw.pop("at")
+    return AccessTrace.record(trace_id=trace_id, at=at, facts=TraceFacts(**kw))
 
 
 def test_a_trace_records_who_what_when_and_on_what_grounds_acc_6() -> None:
@@ -411,7 +412,7 @@ def test_a_trace_records_who_what_when_and_on_what_grounds_acc_6() -> None:
     )
     assert (event.allowed, event.ground, event.rule) == (False, None, "ACC-1")
     assert event.originator_version == 1  # one event, one insert, no load (ACC-6)
-    assert replay([event]).reason == "no consent from the holder"
+    assert replay([event]).facts.reason == "no consent from the holder"
 
 
 def test_a_trace_with_a_naive_time_is_refused_acc_6() -> None:

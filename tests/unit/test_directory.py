@@ -13,9 +13,9 @@ import pytest
 
 from espace import InvalidInput
 from espace.application import schemas, service_schemas
-from espace.application.common import check_listed
 from espace.application.delimited import BadLine
 from espace.application.directory import read_extract
+from espace.domain.access import Actor, ActorKind, Decision, Listing, listed_actor
 from espace.domain.directory import (
     PROFESSION_CODES,
     Professional,
@@ -254,25 +254,34 @@ class FakeDirectory:
         return self.listed.get(idnatps)
 
 
+PHYSICIAN = Actor(ActorKind.PROFESSIONAL, RPPS, "physician")
+
+
 def test_an_unlisted_professional_acts_on_no_espace_pro_2() -> None:
-    with pytest.raises(RuleViolation) as err:
-        check_listed(FakeDirectory({}), RPPS, "physician")
-    assert err.value.rule == "PRO-2"
-    assert "not in the directory" in err.value.message
+    for listing in (None, Listing(listed=False, profession="physician", version=3)):
+        denial = listed_actor(PHYSICIAN, listing, require_listing=True)
+        assert isinstance(denial, Decision)
+        assert denial.rule == "PRO-2"
+        assert denial.reason is not None
+        assert "not in the directory" in denial.reason
 
 
 def test_the_directory_says_the_profession_and_another_claim_is_refused_pro_2() -> None:
-    directory = FakeDirectory({RPPS: "nurse"})
-    assert check_listed(directory, RPPS, None) == "nurse"
-    assert check_listed(directory, RPPS, "nurse") == "nurse"
-    with pytest.raises(RuleViolation) as err:
-        check_listed(directory, RPPS, "physician")
-    assert err.value.rule == "PRO-2"
-    assert "as a nurse, not a physician" in err.value.message
+    nurse = Listing(listed=True, profession="nurse", version=1)
+    unclaimed = Actor(ActorKind.PROFESSIONAL, RPPS, None)
+    assert listed_actor(unclaimed, nurse, True) == Actor(
+        ActorKind.PROFESSIONAL, RPPS, "nurse"
+    )
+    as_nurse = Actor(ActorKind.PROFESSIONAL, RPPS, "nurse")
+    assert listed_actor(as_nurse, nurse, True) == as_nurse
+    denial = listed_actor(PHYSICIAN, nurse, True)
+    assert isinstance(denial, Decision)
+    assert denial.rule == "PRO-2"
+    assert "as a nurse, not a physician" in (denial.reason or "")
 
 
 def test_without_a_directory_the_claim_stands_adr_0011() -> None:
-    assert check_listed(None, RPPS, "physician") == "physician"
+    assert listed_actor(PHYSICIAN, None, require_listing=False) == PHYSICIAN
 
 
 # ------------------------------------------------------------------ the view

@@ -14,6 +14,7 @@ key, so that a forged row appended at the end is caught too.
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
 
+from espace.adapters.auditexport import FORMAT, ExportEntry, manifest_text
 from espace.adapters.audittree import (
     AuditTree,
     HeaderReader,
@@ -31,6 +33,7 @@ from espace.adapters.audittree import (
     fetch_nodes,
     leaf_of,
     leaves,
+    stored_rows,
 )
 from espace.adapters.notes import (
     Checkpoint,
@@ -39,9 +42,15 @@ from espace.adapters.notes import (
     Verifier,
     open_checkpoint,
 )
-from espace.application.errors import ConfigurationError, DamagedRecord
+from espace.application.errors import (
+    ConfigurationError,
+    DamagedRecord,
+    NotFound,
+    RecordErased,
+)
 from espace.domain import merkle
 from espace.domain.auditlog import Leaf
+from espace.domain.erasure import erasure_id
 
 SIGNER_ENV = "ESPACE_AUDIT_KEY"
 SIGNER_FILE_ENV = "ESPACE_AUDIT_KEY_FILE"
@@ -147,6 +156,8 @@ class AuditLog:
         *,
         signer: Signer | None,
         open_event: Callable[[Notification], object],
+        open_state: Callable[[Notification], tuple[bytes | None, bytes]],
+        events_table: str,
         sync: Callable[[], object],
     ) -> None:
         self.tree = tree
@@ -154,6 +165,8 @@ class AuditLog:
         self.header = header
         self.signer = signer
         self.open_event = open_event
+        self.open_state = open_state
+        self.events_table = events_table
         self.sync = sync
 
     # -- checkpoints -----------------------------------------------------------
@@ -237,6 +250,89 @@ class AuditLog:
             "from": {"size": older.size, "note": older.note},
             "to": {"size": newer.size, "note": newer.note},
             "proof": [_b64(p) for p in proof],
+        }
+
+    # -- export ------------------------------------------------------------------
+
+    def export(
+        self, espace_id: UUID, *, as_of: datetime | None, at: datetime
+    ) -> dict[str, Any]:
+        """Every event of every aggregate of one espace (as of an instant),
+        each with its leaf, an inclusion proof against a checkpoint signed
+        now, and its clear content with the salt of its commitment; and a
+        signed manifest of the list (ADR-0022). An erased espace's export
+        shows only its erasure record."""
+        signer = self._signer()
+        head = self.checkpoint(at)
+        own = self.tree.leaves(espace_id=espace_id, below=head.size)
+        record = [
+            r
+            for r in self.tree.leaves_of([erasure_id(espace_id)])
+            if int(r["leaf_index"]) < head.size
+        ]
+        if not own and not record:
+            raise NotFound(f"no espace {espace_id} in the audit log")
+        rows = stored_rows(
+            self.tree.engine,
+            self.events_table,
+            [int(r["notification_id"]) for r in [*own, *record]],
+        )
+        entries: list[tuple[dict[str, Any], bytes | None, str | None]] = []
+        erased = 0
+        for leaf_row in sorted([*own, *record], key=lambda r: int(r["leaf_index"])):
+            row = rows.get(int(leaf_row["notification_id"]))
+            if row is None:
+                raise DamagedRecord(
+                    f"the log has no row for notification {leaf_row['notification_id']}"
+                    " of the tree: run `espace audit verify`"
+                )
+            try:
+                salt, state = self.open_state(row)
+            except RecordErased:
+                erased += 1
+                continue
+            text = state.decode("utf-8")
+            if as_of is not None and _timestamp(text) > as_of:
+                continue
+            entries.append((leaf_row, salt, text))
+        if erased:  # the key is gone: only the record that it was erased
+            kept = {int(r["leaf_index"]) for r in record}
+            entries = [e for e in entries if int(e[0]["leaf_index"]) in kept]
+        proofs = self.tree.inclusion_proofs(
+            [int(r["leaf_index"]) for r, _, _ in entries], head.size
+        )
+        written = [
+            ExportEntry(
+                leaf_index=int(r["leaf_index"]),
+                leaf=bytes(r["leaf"]),
+                proof=proofs[int(r["leaf_index"])],
+                salt=salt,
+                state=text,
+                timestamp=None,
+            ).as_dict()
+            for r, salt, text in entries
+        ]
+        when = as_of.isoformat() if as_of is not None else None
+        manifest = signer.sign(
+            manifest_text(
+                signer.name,
+                str(espace_id),
+                head.size,
+                when,
+                [bytes(r["leaf_hash"]) for r, _, _ in entries],
+            )
+        )
+        return {
+            "format": FORMAT,
+            "espace_id": str(espace_id),
+            "as_of": when,
+            "exported_at": at.isoformat(),
+            "erased": bool(erased),
+            "erased_events": erased,
+            "checkpoint": {"size": head.size, "note": head.note},
+            "verifier_key": signer.verifier.key,
+            "manifest": manifest,
+            "entries": written,
         }
 
     # -- verification ----------------------------------------------------------
@@ -511,6 +607,12 @@ class AuditLog:
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
+
+
+def _timestamp(state: str) -> datetime:
+    """The time of an event, from its serialised state."""
+    stamp = json.loads(state)["timestamp"]
+    return datetime.fromisoformat(stamp["_data_"] if isinstance(stamp, dict) else stamp)
 
 
 def _identity(leaf: Leaf) -> tuple[UUID, int]:

@@ -28,6 +28,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from eventsourcing.persistence import Notification
 
 from espace.domain import merkle
 from espace.domain.auditlog import NO_COMMITMENT, Leaf
@@ -233,6 +234,18 @@ class AuditTree:
                 rows.extend(dict(r) for r in conn.execute(query).mappings())
         return sorted(rows, key=lambda r: int(r["leaf_index"]))
 
+    def inclusion_proofs(
+        self, indices: Sequence[int], size: int
+    ) -> dict[int, list[bytes]]:
+        """Inclusion proofs of many leaves against one size: the nodes they
+        all need are fetched together."""
+        self._within(size)
+        ranges = {i: merkle.inclusion_ranges(i, size) for i in indices}
+        needed = merkle.needed_nodes(r for rs in ranges.values() for r in rs)
+        with self.engine.connect() as conn:
+            got = dict(fetch_nodes(conn, needed))
+        return {i: merkle.resolve(rs, got.__getitem__) for i, rs in ranges.items()}
+
     # -- checkpoints ------------------------------------------------------------
 
     def checkpoints(self, limit: int = 100) -> list[StoredCheckpoint]:
@@ -279,3 +292,36 @@ def _checkpoint(row: Any) -> StoredCheckpoint:
         key_name=str(row["key_name"]),
         signed_at=row["signed_at"],
     )
+
+
+def stored_rows(
+    engine: sa.Engine, table_name: str, notification_ids: Sequence[int]
+) -> dict[int, Notification]:
+    """The stored events with these notification ids, read as the library
+    stores them (the audit tree's index says which rows are an espace's)."""
+    position = "rowid" if engine.dialect.name == "sqlite" else "notification_id"
+    events = sa.table(
+        table_name,
+        sa.column(position),
+        sa.column("originator_id"),
+        sa.column("originator_version"),
+        sa.column("topic"),
+        sa.column("state"),
+    )
+    found: dict[int, Notification] = {}
+    ids = list(notification_ids)
+    with engine.connect() as conn:
+        for start in range(0, len(ids), _IN_CHUNK):
+            query = sa.select(events).where(
+                events.c[position].in_(ids[start : start + _IN_CHUNK])
+            )
+            for row in conn.execute(query):
+                nid = int(row[0])
+                found[nid] = Notification(
+                    id=nid,
+                    originator_id=UUID(str(row[1])),
+                    originator_version=int(row[2]),
+                    topic=str(row[3]),
+                    state=bytes(row[4]),
+                )
+    return found

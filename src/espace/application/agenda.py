@@ -67,7 +67,7 @@ class AgendaService(ServiceBase):
         self._may(actor, espace)
         with_pro = params["with_professional"]
         if with_pro is not None:
-            self._listed(with_pro, None)
+            self._require_listed(with_pro)
         appointment = Appointment.schedule(
             appointment_id=uuid4(),
             espace_id=espace_id,
@@ -200,15 +200,14 @@ class AgendaService(ServiceBase):
         """PRO-2 and ACC-2 for a professional; the holder side by the record's
         decision (LC-4, LC-8, LC-11, LC-12)."""
         if actor.kind is ActorKind.PROFESSIONAL:
-            self._listed(actor.id, actor.profession)
-            self._not_blocked(espace.id, actor.id)
+            self._require(actor, Action.APPOINTMENT, espace)
         elif actor.kind in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE):
             self._holder(actor, Action.UPLOAD, espace)
         else:
             raise RuleViolation("AG-1", f"an {actor.kind} does not keep an agenda")
 
     def _holder(self, actor: Actor, action: Action, espace: EspaceSante) -> None:
-        self._decide(actor, action, espace).require()
+        self._require(actor, action, espace)
 
     def _appointment(self, appointment_id: UUID) -> Appointment:
         return self._load(appointment_id, Appointment, "appointment")

@@ -23,7 +23,7 @@ from espace.application.common import ServiceBase
 from espace.application.errors import NotFound
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock
-from espace.domain.access import Action, Actor, Decision
+from espace.domain.access import Action, Actor
 from espace.domain.catalogue import (
     CATALOGUE_ID,
     ServiceCatalogue,
@@ -152,16 +152,13 @@ class CatalogueService(ServiceBase):
             connections_id(espace_id), ServiceConnections, "connections"
         )
         at = self._now(when)
-        trace = self._gate(actor, Action.CONSENT, espace, at, detail)
+        gate = self._open_gate(actor, Action.CONSENT, espace, at, detail=detail)
         connections = existing or ServiceConnections.start(espace_id=espace_id, at=at)
         try:
             change(connections, at)
         except RuleViolation as exc:
-            denial = Decision.deny(exc.rule, exc.message)
-            self._save(
-                self._trace(actor, Action.CONSENT, espace_id, denial, at, detail)
-            )
-            raise
+            gate.refuse(exc.rule, exc.reason)
+        trace = gate.trace()
         self._save(connections, trace)
         log.info("service.authorisation", espace_id=str(espace_id), change=detail)
         return {

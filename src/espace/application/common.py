@@ -11,10 +11,12 @@ archive, LC-11 deceased, LC-12 representation) hold everywhere alike.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from uuid import UUID, uuid4
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import RecordConflictError
 
@@ -27,15 +29,21 @@ from espace.domain.access import (
     AccessMatrix,
     Action,
     Actor,
+    ActorKind,
     Decision,
     EspaceFacts,
+    Ground,
+    Listing,
     Mode,
     decide,
+    facts_of_document,
 )
 from espace.domain.consent import Consent, ConsentState, consent_id
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
-from espace.domain.trace import AccessTrace
+from espace.domain.trace import AccessTrace, TraceFacts
+
+log = structlog.get_logger("espace.access")
 
 NO_DOCUMENTS = AccessMatrix(version=0, allowed={})
 """The matrix for decisions that involve no document (it is never consulted)."""
@@ -43,31 +51,79 @@ NO_DOCUMENTS = AccessMatrix(version=0, allowed={})
 A = TypeVar("A")
 
 
-def check_listed(
-    directory: ProfessionalDirectory | None, idnatps: str, claimed: str | None
-) -> str | None:
-    """PRO-2: a professional who is not in the directory acts on no espace.
+_LOAD: Any = object()
+"""Marker: load the holder's consent for the decision."""
 
-    Returns the profession to act under: the directory's, which is
-    authoritative; a different claimed profession is refused. Without a
-    directory (a store opened with ``require_directory=False``, ADR-0011) the
-    claim stands.
+
+@dataclass
+class Gate:
+    """One access decision, and everything it rested on (ADR-0022).
+
+    The trace is built once, from the final outcome: :meth:`trace` when the
+    action went through, :meth:`refuse` when the decision denied it or a
+    rule of the aggregate turned it down afterwards (the denial is saved,
+    then raised). Its provenance names the versions of the espace, of the
+    holder's consent, of the document, of the access matrix actually used,
+    and of the directory's entry for the professional.
     """
-    if directory is None:
-        return claimed
-    listed = directory.profession_of(idnatps)
-    if listed is None:
-        raise RuleViolation(
-            "PRO-2",
-            f"professional {idnatps} is not in the directory of professionals: "
-            "a professional who is not listed acts on no espace",
+
+    save: Callable[..., None]
+    actor: Actor
+    action: Action
+    espace_id: UUID
+    at: datetime
+    mode: Mode
+    detail: str | None
+    decision: Decision
+    provenance: dict[str, int | None]
+    document_id: UUID | None = None
+    version_id: UUID | None = None
+
+    def _facts(self, decision: Decision, **target: UUID | None) -> TraceFacts:
+        return TraceFacts(
+            espace_id=self.espace_id,
+            actor_kind=str(self.actor.kind),
+            actor_id=self.actor.id,
+            actor_profession=self.actor.profession,
+            action=str(self.action),
+            mode=str(self.mode),
+            allowed=decision.allowed,
+            ground=str(decision.ground) if decision.ground else None,
+            rule=decision.rule,
+            reason=decision.reason,
+            document_id=target.get("document_id", self.document_id),
+            version_id=target.get("version_id", self.version_id),
+            detail=self.detail,
+            **self.provenance,
         )
-    if claimed is not None and claimed != listed:
-        raise RuleViolation(
-            "PRO-2",
-            f"the directory lists {idnatps} as a {listed}, not a {claimed}",
+
+    def trace(
+        self, *, document_id: UUID | None = None, version_id: UUID | None = None
+    ) -> AccessTrace:
+        """ACC-6: the trace of the allowed action (to save with its change)."""
+        target = {
+            k: v
+            for k, v in (("document_id", document_id), ("version_id", version_id))
+            if v is not None
+        }
+        return AccessTrace.record(
+            trace_id=uuid4(), at=self.at, facts=self._facts(self.decision, **target)
         )
-    return listed
+
+    def denial(self, rule: str, reason: str) -> AccessTrace:
+        """The trace of a denied attempt, not saved yet."""
+        return AccessTrace.record(
+            trace_id=uuid4(),
+            at=self.at,
+            facts=self._facts(Decision.deny(rule, reason)),
+        )
+
+    def refuse(self, rule: str | None, reason: str | None) -> NoReturn:
+        """ACC-6: save the trace of the denied attempt, then refuse it."""
+        rule, reason = rule or "ACC-1", reason or "access denied"
+        self.save(self.denial(rule, reason))
+        log.info("access.denied", espace_id=str(self.espace_id), rule=rule)
+        raise RuleViolation(rule, reason)
 
 
 class ServiceBase:
@@ -138,14 +194,23 @@ class ServiceBase:
                 {field: [f"is before the holder's birth ({born.isoformat()})"]}
             )
 
-    def _listed(self, idnatps: str, claimed: str | None) -> str | None:
-        """PRO-2 (see :func:`check_listed`)."""
-        return check_listed(self.directory, idnatps, claimed)
+    def _listing(self, actor: Actor) -> Listing | None:
+        """PRO-2: the directory's entry of a professional actor."""
+        if actor.kind is not ActorKind.PROFESSIONAL or self.directory is None:
+            return None
+        return self.directory.listing(actor.id)
 
-    def _not_blocked(self, espace_id: UUID, idnatps: str) -> None:
-        """ACC-2: a professional the holder blocked does not reach them."""
-        if idnatps in self._consent_state(espace_id).blocked:
-            raise RuleViolation("ACC-2", "the holder blocked this professional")
+    def _require_listed(self, idnatps: str) -> None:
+        """PRO-2: a professional named by a command (the one an appointment
+        is with) must be listed."""
+        if self.directory is None:
+            return
+        listing = self.directory.listing(idnatps)
+        if listing is None or not listing.listed:
+            raise RuleViolation(
+                "PRO-2",
+                f"professional {idnatps} is not in the directory of professionals",
+            )
 
     @staticmethod
     def _facts(espace: EspaceSante) -> EspaceFacts:
@@ -156,64 +221,73 @@ class ServiceBase:
             represented=espace.representative is not None,
         )
 
-    def _decide(self, actor: Actor, action: Action, espace: EspaceSante) -> Decision:
+    def _open_gate(
+        self,
+        actor: Actor,
+        action: Action,
+        espace: EspaceSante,
+        at: datetime,
+        *,
+        document: Any = None,
+        mode: Mode = Mode.CARE,
+        detail: str | None = None,
+        matrix: AccessMatrix | None = None,
+        consent: Any = _LOAD,
+        version_id: UUID | None = None,
+    ) -> Gate:
+        """The one access decision (:func:`decide`), with every fact passed
+        in and their versions kept for the trace; a denial is traced and
+        refused here."""
+        if consent is _LOAD:
+            consent = self._maybe(consent_id(espace.id), Consent, "consent")
+        listing = self._listing(actor)
+        decision = decide(
+            actor,
+            action,
+            espace=self._facts(espace),
+            consent=consent.state if consent is not None else ConsentState(),
+            matrix=matrix or NO_DOCUMENTS,
+            document=facts_of_document(document) if document is not None else None,
+            mode=mode,
+            listing=listing,
+            require_listing=self.directory is not None,
+        )
+        gate = Gate(
+            save=self._save,
+            actor=actor,
+            action=action,
+            espace_id=espace.id,
+            at=at,
+            mode=mode,
+            detail=detail,
+            decision=decision,
+            provenance={
+                "espace_version": espace.version,
+                "consent_version": consent.version if consent is not None else 0,
+                "document_version": document.version if document is not None else None,
+                "matrix_version": matrix.version if matrix is not None else None,
+                "listing_version": listing.version if listing is not None else None,
+            },
+            document_id=document.id if document is not None else None,
+            version_id=version_id
+            or (document.current["version_id"] if document is not None else None),
+        )
+        if not decision.allowed:
+            gate.refuse(decision.rule, decision.reason)
+        return gate
+
+    def _require(self, actor: Actor, action: Action, espace: EspaceSante) -> Ground:
+        """The same decision where no trace is kept (messaging, the agenda):
+        the ground, or the rule that refuses."""
         return decide(
             actor,
             action,
             espace=self._facts(espace),
             consent=self._consent_state(espace.id),
             matrix=NO_DOCUMENTS,
-        )
-
-    def _trace(
-        self,
-        actor: Actor,
-        action: Action,
-        espace_id: UUID,
-        decision: Decision,
-        at: datetime,
-        detail: str | None = None,
-        *,
-        mode: Mode = Mode.CARE,
-        document_id: UUID | None = None,
-        version_id: UUID | None = None,
-    ) -> AccessTrace:
-        """ACC-6: who, what, when, on what grounds, or why not."""
-        return AccessTrace.record(
-            trace_id=uuid4(),
-            espace_id=espace_id,
-            at=at,
-            actor_kind=str(actor.kind),
-            actor_id=actor.id,
-            actor_profession=actor.profession,
-            action=str(action),
-            mode=str(mode),
-            allowed=decision.allowed,
-            ground=str(decision.ground) if decision.ground else None,
-            rule=decision.rule,
-            reason=decision.reason,
-            document_id=document_id,
-            version_id=version_id,
-            detail=detail,
-        )
-
-    def _gate(
-        self,
-        actor: Actor,
-        action: Action,
-        espace: EspaceSante,
-        at: datetime,
-        detail: str,
-    ) -> AccessTrace:
-        """Decide and trace; a denied attempt leaves its trace, then is refused."""
-        decision = self._decide(actor, action, espace)
-        trace = self._trace(actor, action, espace.id, decision, at, detail)
-        if not decision.allowed:
-            self._save(trace)
-            raise RuleViolation(
-                decision.rule or "ACC-1", decision.reason or "access denied"
-            )
-        return trace
+            listing=self._listing(actor),
+            require_listing=self.directory is not None,
+        ).require()
 
     # ----------------------------------------------------------------- saves
 

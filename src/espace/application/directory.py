@@ -29,6 +29,7 @@ from espace.application.delimited import BadLine
 from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, RowRejected
 from espace.application.ports import Clock, ViewSync
+from espace.domain.access import Listing
 from espace.domain.directory import (
     ACTIVITY_FIELDS,
     PROFESSION_CODES,
@@ -121,12 +122,20 @@ class DirectoryService(ServiceBase):
 
     # ----------------------------------------------------------------- port
 
+    def listing(self, idnatps: str) -> Listing | None:
+        """PRO-2: the directory's entry (listed or withdrawn, its profession,
+        its version), None if there is none; from the aggregate."""
+        pro = self._maybe(professional_id(idnatps), Professional, "professional")
+        if pro is None:
+            return None
+        return Listing(
+            listed=pro.listed, profession=pro.profession, version=pro.version
+        )
+
     def profession_of(self, idnatps: str) -> str | None:
         """The profession the directory lists, or None if not listed (PRO-2)."""
-        pro = self._maybe(professional_id(idnatps), Professional, "professional")
-        if pro is None or not pro.listed:
-            return None
-        return pro.profession
+        listing = self.listing(idnatps)
+        return listing.profession if listing is not None and listing.listed else None
 
     # ----------------------------------------------------------------- queries
 

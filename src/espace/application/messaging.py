@@ -28,7 +28,7 @@ from espace.application.errors import Conflict, InvalidInput
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
 from espace.application.records import RecordService
-from espace.domain.access import Action, Actor, ActorKind
+from espace.domain.access import Action, Actor, ActorKind, Decision, listed_actor
 from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
@@ -141,7 +141,7 @@ class MessagingService(ServiceBase):
                 "only a professional or an establishment starts a conversation; "
                 "the holder can only reply",
             )
-        self._may_act(party, espace_id)
+        self._may_act(party, espace)
         attachments, stored = self._attachments(espace_id, files, documents)
         conversation = Message.open(
             conversation_id=uuid4(),
@@ -183,7 +183,7 @@ class MessagingService(ServiceBase):
         if party.side is Side.HOLDER:
             self._holder_may(party, Action.UPLOAD, espace)
         else:
-            self._may_act(party, conversation.espace_id)
+            self._may_act(party, espace)
         attachments, stored = self._attachments(
             conversation.espace_id, files, documents
         )
@@ -375,18 +375,24 @@ class MessagingService(ServiceBase):
 
     # ----------------------------------------------------------------- rules
 
-    def _may_act(self, party: Party, espace_id: UUID | None) -> None:
-        """PRO-2: a professional is listed; ACC-2: not blocked by this holder."""
-        if party.kind == AuthorKind.PROFESSIONAL:
-            self._listed(party.id, party.profession)
-            if espace_id is not None:
-                self._not_blocked(espace_id, party.id)
+    def _may_act(self, party: Party, espace: EspaceSante | None) -> None:
+        """PRO-2: a professional is listed; ACC-2: not blocked by this holder
+        (the one access decision, :func:`decide`)."""
+        if party.kind != AuthorKind.PROFESSIONAL:
+            return
+        actor = Actor(ActorKind.PROFESSIONAL, party.id, party.profession)
+        if espace is not None:
+            self._require(actor, Action.MESSAGE, espace)
+            return
+        listed = listed_actor(actor, self._listing(actor), self.directory is not None)
+        if isinstance(listed, Decision):
+            listed.require()
 
     def _holder_may(self, party: Party, action: Action, espace: EspaceSante) -> None:
         """LC-4, LC-8, LC-11, LC-12: the holder's side, by the record's decision."""
         if party.id != str(espace.id):
             raise RuleViolation("MSG-1", "not this holder's conversation")
-        self._decide(party.actor(), action, espace).require()
+        self._require(party.actor(), action, espace)
 
     def _may_read(
         self, party: Party, conversation: Message, espace: EspaceSante

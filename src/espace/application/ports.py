@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from espace.domain.access import Listing
+
 Clock = Callable[[], datetime]
 """Returns the current aware instant. Injected: tests and simulations set it."""
 
@@ -50,5 +52,5 @@ class ContentStore(Protocol):
 class ProfessionalDirectory(Protocol):
     """PRO-2: the directory of professionals, as the access rules need it."""
 
-    def profession_of(self, idnatps: str) -> str | None:
-        """The listed profession of a professional, or None if not listed."""
+    def listing(self, idnatps: str) -> Listing | None:
+        """The directory's entry of a professional, None if it has none."""

@@ -21,11 +21,10 @@ from espace.application.common import ServiceBase
 from espace.application.errors import NotFound
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock
-from espace.domain.access import Action, Actor, ActorKind, Decision
+from espace.domain.access import Action, Actor, ActorKind
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
 from espace.domain.profile import MedicalProfile, describe, profile_id
-from espace.domain.trace import AccessTrace
 from espace.projections.profiles import ProfileQueries
 
 log = structlog.get_logger("espace.profile")
@@ -235,7 +234,8 @@ class ProfileService(ServiceBase):
         """PRO-1: the profile as it stands; traced as a read (ACC-6)."""
         espace = self._espace(espace_id)
         now = self._now(at)
-        trace = self._read_gate(actor, espace, now, "profile")
+        gate = self._open_gate(actor, Action.PROFILE, espace, now, detail="profile")
+        trace = gate.trace()
         profile = self._maybe(profile_id(espace_id), MedicalProfile, "profile")
         self._save(trace)
         if profile is None:
@@ -249,22 +249,15 @@ class ProfileService(ServiceBase):
         events; traced as a read (ACC-6)."""
         espace = self._espace(espace_id)
         now = self._now(at)
-        trace = self._read_gate(actor, espace, now, "profile history")
+        gate = self._open_gate(
+            actor, Action.PROFILE, espace, now, detail="profile history"
+        )
+        trace = gate.trace()
         events = list(self.app.repository.event_store.get(profile_id(espace_id)))
         self._save(trace)
         return [describe(e) for e in events]
 
     # ----------------------------------------------------------------- helpers
-
-    def _read_gate(
-        self, actor: Actor, espace: EspaceSante, at: datetime, detail: str
-    ) -> AccessTrace:
-        """ACC-6: a read of the profile is traced, and so is a refused one."""
-        if actor.kind not in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE):
-            denial = Decision.deny("PRO-1", "the medical profile is the holder's")
-            self._save(self._trace(actor, Action.READ, espace.id, denial, at, detail))
-            denial.require()
-        return self._gate(actor, Action.READ, espace, at, detail)
 
     def _holder_side(self, actor: Actor) -> Actor:
         """PRO-1: the holder fills in the profile; the record's decision then
@@ -289,7 +282,7 @@ class ProfileService(ServiceBase):
         espace: EspaceSante = self._espace(espace_id)
         for field, day in (dates or {}).items():
             self._since_birth(espace, field, day)
-        self._decide(self._holder_side(actor), Action.UPLOAD, espace).require()
+        self._require(self._holder_side(actor), Action.UPLOAD, espace)
         by = str(actor.kind)
         existing = self._maybe(profile_id(espace_id), MedicalProfile, "profile")
         now = self._now(at)

@@ -22,7 +22,7 @@ import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from espace.application import schemas
-from espace.application.common import ServiceBase, check_listed
+from espace.application.common import _LOAD, Gate, ServiceBase
 from espace.application.errors import Conflict, InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, _project
 from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
@@ -34,15 +34,16 @@ from espace.domain.access import (
     Actor,
     ActorKind,
     Decision,
+    Ground,
     Mode,
     decide,
     facts_of_document,
 )
-from espace.domain.consent import Consent, consent_id
+from espace.domain.consent import Consent, ConsentState, consent_id
 from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
-from espace.domain.trace import AccessTrace, Alert
+from espace.domain.trace import AccessTrace, Alert, TraceFacts
 from espace.projections.consents import ConsentQueries
 from espace.projections.documents import DocumentQueries
 from espace.projections.journal import JournalQueries
@@ -169,62 +170,6 @@ class RecordService(ServiceBase):
     def _document(self, document_id: UUID) -> Document:
         return self._load(document_id, Document, "document")
 
-    def _decide(
-        self,
-        actor: Actor,
-        action: Action,
-        espace: EspaceSante,
-        *,
-        document: Document | None = None,
-        mode: Mode = Mode.CARE,
-    ) -> Decision:
-        unlisted = self._unlisted(actor)
-        if unlisted is not None:
-            return unlisted
-        return decide(
-            actor,
-            action,
-            espace=self._facts(espace),
-            consent=self._consent_state(espace.id),
-            matrix=self.matrix(),
-            document=facts_of_document(document) if document is not None else None,
-            mode=mode,
-        )
-
-    def _unlisted(self, actor: Actor) -> Decision | None:
-        """PRO-2: a professional absent from the directory, or acting under
-        another profession than it lists, acts on no espace (ADR-0011). The
-        one check every path goes through (``_decide``, ``journal``)."""
-        if actor.kind is not ActorKind.PROFESSIONAL:
-            return None
-        try:
-            check_listed(self.directory, actor.id, actor.profession)
-        except RuleViolation as exc:
-            return Decision.deny(exc.rule, exc.reason)
-        return None
-
-    # ----------------------------------------------------------------- traces
-
-    def _refuse(self, trace: AccessTrace, decision: Decision) -> None:
-        """Save the trace of a denied attempt (ACC-6), then refuse.
-
-        The trace may have been built from an allowing decision that a rule
-        of the aggregate then refused: it is rewritten as the denial it is.
-        """
-        if trace.allowed != decision.allowed or trace.rule != decision.rule:
-            trace = self._rewrite(
-                trace,
-                allowed=decision.allowed,
-                ground=str(decision.ground) if decision.ground else None,
-                rule=decision.rule,
-                reason=decision.reason,
-            )
-        self._save(trace)
-        log.info("access.denied", espace_id=str(trace.espace_id), rule=decision.rule)
-        raise RuleViolation(
-            decision.rule or "ACC-1", decision.reason or "access denied"
-        )
-
     def _record_gate(
         self,
         actor: Actor,
@@ -235,23 +180,24 @@ class RecordService(ServiceBase):
         document: Document | None = None,
         mode: Mode = Mode.CARE,
         detail: str | None = None,
-    ) -> tuple[Decision, AccessTrace]:
-        """Decide, trace; a deny is saved and raised here."""
-        decision = self._decide(actor, action, espace, document=document, mode=mode)
-        trace = self._trace(
+        consent: Any = _LOAD,
+        version_id: UUID | None = None,
+    ) -> Gate:
+        """The one access decision on the record, with the access matrix in
+        force (the version it used goes into the trace); a denial is traced
+        and refused here."""
+        return self._open_gate(
             actor,
             action,
-            espace.id,
-            decision,
+            espace,
             at,
+            document=document,
             mode=mode,
-            document_id=document.id if document is not None else None,
-            version_id=document.current["version_id"] if document is not None else None,
             detail=detail,
+            matrix=self.matrix(),
+            consent=consent,
+            version_id=version_id,
         )
-        if not decision.allowed:
-            self._refuse(trace, decision)
-        return decision, trace
 
     # ----------------------------------------------------------------- documents
 
@@ -284,7 +230,7 @@ class RecordService(ServiceBase):
         self._since_birth(espace, "care_time", meta["care_time"])
         now = self._now(at)
         action = Action.UPLOAD if holder else Action.DEPOSIT
-        decision, trace = self._record_gate(actor, action, espace, now)
+        gate = self._record_gate(actor, action, espace, now)
         version_id = uuid4()
         try:
             doc = self._new_document(
@@ -298,14 +244,14 @@ class RecordService(ServiceBase):
                 content,
             )
         except RuleViolation as exc:
-            self._refuse(trace, Decision.deny(exc.rule, exc.reason))
-        trace = self._retarget(trace, doc.id, version_id)
+            gate.refuse(exc.rule, exc.reason)
+        trace = gate.trace(document_id=doc.id, version_id=version_id)
         self.contents.put(espace_id, version_id, content)
         self._save(doc, trace, *with_aggregates)
         log.info(
             "document.deposited", espace_id=str(espace_id), document_id=str(doc.id)
         )
-        return self._outcome(doc.id, version_id, decision, trace)
+        return self._outcome(doc.id, version_id, gate.decision, trace)
 
     def _new_document(
         self,
@@ -353,9 +299,7 @@ class RecordService(ServiceBase):
         espace = self._espace(doc.espace_id)
         self._since_birth(espace, "care_time", meta["care_time"])
         now = self._now(at)
-        decision, trace = self._record_gate(
-            actor, Action.REPLACE, espace, now, document=doc
-        )
+        gate = self._record_gate(actor, Action.REPLACE, espace, now, document=doc)
         version_id = uuid4()
         kind, by_id = self._author_key(actor, doc)
         try:
@@ -372,11 +316,11 @@ class RecordService(ServiceBase):
                 content_hash=hashlib.sha256(content).hexdigest(),
             )
         except RuleViolation as exc:
-            self._refuse(trace, Decision.deny(exc.rule, exc.reason))
-        trace = self._retarget(trace, doc.id, version_id)
+            gate.refuse(exc.rule, exc.reason)
+        trace = gate.trace(version_id=version_id)
         self.contents.put(doc.espace_id, version_id, content)
         self._save(doc, trace)
-        return self._outcome(doc.id, version_id, decision, trace)
+        return self._outcome(doc.id, version_id, gate.decision, trace)
 
     def delete(
         self, actor: Actor, document_id: UUID, at: datetime | None = None
@@ -468,16 +412,17 @@ class RecordService(ServiceBase):
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
         now = self._now(at)
-        decision, trace = self._record_gate(
+        gate = self._record_gate(
             actor, action, espace, now, document=doc, detail=detail
         )
         kind, by_id = self._author_key(actor, doc)
         try:
             change(doc, now, kind, by_id)
         except RuleViolation as exc:
-            self._refuse(trace, Decision.deny(exc.rule, exc.reason))
+            gate.refuse(exc.rule, exc.reason)
+        trace = gate.trace()
         self._save(doc, trace)
-        return self._outcome(doc.id, doc.current["version_id"], decision, trace)
+        return self._outcome(doc.id, doc.current["version_id"], gate.decision, trace)
 
     def _author_key(self, actor: Actor, doc: Document) -> tuple[str, str]:
         if actor.kind is ActorKind.PROFESSIONAL:
@@ -506,30 +451,22 @@ class RecordService(ServiceBase):
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
         now = self._now(at)
-        decision = self._decide(
-            actor, Action.READ, espace, document=doc, mode=access_mode
-        )
-        trace = self._trace(
+        gate = self._record_gate(
             actor,
             Action.READ,
-            doc.espace_id,
-            decision,
+            espace,
             now,
+            document=doc,
             mode=access_mode,
-            document_id=doc.id,
-            version_id=version_id or doc.current["version_id"],
+            version_id=version_id,
         )
-        if not decision.allowed:
-            self._refuse(trace, decision)
+        decision = gate.decision
         try:
             version = doc.find_version(version_id) if version_id else doc.current
         except RuleViolation as exc:
-            self._save(
-                self._rewrite(
-                    trace, allowed=False, ground=None, rule=exc.rule, reason=exc.reason
-                )
-            )
+            self._save(gate.denial(exc.rule, exc.reason))
             raise NotFound(f"no version {version_id} of document {doc.id}") from None
+        trace = gate.trace()
         alerts = self._emergency_alerts(espace.id, trace, access_mode, now)
         self._save(trace, *alerts)
         content = self.contents.get(doc.espace_id, version["version_id"])
@@ -574,20 +511,27 @@ class RecordService(ServiceBase):
         access_mode = Mode(schemas.load(schemas.ModeSchema, {"mode": mode})["mode"])
         espace = self._espace(espace_id)
         now = self._now(at)
-        _, trace = self._record_gate(actor, Action.LIST, espace, now, mode=access_mode)
+        consent = self._consent(espace_id)
+        gate = self._record_gate(
+            actor, Action.LIST, espace, now, mode=access_mode, consent=consent
+        )
+        trace = gate.trace()
         facts = self._facts(espace)
-        consent = self._consent_state(espace_id)
+        state = consent.state if consent is not None else ConsentState()
         matrix = self.matrix()
+        listing = self._listing(actor)
         visible = []
         for row in self.documents.of_espace(espace_id):
             verdict = decide(
                 actor,
                 Action.READ,
                 espace=facts,
-                consent=consent,
+                consent=state,
                 matrix=matrix,
                 document=facts_of_document(row),
                 mode=access_mode,
+                listing=listing,
+                require_listing=self.directory is not None,
             )
             if verdict.allowed:
                 visible.append(row)
@@ -620,9 +564,9 @@ class RecordService(ServiceBase):
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
         now = self._now(at)
-        _, trace = self._record_gate(
+        trace = self._record_gate(
             actor, Action.READ, espace, now, document=doc, detail="history"
-        )
+        ).trace()
         self._save(trace)
         rows = self.documents.history(document_id)
         sealed = {v["version_id"]: v for v in doc.versions}
@@ -642,24 +586,11 @@ class RecordService(ServiceBase):
         """ACC-6: the holder and the médecin traitant see every trace; a
         professional sees their own actions only."""
         espace = self._espace(espace_id)
-        facts = self._facts(espace)
-        consent = self._consent_state(espace_id)
-        if actor.kind is ActorKind.PROFESSIONAL:
-            unlisted = self._unlisted(actor)
-            if unlisted is not None:
-                unlisted.require()
-            if actor.id == consent.medecin_traitant and actor.id not in consent.blocked:
-                return self.journal_view.of_espace(
-                    espace_id, limit=limit, offset=offset
-                )
-            return self.journal_view.of_espace(
-                espace_id, actor_id=actor.id, limit=limit, offset=offset
-            )
-        decision = decide(
-            actor, Action.JOURNAL, espace=facts, consent=consent, matrix=self.matrix()
+        ground = self._require(actor, Action.JOURNAL, espace)
+        own = actor.id if ground is Ground.OWN_ACTIONS else None
+        return self.journal_view.of_espace(
+            espace_id, actor_id=own, limit=limit, offset=offset
         )
-        decision.require()
-        return self.journal_view.of_espace(espace_id, limit=limit, offset=offset)
 
     # ----------------------------------------------------------------- consent
 
@@ -711,12 +642,15 @@ class RecordService(ServiceBase):
         existing = self._consent(espace_id)
         now = self._now(at)
         detail = f"{choice} {pro['idnatps']}" if pro else choice
-        _, trace = self._record_gate(actor, Action.CONSENT, espace, now, detail=detail)
+        gate = self._record_gate(
+            actor, Action.CONSENT, espace, now, detail=detail, consent=existing
+        )
         consent = existing or Consent.start(espace_id=espace_id, at=now)
         try:
             commands[choice](consent, now)
         except RuleViolation as exc:
-            self._refuse(trace, Decision.deny(exc.rule, exc.reason))
+            gate.refuse(exc.rule, exc.reason)
+        trace = gate.trace()
         self._save(consent, trace)
         log.info("consent.changed", espace_id=str(espace_id), choice=choice)
         return {
@@ -736,7 +670,9 @@ class RecordService(ServiceBase):
         espace = self._espace(espace_id)
         existing = self._consent(espace_id)
         now = self._now(at)
-        _, trace = self._record_gate(actor, Action.DECLARE_CONSENT, espace, now)
+        trace = self._record_gate(
+            actor, Action.DECLARE_CONSENT, espace, now, consent=existing
+        ).trace()
         consent = existing or Consent.start(espace_id=espace_id, at=now)
         if actor.id not in consent.authorised:
             consent.authorise(at=now, idnatps=actor.id, declared_by="professional")
@@ -763,16 +699,19 @@ class RecordService(ServiceBase):
         )
         trace = AccessTrace.record(
             trace_id=uuid4(),
-            espace_id=espace_id,
             at=now,
-            actor_kind="operator",
-            actor_id="operator",
-            actor_profession=None,
-            action=str(Action.CONSENT),
-            mode=str(Mode.CARE),
-            allowed=True,
-            ground=None,
-            detail=f"heir access: {params['heir_id']} ({params['relationship']})",
+            facts=TraceFacts(
+                espace_id=espace_id,
+                actor_kind="operator",
+                actor_id="operator",
+                actor_profession=None,
+                action=str(Action.CONSENT),
+                mode=str(Mode.CARE),
+                allowed=True,
+                detail=f"heir access: {params['heir_id']} ({params['relationship']})",
+                espace_version=espace.version,
+                consent_version=existing.version if existing is not None else 0,
+            ),
         )
         self._save(consent, trace)
         return {"espace_id": str(espace_id), "heir_id": params["heir_id"]}
@@ -849,35 +788,6 @@ class RecordService(ServiceBase):
         self._save(alert)
 
     # ----------------------------------------------------------------- plumbing
-
-    def _retarget(
-        self, trace: AccessTrace, document_id: UUID, version_id: UUID
-    ) -> AccessTrace:
-        """The trace of a deposit names the document it created."""
-        return self._rewrite(trace, document_id=document_id, version_id=version_id)
-
-    def _rewrite(self, trace: AccessTrace, **changes: Any) -> AccessTrace:
-        """The same trace (same id, not yet saved) with some fields changed."""
-        event = trace.collect_events()[0]
-        assert isinstance(event, AccessTrace.Recorded)
-        fields: dict[str, Any] = {
-            "espace_id": event.espace_id,
-            "at": event.timestamp,
-            "actor_kind": event.actor_kind,
-            "actor_id": event.actor_id,
-            "actor_profession": event.actor_profession,
-            "action": event.action,
-            "mode": event.mode,
-            "allowed": event.allowed,
-            "ground": event.ground,
-            "rule": event.rule,
-            "reason": event.reason,
-            "document_id": event.document_id,
-            "version_id": event.version_id,
-            "detail": event.detail,
-        }
-        fields.update(changes)
-        return AccessTrace.record(trace_id=trace.id, **fields)
 
     def _outcome(
         self,

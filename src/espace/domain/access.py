@@ -53,6 +53,13 @@ class Action(StrEnum):
     CONSENT = "consent"
     DECLARE_CONSENT = "declare_consent"
     JOURNAL = "journal"
+    MESSAGE = "message"
+    """MSG-1: a professional writes to the holder (the inbox rules are the
+    Message aggregate's)."""
+    APPOINTMENT = "appointment"
+    """AG-1: a professional makes or changes an appointment with the holder."""
+    PROFILE = "profile"
+    """PRO-1: a read of the medical profile, which is the holder's alone."""
 
 
 class Ground(StrEnum):
@@ -65,6 +72,11 @@ class Ground(StrEnum):
     HOLDER = "holder"
     LEGAL_REPRESENTATIVE = "legal_representative"
     HEIR = "heir"
+    OWN_ACTIONS = "own_actions"
+    """ACC-6: a professional sees the traces of their own actions."""
+    LISTED_PROFESSIONAL = "listed_professional"
+    """MSG-1, AG-1: a professional the directory lists and the holder did not
+    block reaches the holder's services."""
 
 
 PROFESSIONS = (
@@ -86,7 +98,9 @@ class Actor:
     profession: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind is ActorKind.PROFESSIONAL and self.profession not in PROFESSIONS:
+        if self.kind is ActorKind.PROFESSIONAL and (
+            self.profession is not None and self.profession not in PROFESSIONS
+        ):
             raise RuleViolation("ACC-3", f"unknown profession {self.profession!r}")
 
 
@@ -98,6 +112,16 @@ class EspaceFacts:
     state: str
     deceased: bool
     represented: bool
+
+
+@dataclass(frozen=True)
+class Listing:
+    """PRO-2: what the directory says of a professional, and the version of
+    its entry the decision rested on."""
+
+    listed: bool
+    profession: str | None
+    version: int
 
 
 @dataclass(frozen=True)
@@ -242,8 +266,37 @@ def decide(
     matrix: AccessMatrix,
     document: DocumentFacts | None = None,
     mode: Mode = Mode.CARE,
+    listing: Listing | None = None,
+    require_listing: bool = False,
 ) -> Decision:
-    """Allow (with its ground) or deny (with its reason and rule). Pure."""
+    """Allow (with its ground) or deny (with its reason and rule). Pure.
+
+    Every fact is passed in: the espace, the holder's consent (blocks, care
+    team, médecin traitant, emergency refusals), the access matrix, the
+    document's flags, and, with ``require_listing``, the directory's
+    listing of a professional (PRO-2: an unlisted professional acts on no
+    espace, and the directory's profession is the one that counts).
+    """
+    if action is Action.PROFILE:
+        if actor.kind not in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE):
+            return Decision.deny("PRO-1", "the medical profile is the holder's")
+        action = Action.READ
+    listed = listed_actor(actor, listing, require_listing)
+    if isinstance(listed, Decision):
+        return listed
+    actor = listed
+    if action in (Action.MESSAGE, Action.APPOINTMENT):
+        return _services(actor, consent)
+    if (
+        action is Action.JOURNAL
+        and actor.kind is ActorKind.PROFESSIONAL
+        and mode is Mode.CARE
+    ):
+        # ACC-6: the médecin traitant sees every trace; any other
+        # professional, the traces of their own actions.
+        if actor.id == consent.medecin_traitant and actor.id not in consent.blocked:
+            return Decision.allow(Ground.MEDECIN_TRAITANT)
+        return Decision.allow(Ground.OWN_ACTIONS)
     if espace.state in ("erased", "opposed", "affiliated", "notified"):
         return Decision.deny("LC-4", f"there is no open record (espace {espace.state})")
     if document is not None and document.deleted:
@@ -261,6 +314,39 @@ def decide(
     if actor.kind is ActorKind.REPRESENTATIVE:
         return _representative(action, espace, document)
     return _heir(actor, action, espace, consent, document)
+
+
+def listed_actor(
+    actor: Actor, listing: Listing | None, require_listing: bool
+) -> Actor | Decision:
+    """PRO-2: a professional the directory does not list acts on no espace,
+    and the directory's profession is the one that counts. Returns the actor
+    as the decision sees them, or the denial."""
+    if actor.kind is not ActorKind.PROFESSIONAL or not require_listing:
+        return actor
+    if listing is None or not listing.listed:
+        return Decision.deny(
+            "PRO-2",
+            f"professional {actor.id} is not in the directory of professionals: "
+            "a professional who is not listed acts on no espace",
+        )
+    if actor.profession is not None and actor.profession != listing.profession:
+        return Decision.deny(
+            "PRO-2",
+            f"the directory lists {actor.id} as a {listing.profession}, "
+            f"not a {actor.profession}",
+        )
+    return Actor(actor.kind, actor.id, listing.profession)
+
+
+def _services(actor: Actor, consent: ConsentState) -> Decision:
+    """MSG-1, AG-1: a listed professional reaches the holder's services
+    unless blocked (ACC-2); the holder's side by the rules of each service."""
+    if actor.kind is not ActorKind.PROFESSIONAL:
+        return Decision.allow(Ground.HOLDER)
+    if actor.id in consent.blocked:
+        return Decision.deny("ACC-2", "the holder blocked this professional")
+    return Decision.allow(Ground.LISTED_PROFESSIONAL)
 
 
 def _holder(

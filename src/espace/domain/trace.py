@@ -8,6 +8,7 @@ under its key, for as long as the record (SEC-2).
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,10 +18,54 @@ from eventsourcing.domain import Aggregate
 from espace.domain.errors import RuleViolation
 
 
+@dataclass(frozen=True)
+class TraceFacts:
+    """ACC-6: what a trace says: who, what, on which document, the outcome
+    with its ground or its rule and reason, and the versions of everything
+    the decision rested on (ADR-0022), so that replaying ``decide`` with the
+    facts as they stood gives the recorded outcome again."""
+
+    espace_id: UUID
+    actor_kind: str
+    actor_id: str
+    actor_profession: str | None
+    action: str
+    mode: str
+    allowed: bool
+    ground: str | None = None
+    rule: str | None = None
+    reason: str | None = None
+    document_id: UUID | None = None
+    version_id: UUID | None = None
+    detail: str | None = None
+    espace_version: int | None = None
+    consent_version: int | None = None
+    """0: the holder had made no choice yet (no Consent aggregate)."""
+    document_version: int | None = None
+    matrix_version: int | None = None
+    """The version of the access matrix actually used, whatever its age."""
+    listing_version: int | None = None
+    """The directory entry of the professional (PRO-2); None if not listed."""
+
+
+PROVENANCE = (
+    "espace_version",
+    "consent_version",
+    "document_version",
+    "matrix_version",
+    "listing_version",
+)
+
+
 class AccessTrace(Aggregate):
-    """ACC-6: who did what, when, on what grounds — or was denied, and why."""
+    """ACC-6: who did what, when, on what grounds, or was denied, and why.
+
+    Its fields are :class:`TraceFacts`'; the event stores them flat.
+    """
 
     class Recorded(Aggregate.Created):
+        class_version = 2
+
         espace_id: UUID
         actor_kind: str
         actor_id: str
@@ -34,77 +79,34 @@ class AccessTrace(Aggregate):
         document_id: UUID | None
         version_id: UUID | None
         detail: str | None
+        espace_version: int | None
+        consent_version: int | None
+        document_version: int | None
+        matrix_version: int | None
+        listing_version: int | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Traces from before their provenance (ADR-0022): not recorded."""
+            for name in PROVENANCE:
+                state.setdefault(name, None)
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._facts = TraceFacts(
+                **{f.name: getattr(self, f.name) for f in fields(TraceFacts)}
+            )
 
     @classmethod
-    def record(
-        cls,
-        *,
-        trace_id: UUID,
-        espace_id: UUID,
-        at: datetime,
-        actor_kind: str,
-        actor_id: str,
-        actor_profession: str | None,
-        action: str,
-        mode: str,
-        allowed: bool,
-        ground: str | None = None,
-        rule: str | None = None,
-        reason: str | None = None,
-        document_id: UUID | None = None,
-        version_id: UUID | None = None,
-        detail: str | None = None,
-    ) -> AccessTrace:
+    def record(cls, *, trace_id: UUID, at: datetime, facts: TraceFacts) -> AccessTrace:
         if at.tzinfo is None:
             raise RuleViolation("ACC-6", "times must be timezone-aware")
-        return cls._create(
-            cls.Recorded,
-            id=trace_id,
-            timestamp=at,
-            espace_id=espace_id,
-            actor_kind=actor_kind,
-            actor_id=actor_id,
-            actor_profession=actor_profession,
-            action=action,
-            mode=mode,
-            allowed=allowed,
-            ground=ground,
-            rule=rule,
-            reason=reason,
-            document_id=document_id,
-            version_id=version_id,
-            detail=detail,
-        )
+        return cls._create(cls.Recorded, id=trace_id, timestamp=at, **asdict(facts))
 
-    def __init__(
-        self,
-        espace_id: UUID,
-        actor_kind: str,
-        actor_id: str,
-        actor_profession: str | None,
-        action: str,
-        mode: str,
-        allowed: bool,
-        ground: str | None,
-        rule: str | None,
-        reason: str | None,
-        document_id: UUID | None,
-        version_id: UUID | None,
-        detail: str | None,
-    ) -> None:
-        self.espace_id = espace_id
-        self.actor_kind = actor_kind
-        self.actor_id = actor_id
-        self.actor_profession = actor_profession
-        self.action = action
-        self.mode = mode
-        self.allowed = allowed
-        self.ground = ground
-        self.rule = rule
-        self.reason = reason
-        self.document_id = document_id
-        self.version_id = version_id
-        self.detail = detail
+    @property
+    def facts(self) -> TraceFacts:
+        """What the trace says (see :class:`TraceFacts`)."""
+        facts: TraceFacts = self.__dict__["_facts"]
+        return facts
 
 
 class Alert(Aggregate):
