@@ -68,6 +68,7 @@ from espace.adapters.settings import (
 )
 from espace.adapters.tracking import ViewTrackingRecorder
 from espace.application.agenda import AgendaService
+from espace.application.audit import AuditService
 from espace.application.catalogue import CatalogueService
 from espace.application.deadlines import DeadlineService
 from espace.application.directory import DirectoryService
@@ -80,6 +81,7 @@ from espace.application.records import RecordService
 from espace.application.security import Hashing
 from espace.domain.erasure import Erasure
 from espace.projections.agenda import AgendaQueries, AppointmentsProjection
+from espace.projections.auditor import AuditorReadsProjection, AuditorReadsQueries
 from espace.projections.base import Projection
 from espace.projections.catalogue import (
     CatalogueProjection,
@@ -129,6 +131,7 @@ def all_projections() -> list[Projection]:
         ProfilesProjection(),
         CatalogueProjection(),
         ConnectionsProjection(),
+        AuditorReadsProjection(),
         AuditTreeProjection(_sealed_header),
     ]
 
@@ -305,13 +308,14 @@ class Store:
                 purge_events=(Erasure.Completed,),
             )
             self.contents = SealedContentStore(self.engine, self.keystore)
-            self.audit = AuditLog(
+            self.audit_log = AuditLog(
                 AuditTree(self.engine),
                 self.events.recorder,
                 _sealed_header,
                 signer=load_signer(environ),
                 open_event=self.events.mapper.to_domain_event,
                 open_state=self.events.mapper.open_state,  # type: ignore[attr-defined]
+                open_all=self.events.mapper.open,  # type: ignore[attr-defined]
                 events_table=self.events.recorder.events_table_name,  # type: ignore[attr-defined]
                 sync=self.sync,
             )
@@ -322,6 +326,14 @@ class Store:
             french_non_working_day
             if self.meta.get("window_policy") == "working-day"
             else None
+        )
+        self.audit = AuditService(
+            self.events,
+            self.audit_log,
+            clock,
+            journal=JournalQueries(self.engine),
+            reads=AuditorReadsQueries(self.engine),
+            require_listing=require_directory,
         )
         self.espaces = EspacesQueries(self.engine)
         self.deadline_view = DeadlineQueries(self.engine)
@@ -534,7 +546,7 @@ class Store:
         is due (every 10 000 events or every hour, when a signing key is
         configured, ADR-0021)."""
         report = self.deadlines.run_due(now).as_dict()
-        signed = self.audit.checkpoint_if_due(datetime.fromisoformat(report["now"]))
+        signed = self.audit_log.checkpoint_if_due(datetime.fromisoformat(report["now"]))
         if signed is not None:
             report["checkpoint"] = {"size": signed.size}
         return report

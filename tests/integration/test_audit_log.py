@@ -42,7 +42,7 @@ def audited(
         first = make_record(store, clock, people, helpers)
         second = make_record(store, clock, people, helpers)
         first.deposit()
-        store.audit.checkpoint(clock.now)
+        store.audit_log.checkpoint(clock.now)
         second.deposit()
         yield store, first, second
 
@@ -66,7 +66,7 @@ def test_an_intact_log_verifies_with_every_checkpoint_signed_and_matching(
     audited: tuple[Store, Record, Record],
 ) -> None:
     store, _, _ = audited
-    store.audit.checkpoint(store.clock())
+    store.audit_log.checkpoint(store.clock())
     report = store.audit.verify([SIGNER.verifier])
     assert report.intact, report.as_dict()
     assert report.rows == report.tree_size == len(event_rows(store))
@@ -82,7 +82,7 @@ def test_every_leaf_commits_to_its_row_and_its_espace(
 ) -> None:
     store, first, _ = audited
     store.sync()
-    leaves = store.audit.tree.leaves(espace_id=first.espace_id)
+    leaves = store.audit_log.tree.leaves(espace_id=first.espace_id)
     assert leaves
     for row in leaves:
         leaf = Leaf.decode(bytes(row["leaf"]))
@@ -99,7 +99,10 @@ def test_one_byte_changed_in_one_event_is_found_at_its_position(
     flip_byte(store, first.espace_id, 2)
     found = kinds(store)
     assert found[0] == ("state_changed", at)
-    assert ("checkpoint_root_differs", store.audit.tree.checkpoints()[0].size) in found
+    assert (
+        "checkpoint_root_differs",
+        store.audit_log.tree.checkpoints()[0].size,
+    ) in found
 
 
 def test_a_deleted_row_is_found_at_its_position(
@@ -186,7 +189,7 @@ def test_a_checkpoint_is_not_signed_over_an_inconsistent_tree(
         conn.execute(nodes.update().values(hash=bytes(32)))
     first.deposit()
     with pytest.raises(DamagedRecord, match="not consistent with the checkpoint"):
-        store.audit.checkpoint(store.clock())
+        store.audit_log.checkpoint(store.clock())
 
 
 def test_a_checkpoint_signed_by_another_key_is_not_trusted(
@@ -205,8 +208,8 @@ def test_a_consistency_proof_between_checkpoints_verifies_rfc_9162(
 ) -> None:
     store, first, _ = audited
     first.deposit()
-    store.audit.checkpoint(store.clock())
-    older, newer = sorted(store.audit.tree.checkpoints(), key=lambda c: c.size)
+    store.audit_log.checkpoint(store.clock())
+    older, newer = sorted(store.audit_log.tree.checkpoints(), key=lambda c: c.size)
     proof = store.audit.prove_consistency(older.size, newer.size)
     import base64
 
@@ -232,6 +235,6 @@ def test_the_log_still_verifies_after_an_erasure_sec_4(
     store.lifecycle.request_erasure(first.espace_id)
     clock.advance(minutes=1)
     store.run_deadlines()
-    store.audit.checkpoint(clock.now)
+    store.audit_log.checkpoint(clock.now)
     report = store.audit.verify()
     assert report.intact, report.as_dict()

@@ -48,6 +48,7 @@ from espace.application.errors import (
     NotFound,
     RecordErased,
 )
+from espace.application.ports import LoggedEvent
 from espace.domain import merkle
 from espace.domain.auditlog import Leaf
 from espace.domain.erasure import erasure_id
@@ -157,6 +158,7 @@ class AuditLog:
         signer: Signer | None,
         open_event: Callable[[Notification], object],
         open_state: Callable[[Notification], tuple[bytes | None, bytes]],
+        open_all: Callable[[Notification], tuple[bytes | None, bytes, Any]],
         events_table: str,
         sync: Callable[[], object],
     ) -> None:
@@ -166,6 +168,7 @@ class AuditLog:
         self.signer = signer
         self.open_event = open_event
         self.open_state = open_state
+        self.open = open_all
         self.events_table = events_table
         self.sync = sync
 
@@ -251,6 +254,49 @@ class AuditLog:
             "to": {"size": newer.size, "note": newer.note},
             "proof": [_b64(p) for p in proof],
         }
+
+    # -- one espace's events --------------------------------------------------
+
+    def espace_events(self, espace_id: UUID) -> list[LoggedEvent]:
+        """Every stored event of every aggregate of one espace (and the record
+        of its erasure), in log order: found through the tree's index of the
+        clear key id, read from the event store, opened one by one."""
+        self.sync()
+        found = [
+            *self.tree.leaves(espace_id=espace_id),
+            *self.tree.leaves_of([erasure_id(espace_id)]),
+        ]
+        rows = stored_rows(
+            self.tree.engine,
+            self.events_table,
+            [int(r["notification_id"]) for r in found],
+        )
+        events: list[LoggedEvent] = []
+        for leaf_row in sorted(found, key=lambda r: int(r["leaf_index"])):
+            row = rows.get(int(leaf_row["notification_id"]))
+            if row is None:
+                raise DamagedRecord(
+                    f"the log has no row for notification {leaf_row['notification_id']}"
+                    " of the tree: run `espace audit verify`"
+                )
+            try:
+                _salt, state, event = self.open(row)
+            except RecordErased:
+                event, text = None, None
+            else:
+                text = state.decode("utf-8")
+            events.append(
+                LoggedEvent(
+                    leaf_index=int(leaf_row["leaf_index"]),
+                    notification_id=row.id,
+                    originator_id=UUID(str(row.originator_id)),
+                    originator_version=row.originator_version,
+                    topic=row.topic,
+                    event=event,
+                    state=text,
+                )
+            )
+        return events
 
     # -- export ------------------------------------------------------------------
 

@@ -79,7 +79,13 @@ class Gate:
     document_id: UUID | None = None
     version_id: UUID | None = None
 
-    def _facts(self, decision: Decision, **target: UUID | None) -> TraceFacts:
+    def _facts(
+        self,
+        decision: Decision,
+        decided_by: str = "decision",
+        target: dict[str, UUID] | None = None,
+    ) -> TraceFacts:
+        target = target or {}
         return TraceFacts(
             espace_id=self.espace_id,
             actor_kind=str(self.actor.kind),
@@ -94,6 +100,7 @@ class Gate:
             document_id=target.get("document_id", self.document_id),
             version_id=target.get("version_id", self.version_id),
             detail=self.detail,
+            decided_by=decided_by,
             **self.provenance,
         )
 
@@ -107,21 +114,26 @@ class Gate:
             if v is not None
         }
         return AccessTrace.record(
-            trace_id=uuid4(), at=self.at, facts=self._facts(self.decision, **target)
+            trace_id=uuid4(),
+            at=self.at,
+            facts=self._facts(self.decision, target=target),
         )
 
-    def denial(self, rule: str, reason: str) -> AccessTrace:
-        """The trace of a denied attempt, not saved yet."""
+    def denial(self, rule: str, reason: str, decided_by: str = "rule") -> AccessTrace:
+        """The trace of a denied attempt, not saved yet: by the decision, or
+        by a rule of the aggregate after the decision allowed it."""
         return AccessTrace.record(
             trace_id=uuid4(),
             at=self.at,
-            facts=self._facts(Decision.deny(rule, reason)),
+            facts=self._facts(Decision.deny(rule, reason), decided_by),
         )
 
-    def refuse(self, rule: str | None, reason: str | None) -> NoReturn:
+    def refuse(
+        self, rule: str | None, reason: str | None, decided_by: str = "rule"
+    ) -> NoReturn:
         """ACC-6: save the trace of the denied attempt, then refuse it."""
         rule, reason = rule or "ACC-1", reason or "access denied"
-        self.save(self.denial(rule, reason))
+        self.save(self.denial(rule, reason, decided_by))
         log.info("access.denied", espace_id=str(self.espace_id), rule=rule)
         raise RuleViolation(rule, reason)
 
@@ -273,7 +285,7 @@ class ServiceBase:
             or (document.current["version_id"] if document is not None else None),
         )
         if not decision.allowed:
-            gate.refuse(decision.rule, decision.reason)
+            gate.refuse(decision.rule, decision.reason, decided_by="decision")
         return gate
 
     def _require(self, actor: Actor, action: Action, espace: EspaceSante) -> Ground:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from espace.domain.access import Listing
@@ -54,3 +55,43 @@ class ProfessionalDirectory(Protocol):
 
     def listing(self, idnatps: str) -> Listing | None:
         """The directory's entry of a professional, None if it has none."""
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One stored event of an espace, as the audit log holds it: where it is
+    in the log, and, unless it was erased, the event and its clear state."""
+
+    leaf_index: int
+    notification_id: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    event: Any | None
+    """The domain event; None when its key was destroyed (SEC-4)."""
+    state: str | None
+    """The clear, serialised state (what an export shows)."""
+
+
+class AuditEvidence(Protocol):
+    """The audit log, as the auditor's use cases need it (ADR-0022)."""
+
+    def espace_events(self, espace_id: UUID) -> list[LoggedEvent]:
+        """Every stored event of every aggregate of one espace, in log order,
+        found through the audit tree's index, opened one by one."""
+
+    def export(
+        self, espace_id: UUID, *, as_of: datetime | None, at: datetime
+    ) -> dict[str, Any]:
+        """The espace's history for offline verification."""
+
+    def checkpoint(self, at: datetime) -> Any:
+        """Sign a checkpoint of the log as it stands."""
+
+    def verify(self, verifiers: Sequence[Any] = ()) -> Any:
+        """Recompute the whole log against its tree and checkpoints."""
+
+    def prove_consistency(
+        self, first: int, second: int | None = None
+    ) -> dict[str, Any]:
+        """An RFC 9162 consistency proof between two checkpoints."""

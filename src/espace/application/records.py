@@ -709,6 +709,7 @@ class RecordService(ServiceBase):
                 mode=str(Mode.CARE),
                 allowed=True,
                 detail=f"heir access: {params['heir_id']} ({params['relationship']})",
+                decided_by="operator",
                 espace_version=espace.version,
                 consent_version=existing.version if existing is not None else 0,
             ),

@@ -8,18 +8,24 @@ writes one). Verification trusts the verifier key given with
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from espace.adapters.auditexport import verify_export
 from espace.adapters.auditlog import VERIFIER_ENV, write_signer_file
 from espace.adapters.notes import NoteError, Signer, Verifier
+from espace.application.delimited import read_text
 from espace.application.errors import InvalidInput
-from espace.cli import Context, command, emit, main
+from espace.application.schemas import parse_instant
+from espace.cli import Context, command, emit, espace_ref, file_name, main, resolve
 
 EXIT_NOT_INTACT = 7
 
@@ -66,7 +72,7 @@ def checkpoint_cmd(ctx: Context, as_json: bool) -> None:
     """Sign a checkpoint of the log as it stands now (the deadline job signs
     one every 10 000 events or every hour)."""
     store = ctx.open()
-    signed = store.audit.checkpoint(store.clock())
+    signed = store.audit.checkpoint()
     data = {"size": signed.size, "note": signed.note}
     emit(data, as_json, lambda d: click.echo(d["note"], nl=False))
 
@@ -83,7 +89,7 @@ def checkpoints_cmd(ctx: Context, as_json: bool, limit: int) -> None:
             "key_name": c.key_name,
             "note": c.note,
         }
-        for c in store.audit.tree.checkpoints(limit=limit)
+        for c in store.audit_log.tree.checkpoints(limit=limit)
     ]
 
     def human(data: list[dict[str, Any]]) -> None:
@@ -184,5 +190,251 @@ def prove_consistency_cmd(
         click.echo(f"from {d['from']['size']} to {d['to']['size']}:")
         for p in d["proof"]:
             click.echo(p)
+
+    emit(data, as_json, human)
+
+
+# --------------------------------------------------------------------- reads
+
+auditor_option = click.option(
+    "--auditor",
+    required=True,
+    help="Who audits (a name the audit log keeps with this read).",
+)
+
+
+def _instant(value: str | None, flag: str) -> datetime | None:
+    return parse_instant(value, flag) if value else None
+
+
+@command(audit_group, "history")
+@espace_ref
+@click.option("--as-of", help="The instant to replay to (ISO 8601; default now).")
+@auditor_option
+def history_cmd(
+    ctx: Context,
+    as_json: bool,
+    nir: str | None,
+    espace_id: UUID | None,
+    as_of: str | None,
+    auditor: str,
+) -> None:
+    """The espace as it stood at --as-of, replayed from its events (state and
+    deadlines, documents with versions and flags, consent, agenda, profile,
+    journal), and every event up to then: when, which aggregate and event,
+    who acted, the decrypted content. Traced in the audit log."""
+    when = _instant(as_of, "as_of")
+    store = ctx.open()
+    data = store.audit.history(
+        resolve(store, nir, espace_id), as_of=when, auditor=auditor
+    )
+
+    def human(d: dict[str, Any]) -> None:
+        espace = d["espace"] or {}
+        click.echo(
+            f"espace {d['espace_id']} as of {d['as_of'] or 'now'}: "
+            f"{espace.get('state', 'erased')}"
+            + (f" ({d['erased_events']} events erased)" if d["erased"] else "")
+        )
+        for name in ("documents", "agenda", "conversations", "journal", "services"):
+            click.echo(f"  {name}: {len(d[name])}")
+        table = Table("position", "at", "aggregate", "event", "version", "by")
+        for e in d["events"]:
+            by = e.get("by") or {}
+            table.add_row(
+                str(e["position"]),
+                e.get("at", "erased"),
+                e["aggregate"],
+                e["event"],
+                str(e["version"]),
+                " ".join(str(v) for v in by.values() if v),
+            )
+        Console().print(table)
+
+    emit(data, as_json, human)
+
+
+@command(audit_group, "access")
+@click.option("--document", "document_id", type=click.UUID, help="Who could read it.")
+@click.option("--at", "at", help="The instant (ISO 8601), with --document.")
+@click.option("--professional", "idnatps", help="Every access attempt of this IdNatPS.")
+@click.option("--since", help="With --professional: from this instant (ISO 8601).")
+@click.option("--until", help="With --professional: up to this instant (ISO 8601).")
+@click.option(
+    "--limit", default=100, show_default=True, type=click.IntRange(1, 100_000)
+)
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@auditor_option
+def access_cmd(
+    ctx: Context,
+    as_json: bool,
+    document_id: UUID | None,
+    at: str | None,
+    idnatps: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    offset: int,
+    auditor: str,
+) -> None:
+    """--document D --at T: who could read D at T and on what grounds (the
+    holder, representatives, heirs, médecin traitant, consented, care-team
+    and blocked professionals, the emergency and SAMU routes), replayed
+    through the access decision, with the matrix version in force.
+    --professional P: every access attempt of P across espaces."""
+    if (document_id is None) == (idnatps is None):
+        raise InvalidInput(
+            {"document": ["give exactly one of --document or --professional"]}
+        )
+    if document_id is not None:
+        if not at:
+            raise InvalidInput({"at": ["--document needs --at (ISO 8601)"]})
+        when = parse_instant(at, "at")
+        store = ctx.open()
+        data = store.audit.access(document_id, at=when, auditor=auditor)
+
+        def human(d: dict[str, Any]) -> None:
+            click.echo(
+                f"document {d['document_id']} at {d['at']} "
+                f"(matrix v{d['matrix_version']}, document v{d['document_version']}, "
+                f"consent v{d['consent_version']})"
+            )
+            table = Table("who", "id", "profession", "mode", "may read", "why")
+            for r in d["who"]:
+                table.add_row(
+                    r["role"],
+                    r["id"],
+                    r["profession"] or "",
+                    r["mode"],
+                    "yes" if r["may_read"] else "no",
+                    r["ground"] or f"{r['rule']}: {r['reason']}",
+                )
+            Console().print(table)
+
+        emit(data, as_json, human)
+        return
+    assert idnatps is not None
+    window = (_instant(since, "since"), _instant(until, "until"))
+    store = ctx.open()
+    data = store.audit.professional(
+        idnatps,
+        since=window[0],
+        until=window[1],
+        auditor=auditor,
+        limit=limit,
+        offset=offset,
+    )
+
+    def human_pro(d: dict[str, Any]) -> None:
+        table = Table("at", "espace", "action", "mode", "outcome", "ground or rule")
+        for r in d["attempts"]:
+            table.add_row(
+                r["at"],
+                r["espace_id"],
+                r["action"],
+                r["mode"],
+                "allowed" if r["allowed"] else "denied",
+                r["ground"] or r["rule"] or "",
+            )
+        Console().print(table)
+        rest = d["total"] - d["offset"] - d["shown"]
+        if rest > 0:
+            click.echo(f"{rest} more: use --offset {d['offset'] + d['shown']}")
+
+    emit(data, as_json, human_pro)
+
+
+@command(audit_group, "export")
+@espace_ref
+@click.option("--as-of", help="Export the espace as it stood then (ISO 8601).")
+@auditor_option
+def export_cmd(
+    ctx: Context,
+    as_json: bool,
+    nir: str | None,
+    espace_id: UUID | None,
+    as_of: str | None,
+    auditor: str,
+) -> None:
+    """Write one espace's decrypted history, for offline verification, as
+    JSON on stdout (docs/audit-export.md): every event with its leaf, an
+    inclusion proof against a checkpoint signed now, and the data binding
+    its clear content to the leaf. It holds personal data: keep it as such.
+    Traced in the audit log."""
+    when = _instant(as_of, "as_of")
+    store = ctx.open()
+    document = store.audit.export(
+        resolve(store, nir, espace_id), as_of=when, auditor=auditor
+    )
+    click.echo(json.dumps(document, ensure_ascii=False, indent=1))
+
+
+@command(audit_group, "verify-export")
+@click.argument("export", type=click.File("rb"))
+@click.option(
+    "--verifier-key",
+    "keys",
+    multiple=True,
+    required=True,
+    help="The verifier key you trust (name+hash+key; repeatable).",
+)
+def verify_export_cmd(
+    ctx: Context, as_json: bool, export: Any, keys: tuple[str, ...]
+) -> None:
+    """Check an export offline (no database, no master key, no network): the
+    signatures, every inclusion proof, the binding of every clear value to
+    its leaf, the order of the entries, and that each aggregate's versions
+    run without a gap. Exit 7, naming the entry, if anything was changed,
+    dropped or moved."""
+    verifiers = _verifiers(keys)
+    try:
+        document = json.loads(read_text(export, file_name(export)))
+    except json.JSONDecodeError as exc:
+        raise InvalidInput({file_name(export): [f"not JSON: {exc}"]}) from None
+    check = verify_export(document, verifiers)
+
+    def human(d: dict[str, Any]) -> None:
+        verdict = "valid" if d["valid"] else "NOT VALID"
+        click.echo(
+            f"{verdict}: espace {d['espace_id']}, {d['entries']} entries against a "
+            f"tree of {d['tree_size']}, {d['bound']} bound to their content"
+        )
+        for p in d["problems"]:
+            where = f"entry {p['entry']}" if p["entry"] is not None else "document"
+            click.echo(f"  {where}: {p['what']}")
+
+    emit(check.as_dict(), as_json, human)
+    if not check.valid:
+        sys.exit(EXIT_NOT_INTACT)
+
+
+@command(audit_group, "log")
+@click.option(
+    "--subject", help="Only the reads of this espace, document or professional."
+)
+@click.option(
+    "--limit", default=100, show_default=True, type=click.IntRange(1, 100_000)
+)
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+def log_cmd(
+    ctx: Context, as_json: bool, subject: str | None, limit: int, offset: int
+) -> None:
+    """The auditors' reads, newest first: the audit log (not the holder's
+    journal)."""
+    store = ctx.open()
+    rows, total = store.audit.log(subject=subject, limit=limit, offset=offset)
+    data = {"total": total, "shown": len(rows), "offset": offset, "reads": rows}
+
+    def human(d: dict[str, Any]) -> None:
+        table = Table("at", "auditor", "action", "subject", "detail")
+        for r in d["reads"]:
+            table.add_row(
+                r["at"].isoformat(),
+                r["auditor"],
+                r["action"],
+                r["subject"],
+                r["detail"] or "",
+            )
+        Console().print(table)
 
     emit(data, as_json, human)

@@ -46,6 +46,10 @@ class TraceFacts:
     """The version of the access matrix actually used, whatever its age."""
     listing_version: int | None = None
     """The directory entry of the professional (PRO-2); None if not listed."""
+    decided_by: str | None = "decision"
+    """``decision``: the outcome is ``decide``'s; ``rule``: the decision
+    allowed it and a rule of the aggregate then refused it; ``operator``: no
+    decision (an operator's act). None for traces from before it was kept."""
 
 
 PROVENANCE = (
@@ -54,6 +58,7 @@ PROVENANCE = (
     "document_version",
     "matrix_version",
     "listing_version",
+    "decided_by",
 )
 
 
@@ -84,6 +89,7 @@ class AccessTrace(Aggregate):
         document_version: int | None
         matrix_version: int | None
         listing_version: int | None
+        decided_by: str | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:

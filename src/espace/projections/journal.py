@@ -7,6 +7,7 @@ with the espace (SEC-2, SEC-4).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +23,7 @@ journal = sa.Table(
     sa.Column("espace_id", sa.Uuid, nullable=False),
     sa.Column("at", UtcDateTime(), nullable=False),
     sa.Column("actor_kind", sa.String(16), nullable=False),
-    sa.Column("actor_id", sa.String(64), nullable=False),
+    sa.Column("actor_id", sa.String(64), nullable=False, index=True),
     sa.Column("actor_profession", sa.String(32)),
     sa.Column("action", sa.String(16), nullable=False),
     sa.Column("mode", sa.String(16), nullable=False),
@@ -96,3 +97,33 @@ class JournalQueries:
         query = sa.select(sa.func.count()).where(journal.c.espace_id == espace_id)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def of_actor(
+        self,
+        actor_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Every trace of one actor across espaces, oldest first, and how
+        many there are in all."""
+        where = [journal.c.actor_id == actor_id]
+        if since is not None:
+            where.append(journal.c.at >= since)
+        if until is not None:
+            where.append(journal.c.at <= until)
+        query = (
+            journal.select()
+            .where(*where)
+            .order_by(journal.c.at, journal.c.trace_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(journal).where(*where)
+            ).scalar_one()
+        return rows, int(total)

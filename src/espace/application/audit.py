@@ -1,0 +1,563 @@
+"""The auditor's use cases (ADR-0022): an espace's history as of any instant,
+who could read a document at an instant and why, one professional's
+accesses, and the export for offline verification.
+
+Replay as of an instant loads aggregates from their events up to that
+instant: it never reads a view. The events of one espace are found through
+the audit log's index of clear key ids and checked against it
+(:class:`espace.application.ports.AuditEvidence`). The access question
+replays the consent, the document, the directory and the access matrix as
+they were, through the same :func:`espace.domain.access.decide`. Every
+auditor read is itself traced, under the system key (:class:`AuditorRead`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import Application
+from marshmallow import fields, validate
+
+from espace.application import schemas
+from espace.application.errors import NotFound
+from espace.application.lifecycle import _project
+from espace.application.ports import AuditEvidence, Clock, LoggedEvent
+from espace.domain.access import (
+    MATRIX_ID,
+    AccessMatrix,
+    AccessMatrixLog,
+    Action,
+    Actor,
+    ActorKind,
+    Decision,
+    EspaceFacts,
+    Listing,
+    Mode,
+    decide,
+    facts_of_document,
+)
+from espace.domain.auditor import AuditorRead
+from espace.domain.consent import Consent, ConsentState, consent_id
+from espace.domain.directory import Professional, professional_id
+from espace.domain.documents import Document
+from espace.domain.espace import EspaceSante
+from espace.domain.trace import AccessTrace, TraceFacts
+from espace.projections.auditor import AuditorReadsQueries
+from espace.projections.journal import JournalQueries
+
+HIDDEN = frozenset({"code_digest", "code_salt", "vitale_digest"})
+"""Keyed digests of secrets: no auditor needs them."""
+EMERGENCY_ROUTE = "any professional, in an emergency (ACC-5)"
+SAMU_ROUTE = "the SAMU regulator (ACC-5)"
+
+
+class AuditorSchema(schemas._Base):
+    """Who audits: a name the audit log keeps with every read."""
+
+    auditor = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON can hold it: ids and instants as text, sets sorted."""
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items() if str(k) not in HIDDEN}
+    if isinstance(value, frozenset | set):
+        return sorted(plain(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def state_of(aggregate: Any) -> dict[str, Any]:
+    """An aggregate's state as it stands: its public attributes."""
+    return {
+        k: plain(v)
+        for k, v in vars(aggregate).items()
+        if not k.startswith("_") and k not in HIDDEN
+    } | (
+        {"facts": plain(aggregate.facts)} if isinstance(aggregate, AccessTrace) else {}
+    )
+
+
+def who_acted(event: Any) -> dict[str, Any] | None:
+    """The actor an event names, if it names one."""
+    for kind, ident in (
+        ("actor_kind", "actor_id"),
+        ("author_kind", "author_id"),
+        ("by_kind", "by_id"),
+        ("opener_kind", "opener_id"),
+        ("reader_kind", "reader_id"),
+    ):
+        if hasattr(event, kind):
+            return {"kind": getattr(event, kind), "id": getattr(event, ident, None)}
+    by = getattr(event, "by", None)
+    return {"kind": str(by)} if by is not None else None
+
+
+SECTIONS = {
+    "EspaceSante": "espace",
+    "Document": "documents",
+    "Consent": "consent",
+    "Appointment": "agenda",
+    "MedicalProfile": "profile",
+    "Message": "conversations",
+    "AccessTrace": "journal",
+    "Alert": "notifications",
+    "ServiceConnections": "services",
+    "Erasure": "erasure",
+}
+
+
+class AuditService:
+    """What an auditor asks; read-only, and traced."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        evidence: AuditEvidence,
+        clock: Clock,
+        *,
+        journal: JournalQueries,
+        reads: AuditorReadsQueries,
+        require_listing: bool,
+    ) -> None:
+        self.app = app
+        self.evidence = evidence
+        self.clock = clock
+        self.journal = journal
+        self.reads = reads
+        self.require_listing = require_listing
+
+    # ----------------------------------------------------------------- traces
+
+    def _traced(
+        self, auditor: str, action: str, subject: UUID | str, detail: str | None
+    ) -> datetime:
+        """ACC-6: the auditor's read, saved before anything is shown."""
+        who = schemas.load(AuditorSchema, {"auditor": auditor})["auditor"]
+        at = schemas.command_time(None, self.clock)
+        self.app.save(
+            AuditorRead.record(
+                read_id=uuid4(),
+                at=at,
+                auditor=who,
+                action=action,
+                subject=str(subject),
+                detail=detail,
+            )
+        )
+        return at
+
+    def log(
+        self, *, subject: str | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The auditors' reads, newest first (the audit log, not a journal)."""
+        return self.reads.reads(subject=subject, limit=limit, offset=offset)
+
+    # ----------------------------------------------------------------- the log
+
+    def checkpoint(self) -> Any:
+        """Sign a checkpoint of the log now (ADR-0021)."""
+        return self.evidence.checkpoint(schemas.command_time(None, self.clock))
+
+    def verify(self, verifiers: Sequence[Any] = ()) -> Any:
+        """Recompute every leaf and root; compare with the tree and every
+        signed checkpoint (ADR-0021)."""
+        return self.evidence.verify(verifiers)
+
+    def prove_consistency(
+        self, first: int, second: int | None = None
+    ) -> dict[str, Any]:
+        return self.evidence.prove_consistency(first, second)
+
+    # ----------------------------------------------------------------- history
+
+    def history(
+        self, espace_id: UUID, *, as_of: datetime | None = None, auditor: str
+    ) -> dict[str, Any]:
+        """The espace as it stood at ``as_of`` (default: now), replayed from
+        its events, and the list of those events with their clear content."""
+        when = schemas.checked_instant(as_of, "as_of") if as_of is not None else None
+        logged = self.evidence.espace_events(espace_id)
+        if not logged:
+            raise NotFound(f"no espace {espace_id} in the audit log")
+        self._traced(auditor, "history", espace_id, when.isoformat() if when else None)
+        kept = [
+            e
+            for e in logged
+            if e.event is None or when is None or e.event.timestamp <= when
+        ]
+        sections: dict[str, Any] = {name: [] for name in SECTIONS.values()}
+        sections.update(espace=None, consent=None, profile=None, erasure=None)
+        for aggregate in self._replay(e for e in kept if e.event is not None):
+            kind = type(aggregate).__qualname__
+            section = SECTIONS.get(kind, "other")
+            entry = {
+                "id": str(aggregate.id),
+                "version": aggregate.version,
+                "modified_on": aggregate.modified_on.isoformat(),
+                **state_of(aggregate),
+            }
+            if isinstance(sections.get(section), list):
+                sections[section].append(entry)
+            else:
+                sections[section] = entry
+        if isinstance(sections["espace"], dict):
+            sections["espace"]["next_deadlines"] = _deadlines(sections["espace"])
+        erased = sum(1 for e in kept if e.event is None)
+        return {
+            "espace_id": str(espace_id),
+            "as_of": when.isoformat() if when else None,
+            "erased": erased > 0,
+            "erased_events": erased,
+            **sections,
+            "events": [_described(e) for e in kept],
+        }
+
+    @staticmethod
+    def _replay(events: Iterable[LoggedEvent]) -> list[Any]:
+        """The aggregates these events make, each folded in version order."""
+        by_aggregate: dict[UUID, list[Any]] = {}
+        for logged in events:
+            by_aggregate.setdefault(logged.originator_id, []).append(logged.event)
+        return [
+            _project(None, sorted(evs, key=lambda e: e.originator_version))
+            for evs in by_aggregate.values()
+        ]
+
+    # ----------------------------------------------------------------- access
+
+    def _as_of(
+        self, aggregate_id: UUID, at: datetime, version: int | None = None
+    ) -> Any:
+        """An aggregate as it stood at ``at`` (or at ``version``), from its
+        own events; None if it did not exist yet."""
+        events: list[Any] = list(self.app.repository.event_store.get(aggregate_id))
+        kept = [
+            e
+            for e in events
+            if (version is None and e.timestamp <= at)
+            or (version is not None and e.originator_version <= version)
+        ]
+        return _project(None, kept) if kept else None
+
+    def _listing(
+        self, idnatps: str, at: datetime, version: int | None = None
+    ) -> Listing | None:
+        pro = self._as_of(professional_id(idnatps), at, version)
+        if not isinstance(pro, Professional):
+            return None
+        return Listing(
+            listed=pro.listed, profession=pro.profession, version=pro.version
+        )
+
+    def _matrix(self, at: datetime, number: int | None = None) -> AccessMatrix:
+        """The access matrix in force at ``at`` (or its version ``number``)."""
+        events: list[Any] = list(self.app.repository.event_store.get(MATRIX_ID))
+        current: AccessMatrix | None = None
+        for event in events:
+            if not isinstance(event, AccessMatrixLog.Published):
+                continue
+            if number is None and event.timestamp > at:
+                break
+            matrix = AccessMatrix(
+                version=event.version,
+                allowed={p: frozenset(c) for p, c in event.rows.items()},
+            )
+            if number is not None and event.version == number:
+                return matrix
+            current = matrix
+        if current is None or number is not None:
+            which = f"version {number}" if number is not None else "in force"
+            raise NotFound(f"no access matrix {which} at {at.isoformat()}")
+        return current
+
+    def access(
+        self, document_id: UUID, *, at: datetime, auditor: str
+    ) -> dict[str, Any]:
+        """Who could read document ``document_id`` at instant ``at``, and on
+        what grounds: the holder, the legal representatives, the heirs, the
+        médecin traitant, each consented, care-team or blocked professional,
+        the author, and the emergency and SAMU routes; with the versions of
+        everything the answer rests on. Replayed through ``decide``."""
+        when = schemas.checked_instant(at, "at")
+        document = self._as_of(document_id, when)
+        if not isinstance(document, Document):
+            raise NotFound(f"no document {document_id} at {when.isoformat()}")
+        espace = self._as_of(document.espace_id, when)
+        consent = self._as_of(consent_id(document.espace_id), when)
+        matrix = self._matrix(when)
+        self._traced(auditor, "access", document_id, when.isoformat())
+        state = consent.state if isinstance(consent, Consent) else ConsentState()
+        facts = _espace_facts(espace)
+        doc_facts = facts_of_document(document)
+        candidates: list[tuple[str, Actor, Mode]] = [
+            ("holder", Actor(ActorKind.HOLDER, str(espace.id)), Mode.CARE)
+        ]
+        if facts.represented:
+            candidates.append(
+                (
+                    "legal representative",
+                    Actor(ActorKind.REPRESENTATIVE, str(espace.id)),
+                    Mode.CARE,
+                )
+            )
+        candidates += [
+            ("heir", Actor(ActorKind.HEIR, h), Mode.CARE) for h in sorted(state.heirs)
+        ]
+        roles: dict[str, list[str]] = {}
+        for role, ids in (
+            (
+                "médecin traitant",
+                [state.medecin_traitant] if state.medecin_traitant else [],
+            ),
+            ("consented", sorted(state.authorised)),
+            ("care team", sorted(state.care_team)),
+            ("blocked", sorted(state.blocked)),
+            (
+                "author",
+                [document.author_id] if document.author_kind == "professional" else [],
+            ),
+        ):
+            for idnatps in ids:
+                roles.setdefault(idnatps, []).append(role)
+        listings: dict[str, Listing | None] = {i: self._listing(i, when) for i in roles}
+        rows = []
+        for role, actor, mode in candidates:
+            rows.append(
+                self._row(role, actor, mode, facts, state, matrix, doc_facts, None)
+            )
+        for idnatps, named in roles.items():
+            listing = listings[idnatps]
+            actor = Actor(
+                ActorKind.PROFESSIONAL, idnatps, listing.profession if listing else None
+            )
+            rows.append(
+                self._row(
+                    ", ".join(named),
+                    actor,
+                    Mode.CARE,
+                    facts,
+                    state,
+                    matrix,
+                    doc_facts,
+                    listing,
+                )
+            )
+        any_physician = Listing(listed=True, profession="physician", version=0)
+        for route, mode in ((EMERGENCY_ROUTE, Mode.EMERGENCY), (SAMU_ROUTE, Mode.SAMU)):
+            actor = Actor(ActorKind.PROFESSIONAL, "any", "physician")
+            rows.append(
+                self._row(
+                    route, actor, mode, facts, state, matrix, doc_facts, any_physician
+                )
+            )
+        return {
+            "document_id": str(document_id),
+            "espace_id": str(espace.id),
+            "at": when.isoformat(),
+            "matrix_version": matrix.version,
+            "document_version": document.version,
+            "consent_version": consent.version if isinstance(consent, Consent) else 0,
+            "espace_version": espace.version,
+            "emergency_refused": state.emergency_refused,
+            "samu_refused": state.samu_refused,
+            "who": rows,
+        }
+
+    def _row(
+        self,
+        role: str,
+        actor: Actor,
+        mode: Mode,
+        facts: EspaceFacts,
+        state: ConsentState,
+        matrix: AccessMatrix,
+        document: Any,
+        listing: Listing | None,
+    ) -> dict[str, Any]:
+        decision = decide(
+            actor,
+            Action.READ,
+            espace=facts,
+            consent=state,
+            matrix=matrix,
+            document=document,
+            mode=mode,
+            listing=listing,
+            require_listing=self.require_listing,
+        )
+        return {
+            "role": role,
+            "kind": str(actor.kind),
+            "id": actor.id,
+            "profession": actor.profession,
+            "mode": str(mode),
+            "may_read": decision.allowed,
+            "ground": str(decision.ground) if decision.ground else None,
+            "rule": decision.rule,
+            "reason": decision.reason,
+            "listing_version": listing.version if listing else None,
+        }
+
+    # ----------------------------------------------------------------- replay
+
+    def replay_trace(self, facts: TraceFacts, at: datetime) -> Decision:
+        """``decide`` again, with the facts the trace says it rested on: the
+        espace, consent, document, matrix and directory entry at the
+        versions it names (ADR-0022)."""
+        espace = self._as_of(facts.espace_id, at, facts.espace_version)
+        consent = (
+            self._as_of(consent_id(facts.espace_id), at, facts.consent_version)
+            if facts.consent_version
+            else None
+        )
+        document = (
+            self._as_of(facts.document_id, at, facts.document_version)
+            if facts.document_id is not None and facts.document_version
+            else None
+        )
+        matrix = (
+            self._matrix(at, facts.matrix_version)
+            if facts.matrix_version
+            else AccessMatrix(version=0, allowed={})
+        )
+        listing = (
+            self._listing(facts.actor_id, at, facts.listing_version)
+            if facts.listing_version
+            else None
+        )
+        return decide(
+            Actor(ActorKind(facts.actor_kind), facts.actor_id, facts.actor_profession),
+            Action(facts.action),
+            espace=_espace_facts(espace),
+            consent=consent.state if isinstance(consent, Consent) else ConsentState(),
+            matrix=matrix,
+            document=facts_of_document(document) if document is not None else None,
+            mode=Mode(facts.mode),
+            listing=listing,
+            require_listing=self.require_listing,
+        )
+
+    # ----------------------------------------------------------------- professional
+
+    def professional(
+        self,
+        idnatps: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        auditor: str,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """Every access attempt by one professional, across espaces, with
+        its outcome and grounds (from the journal of traces)."""
+        ref = schemas.load(schemas.ProfessionalRefSchema, {"idnatps": idnatps})
+        window = [
+            schemas.checked_instant(t, name) if t is not None else None
+            for t, name in ((since, "since"), (until, "until"))
+        ]
+        self._traced(auditor, "professional", ref["idnatps"], None)
+        rows, total = self.journal.of_actor(
+            ref["idnatps"], since=window[0], until=window[1], limit=limit, offset=offset
+        )
+        return {
+            "idnatps": ref["idnatps"],
+            "since": plain(window[0]),
+            "until": plain(window[1]),
+            "total": total,
+            "shown": len(rows),
+            "offset": offset,
+            "attempts": [plain(r) for r in rows],
+        }
+
+    # ----------------------------------------------------------------- export
+
+    def export(
+        self, espace_id: UUID, *, as_of: datetime | None = None, auditor: str
+    ) -> dict[str, Any]:
+        """The espace's history for offline verification (ADR-0022); the
+        export is traced first."""
+        when = schemas.checked_instant(as_of, "as_of") if as_of is not None else None
+        at = self._traced(
+            auditor, "export", espace_id, when.isoformat() if when else None
+        )
+        document = self.evidence.export(espace_id, as_of=when, at=at)
+        document["exported_by"] = schemas.load(AuditorSchema, {"auditor": auditor})[
+            "auditor"
+        ]
+        return document
+
+
+def _espace_facts(espace: Any) -> EspaceFacts:
+    if not isinstance(espace, EspaceSante):
+        raise NotFound("the espace did not exist at that instant")
+    return EspaceFacts(
+        espace_id=espace.id,
+        state=str(espace.state),
+        deceased=espace.date_of_death is not None,
+        represented=espace.representative is not None,
+    )
+
+
+def _deadlines(espace: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: espace.get(k)
+        for k in (
+            "opposition_deadline",
+            "code_expires_at",
+            "activation_locked_until",
+            "suspension_closes_at",
+            "archive_until",
+            "erasure_due_by",
+        )
+        if espace.get(k) is not None
+    }
+
+
+def _described(logged: LoggedEvent) -> dict[str, Any]:
+    """One event of the history: when, which aggregate and event, who acted,
+    and its decrypted content (none once erased)."""
+    aggregate, _, name = logged.topic.rpartition(":")[2].rpartition(".")
+    entry: dict[str, Any] = {
+        "position": logged.leaf_index,
+        "aggregate": aggregate,
+        "aggregate_id": str(logged.originator_id),
+        "version": logged.originator_version,
+        "event": name,
+    }
+    if logged.event is None:
+        return {**entry, "erased": True}
+    content = json.loads(logged.state) if logged.state is not None else None
+    return {
+        **entry,
+        "at": logged.event.timestamp.isoformat(),
+        "by": who_acted(logged.event),
+        "content": _plain_state(content),
+    }
+
+
+def _plain_state(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"_type_", "_data_"}:
+            return _plain_state(value["_data_"])
+        return {k: _plain_state(v) for k, v in value.items() if k not in HIDDEN}
+    if isinstance(value, list):
+        return [_plain_state(v) for v in value]
+    return value
