@@ -38,7 +38,7 @@ from espace.adapters.crypto import (
     default_key_file,
     generate_master_key_file,
     load_secrets,
-    sealed_header,
+    sealed_key,
 )
 from espace.adapters.eventstore import EventStore
 from espace.adapters.meta import (
@@ -110,11 +110,6 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def _sealed_header(state: bytes) -> tuple[UUID, bytes] | None:
-    header = sealed_header(state)
-    return (header.key_id, header.commitment) if header is not None else None
-
-
 def all_projections() -> list[Projection]:
     """Every read model, in the order the runner applies them; the last is
     the audit log's Merkle tree (ADR-0021)."""
@@ -132,7 +127,7 @@ def all_projections() -> list[Projection]:
         CatalogueProjection(),
         ConnectionsProjection(),
         AuditorReadsProjection(),
-        AuditTreeProjection(_sealed_header),
+        AuditTreeProjection(sealed_key),
     ]
 
 
@@ -311,7 +306,7 @@ class Store:
             self.audit_log = AuditLog(
                 AuditTree(self.engine),
                 self.events.recorder,
-                _sealed_header,
+                sealed_key,
                 signer=load_signer(environ),
                 open_event=self.events.mapper.to_domain_event,
                 open_state=self.events.mapper.open_state,  # type: ignore[attr-defined]

@@ -16,11 +16,12 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
@@ -30,9 +31,8 @@ from espace.adapters.audittree import (
     AuditTree,
     HeaderReader,
     StoredCheckpoint,
-    fetch_nodes,
-    leaf_of,
-    leaves,
+    leaf_bytes,
+    nodes,
     stored_rows,
 )
 from espace.adapters.notes import (
@@ -58,6 +58,7 @@ SIGNER_FILE_ENV = "ESPACE_AUDIT_KEY_FILE"
 VERIFIER_ENV = "ESPACE_AUDIT_VERIFIER_KEY"
 PAGE = 1000
 MAX_PROBLEMS = 100
+T = TypeVar("T")
 
 
 def load_signer(environ: dict[str, str] | Any) -> Signer | None:
@@ -387,11 +388,14 @@ class AuditLog:
         """Recompute every leaf from the stored rows and every root from the
         leaves; compare with the stored tree and every checkpoint.
 
-        Rows and stored leaves are read side by side in log order, each
-        identified by its aggregate and version: a stored leaf whose row is
-        gone is a deleted row, a row the tree does not have is an inserted
-        one (one step of look-ahead tells them apart), and a row whose leaf
-        differs is a changed (or swapped) state or changed clear fields.
+        Rows and stored leaves are read side by side in log order. A row
+        whose leaf is byte for byte the stored one is the fast path; the
+        others are identified by their aggregate and version: a stored leaf
+        whose row is gone is a deleted row, a row the tree does not have is
+        an inserted one (one step of look-ahead tells them apart), and a row
+        whose leaf differs is a changed (or swapped) state or changed clear
+        fields. The stored nodes are compared, level by level and range by
+        range, with those the stored leaves make.
         """
         trusted = list(verifiers) or ([self.signer.verifier] if self.signer else [])
         report = VerifyReport(tree_size=self.tree.size())
@@ -399,30 +403,71 @@ class AuditLog:
         wanted = {c.size for c in signed}
         roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in wanted else {}
         after_last = signed[-1].size if signed else 0
-        frontier: list[tuple[merkle.Node, bytes]] = []
-        rows = _Peek(self._rows())
-        kept = _Peek(self._stored_leaves())
+        made: list[tuple[merkle.Node, bytes]] = []
+        rows = _Peek(self._raw_rows())
+        kept = _Peek(self._raw_leaves())
         mismatches: list[tuple[int, int, Leaf, Leaf]] = []
 
-        def take_row() -> tuple[int, Notification, Leaf]:
-            row = rows.next()
-            leaf = leaf_of(row, self.header(bytes(row.state)))
+        # While every row's leaf is its stored leaf, and every stored hash
+        # that leaf's, the log and the tree are one tree: one hash per leaf,
+        # one frontier. The first difference splits them.
+        frontier: list[tuple[merkle.Node, bytes]] = []
+        while (row := rows.peek()) is not None and (stored := kept.peek()) is not None:
+            if row.leaf != stored[2] or merkle.leaf_hash(row.leaf) != stored[3]:
+                break
+            rows.next()
+            kept.next()
             position = report.rows
-            merkle.append(frontier, position, merkle.leaf_hash(leaf.encode()))
+            made.extend(merkle.append(frontier, position, stored[3]))
             report.rows += 1
             if report.rows in wanted:
                 roots[report.rows] = merkle.fold([h for _, h in frontier])
             if position >= after_last:
-                report.unsigned_rows += 1
                 self._open_unsigned(row, position, report)
-            return position, row, leaf
+            if len(made) >= PAGE:
+                self._compare_nodes(made, report)
+                made.clear()
+        row_frontier = list(frontier)
+        kept_frontier = frontier
+        kept_count = report.rows
 
-        def deleted(stored: dict[str, Any]) -> None:
+        def take_row() -> tuple[int, _Row, bytes]:
+            row = rows.next()
+            raw = row.leaf
+            position = report.rows
+            merkle.append(row_frontier, position, merkle.leaf_hash(raw))
+            report.rows += 1
+            if report.rows in wanted:
+                roots[report.rows] = merkle.fold([h for _, h in row_frontier])
+            if position >= after_last:
+                self._open_unsigned(row, position, report)
+            return position, row, raw
+
+        def take_kept() -> tuple[int, int, bytes, bytes]:
+            nonlocal kept_count
+            stored = kept.next()
+            made.extend(merkle.append(kept_frontier, kept_count, stored[3]))
+            kept_count += 1
+            if len(made) >= PAGE:
+                self._compare_nodes(made, report)
+                made.clear()
+            if merkle.leaf_hash(stored[2]) != stored[3]:
+                report.add(
+                    Problem(
+                        "tree_changed",
+                        stored[0],
+                        stored[1],
+                        "the stored leaf hash is not its leaf's",
+                    )
+                )
+            return stored
+
+        def deleted(stored: tuple[int, int, bytes, bytes]) -> None:
             report.add(
                 Problem(
                     "row_deleted",
-                    int(stored["leaf_index"]),
-                    int(stored["notification_id"]),
+                    stored[0],
+                    stored[1],
                     "the tree has this event, the log has no row for it",
                 )
             )
@@ -433,40 +478,27 @@ class AuditLog:
                 take_row()  # beyond the tree: not yet in it
                 continue
             if row is None:
-                deleted(kept.next())
+                deleted(take_kept())
                 continue
-            here = _identity(Leaf.decode(bytes(stored["leaf"])))
-            if (row.originator_id, row.originator_version) == here:
-                position, row, leaf = take_row()
-                stored = kept.next()
-                old = Leaf.decode(bytes(stored["leaf"]))
-                if old != leaf:
-                    mismatches.append((position, row.id, leaf, old))
-                elif merkle.leaf_hash(bytes(stored["leaf"])) != bytes(
-                    stored["leaf_hash"]
-                ):
-                    report.add(
-                        Problem(
-                            "tree_changed",
-                            position,
-                            row.id,
-                            "the stored leaf hash is not its leaf's",
-                        )
-                    )
+            if row.leaf == stored[2]:
+                take_row()
+                take_kept()
+                continue
+            here = _identity(Leaf.decode(stored[2]))
+            if row.identity() == here:
+                position, row, raw = take_row()
+                take_kept()
+                mismatches.append(
+                    (position, row.id, Leaf.decode(raw), Leaf.decode(stored[2]))
+                )
                 continue
             later_row, later_kept = rows.peek(1), kept.peek(1)
-            if later_kept is not None and _identity(
-                Leaf.decode(bytes(later_kept["leaf"]))
-            ) == (row.originator_id, row.originator_version):
-                deleted(kept.next())
-            elif (
-                later_row is not None
-                and (
-                    later_row.originator_id,
-                    later_row.originator_version,
-                )
-                == here
+            if (
+                later_kept is not None
+                and _identity(Leaf.decode(later_kept[2])) == row.identity()
             ):
+                deleted(take_kept())
+            elif later_row is not None and later_row.identity() == here:
                 position, row, _ = take_row()
                 report.add(
                     Problem(
@@ -474,12 +506,13 @@ class AuditLog:
                     )
                 )
             else:
-                position, row, leaf = take_row()
+                position, row, raw = take_row()
+                old = take_kept()
                 mismatches.append(
-                    (position, row.id, leaf, Leaf.decode(bytes(kept.next()["leaf"])))
+                    (position, row.id, Leaf.decode(raw), Leaf.decode(old[2]))
                 )
+        self._compare_nodes(made, report)
         self._classify(mismatches, report)
-        self._check_nodes(report)
         for checkpoint in signed:
             report.checkpoints.append(
                 self._check_checkpoint(checkpoint, roots, trusted, report)
@@ -487,42 +520,54 @@ class AuditLog:
         report.problems.sort(key=lambda p: (p.position is None, p.position or 0))
         return report
 
-    def _rows(self) -> Iterator[Notification]:
-        start = 0
-        while True:
-            page = self.recorder.select_notifications(
-                start, PAGE, inclusive_of_start=False
-            )
+    def _raw_rows(self) -> Iterator[_Row]:
+        """The stored events in log order, with their leaves (keyset pages)."""
+        sqlite = self.tree.engine.dialect.name == "sqlite"
+        position = "rowid" if sqlite else "notification_id"
+        statement = (
+            f"SELECT {position}, originator_id, originator_version, topic, state "
+            f"FROM {self.events_table} WHERE {position} > %s "
+            f"ORDER BY {position} LIMIT {PAGE}"
+        ).replace("%s", "?" if sqlite else "%s")
+        read = self.header
+        for page in self._pages(statement, 0):
+            for nid, oid, version, topic, state in page:
+                oid = bytes.fromhex(oid) if sqlite else oid.bytes
+                state = bytes(state)
+                leaf = leaf_bytes(nid, oid, version, topic, state, read(state))
+                yield _Row(nid, oid, version, topic, state, leaf)
+
+    def _raw_leaves(self) -> Iterator[tuple[int, int, bytes, bytes]]:
+        """The stored leaves in order: (index, notification id, leaf, hash)."""
+        mark = "?" if self.tree.engine.dialect.name == "sqlite" else "%s"
+        statement = (
+            "SELECT leaf_index, notification_id, leaf, leaf_hash FROM audit_leaves "
+            f"WHERE leaf_index > {mark} ORDER BY leaf_index LIMIT {PAGE}"
+        )
+        for page in self._pages(statement, -1):
             yield from page
-            if len(page) < PAGE:
-                return
-            start = page[-1].id
 
-    def _stored_leaves(self) -> Iterator[dict[str, Any]]:
-        after = -1
+    def _pages(self, statement: str, after: int) -> Iterator[list[Any]]:
+        """Keyset pages of plain driver tuples (the first column is the key),
+        read on one connection: verify's hot loop wants no row objects."""
         with self.tree.engine.connect() as conn:
-            while True:
-                page = [
-                    dict(r)
-                    for r in conn.execute(
-                        leaves.select()
-                        .where(leaves.c.leaf_index > after)
-                        .order_by(leaves.c.leaf_index)
-                        .limit(PAGE)
-                    ).mappings()
-                ]
-                yield from page
-                if len(page) < PAGE:
-                    return
-                after = int(page[-1]["leaf_index"])
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                while True:
+                    cursor.execute(statement, (after,))
+                    page = list(cursor.fetchall())
+                    yield page
+                    if len(page) < PAGE:
+                        return
+                    after = page[-1][0]
+            finally:
+                cursor.close()
 
-    def _open_unsigned(
-        self, row: Notification, position: int, report: VerifyReport
-    ) -> None:
+    def _open_unsigned(self, row: _Row, position: int, report: VerifyReport) -> None:
         """A row no checkpoint covers yet: it must at least open under its
         key (a forged row appended at the end does not)."""
         try:
-            self.open_event(row)
+            self.open_event(row.notification())
         except DamagedRecord as exc:
             report.add(Problem("row_damaged", position, row.id, exc.message))
         except Exception:  # an erased row cannot be opened, and need not be
@@ -554,41 +599,39 @@ class AuditLog:
                 kind, detail = "tree_changed", "the stored leaf differs from its row"
             report.add(Problem(kind, position, nid, detail))
 
-    def _check_nodes(self, report: VerifyReport) -> None:
-        """The stored internal nodes are those of the stored leaves."""
-        frontier: list[tuple[merkle.Node, bytes]] = []
-        made: list[tuple[merkle.Node, bytes]] = []
-        for position, stored in enumerate(self._stored_leaves()):
-            made.extend(merkle.append(frontier, position, bytes(stored["leaf_hash"])))
-            if len(made) >= PAGE:
-                self._compare_nodes(made, report)
-                made = []
-        self._compare_nodes(made, report)
-
     def _compare_nodes(
         self, made: list[tuple[merkle.Node, bytes]], report: VerifyReport
     ) -> None:
+        """The stored nodes over a run of leaves are those the stored leaves
+        make: one range query per level."""
         if not made:
             return
-        with self.tree.engine.connect() as conn:
-            try:
-                stored = dict(fetch_nodes(conn, [n for n, _ in made]))
-            except KeyError as missing:
-                report.add(
-                    Problem("tree_changed", None, None, f"node {missing} is missing")
-                )
-                return
+        by_level: dict[int, list[tuple[int, bytes]]] = {}
+        stored: dict[int, bytes]
         for (level, index), value in made:
-            if stored[(level, index)] != value:
-                report.add(
-                    Problem(
-                        "tree_changed",
-                        index << level,
-                        None,
-                        f"node (level {level}, index {index}) is not the hash "
-                        "of its children",
-                    )
-                )
+            by_level.setdefault(level, []).append((index, value))
+        engine = self.tree.engine
+        mark = "?" if engine.dialect.name == "sqlite" else "%s"
+        statement = (
+            f"SELECT node_index, hash FROM {nodes.name} WHERE level = {mark} "
+            f"AND node_index BETWEEN {mark} AND {mark}"
+        )
+        with engine.connect() as conn:
+            for level, expected in by_level.items():
+                low, high = expected[0][0], expected[-1][0]
+                page = conn.exec_driver_sql(statement, (level, low, high)).fetchall()
+                stored = {int(i): bytes(h) for i, h in page}
+                for index, value in expected:
+                    if stored.get(index) != value:
+                        report.add(
+                            Problem(
+                                "tree_changed",
+                                index << level,
+                                None,
+                                f"node (level {level}, index {index}) is missing "
+                                "or not the hash of its children",
+                            )
+                        )
 
     @staticmethod
     def _check_checkpoint(
@@ -665,21 +708,46 @@ def _identity(leaf: Leaf) -> tuple[UUID, int]:
     return leaf.originator_id, leaf.originator_version
 
 
-class _Peek:
-    """An iterator with two items of look-ahead."""
+class _Peek(Generic[T]):
+    """An iterator with look-ahead."""
 
-    def __init__(self, items: Iterator[Any]) -> None:
+    def __init__(self, items: Iterator[T]) -> None:
         self._items = items
-        self._ahead: list[Any] = []
+        self._ahead: deque[T] = deque()
 
-    def peek(self, n: int = 0) -> Any:
-        while len(self._ahead) <= n:
+    def peek(self, n: int = 0) -> T | None:
+        ahead = self._ahead
+        while len(ahead) <= n:
             item = next(self._items, None)
             if item is None:
                 return None
-            self._ahead.append(item)
-        return self._ahead[n]
+            ahead.append(item)
+        return ahead[n]
 
-    def next(self) -> Any:
-        self.peek()
-        return self._ahead.pop(0)
+    def next(self) -> T:
+        if not self._ahead:
+            self.peek()
+        return self._ahead.popleft()
+
+
+class _Row(NamedTuple):
+    """A stored event as ``verify`` reads it."""
+
+    id: int
+    oid: bytes
+    version: int
+    topic: str
+    state: bytes
+    leaf: bytes
+
+    def identity(self) -> tuple[UUID, int]:
+        return UUID(bytes=self.oid), self.version
+
+    def notification(self) -> Notification:
+        return Notification(
+            id=self.id,
+            originator_id=UUID(bytes=self.oid),
+            originator_version=self.version,
+            topic=self.topic,
+            state=self.state,
+        )

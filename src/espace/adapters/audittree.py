@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from eventsourcing.persistence import Notification
 
 from espace.domain import merkle
-from espace.domain.auditlog import NO_COMMITMENT, Leaf
+from espace.domain.auditlog import NO_COMMITMENT, encode_leaf
 from espace.projections.base import Projection, UtcDateTime
 
 AUDIT_METADATA = sa.MetaData()
@@ -68,25 +68,36 @@ checkpoints = sa.Table(
     sa.Column("signed_at", UtcDateTime(), nullable=False),
 )
 
-HeaderReader = Callable[[bytes], tuple[UUID, bytes] | None]
-"""The key id and commitment of a sealed state (None if it is not one)."""
+HeaderReader = Callable[[bytes], tuple[bytes, bytes] | None]
+"""The key id (16 bytes) and commitment of a sealed state (None if it is
+not one)."""
 
 _IN_CHUNK = 400
 
 
-def leaf_of(notification: Any, read: tuple[UUID, bytes] | None) -> Leaf:
+_SYSTEM_KEY = bytes(16)
+
+
+def leaf_bytes(
+    notification_id: int,
+    originator_id: bytes,
+    originator_version: int,
+    topic: str,
+    state: bytes,
+    read: tuple[bytes, bytes] | None,
+) -> bytes:
     """The leaf of one stored event, from its clear fields, its sealed bytes
-    and what their header says (``read``: key id and commitment)."""
-    state = bytes(notification.state)
-    key_id, commitment = read if read is not None else (UUID(int=0), NO_COMMITMENT)
-    return Leaf(
-        notification_id=int(notification.id),
-        key_id=key_id,
-        originator_id=UUID(str(notification.originator_id)),
-        originator_version=int(notification.originator_version),
-        topic=str(notification.topic),
-        state_hash=hashlib.sha256(state).digest(),
-        commitment=commitment,
+    and what their header says (``read``: key id and commitment). The tree's
+    projection and ``audit verify`` both build leaves here."""
+    key_id, commitment = read if read is not None else (_SYSTEM_KEY, NO_COMMITMENT)
+    return encode_leaf(
+        notification_id,
+        key_id,
+        originator_id,
+        originator_version,
+        topic,
+        hashlib.sha256(state).digest(),
+        commitment,
     )
 
 
@@ -112,17 +123,26 @@ class AuditTreeProjection(Projection):
         leaf_rows: list[dict[str, Any]] = []
         node_rows: list[dict[str, Any]] = []
         for notification in events:
-            read = self.header(bytes(notification.state))
-            leaf = leaf_of(notification, read)
-            raw = leaf.encode()
+            state = bytes(notification.state)
+            read = self.header(state)
+            originator: UUID = notification.originator_id
+            version = notification.originator_version
+            raw = leaf_bytes(
+                notification.id,
+                originator.bytes,
+                version,
+                notification.topic,
+                state,
+                read,
+            )
             hashed = merkle.leaf_hash(raw)
             leaf_rows.append(
                 {
                     "leaf_index": size,
-                    "notification_id": leaf.notification_id,
-                    "espace_id": read[0] if read is not None else None,
-                    "originator_id": leaf.originator_id,
-                    "originator_version": leaf.originator_version,
+                    "notification_id": notification.id,
+                    "espace_id": UUID(bytes=read[0]) if read is not None else None,
+                    "originator_id": originator,
+                    "originator_version": version,
                     "leaf": raw,
                     "leaf_hash": hashed,
                 }
@@ -130,6 +150,8 @@ class AuditTreeProjection(Projection):
             for (level, index), value in merkle.append(frontier, size, hashed):
                 node_rows.append({"level": level, "node_index": index, "hash": value})
             size += 1
+        # Core statements, not driver SQL: a rebuild's shadow tables are
+        # reached through the engine's schema_translate_map (ADR-0018).
         conn.execute(leaves.insert(), leaf_rows)
         if node_rows:
             conn.execute(nodes.insert(), node_rows)
@@ -161,11 +183,20 @@ def fetch_nodes(
         for index, value in conn.execute(query):
             found[(0, int(index))] = bytes(value)
     for start in range(0, len(upper), _IN_CHUNK):
-        pairs = upper[start : start + _IN_CHUNK]
-        query = sa.select(nodes.c.level, nodes.c.node_index, nodes.c.hash).where(
-            sa.tuple_(nodes.c.level, nodes.c.node_index).in_(pairs)
+        by_level: dict[int, list[int]] = {}
+        for level, index in upper[start : start + _IN_CHUNK]:
+            by_level.setdefault(level, []).append(index)
+        # One IN list per level, in one statement: both databases search
+        # their primary key so (SQLite scans every node for a row-value IN).
+        union = sa.union_all(
+            *(
+                sa.select(nodes.c.level, nodes.c.node_index, nodes.c.hash).where(
+                    nodes.c.level == level, nodes.c.node_index.in_(indexes)
+                )
+                for level, indexes in by_level.items()
+            )
         )
-        for row in conn.execute(query):
+        for row in conn.execute(union):
             found[(int(row.level), int(row.node_index))] = bytes(row.hash)
     return [(node, found[node]) for node in order]
 

@@ -82,6 +82,7 @@ __all__ = [
     "load_secrets",
     "new_master_key",
     "sealed_header",
+    "sealed_key",
 ]
 
 MASTER_KEY_ENV: Final = "ESPACE_MASTER_KEY"
@@ -733,15 +734,23 @@ class SealedHeader:
     size: int
 
 
+def sealed_key(state: bytes) -> tuple[bytes, bytes] | None:
+    """The key id (16 bytes) and the commitment of a sealed state, or None if
+    it is not one: the header without building it (the audit tree reads
+    every stored event through this)."""
+    size = _HEADERS.get(state[0]) if state else None
+    if size is None or len(state) < size + _NONCE_BYTES + _TAG_BYTES:
+        return None
+    return state[1:17], (state[17:size] if state[0] == _SEAL_V2 else NO_COMMITMENT)
+
+
 def sealed_header(state: bytes) -> SealedHeader | None:
     """The header of a sealed state, or None if it is not one."""
-    if not state or state[0] not in _HEADERS:
+    found = sealed_key(state)
+    if found is None:
         return None
-    size = _HEADERS[state[0]]
-    if len(state) < size + _NONCE_BYTES + _TAG_BYTES:
-        return None
-    commitment = bytes(state[17:size]) if state[0] == _SEAL_V2 else NO_COMMITMENT
-    return SealedHeader(state[0], UUID(bytes=bytes(state[1:17])), commitment, size)
+    key_id, commitment = found
+    return SealedHeader(state[0], UUID(bytes=key_id), commitment, _HEADERS[state[0]])
 
 
 class EventKeyShredded(RecordErased, MapperDeserialisationError):

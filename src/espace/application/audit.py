@@ -14,6 +14,7 @@ auditor read is itself traced, under the system key (:class:`AuditorRead`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -64,8 +65,18 @@ class AuditorSchema(schemas._Base):
     auditor = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def _field_names(kind: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind) if f.name not in HIDDEN)
+
+
 def plain(value: Any) -> Any:
     """A value as JSON can hold it: ids and instants as text, sets sorted."""
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, UUID | Decimal):
         return str(value)
     if isinstance(value, datetime | date):
@@ -73,7 +84,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return plain(dataclasses.asdict(value))
+        return {name: plain(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items() if str(k) not in HIDDEN}
     if isinstance(value, frozenset | set):
