@@ -329,6 +329,7 @@ class Store:
             journal=JournalQueries(self.engine),
             reads=AuditorReadsQueries(self.engine),
             require_listing=require_directory,
+            after_save=self._after_command if sync_views else None,
         )
         self.espaces = EspacesQueries(self.engine)
         self.deadline_view = DeadlineQueries(self.engine)

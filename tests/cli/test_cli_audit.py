@@ -97,3 +97,106 @@ def test_keygen_checkpoint_verify_and_prove_through_the_cli(
 def test_a_mangled_verifier_key_is_refused_as_bad_input(cli: Any) -> None:
     result = cli("audit", "verify", "--verifier-key", "not+a+key", "--json", expect=2)
     assert list(result.json["fields"]) == ["verifier_key"]
+
+
+def test_an_auditor_replays_lists_exports_and_verifies_through_the_cli(
+    cli: Any, holders: Any, tmp_path: Path
+) -> None:
+    """LC-8, ACC-6: history as of an instant, a professional's attempts and
+    the auditors' own reads, paged with what remains; an export that the
+    CLI verifies offline. Bad input names its field; nothing is a traceback."""
+    key_file = tmp_path / "audit.key"
+    made = cli("audit", "keygen", "--name", "espace.test/audit", "--out", str(key_file))
+    verifier_key = made.stdout.splitlines()[0]
+    cli.env["ESPACE_AUDIT_KEY_FILE"] = str(key_file)
+    person = holders.make(1)
+    feed = holders.write_feed(tmp_path / "feed.csv", [person.row])
+    cli("affiliate", str(feed), "--json", clock=T0)
+    cli("notify", "--pending", "--json", clock=LATER)
+    auditor = ("--auditor", "A. Martin")
+
+    before = cli(
+        "audit",
+        "history",
+        "--nir",
+        person.nir,
+        "--as-of",
+        T0,
+        *auditor,
+        "--json",
+        clock=LATER,
+    ).json
+    now = cli("audit", "history", "--nir", person.nir, *auditor, "--json", clock=LATER)
+    assert before["espace"]["state"] == "affiliated"
+    assert now.json["espace"]["state"] == "notified"
+    assert [e["event"] for e in before["events"]] == ["Affiliated"]
+    assert len(now.json["events"]) > len(before["events"])
+    no_offset = cli(
+        "audit",
+        "history",
+        "--nir",
+        person.nir,
+        "--as-of",
+        "2027-01-04T10:00",
+        *auditor,
+        "--json",
+        expect=2,
+    ).json
+    assert list(no_offset["fields"]) == ["as_of"]
+    nobody = cli("audit", "history", "--nir", holders.make(2).nir, *auditor, expect=4)
+    assert "Traceback" not in nobody.stderr
+    needs_at = cli(
+        "audit",
+        "access",
+        "--document",
+        str(person_document()),
+        *auditor,
+        "--json",
+        expect=2,
+    ).json
+    assert list(needs_at["fields"]) == ["at"]
+
+    attempts = cli(
+        "audit",
+        "access",
+        "--professional",
+        "810001045367",
+        "--since",
+        T0,
+        *auditor,
+        "--json",
+        clock=LATER,
+    ).json
+    assert (attempts["total"], attempts["shown"]) == (0, 0)
+    reads = cli("audit", "log", "--limit", "1", "--json").json
+    assert (reads["total"], reads["shown"]) == (3, 1)  # 2 histories, 1 access
+    every = cli("audit", "log", "--json").json["reads"]
+    assert sorted(r["action"] for r in every) == ["history", "history", "professional"]
+    page = cli("audit", "log", "--limit", "1")
+    assert "1 of 3 reads" in page.stdout
+    assert "2 more: use --offset 1" in page.stdout
+
+    exported = cli(  # --espace ID, as the issue names it, or --nir
+        "audit", "export", "--espace", now.json["espace_id"], *auditor, clock=LATER
+    ).stdout
+    path = tmp_path / "export.json"
+    path.write_text(exported, encoding="utf-8")
+    ok = cli("audit", "verify-export", str(path), "--verifier-key", verifier_key)
+    assert ok.stdout.startswith("valid:")
+    stranger = cli(
+        "audit", "keygen", "--name", "other.test/x", "--out", str(tmp_path / "o.key")
+    )
+    refused = cli(
+        "audit",
+        "verify-export",
+        str(path),
+        "--verifier-key",
+        stranger.stdout.splitlines()[0],
+        expect=7,
+    )
+    assert "no signature by a trusted key" in refused.stdout
+
+
+def person_document() -> str:
+    """A document id nobody deposited."""
+    return "00000000-0000-4000-8000-000000000001"

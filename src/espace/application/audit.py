@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -146,8 +146,10 @@ class AuditService:
         journal: JournalQueries,
         reads: AuditorReadsQueries,
         require_listing: bool,
+        after_save: Callable[[], object] | None = None,
     ) -> None:
         self.app = app
+        self.after_save = after_save
         self.evidence = evidence
         self.clock = clock
         self.journal = journal
@@ -172,6 +174,8 @@ class AuditService:
                 detail=detail,
             )
         )
+        if self.after_save is not None:  # the read is in `audit log` at once
+            self.after_save()
         return at
 
     def log(

@@ -169,7 +169,11 @@ def file_name(stream: Any) -> str:
 def espace_ref(func: Callable[..., Any]) -> Callable[..., Any]:
     """--nir or --id: which espace. The id is derived from the NIR by a keyed hash."""
     func = click.option(
-        "--id", "espace_id", type=click.UUID, help="The espace id (from `show`/`list`)."
+        "--id",
+        "--espace",
+        "espace_id",
+        type=click.UUID,
+        help="The espace id (from `show`/`list`).",
     )(func)
     return click.option("--nir", help="The holder's NIR (15 characters).")(func)
 
@@ -859,6 +863,7 @@ def simulate_cmd(
             out.write(f"{key}: {d[key]}\n")
         out.write(f"actions: {json.dumps(d['actions'])}\n")
         out.write(f"deadlines: {json.dumps(d['deadlines'])}\n")
+        out.write(f"audit: {json.dumps(d['audit'])}\n")
         click.echo(out.getvalue().rstrip())
 
     emit(summary, as_json, human)

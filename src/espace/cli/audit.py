@@ -337,9 +337,7 @@ def access_cmd(
                 r["ground"] or r["rule"] or "",
             )
         Console().print(table)
-        rest = d["total"] - d["offset"] - d["shown"]
-        if rest > 0:
-            click.echo(f"{rest} more: use --offset {d['offset'] + d['shown']}")
+        _page_footer(d, "attempts")
 
     emit(data, as_json, human_pro)
 
@@ -436,5 +434,15 @@ def log_cmd(
                 r["detail"] or "",
             )
         Console().print(table)
+        _page_footer(d, "reads")
 
     emit(data, as_json, human)
+
+
+def _page_footer(d: dict[str, Any], what: str) -> None:
+    """How many rows there are in all, and how to see the rest: a list that
+    stops early says so."""
+    rest = d["total"] - d["offset"] - d["shown"]
+    click.echo(f"{d['shown']} of {d['total']} {what}")
+    if rest > 0:
+        click.echo(f"{rest} more: use --offset {d['offset'] + d['shown']}")
