@@ -12,6 +12,7 @@ Everything goes through the public API, as an embedding application would.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections import Counter, defaultdict
@@ -26,7 +27,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from stdnum import luhn
 from stdnum.fr import nir as stdnum_nir
 
+from espace.adapters.auditexport import verify_export
+from espace.adapters.auditlog import SIGNER_ENV, SIGNER_FILE_ENV
 from espace.adapters.meta import read_meta
+from espace.adapters.notes import Signer
 from espace.adapters.settings import create_engine, parse_database_url
 from espace.api import Store, init_store
 from espace.application.errors import ConfigurationError
@@ -219,7 +223,14 @@ def run_simulation(
     url = _prepare_store(url, fresh)
     rng = random.Random(seed)
     now = [START]
-    with Store.open(url, clock=lambda: now[0], sync_views=False) as store:
+    environ = dict(os.environ)
+    if not (environ.get(SIGNER_ENV) or environ.get(SIGNER_FILE_ENV)):
+        # No log key given: sign this run's checkpoints with a key of its own,
+        # whose verifier key the summary prints.
+        environ[SIGNER_ENV] = Signer.generate("espace.simulation/audit").key
+    with Store.open(
+        url, clock=lambda: now[0], sync_views=False, environ=environ
+    ) as store:
         store.sync()
         if sum(store.espaces.counts_by_state().values()) > 0:
             raise ConfigurationError(
@@ -243,6 +254,7 @@ def run_simulation(
             "actions": dict(sorted(sim.actions.items())),
             **store.content_counts(),
             "deadlines": dict(sorted(sim.deadlines.items())),
+            "audit": sim.audit,
             "elapsed_s": round(elapsed, 2),
             "events_per_s": round(events / elapsed) if elapsed else 0,
             "commands_per_s": round(sim.commands / elapsed) if elapsed else 0,
@@ -270,6 +282,7 @@ class _Simulation:
             for profession, n in PROFESSIONAL_MIX
         }
         self.doc_weights = [w for w, *_ in DOCUMENT_MIX]
+        self.audit: dict[str, Any] = {}
 
     def at_day(self, day: int, hour: int = 10) -> datetime:
         local = datetime.combine(
@@ -293,9 +306,12 @@ class _Simulation:
             for day in range(ACTIVE_DAYS):
                 self.live_day(day)
                 bar.advance(task)
+            bar.update(task, description="audit")
+            self.audit_day(population)
             bar.update(task, description="ten years on")
             self.now[0] = self.at_day(ACTIVE_DAYS + 3653 + 30, hour=2)
             self.run_deadlines()
+            self.audit_after_erasures(population)
             bar.advance(task)
 
     def affiliate(
@@ -535,6 +551,72 @@ class _Simulation:
         self.deadlines.update(report.done)
         for kind, n in report.skipped.items():
             self.deadlines[f"{kind}_skipped"] += n
+
+    # ------------------------------------------------------------------
+    # The auditor (ADR-0021, ADR-0022): sign the log, verify it, replay a few
+    # espaces as of an earlier instant, ask who could read a document then,
+    # list a professional's accesses, export espaces and check the exports
+    # offline. Its choices use a generator of its own, drawn from nobody's.
+
+    AUDITOR = "simulation auditor"
+    AUDITED = 5
+
+    def audit_day(self, population: list[Person]) -> None:
+        audit, rng = self.store.audit, random.Random(len(population))
+        signed = audit.checkpoint()
+        signer = self.store.audit_log.signer
+        assert signer is not None  # run_simulation always gives one
+        verifier = signer.verifier
+        with_documents = [p for p in population if p.documents]
+        chosen = rng.sample(with_documents, min(self.AUDITED, len(with_documents)))
+        midway = self.at_day(ACTIVE_DAYS // 2, hour=12)
+        counts: Counter[str] = Counter()
+        for person in chosen:
+            assert person.espace_id is not None
+            history = audit.history(
+                person.espace_id, as_of=midway, auditor=self.AUDITOR
+            )
+            counts["history_events"] += len(history["events"])
+            document = person.documents[0]
+            access = audit.access(document, at=self.now[0], auditor=self.AUDITOR)
+            counts["access_routes"] += len(access["who"])
+            export = audit.export(person.espace_id, auditor=self.AUDITOR)
+            check = verify_export(export, [verifier])
+            counts["exports_valid" if check.valid else "exports_invalid"] += 1
+            counts["exported_entries"] += check.entries
+        physician = self.pros["physician"][0]
+        attempts = audit.professional(physician.id, auditor=self.AUDITOR, limit=1)
+        report = audit.verify()
+        self.audit.update(
+            verifier_key=verifier.key,
+            checkpoint_size=signed.size,
+            audited_espaces=len(chosen),
+            **dict(sorted(counts.items())),
+            professional_attempts=attempts["total"],
+            verified_rows=report.rows,
+            intact=report.intact,
+        )
+
+    def audit_after_erasures(self, population: list[Person]) -> None:
+        """Ten years on, erased espaces' leaves still verify (SEC-4)."""
+        audit = self.store.audit
+        signed = audit.checkpoint()
+        report = audit.verify()
+        erased = [
+            p
+            for p in population
+            if p.espace_id is not None
+            and (self.store.espaces.get(p.espace_id) or {}).get("state") == "erased"
+        ][:1]
+        for person in erased:
+            assert person.espace_id is not None
+            export = audit.export(person.espace_id, auditor=self.AUDITOR)
+            self.audit["erased_export_entries"] = len(export["entries"])
+        self.audit.update(
+            final_checkpoint_size=signed.size,
+            final_verified_rows=report.rows,
+            intact_after_erasures=report.intact,
+        )
 
     # ------------------------------------------------------------------
     # The espace beyond the record: the directory (PRO-2), messages (MSG-*),

@@ -354,6 +354,18 @@ def test_simulate_is_deterministic_by_seed_and_its_states_add_up(
     assert first["states"] == second["states"]
     assert first["actions"] == second["actions"]
     assert first["deadlines"] == second["deadlines"]
+    # The auditor's part (LC-8, ACC-6, SEC-4): the log is signed and intact,
+    # before and after the archives expire and espaces are erased; every
+    # export it made verified offline.
+    audit = first["audit"]
+    assert audit["intact"]
+    assert audit["intact_after_erasures"]
+    assert audit["audited_espaces"] == audit["exports_valid"] > 0
+    assert "exports_invalid" not in audit
+    assert audit["history_events"] > 0
+    assert audit["access_routes"] > 0
+    assert audit["final_verified_rows"] >= audit["final_checkpoint_size"] > 0
+    assert audit["verifier_key"].startswith("espace.simulation/audit+")
 
 
 # --------------------------------------------------------------------- PostgreSQL
