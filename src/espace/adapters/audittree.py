@@ -183,20 +183,28 @@ def fetch_nodes(
         for index, value in conn.execute(query):
             found[(0, int(index))] = bytes(value)
     for start in range(0, len(upper), _IN_CHUNK):
-        by_level: dict[int, list[int]] = {}
-        for level, index in upper[start : start + _IN_CHUNK]:
-            by_level.setdefault(level, []).append(index)
-        # One IN list per level, in one statement: both databases search
-        # their primary key so (SQLite scans every node for a row-value IN).
-        union = sa.union_all(
-            *(
-                sa.select(nodes.c.level, nodes.c.node_index, nodes.c.hash).where(
-                    nodes.c.level == level, nodes.c.node_index.in_(indexes)
-                )
-                for level, indexes in by_level.items()
+        # A join with the pairs as a VALUES list (a CTE, which SQLite can
+        # name the columns of): both databases probe their
+        # primary key once per pair. (SQLite scans every node for a
+        # row-value IN; a UNION of one IN per level costs PostgreSQL a plan
+        # per level.)
+        wanted_pairs = (
+            sa.values(
+                sa.column("level", sa.SmallInteger),
+                sa.column("node_index", sa.BigInteger),
+                name="wanted",
             )
+            .data(upper[start : start + _IN_CHUNK])
+            .cte("wanted")
         )
-        for row in conn.execute(union):
+        query = sa.select(nodes.c.level, nodes.c.node_index, nodes.c.hash).join(
+            wanted_pairs,
+            sa.and_(
+                nodes.c.level == wanted_pairs.c.level,
+                nodes.c.node_index == wanted_pairs.c.node_index,
+            ),
+        )
+        for row in conn.execute(query):
             found[(int(row.level), int(row.node_index))] = bytes(row.hash)
     return [(node, found[node]) for node in order]
 
@@ -279,12 +287,23 @@ class AuditTree:
 
     # -- checkpoints ------------------------------------------------------------
 
-    def checkpoints(self, limit: int = 100) -> list[StoredCheckpoint]:
+    def checkpoints(
+        self, limit: int | None = 100, offset: int = 0
+    ) -> list[StoredCheckpoint]:
+        """The signed checkpoints, newest first (every one with no limit)."""
         query = (
-            checkpoints.select().order_by(checkpoints.c.tree_size.desc()).limit(limit)
+            checkpoints.select()
+            .order_by(checkpoints.c.tree_size.desc())
+            .limit(limit)
+            .offset(offset)
         )
         with self.engine.connect() as conn:
             return [_checkpoint(r) for r in conn.execute(query).mappings()]
+
+    def checkpoint_count(self) -> int:
+        with self.engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(checkpoints)
+            return int(conn.execute(query).scalar_one())
 
     def checkpoint(self, size: int) -> StoredCheckpoint | None:
         query = checkpoints.select().where(checkpoints.c.tree_size == size)
