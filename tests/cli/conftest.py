@@ -109,6 +109,16 @@ def pg_cli(pg_url: str, tmp_path: Path) -> Espace:
     return Espace(env, tmp_path)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cli(request: pytest.FixtureRequest) -> Espace:
+    """`espace` on a fresh simulation store, once on SQLite, once on PostgreSQL."""
+    espace: Espace = request.getfixturevalue(
+        "sqlite_cli" if request.param == "sqlite" else "pg_cli"
+    )
+    espace("init", "--simulation", "--json")
+    return espace
+
+
 @dataclass
 class Holder:
     nir: str

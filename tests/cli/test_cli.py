@@ -166,7 +166,7 @@ def test_the_whole_lifecycle_through_the_cli_on_a_simulation_store_lc_1_to_lc_12
     assert reissued["activation_code"] != codes[ids[b.nir]]
 
     # queries
-    listed = espace("list", "--state", "active", "--json").json
+    listed = espace("list", "--state", "active", "--json").json["espaces"]
     assert sorted(r["espace_id"] for r in listed) == sorted(
         [ids[a.nir], ids[minor.nir]]
     )
@@ -234,7 +234,7 @@ def test_the_whole_lifecycle_through_the_cli_on_a_simulation_store_lc_1_to_lc_12
     assert all(v["lag"] == 0 for v in status)
     rebuilt = espace("projections", "rebuild", "--json").json
     assert set(rebuilt) >= {"espaces", "deadlines"}
-    after = {r["espace_id"]: r for r in espace("list", "--json").json}
+    after = {r["espace_id"]: r for r in espace("list", "--json").json["espaces"]}
     assert after[ids[a.nir]]["state"] == "erased"
     assert (after[ids[b.nir]]["state"], after[ids[b.nir]]["deceased"]) == (
         "closed",
@@ -402,7 +402,7 @@ def test_the_main_flow_through_the_cli_on_postgresql_on_the_real_clock(
     assert espace("close", *ref(a), "--json", expect=4).json["error"] == "not_found"
     assert all(v["lag"] == 0 for v in espace("projections", "status", "--json").json)
     espace("projections", "rebuild", "--json")
-    states = {r["state"] for r in espace("list", "--json").json}
+    states = {r["state"] for r in espace("list", "--json").json["espaces"]}
     assert states == {"erased", "opposed"}
     assert espace("stats", "--json", clock=T0, expect=6).json["error"] == (
         "configuration"

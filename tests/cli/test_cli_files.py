@@ -27,15 +27,6 @@ from conftest import FEED_COLUMNS
 T0 = "2027-01-04T10:00:00+01:00"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def cli(request: pytest.FixtureRequest) -> Any:
-    espace = request.getfixturevalue(
-        "sqlite_cli" if request.param == "sqlite" else "pg_cli"
-    )
-    espace("init", "--simulation", "--json")
-    return espace
-
-
 def feed_text(rows: list[dict[str, str]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FEED_COLUMNS, lineterminator="\n")

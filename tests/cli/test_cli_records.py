@@ -290,15 +290,15 @@ def main_flow(cli: Cli, *, full: bool = True) -> None:
     assert refused["rule"] == "ACC-5"
 
     # ACC-6: the journal
-    journal = cli("journal", *HOLDER)
+    journal = cli("journal", *HOLDER)["traces"]
     assert {"read", "deposit", "replace", "mask", "consent"} <= {
         r["action"] for r in journal
     }
     assert any(not r["allowed"] and r["rule"] == "ACC-2" for r in journal)
-    own = cli("journal", "--nir", NIR, *STRANGER)
+    own = cli("journal", "--nir", NIR, *STRANGER)["traces"]
     assert {r["actor_id"] for r in own} == {STRANGER[1]}
     assert {r["mode"] for r in own} == {"emergency"}
-    assert len(cli("journal", "--nir", NIR, *GP)) == len(journal)
+    assert len(cli("journal", "--nir", NIR, *GP)["traces"]) == len(journal)
 
     # DOC-4: logical deletion by the author only
     assert cli("doc", "delete", "--document", imaging, *GP, code=3)["rule"] == "DOC-4"
@@ -312,7 +312,7 @@ def short_flow(cli: Cli, report: str) -> None:
     pending = cli("notifications", "pending", "--nir", NIR)
     assert {a["recipient_id"] for a in pending} == {holder_recipient(pending), GP[1]}
     cli("notifications", "deliver", "--alert", pending[0]["alert_id"])
-    journal = cli("journal", *HOLDER)
+    journal = cli("journal", *HOLDER)["traces"]
     assert {r["action"] for r in journal} >= {"consent", "deposit", "replace", "read"}
     assert {r["mode"] for r in journal} == {"care", "emergency"}
 

@@ -380,7 +380,7 @@ def test_a_holder_a_professional_and_their_espace_through_the_cli(
         "services", "disconnect", *holder, "--service", "pilulier", "--json", clock=DAY3
     )
     assert espace("services", "connections", "--nir", h.nir, "--json").json == []
-    journal = espace("journal", *holder, "--json", clock=DAY3).json
+    journal = espace("journal", *holder, "--json", clock=DAY3).json["traces"]
     details = {r["detail"] for r in journal if r["detail"]}
     assert {
         "connect-service pilulier",

@@ -499,6 +499,7 @@ class AuditService:
             "total": total,
             "shown": len(rows),
             "offset": offset,
+            "remaining": max(total - offset - len(rows), 0),
             "attempts": [plain(r) for r in rows],
         }
 

@@ -585,12 +585,23 @@ class RecordService(ServiceBase):
     ) -> list[dict[str, Any]]:
         """ACC-6: the holder and the médecin traitant see every trace; a
         professional sees their own actions only."""
-        espace = self._espace(espace_id)
-        ground = self._require(actor, Action.JOURNAL, espace)
-        own = actor.id if ground is Ground.OWN_ACTIONS else None
         return self.journal_view.of_espace(
-            espace_id, actor_id=own, limit=limit, offset=offset
+            espace_id,
+            actor_id=self._journal_scope(actor, espace_id),
+            limit=limit,
+            offset=offset,
         )
+
+    def journal_total(self, actor: Actor, espace_id: UUID) -> int:
+        """How many traces ``journal`` would list to this actor, with no limit."""
+        return self.journal_view.count(
+            espace_id, actor_id=self._journal_scope(actor, espace_id)
+        )
+
+    def _journal_scope(self, actor: Actor, espace_id: UUID) -> str | None:
+        """ACC-6: None for every trace, else the professional's own id."""
+        ground = self._require(actor, Action.JOURNAL, self._espace(espace_id))
+        return actor.id if ground is Ground.OWN_ACTIONS else None
 
     # ----------------------------------------------------------------- consent
 

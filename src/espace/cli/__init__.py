@@ -108,6 +108,58 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None] | None = None) -
         _print_mapping(data)
 
 
+def paged(default: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--limit, --offset and --all for a command that lists many rows: a
+    list that stops early says how many remain (``page``)."""
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.option(
+            "--all", "all_rows", is_flag=True, help="Every row (no --limit)."
+        )(func)
+        func = click.option(
+            "--offset", default=0, show_default=True, type=click.IntRange(0)
+        )(func)
+        return click.option(
+            "--limit",
+            default=default,
+            show_default=True,
+            type=click.IntRange(1, 1_000_000),
+            help="At most this many rows; the output says how many remain.",
+        )(func)
+
+    return wrap
+
+
+EVERY_ROW = 2**62
+"""A LIMIT that both databases take and no store reaches: --all."""
+
+
+def page_limit(limit: int, all_rows: bool) -> int:
+    """The number of rows to ask for: --limit, or every one with --all."""
+    return EVERY_ROW if all_rows else limit
+
+
+def page(key: str, rows: list[Any], total: int, offset: int) -> dict[str, Any]:
+    """One page of a list, as JSON gives it: the total, what is shown, and
+    how many rows remain after it."""
+    return {
+        "total": total,
+        "shown": len(rows),
+        "offset": offset,
+        "remaining": max(total - offset - len(rows), 0),
+        key: rows,
+    }
+
+
+def page_footer(d: Mapping[str, Any], what: str) -> None:
+    """For a person: how many rows there are in all, and how to see the rest."""
+    click.echo(f"{d['shown']} of {d['total']} {what}")
+    if d["remaining"] > 0:
+        click.echo(
+            f"{d['remaining']} more: use --offset {d['offset'] + d['shown']} or --all"
+        )
+
+
 def _print_mapping(data: Any) -> None:
     if isinstance(data, Mapping):
         width = max((len(str(k)) for k in data), default=0)
@@ -333,10 +385,15 @@ def affiliate_cmd(
 
 @command(main, "notify")
 @espace_ref
-@click.option("--pending", is_flag=True, help="Send every notice not sent yet.")
+@click.option("--pending", is_flag=True, help="Send the notices not sent yet.")
 @click.option(
-    "--limit", default=1000, show_default=True, type=click.IntRange(1, 1_000_000)
+    "--limit",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="With --pending: at most this many; the output says how many remain.",
 )
+@click.option("--all", "all_rows", is_flag=True, help="With --pending: every one.")
 def notify_cmd(
     ctx: Context,
     as_json: bool,
@@ -344,22 +401,47 @@ def notify_cmd(
     espace_id: UUID | None,
     pending: bool,
     limit: int,
+    all_rows: bool,
 ) -> None:
     """LC-1/LC-2: send the notice; prints the provisional activation code(s).
 
     The codes are for the mail or print house only: they are printed once and
-    stored only as salted keyed digests.
+    stored only as salted keyed digests. With --pending, the notices not sent
+    yet, --limit at a time (or --all), and how many remain.
     """
     store = ctx.open()
     if pending:
         if nir or espace_id:
             raise InvalidInput({"pending": ["--pending goes without --nir/--id"]})
-        ids = store.espaces.ids_in_state("affiliated", limit=limit)
-        notices = [n.as_dict() for n in store.lifecycle.send_notices(ids)]
-        emit({"sent": len(notices), "notices": notices}, as_json)
+        notices: list[dict[str, Any]] = []
+        while all_rows or len(notices) < limit:
+            batch = (
+                min(NOTICE_BATCH, limit - len(notices))
+                if not all_rows
+                else NOTICE_BATCH
+            )
+            ids = store.espaces.ids_in_state("affiliated", limit=batch)
+            if not ids:
+                break
+            notices += [n.as_dict() for n in store.lifecycle.send_notices(ids)]
+        remaining = store.espaces.count(state="affiliated")
+
+        def human(d: dict[str, Any]) -> None:
+            _print_mapping({"sent": d["sent"], "remaining": d["remaining"]})
+            for n in d["notices"]:
+                _print_mapping(n)
+            if d["remaining"]:
+                click.echo(f"{d['remaining']} more: run again, or use --all")
+
+        data = {"sent": len(notices), "remaining": remaining, "notices": notices}
+        emit(data, as_json, human)
         return
     issued = store.lifecycle.send_notice(resolve(store, nir, espace_id))
     emit(issued, as_json)
+
+
+NOTICE_BATCH = 1000
+"""Notices sent per batch with --pending (one save per batch)."""
 
 
 @command(main, "reissue-code")
@@ -556,8 +638,7 @@ def show_cmd(
 @click.option(
     "--deadline-before", help="Only espaces whose next deadline is before (ISO)."
 )
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@paged(50)
 def list_cmd(
     ctx: Context,
     as_json: bool,
@@ -565,19 +646,25 @@ def list_cmd(
     deadline_before: str | None,
     limit: int,
     offset: int,
+    all_rows: bool,
 ) -> None:
-    """Espaces by state and next deadline (from the espaces view)."""
+    """Espaces by state and next deadline (from the espaces view); says how
+    many remain beyond --limit."""
     store = ctx.open()
     before = (
         parse_instant(deadline_before, "deadline_before") if deadline_before else None
     )
+    total = store.espaces.count(state=state, deadline_before=before)
     rows = store.espaces.find(
-        state=state, deadline_before=before, limit=limit, offset=offset
+        state=state,
+        deadline_before=before,
+        limit=page_limit(limit, all_rows),
+        offset=offset,
     )
 
-    def human(data: list[dict[str, Any]]) -> None:
+    def human(d: dict[str, Any]) -> None:
         table = Table("espace id", "state", "affiliated", "next deadline", "due")
-        for r in data:
+        for r in d["espaces"]:
             table.add_row(
                 str(r["espace_id"]),
                 r["state"],
@@ -586,8 +673,9 @@ def list_cmd(
                 _day(r["next_deadline_at"]),
             )
         Console().print(table)
+        page_footer(d, "espaces")
 
-    emit(rows, as_json, human)
+    emit(page("espaces", rows, total, offset), as_json, human)
 
 
 def _day(value: datetime | None) -> str:

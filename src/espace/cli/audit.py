@@ -25,7 +25,19 @@ from espace.adapters.notes import NoteError, Signer, Verifier
 from espace.application.delimited import read_text
 from espace.application.errors import InvalidInput
 from espace.application.schemas import parse_instant
-from espace.cli import Context, command, emit, espace_ref, file_name, main, resolve
+from espace.cli import (
+    Context,
+    command,
+    emit,
+    espace_ref,
+    file_name,
+    main,
+    page,
+    page_footer,
+    page_limit,
+    paged,
+    resolve,
+)
 
 EXIT_NOT_INTACT = 7
 
@@ -78,10 +90,13 @@ def checkpoint_cmd(ctx: Context, as_json: bool) -> None:
 
 
 @command(audit_group, "checkpoints")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100_000))
-def checkpoints_cmd(ctx: Context, as_json: bool, limit: int) -> None:
+@paged(20)
+def checkpoints_cmd(
+    ctx: Context, as_json: bool, limit: int, offset: int, all_rows: bool
+) -> None:
     """The signed checkpoints, newest first."""
     store = ctx.open()
+    tree = store.audit_log.tree
     rows = [
         {
             "size": c.size,
@@ -89,12 +104,12 @@ def checkpoints_cmd(ctx: Context, as_json: bool, limit: int) -> None:
             "key_name": c.key_name,
             "note": c.note,
         }
-        for c in store.audit_log.tree.checkpoints(limit=limit)
+        for c in tree.checkpoints(limit=page_limit(limit, all_rows), offset=offset)
     ]
 
-    def human(data: list[dict[str, Any]]) -> None:
+    def human(data: dict[str, Any]) -> None:
         table = Table("size", "signed at", "key", "root")
-        for r in data:
+        for r in data["checkpoints"]:
             table.add_row(
                 str(r["size"]),
                 r["signed_at"].isoformat(),
@@ -102,8 +117,9 @@ def checkpoints_cmd(ctx: Context, as_json: bool, limit: int) -> None:
                 r["note"].split("\n")[2],
             )
         Console().print(table)
+        page_footer(data, "checkpoints")
 
-    emit(rows, as_json, human)
+    emit(page("checkpoints", rows, tree.checkpoint_count(), offset), as_json, human)
 
 
 def _verifiers(keys: tuple[str, ...]) -> list[Verifier]:
@@ -260,10 +276,7 @@ def history_cmd(
 @click.option("--professional", "idnatps", help="Every access attempt of this IdNatPS.")
 @click.option("--since", help="With --professional: from this instant (ISO 8601).")
 @click.option("--until", help="With --professional: up to this instant (ISO 8601).")
-@click.option(
-    "--limit", default=100, show_default=True, type=click.IntRange(1, 100_000)
-)
-@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@paged(100)
 @auditor_option
 def access_cmd(
     ctx: Context,
@@ -275,6 +288,7 @@ def access_cmd(
     until: str | None,
     limit: int,
     offset: int,
+    all_rows: bool,
     auditor: str,
 ) -> None:
     """--document D --at T: who could read D at T and on what grounds (the
@@ -321,7 +335,7 @@ def access_cmd(
         since=window[0],
         until=window[1],
         auditor=auditor,
-        limit=limit,
+        limit=page_limit(limit, all_rows),
         offset=offset,
     )
 
@@ -337,7 +351,7 @@ def access_cmd(
                 r["ground"] or r["rule"] or "",
             )
         Console().print(table)
-        _page_footer(d, "attempts")
+        page_footer(d, "attempts")
 
     emit(data, as_json, human_pro)
 
@@ -410,18 +424,22 @@ def verify_export_cmd(
 @click.option(
     "--subject", help="Only the reads of this espace, document or professional."
 )
-@click.option(
-    "--limit", default=100, show_default=True, type=click.IntRange(1, 100_000)
-)
-@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@paged(100)
 def log_cmd(
-    ctx: Context, as_json: bool, subject: str | None, limit: int, offset: int
+    ctx: Context,
+    as_json: bool,
+    subject: str | None,
+    limit: int,
+    offset: int,
+    all_rows: bool,
 ) -> None:
     """The auditors' reads, newest first: the audit log (not the holder's
     journal)."""
     store = ctx.open()
-    rows, total = store.audit.log(subject=subject, limit=limit, offset=offset)
-    data = {"total": total, "shown": len(rows), "offset": offset, "reads": rows}
+    rows, total = store.audit.log(
+        subject=subject, limit=page_limit(limit, all_rows), offset=offset
+    )
+    data = page("reads", rows, total, offset)
 
     def human(d: dict[str, Any]) -> None:
         table = Table("at", "auditor", "action", "subject", "detail")
@@ -434,15 +452,6 @@ def log_cmd(
                 r["detail"] or "",
             )
         Console().print(table)
-        _page_footer(d, "reads")
+        page_footer(d, "reads")
 
     emit(data, as_json, human)
-
-
-def _page_footer(d: dict[str, Any], what: str) -> None:
-    """How many rows there are in all, and how to see the rest: a list that
-    stops early says so."""
-    rest = d["total"] - d["offset"] - d["shown"]
-    click.echo(f"{d['shown']} of {d['total']} {what}")
-    if rest > 0:
-        click.echo(f"{rest} more: use --offset {d['offset'] + d['shown']}")

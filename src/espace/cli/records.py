@@ -24,6 +24,10 @@ from espace.cli import (
     espace_ref,
     file_name,
     main,
+    page,
+    page_footer,
+    page_limit,
+    paged,
     resolve,
 )
 from espace.domain.access import PROFESSIONS, Actor
@@ -499,20 +503,21 @@ def grant_heir_cmd(
 @command(main, "journal")
 @espace_ref
 @actor_options
-@click.option(
-    "--limit", default=100, show_default=True, type=click.IntRange(1, 100_000)
-)
+@paged(100)
 def journal_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
-    """ACC-6: the access journal (all of it for the holder and the médecin
-    traitant; a professional's own actions otherwise)."""
+    """ACC-6: the access journal, newest first (all of it for the holder and
+    the médecin traitant; a professional's own actions otherwise); says how
+    many remain beyond --limit."""
     store = ctx.open()
     espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+    limit, offset = page_limit(kw.pop("limit"), kw.pop("all_rows")), kw.pop("offset")
     actor = resolve_actor(_actor_kw(kw), espace_id)
-    rows = store.records.journal(actor, espace_id, limit=kw["limit"])
+    total = store.records.journal_total(actor, espace_id)
+    rows = store.records.journal(actor, espace_id, limit=limit, offset=offset)
 
-    def human(data: list[dict[str, Any]]) -> None:
+    def human(d: dict[str, Any]) -> None:
         table = Table("at", "actor", "action", "allowed", "ground / rule", "document")
-        for r in data:
+        for r in d["traces"]:
             table.add_row(
                 r["at"].isoformat(timespec="seconds"),
                 f"{r['actor_kind']} {r['actor_id']}",
@@ -522,8 +527,9 @@ def journal_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
                 str(r["document_id"] or ""),
             )
         Console().print(table)
+        page_footer(d, "traces")
 
-    emit(rows, as_json, human)
+    emit(page("traces", rows, total, offset), as_json, human)
 
 
 # --------------------------------------------------------------------- notifications

@@ -282,14 +282,27 @@ class EspacesQueries:
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        query = espaces.select().order_by(espaces.c.affiliated_at, espaces.c.espace_id)
-        if state is not None:
-            query = query.where(espaces.c.state == state)
-        if deadline_before is not None:
-            query = query.where(espaces.c.next_deadline_at < deadline_before)
-        query = query.limit(limit).offset(offset)
+        query = (
+            espaces.select()
+            .where(*_filters(state, deadline_before))
+            .order_by(espaces.c.affiliated_at, espaces.c.espace_id)
+            .limit(limit)
+            .offset(offset)
+        )
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    def count(
+        self, *, state: str | None = None, deadline_before: datetime | None = None
+    ) -> int:
+        """How many espaces ``find`` would list with no limit."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(espaces)
+            .where(*_filters(state, deadline_before))
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def ids_in_state(self, state: str, limit: int = 1000) -> list[UUID]:
         query = (
@@ -306,3 +319,12 @@ class EspacesQueries:
         with self.engine.connect() as conn:
             counts = {str(s): int(n) for s, n in conn.execute(query)}
         return {str(s): counts.get(str(s), 0) for s in State}
+
+
+def _filters(state: str | None, deadline_before: datetime | None) -> list[Any]:
+    where: list[Any] = []
+    if state is not None:
+        where.append(espaces.c.state == state)
+    if deadline_before is not None:
+        where.append(espaces.c.next_deadline_at < deadline_before)
+    return where

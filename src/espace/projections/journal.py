@@ -93,8 +93,11 @@ class JournalQueries:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def count(self, espace_id: UUID) -> int:
+    def count(self, espace_id: UUID, *, actor_id: str | None = None) -> int:
+        """How many traces ``of_espace`` would list with no limit."""
         query = sa.select(sa.func.count()).where(journal.c.espace_id == espace_id)
+        if actor_id is not None:
+            query = query.where(journal.c.actor_id == actor_id)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
