@@ -86,8 +86,12 @@ def test_a_store_of_an_older_schema_is_refused_until_migrated(
     store_url: str, store_env: dict[str, str], store: Store, people: Any
 ) -> None:
     store.lifecycle.affiliate_feed([(2, people.make().row)])
+    added_since = {"audit_leaves": "ix_audit_leaves_originator"}
+    added_since["view_access_journal"] = "ix_view_access_journal_actor_id"
     with store.engine.begin() as conn:
         QUARANTINE_TABLE.drop(conn)
+        for name in added_since.values():  # tables an older espace made
+            conn.exec_driver_sql(f"DROP INDEX {name}")
     set_meta(store.engine, "schema_version", "1")
 
     with pytest.raises(ConfigurationError, match="run `espace migrate`"):
@@ -100,6 +104,9 @@ def test_a_store_of_an_older_schema_is_refused_until_migrated(
     with Store.open(store_url, environ=store_env) as migrated:
         assert sum(migrated.espaces.counts_by_state().values()) == 1
         assert migrated.quarantined() == ([], 0)
+        inspector = sa.inspect(migrated.engine)
+        for table, index in added_since.items():
+            assert index in {i["name"] for i in inspector.get_indexes(table)}
     assert migrate_store(store_url, environ=store_env)["from"] == SCHEMA_VERSION
 
 

@@ -48,6 +48,9 @@ leaves = sa.Table(
     sa.Column("leaf", sa.LargeBinary, nullable=False),
     sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
     sa.Index("ix_audit_leaves_espace", "espace_id", "leaf_index"),
+    # An aggregate's leaves: the record of an espace's erasure is sealed under
+    # the system key, found by its aggregate id (history, export).
+    sa.Index("ix_audit_leaves_originator", "originator_id", "originator_version"),
 )
 
 nodes = sa.Table(

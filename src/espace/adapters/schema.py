@@ -14,7 +14,10 @@ Versions:
 2. the projection quarantine, the keystore's master-key check (ADR-0018);
    every table created by ``init`` and ``migrate`` only;
 3. the audit log: the Merkle tree's leaves and nodes, the signed
-   checkpoints (ADR-0021).
+   checkpoints (ADR-0021);
+4. the audit leaves indexed by aggregate (an espace's erasure record
+   without a scan), and ``migrate`` creating the indexes that tables made
+   by an older espace lack (the journal's by actor).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from espace.adapters.settings import StoreSettings, create_engine
 from espace.adapters.tracking import TRACKING_METADATA
 from espace.application.errors import ConfigurationError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The version of the tables this espace reads and writes."""
 
 
@@ -53,17 +56,30 @@ def create_schema(
         events.close()
         tables = list(view_tables)
         with engine.begin() as conn:
-            TRACKING_METADATA.create_all(conn)
-            CONTENT_METADATA.create_all(conn)
-            AUDIT_METADATA.create_all(conn)
+            fixed = (TRACKING_METADATA, CONTENT_METADATA, AUDIT_METADATA)
+            for metadata in fixed:
+                metadata.create_all(conn)
             by_metadata: dict[sa.MetaData, list[sa.Table]] = {}
             for table in tables:
                 by_metadata.setdefault(table.metadata, []).append(table)
             for metadata, group in by_metadata.items():
                 metadata.create_all(conn, tables=group)
+            every = [t for m in fixed for t in m.tables.values()] + tables
+            _create_missing_indexes(conn, every)
         set_meta(engine, "schema_version", str(SCHEMA_VERSION))
     finally:
         engine.dispose()
+
+
+def _create_missing_indexes(conn: sa.Connection, tables: Iterable[sa.Table]) -> None:
+    """``create_all`` makes a table's indexes with the table only: an index
+    declared since an older espace made the table is created here."""
+    inspector = sa.inspect(conn)
+    for table in {t.name: t for t in tables}.values():  # once each: it caches
+        present = {i["name"] for i in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in present:
+                index.create(conn)
 
 
 def check_schema_version(meta: dict[str, str], redacted_url: str) -> None:
