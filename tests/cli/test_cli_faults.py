@@ -63,7 +63,7 @@ def test_a_changed_byte_is_quarantined_located_and_exits_7_for_its_espace_only(
 
     rebuilt = cli("projections", "rebuild", "--json", clock=T0)
     assert rebuilt.json["espaces"] >= 5
-    assert len(cli("list", "--json").json) == 3
+    assert len(cli("list", "--json").json["espaces"]) == 3
 
     refused = cli("oppose", "--nir", damaged.nir, "--json", clock=T0, expect=7).json
     assert refused["error"] == "integrity"
