@@ -222,6 +222,53 @@ def test_a_directory_extract_in_latin_1_rejects_its_lines_and_withdraws_nobody_p
     assert cli("stats", "--json").json["directory"] == {"physician": 4}
 
 
+def test_a_full_import_that_would_empty_the_directory_needs_force_pro_2(
+    cli: Any, tmp_path: Path
+) -> None:
+    lines = directory_lines(40)
+    whole, partial = tmp_path / "whole.txt", tmp_path / "partial.txt"
+    whole.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    partial.write_text("\n".join(lines[:37]) + "\n", encoding="utf-8")  # 4 gone
+    cli("directory", "import", str(whole), "--json")
+
+    refused = cli("directory", "import", str(partial), "--full", "--json", expect=3)
+    assert (refused.json["withdrawn"], refused.json["absent"]) == (0, 4)
+    assert refused.json["listed"] == 40
+    assert len(refused.json["absent_sample"]) == 4
+    said = cli("directory", "import", str(partial), "--full", expect=3).stdout
+    assert "4 of 40 listed are absent" in said
+    assert "more than 5%" in said
+    assert "--force" in said
+
+    dry = cli(
+        "directory", "import", str(partial), "--full", "--force", "--dry-run", "--json"
+    ).json
+    assert (dry["dry_run"], dry["withdrawn"], dry["events"]) == (True, 4, 0)
+    assert cli("stats", "--json").json["directory"] == {"physician": 40}
+    within = cli(
+        "directory",
+        "import",
+        str(partial),
+        "--full",
+        "--max-withdrawn",
+        "10",
+        "--json",
+    ).json
+    assert within["withdrawn"] == 4
+    assert cli("stats", "--json").json["directory"] == {"physician": 36}
+    bad = cli(
+        "directory",
+        "import",
+        str(partial),
+        "--full",
+        "--max-withdrawn",
+        "200",
+        "--json",
+        expect=2,
+    )
+    assert "max-withdrawn" in bad.stdout + bad.stderr
+
+
 def test_a_directory_row_with_shifted_fields_is_rejected_not_imported_pro_2(
     cli: Any, tmp_path: Path
 ) -> None:

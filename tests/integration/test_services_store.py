@@ -245,8 +245,22 @@ def test_an_extract_is_imported_bad_rows_reported_by_line_and_reimport_is_idempo
         clock.advance(days=30)
         changed = store.directory.import_extract(io.StringIO(extract(moved)), full=True)
         assert (changed.updated, changed.unchanged, changed.withdrawn) == (1, 2, 0)
-        partial = store.directory.import_extract(
+        # a partial extract withdraws nobody past the share, unless forced
+        head = store.events.recorder.max_notification_id()
+        refused = store.directory.import_extract(
             io.StringIO(extract(moved[:2])), full=True
+        )
+        assert (refused.withdrawn, refused.absent, refused.listed) == (0, 2, 3)
+        assert refused.absent_sample == sorted(refused.absent_sample)
+        assert "2 of the 3 listed" in (refused.withdrawal_skipped or "")
+        assert store.events.recorder.max_notification_id() == head
+        dry = store.directory.import_extract(
+            io.StringIO(extract(moved[:2])), full=True, force=True, dry_run=True
+        )
+        assert (dry.dry_run, dry.withdrawn, dry.events) == (True, 2, 0)
+        assert store.events.recorder.max_notification_id() == head
+        partial = store.directory.import_extract(
+            io.StringIO(extract(moved[:2])), full=True, force=True
         )
         assert (partial.unchanged, partial.withdrawn) == (1, 2)
         assert store.directory.search(name="durand") == []

@@ -44,6 +44,11 @@ log = structlog.get_logger("espace.directory")
 DELIMITER = "|"
 
 
+MAX_WITHDRAWN = 0.05
+"""A full import withdraws at most this share of the directory unless forced."""
+ABSENT_SAMPLE = 20
+
+
 @dataclass
 class DirectoryReport:
     """The outcome of an import: every row is accounted for."""
@@ -58,9 +63,18 @@ class DirectoryReport:
     rejected: list[RowRejected] = field(default_factory=list)
     events: int = 0
     withdrawal_skipped: str | None = None
+    dry_run: bool = False
+    absent: int = 0
+    """With ``full``: listed professionals the extract does not name."""
+    listed: int = 0
+    """With ``full``: professionals listed once the rows are saved, before
+    any withdrawal."""
+    absent_sample: list[str] = field(default_factory=list)
+    """The first of the absent (IdNatPS), to show before withdrawing."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "dry_run": self.dry_run,
             "rows": self.rows,
             "created": self.created,
             "updated": self.updated,
@@ -70,6 +84,9 @@ class DirectoryReport:
             "skipped_professions": dict(sorted(self.skipped_professions.items())),
             "rejected": [{"line": r.line, "fields": r.fields} for r in self.rejected],
             "events": self.events,
+            "absent": self.absent,
+            "listed": self.listed,
+            "absent_sample": self.absent_sample,
             **(
                 {"withdrawal_skipped": self.withdrawal_skipped}
                 if self.withdrawal_skipped
@@ -177,15 +194,21 @@ class DirectoryService(ServiceBase):
         at: datetime | None = None,
         batch_size: int = 500,
         progress: Callable[[int], None] | None = None,
+        dry_run: bool = False,
+        max_withdrawn: float = MAX_WITHDRAWN,
+        force: bool = False,
     ) -> DirectoryReport:
         """PRO-2: import the national extract from a binary stream (decoded
-        line by line as UTF-8) or a text stream."""
+        line by line as UTF-8) or a text stream (see ``import_rows``)."""
         return self.import_rows(
             read_extract(stream),
             full=full,
             at=at,
             batch_size=batch_size,
             progress=progress,
+            dry_run=dry_run,
+            max_withdrawn=max_withdrawn,
+            force=force,
         )
 
     def import_rows(
@@ -196,17 +219,28 @@ class DirectoryService(ServiceBase):
         at: datetime | None = None,
         batch_size: int = 500,
         progress: Callable[[int], None] | None = None,
+        dry_run: bool = False,
+        max_withdrawn: float = MAX_WITHDRAWN,
+        force: bool = False,
     ) -> DirectoryReport:
         """PRO-2: import (line number, row) pairs, rows keyed by the extract's
         column names.
 
         With ``full``, the rows are the whole directory: a listed professional
         absent from them is withdrawn and may act on no espace any more. No
-        one is withdrawn when a row was rejected: a professional on a row that
-        could not be read would look absent (``withdrawal_skipped`` says so).
+        one is withdrawn when a row was rejected (a professional on a row
+        that could not be read would look absent), nor when more than
+        ``max_withdrawn`` of the listed would be, unless ``force``: a partial
+        extract must not empty the directory. ``withdrawal_skipped`` says
+        why; ``absent`` and ``absent_sample`` say who. With ``dry_run``,
+        everything is counted and nothing is saved.
         """
+        if not 0 <= max_withdrawn <= 1:
+            raise InvalidInput(
+                {"max_withdrawn": ["a share of the directory, from 0 to 1"]}
+            )
         now = self._now(at)
-        report = DirectoryReport()
+        report = DirectoryReport(dry_run=dry_run)
         seen: dict[str, int] = {}
         mentioned: set[str] = set()
         batch: list[_Group] = []
@@ -254,7 +288,7 @@ class DirectoryService(ServiceBase):
                 "(fix the rows and import the whole extract again)"
             )
         elif full:
-            self._withdraw_absent(mentioned, now, report)
+            self._withdraw_absent(mentioned, now, report, max_withdrawn, force)
         log.info(
             "directory.imported",
             rows=report.rows,
@@ -353,7 +387,7 @@ class DirectoryService(ServiceBase):
 
     def _save_all(self, changed: list[Professional], report: DirectoryReport) -> None:
         """One save per batch; on a conflict (a concurrent import), one by one."""
-        if not changed:
+        if not changed or report.dry_run:  # a dry run counts, saves nothing
             return
         pending = [p.collect_events() for p in changed]
         try:
@@ -368,26 +402,40 @@ class DirectoryService(ServiceBase):
                     report.conflicts += 1
 
     def _withdraw_absent(
-        self, mentioned: set[str], at: datetime, report: DirectoryReport
+        self,
+        mentioned: set[str],
+        at: datetime,
+        report: DirectoryReport,
+        max_withdrawn: float,
+        force: bool,
     ) -> None:
         """PRO-2: a full extract lists everyone; the absent are withdrawn.
 
         The directory view is the to-do list; each aggregate decides again.
         A professional named by any row of the extract, even a rejected one,
-        is not absent.
+        is not absent. The absent are counted first: too many, and nobody
+        is withdrawn unless forced.
         """
         if self.sync is not None:
             self.sync()
+        absent: list[str] = []
         after = ""
-        while True:
-            page = self.queries.listed_ids(after=after, limit=1000)
-            if not page:
-                break
+        while page := self.queries.listed_ids(after=after, limit=1000):
             after = page[-1]
+            report.listed += len(page)
+            absent += [i for i in page if i not in mentioned]
+        report.absent = len(absent)
+        report.absent_sample = absent[:ABSENT_SAMPLE]
+        if absent and not force and len(absent) > max_withdrawn * report.listed:
+            report.withdrawal_skipped = (
+                f"{len(absent)} of the {report.listed} listed professionals are "
+                f"absent from the extract, more than {max_withdrawn:.0%}: nobody "
+                "was withdrawn (check that the extract is whole, or force it)"
+            )
+            return
+        for start in range(0, len(absent), 1000):
             gone: list[Professional] = []
-            for idnatps in page:
-                if idnatps in mentioned:
-                    continue
+            for idnatps in absent[start : start + 1000]:
                 pro = self._maybe(
                     professional_id(idnatps), Professional, "professional"
                 )

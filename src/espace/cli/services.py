@@ -187,10 +187,33 @@ def directory_group() -> None:
     "it are withdrawn and act on no espace any more (PRO-2).",
 )
 @click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read and check everything, say what would change; save nothing.",
+)
+@click.option(
+    "--max-withdrawn",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0, 100),
+    help="With --full: withdraw nobody if more than this percentage of the "
+    "listed professionals are absent from the extract.",
+)
+@click.option(
+    "--force", is_flag=True, help="With --full: withdraw the absent however many."
+)
+@click.option(
     "--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000)
 )
 def directory_import_cmd(
-    ctx: Context, as_json: bool, extract: BinaryIO, full: bool, batch_size: int
+    ctx: Context,
+    as_json: bool,
+    extract: BinaryIO,
+    full: bool,
+    dry_run: bool,
+    max_withdrawn: float,
+    force: bool,
+    batch_size: int,
 ) -> None:
     """PRO-2: import "PS_LibreAcces_Personne_activite" (UTF-8, `|`-separated,
     header row, trailing `|`, one row per activity; - for stdin).
@@ -204,15 +227,32 @@ def directory_import_cmd(
     UTF-8, over 1 MiB, another number of fields than the header), is reported
     with its line number and does not stop the others; rows of professions
     the access matrix does not know are counted as skipped; re-importing an
-    unchanged extract writes nothing. With --full, nobody is withdrawn if any
-    row was rejected. Exit code 2 when any row was rejected.
+    unchanged extract writes nothing. The rows that pass are saved even when
+    others are rejected: run the corrected file again.
+
+    \b
+    With --full, the listed professionals absent from the extract are listed
+    (the first 20, and how many), and withdrawn only if no row was rejected
+    and they are at most --max-withdrawn % of the directory, or with --force.
+    --dry-run shows all of this and saves nothing.
+    Exit code 2 when any row was rejected, 3 when --full withdrew nobody
+    because too many were absent.
     """
     rows = read_extract(extract)
     store = ctx.open()
-    report = store.directory.import_rows(rows, full=full, batch_size=batch_size)
+    report = store.directory.import_rows(
+        rows,
+        full=full,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        max_withdrawn=max_withdrawn / 100,
+        force=force,
+    )
     name = file_name(extract)
 
     def human(d: dict[str, Any]) -> None:
+        if d["dry_run"]:
+            click.echo("dry run: nothing was saved; the counts are what would be")
         click.echo(
             f"{d['file']}: rows {d['rows']}: created {d['created']}, "
             f"updated {d['updated']}, unchanged {d['unchanged']}, "
@@ -223,12 +263,20 @@ def directory_import_cmd(
         for r in d["rejected"]:
             reasons = "; ".join(f"{k}: {', '.join(v)}" for k, v in r["fields"].items())
             click.echo(f"  {d['file']} line {r['line']}: {reasons}")
+        if full:
+            click.echo(
+                f"  --full: {d['absent']} of {d['listed']} listed are absent from "
+                f"the extract: {', '.join(d['absent_sample']) or 'nobody'}"
+                + (" …" if d["absent"] > len(d["absent_sample"]) else "")
+            )
         if d.get("withdrawal_skipped"):
-            click.echo(f"  --full: {d['withdrawal_skipped']}")
+            click.echo(f"  --full: {d['withdrawal_skipped']} (--force)")
 
     emit({"file": name, **report.as_dict()}, as_json, human)
     if report.rejected:
         sys.exit(2)
+    if report.withdrawal_skipped:
+        sys.exit(3)
 
 
 @command(directory_group, "search")
