@@ -11,7 +11,13 @@ stderr, identifiers masked, SEC-3) for those who want it.
 """
 
 from espace.adapters.logging import configure_logging
-from espace.api import Store, StoreInfo, init_store, migrate_store
+from espace.api import (
+    Store,
+    StoreInfo,
+    generate_master_key,
+    init_store,
+    migrate_store,
+)
 from espace.application.errors import (
     ConfigurationError,
     Conflict,
@@ -38,6 +44,7 @@ __all__ = [
     "StoreInfo",
     "__version__",
     "configure_logging",
+    "generate_master_key",
     "init_store",
     "migrate_store",
 ]

@@ -106,6 +106,15 @@ log = structlog.get_logger("espace.store")
 _NO_STORE = "no espace store at {url}: run `espace init` (or espace.init_store()) first"
 
 
+def generate_master_key(path: str | os.PathLike[str]) -> Path:
+    """Write a new master key (base64url of 32 random bytes) to ``path``,
+    created 0600 and never overwritten: the key a PostgreSQL store is given
+    by ``ESPACE_KEY_FILE``. Keep it apart from the database and its backups."""
+    target = Path(path)
+    generate_master_key_file(target)
+    return target
+
+
 def system_clock() -> datetime:
     return datetime.now(UTC)
 

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 from uuid import UUID
 
@@ -24,7 +25,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from espace.api import Store, init_store, migrate_store
+from espace.api import Store, generate_master_key, init_store, migrate_store
 from espace.application.errors import (
     ConfigurationError,
     Conflict,
@@ -726,6 +727,36 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
 
 
 # --------------------------------------------------------------------- deadlines
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """The master key that wraps every espace's data key (ADR-0004)."""
+
+
+@command(keys_group, "generate")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the key (created 0600, never overwritten).",
+)
+def keys_generate_cmd(ctx: Context, as_json: bool, out: Path) -> None:
+    """Make a master key for a PostgreSQL store (a SQLite store's is made by
+    `init`): point ESPACE_KEY_FILE at the file, and keep it apart from the
+    database and its backups. Losing it loses every espace's data."""
+    written = generate_master_key(out)
+    data = {"key_file": str(written), "env": f"ESPACE_KEY_FILE={written}"}
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(d["env"])
+        click.echo(
+            f"master key written to {d['key_file']} (0600): keep it apart from "
+            "the database and its backups",
+            err=True,
+        )
+
+    emit(data, as_json, human)
 
 
 @main.group("deadlines")

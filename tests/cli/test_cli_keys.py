@@ -1,0 +1,47 @@
+"""`espace keys generate`: the master key a PostgreSQL store is given, made
+by the CLI (ADR-0004, SEC-4). Real processes."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def test_keys_generate_writes_a_0600_key_once_and_never_overwrites_it(
+    sqlite_cli: Any, tmp_path: Path
+) -> None:
+    key = tmp_path / "espace.key"
+    made = sqlite_cli("keys", "generate", "--out", str(key), "--json").json
+    assert made == {"key_file": str(key), "env": f"ESPACE_KEY_FILE={key}"}
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    text = key.read_text(encoding="ascii").strip()
+    assert len(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))) == 32
+    again = sqlite_cli("keys", "generate", "--out", str(key), "--json", expect=6)
+    assert "already exists" in again.json["message"]
+    assert key.read_text(encoding="ascii").strip() == text
+    nowhere = sqlite_cli(
+        "keys", "generate", "--out", str(tmp_path / "no" / "k"), "--json", expect=6
+    )
+    assert "cannot create key file" in nowhere.json["message"]
+    assert "Traceback" not in nowhere.stderr
+
+
+@pytest.mark.postgres
+def test_a_postgresql_store_runs_on_a_generated_key_file(
+    pg_cli: Any, holders: Any, tmp_path: Path
+) -> None:
+    key = tmp_path / "espace.key"
+    pg_cli("keys", "generate", "--out", str(key))
+    del pg_cli.env["ESPACE_MASTER_KEY"]
+    pg_cli.env["ESPACE_KEY_FILE"] = str(key)
+    pg_cli("init", "--json")
+    feed = holders.write_feed(tmp_path / "feed.csv", [holders.make(1).row])
+    assert pg_cli("affiliate", str(feed), "--json").json["created"] == 1
+    other = tmp_path / "other.key"
+    pg_cli("keys", "generate", "--out", str(other))
+    pg_cli.env["ESPACE_KEY_FILE"] = str(other)
+    refused = pg_cli("stats", "--json", expect=6).json
+    assert refused["error"] == "configuration"
