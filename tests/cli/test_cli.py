@@ -274,6 +274,22 @@ def test_errors_map_to_exit_codes_with_a_json_body_on_stdout(
     assert "not_found" in plain.stderr
 
 
+def test_usage_errors_are_json_under_json_and_name_the_flag(sqlite_cli: Any) -> None:
+    espace = sqlite_cli
+    out_of_range = espace("list", "--limit", "0", "--json", expect=2)
+    assert out_of_range.json["error"] == "usage"
+    assert list(out_of_range.json["fields"]) == ["--limit"]
+    assert out_of_range.stderr == ""
+    unknown = espace("list", "--bogus", "--json", expect=2).json
+    assert (unknown["error"], "--bogus" in unknown["message"]) == ("usage", True)
+    missing = espace("audit", "history", "--json", expect=2).json
+    assert list(missing["fields"]) == ["--auditor"]
+    # without --json, click's usage text for a person, on stderr
+    plain = espace("list", "--limit", "0", expect=2)
+    assert (plain.stdout, "Usage:" in plain.stderr) == ("", True)
+    assert "version" in espace("--version").stdout  # exits 0, as before
+
+
 def test_the_clock_is_refused_on_a_production_store_and_announced_on_a_simulation_one(
     sqlite_cli: Any, tmp_path: Path
 ) -> None:

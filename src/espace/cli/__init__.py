@@ -243,7 +243,37 @@ def resolve(store: Store, nir: str | None, espace_id: UUID | None) -> UUID:
 # --------------------------------------------------------------------- group
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class EspaceGroup(click.Group):
+    """The top-level group: a usage error (an unknown option, a value out of
+    range, a missing argument) is JSON on stdout when the call asked for
+    --json, like every other error, and names the flag the operator typed."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        given = kwargs.get("args", args[0] if args else None)
+        argv = list(sys.argv[1:] if given is None else given)
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            if "--json" not in argv:
+                exc.show()
+                sys.exit(exc.exit_code)
+            body: dict[str, Any] = {"error": "usage", "message": exc.format_message()}
+            param = getattr(exc, "param", None)
+            if param is not None:
+                flag = param.opts[0] if param.opts else param.name
+                body["fields"] = {flag: [exc.format_message()]}
+            click.echo(json.dumps(body, ensure_ascii=False))
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=EspaceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database",
     envvar="ESPACE_DATABASE_URL",
