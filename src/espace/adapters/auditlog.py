@@ -408,6 +408,20 @@ class AuditLog:
         kept = _Peek(self._raw_leaves())
         mismatches: list[tuple[int, int, Leaf, Leaf]] = []
 
+        def count_row(
+            row: _Row, hashed: bytes, frontier: list[tuple[merkle.Node, bytes]]
+        ) -> list[tuple[merkle.Node, bytes]]:
+            """One row of the log: into the log's tree, its root at every
+            signed size, opened if no checkpoint covers it yet."""
+            position = report.rows
+            completed = merkle.append(frontier, position, hashed)
+            report.rows += 1
+            if report.rows in wanted:
+                roots[report.rows] = merkle.fold([h for _, h in frontier])
+            if position >= after_last:
+                self._open_unsigned(row, position, report)
+            return completed
+
         # While every row's leaf is its stored leaf, and every stored hash
         # that leaf's, the log and the tree are one tree: one hash per leaf,
         # one frontier. The first difference splits them.
@@ -417,13 +431,7 @@ class AuditLog:
                 break
             rows.next()
             kept.next()
-            position = report.rows
-            made.extend(merkle.append(frontier, position, stored[3]))
-            report.rows += 1
-            if report.rows in wanted:
-                roots[report.rows] = merkle.fold([h for _, h in frontier])
-            if position >= after_last:
-                self._open_unsigned(row, position, report)
+            made.extend(count_row(row, stored[3], frontier))
             if len(made) >= PAGE:
                 self._compare_nodes(made, report)
                 made.clear()
@@ -433,15 +441,9 @@ class AuditLog:
 
         def take_row() -> tuple[int, _Row, bytes]:
             row = rows.next()
-            raw = row.leaf
             position = report.rows
-            merkle.append(row_frontier, position, merkle.leaf_hash(raw))
-            report.rows += 1
-            if report.rows in wanted:
-                roots[report.rows] = merkle.fold([h for _, h in row_frontier])
-            if position >= after_last:
-                self._open_unsigned(row, position, report)
-            return position, row, raw
+            count_row(row, merkle.leaf_hash(row.leaf), row_frontier)
+            return position, row, row.leaf
 
         def take_kept() -> tuple[int, int, bytes, bytes]:
             nonlocal kept_count
