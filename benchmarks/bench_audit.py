@@ -25,8 +25,10 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
+from eventsourcing.persistence import Notification
 
 from common import (
     add_run_options,
@@ -41,9 +43,9 @@ from espace import Store, init_store
 from espace.adapters.audittree import (
     AUDIT_METADATA,
     AuditTree,
+    events_table,
     leaves,
     nodes,
-    stored_rows,
 )
 from espace.adapters.notes import Signer
 from espace.adapters.settings import create_engine, parse_database_url
@@ -142,9 +144,24 @@ def replay(store: Store, events: int, repeat: int) -> tuple[float, float]:
     table = store.events.recorder.events_table_name  # type: ignore[attr-defined]
     mapper: Any = store.events.mapper
 
+    events, position = events_table(store.engine, table)
+
     def raw() -> None:
-        for row in stored_rows(store.engine, table, ids).values():
-            mapper.open_state(row)
+        with store.engine.connect() as conn:
+            for start in range(0, len(ids), 400):
+                query = sa.select(events).where(
+                    events.c[position].in_(ids[start : start + 400])
+                )
+                for nid, originator, version, topic, state in conn.execute(query):
+                    mapper.open_state(
+                        Notification(
+                            id=nid,
+                            originator_id=UUID(str(originator)),
+                            originator_version=version,
+                            topic=topic,
+                            state=bytes(state),
+                        )
+                    )
 
     t_raw, t_replay = [], []
     for _ in range(repeat):

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
@@ -30,10 +30,11 @@ from espace.adapters.auditexport import FORMAT, ExportEntry, manifest_text
 from espace.adapters.audittree import (
     AuditTree,
     HeaderReader,
+    LeafRow,
     StoredCheckpoint,
+    espace_leaves,
     leaf_bytes,
     nodes,
-    stored_rows,
 )
 from espace.adapters.notes import (
     Checkpoint,
@@ -258,28 +259,35 @@ class AuditLog:
 
     # -- one espace's events --------------------------------------------------
 
+    def _espace_leaves(
+        self, espace_id: UUID, below: int | None = None
+    ) -> list[tuple[LeafRow, Notification]]:
+        """One espace's leaves (and its erasure record's) with their stored
+        events, in log order; a leaf whose row is gone is a damaged log."""
+        found = espace_leaves(
+            self.tree.engine,
+            self.events_table,
+            espace_id,
+            erasure_id(espace_id),
+            below=below,
+        )
+        if not found:
+            raise NotFound(f"no espace {espace_id} in the audit log")
+        for leaf in found:
+            if leaf.row is None:
+                raise DamagedRecord(
+                    f"the log has no row for notification {leaf.notification_id}"
+                    " of the tree: run `espace audit verify`"
+                )
+        return [(leaf, leaf.row) for leaf in found if leaf.row is not None]
+
     def espace_events(self, espace_id: UUID) -> list[LoggedEvent]:
         """Every stored event of every aggregate of one espace (and the record
         of its erasure), in log order: found through the tree's index of the
         clear key id, read from the event store, opened one by one."""
         self.sync()
-        found = [
-            *self.tree.leaves(espace_id=espace_id),
-            *self.tree.leaves_of([erasure_id(espace_id)]),
-        ]
-        rows = stored_rows(
-            self.tree.engine,
-            self.events_table,
-            [int(r["notification_id"]) for r in found],
-        )
         events: list[LoggedEvent] = []
-        for leaf_row in sorted(found, key=lambda r: int(r["leaf_index"])):
-            row = rows.get(int(leaf_row["notification_id"]))
-            if row is None:
-                raise DamagedRecord(
-                    f"the log has no row for notification {leaf_row['notification_id']}"
-                    " of the tree: run `espace audit verify`"
-                )
+        for leaf, row in self._espace_leaves(espace_id):
             try:
                 _salt, state, event = self.open(row)
             except RecordErased:
@@ -288,9 +296,9 @@ class AuditLog:
                 text = state.decode("utf-8")
             events.append(
                 LoggedEvent(
-                    leaf_index=int(leaf_row["leaf_index"]),
+                    leaf_index=leaf.leaf_index,
                     notification_id=row.id,
-                    originator_id=UUID(str(row.originator_id)),
+                    originator_id=cast(UUID, row.originator_id),  # espace_leaves
                     originator_version=row.originator_version,
                     topic=row.topic,
                     event=event,
@@ -311,28 +319,13 @@ class AuditLog:
         shows only its erasure record."""
         signer = self._signer()
         head = self.checkpoint(at)
-        own = self.tree.leaves(espace_id=espace_id, below=head.size)
-        record = [
-            r
-            for r in self.tree.leaves_of([erasure_id(espace_id)])
-            if int(r["leaf_index"]) < head.size
-        ]
-        if not own and not record:
-            raise NotFound(f"no espace {espace_id} in the audit log")
-        rows = stored_rows(
-            self.tree.engine,
-            self.events_table,
-            [int(r["notification_id"]) for r in [*own, *record]],
-        )
-        entries: list[tuple[dict[str, Any], bytes | None, str | None]] = []
+        record_id = erasure_id(espace_id)
+        entries: list[tuple[LeafRow, bytes | None, str]] = []
+        records: set[int] = set()
         erased = 0
-        for leaf_row in sorted([*own, *record], key=lambda r: int(r["leaf_index"])):
-            row = rows.get(int(leaf_row["notification_id"]))
-            if row is None:
-                raise DamagedRecord(
-                    f"the log has no row for notification {leaf_row['notification_id']}"
-                    " of the tree: run `espace audit verify`"
-                )
+        for leaf, row in self._espace_leaves(espace_id, below=head.size):
+            if row.originator_id == record_id:
+                records.add(leaf.leaf_index)
             try:
                 salt, state = self.open_state(row)
             except RecordErased:
@@ -341,23 +334,22 @@ class AuditLog:
             text = state.decode("utf-8")
             if as_of is not None and _timestamp(text) > as_of:
                 continue
-            entries.append((leaf_row, salt, text))
+            entries.append((leaf, salt, text))
         if erased:  # the key is gone: only the record that it was erased
-            kept = {int(r["leaf_index"]) for r in record}
-            entries = [e for e in entries if int(e[0]["leaf_index"]) in kept]
+            entries = [e for e in entries if e[0].leaf_index in records]
         proofs = self.tree.inclusion_proofs(
-            [int(r["leaf_index"]) for r, _, _ in entries], head.size
+            [leaf.leaf_index for leaf, _, _ in entries], head.size
         )
         written = [
             ExportEntry(
-                leaf_index=int(r["leaf_index"]),
-                leaf=bytes(r["leaf"]),
-                proof=proofs[int(r["leaf_index"])],
+                leaf_index=leaf.leaf_index,
+                leaf=leaf.leaf,
+                proof=proofs[leaf.leaf_index],
                 salt=salt,
                 state=text,
                 timestamp=None,
             ).as_dict()
-            for r, salt, text in entries
+            for leaf, salt, text in entries
         ]
         when = as_of.isoformat() if as_of is not None else None
         manifest = signer.sign(
@@ -366,7 +358,7 @@ class AuditLog:
                 str(espace_id),
                 head.size,
                 when,
-                [bytes(r["leaf_hash"]) for r, _, _ in entries],
+                [leaf.leaf_hash for leaf, _, _ in entries],
             )
         )
         return {

@@ -111,6 +111,7 @@ class AuditTreeProjection(Projection):
     tables = (leaves, nodes)
     handled = ()
     raw = True
+    after_commands = False
 
     def __init__(self, header: HeaderReader) -> None:
         self.header = header
@@ -265,17 +266,6 @@ class AuditTree:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def leaves_of(self, originator_ids: Collection[UUID]) -> list[dict[str, Any]]:
-        ids = list(originator_ids)
-        rows: list[dict[str, Any]] = []
-        with self.engine.connect() as conn:
-            for start in range(0, len(ids), _IN_CHUNK):
-                query = leaves.select().where(
-                    leaves.c.originator_id.in_(ids[start : start + _IN_CHUNK])
-                )
-                rows.extend(dict(r) for r in conn.execute(query).mappings())
-        return sorted(rows, key=lambda r: int(r["leaf_index"]))
-
     def inclusion_proofs(
         self, indices: Sequence[int], size: int
     ) -> dict[int, list[bytes]]:
@@ -347,34 +337,86 @@ def _checkpoint(row: Any) -> StoredCheckpoint:
     )
 
 
-def stored_rows(
-    engine: sa.Engine, table_name: str, notification_ids: Sequence[int]
-) -> dict[int, Notification]:
-    """The stored events with these notification ids, read as the library
-    stores them (the audit tree's index says which rows are an espace's)."""
+@dataclass(frozen=True)
+class LeafRow:
+    """A leaf of the tree and the stored event it was made from (None if the
+    log no longer has that row)."""
+
+    leaf_index: int
+    leaf: bytes
+    leaf_hash: bytes
+    notification_id: int
+    row: Notification | None
+
+
+def events_table(engine: sa.Engine, table_name: str) -> tuple[sa.TableClause, str]:
+    """The library's stored events table, and its notification id column."""
     position = "rowid" if engine.dialect.name == "sqlite" else "notification_id"
-    events = sa.table(
-        table_name,
-        sa.column(position),
-        sa.column("originator_id"),
-        sa.column("originator_version"),
-        sa.column("topic"),
-        sa.column("state"),
+    return (
+        sa.table(
+            table_name,
+            sa.column(position),
+            sa.column("originator_id"),
+            sa.column("originator_version"),
+            sa.column("topic"),
+            sa.column("state"),
+        ),
+        position,
     )
-    found: dict[int, Notification] = {}
-    ids = list(notification_ids)
+
+
+def espace_leaves(
+    engine: sa.Engine,
+    table_name: str,
+    espace_id: UUID,
+    record_id: UUID,
+    *,
+    below: int | None = None,
+) -> list[LeafRow]:
+    """One espace's leaves (those sealed under its key, and the record of its
+    erasure, ``record_id``), below a size, in log order, each with its stored
+    event: one query, through the tree's indexes and the log's key."""
+    events, position = events_table(engine, table_name)
+    query = (
+        sa.select(
+            leaves.c.leaf_index,
+            leaves.c.leaf,
+            leaves.c.leaf_hash,
+            leaves.c.notification_id,
+            events.c.originator_id,
+            events.c.originator_version,
+            events.c.topic,
+            events.c.state,
+        )
+        .select_from(
+            leaves.outerjoin(events, events.c[position] == leaves.c.notification_id)
+        )
+        .where(
+            sa.or_(leaves.c.espace_id == espace_id, leaves.c.originator_id == record_id)
+        )
+        .order_by(leaves.c.leaf_index)
+    )
+    if below is not None:
+        query = query.where(leaves.c.leaf_index < below)
+    found: list[LeafRow] = []
     with engine.connect() as conn:
-        for start in range(0, len(ids), _IN_CHUNK):
-            query = sa.select(events).where(
-                events.c[position].in_(ids[start : start + _IN_CHUNK])
-            )
-            for row in conn.execute(query):
-                nid = int(row[0])
-                found[nid] = Notification(
-                    id=nid,
-                    originator_id=UUID(str(row[1])),
-                    originator_version=int(row[2]),
-                    topic=str(row[3]),
-                    state=bytes(row[4]),
+        for index, leaf, hashed, nid, originator, version, topic, state in conn.execute(
+            query
+        ):
+            row = (
+                None
+                if state is None
+                else Notification(
+                    id=int(nid),
+                    originator_id=(
+                        originator
+                        if isinstance(originator, UUID)
+                        else UUID(str(originator))
+                    ),
+                    originator_version=int(version),
+                    topic=str(topic),
+                    state=bytes(state),
                 )
+            )
+            found.append(LeafRow(int(index), bytes(leaf), bytes(hashed), int(nid), row))
     return found

@@ -78,7 +78,8 @@ class AuditEvidence(Protocol):
 
     def espace_events(self, espace_id: UUID) -> list[LoggedEvent]:
         """Every stored event of every aggregate of one espace, in log order,
-        found through the audit tree's index, opened one by one."""
+        found through the audit tree's index, opened one by one;
+        :class:`NotFound` if the log has none."""
 
     def export(
         self, espace_id: UUID, *, as_of: datetime | None, at: datetime
