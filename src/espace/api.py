@@ -311,6 +311,9 @@ class Store:
                 listen=PgListen.for_store(settings, self.events.recorder),
                 purge_events=(Erasure.Completed,),
             )
+            self._after_commands = [
+                p.name for p in self.runner.projections if p.after_commands
+            ]
             self.contents = SealedContentStore(self.engine, self.keystore)
             self.audit_log = AuditLog(
                 AuditTree(self.engine),
@@ -483,7 +486,9 @@ class Store:
         return applied
 
     def _after_command(self) -> None:
-        """Catch the views up after a command whose events are committed.
+        """Catch the views up after a command whose events are committed:
+        those somebody reads right after writing (all but the audit tree,
+        ADR-0023).
 
         The command has happened whatever the views do: a catch-up that
         fails (the database went away) is logged and shown by
@@ -492,7 +497,8 @@ class Store:
         by any command or ``espace projections run``, applies what is left.
         """
         try:
-            self.sync()
+            self.runner.catch_up(names=self._after_commands)
+            self.views_behind = False
         except Exception as exc:
             self.views_behind = True
             log.warning("views.behind", error=describe_error(exc))

@@ -238,3 +238,23 @@ def test_the_log_still_verifies_after_an_erasure_sec_4(
     store.audit_log.checkpoint(clock.now)
     report = store.audit.verify()
     assert report.intact, report.as_dict()
+
+
+def test_commands_leave_the_tree_to_the_runner_and_to_the_audit_calls(
+    audited: tuple[Store, Record, Record],
+) -> None:
+    """ADR-0023: after a command of a synced store every view a reader needs
+    is current, the tree alone waits; the log still verifies (the rows it
+    has not reached are opened, not called damage), and a checkpoint catches
+    the tree up before it signs (ACC-6, SEC-2)."""
+    store, first, _ = audited
+    first.deposit()
+    lag = {v.name: v.lag for v in store.view_status()}
+    assert lag.pop("audit_tree") > 0
+    assert set(lag.values()) == {0}, lag
+    report = store.audit.verify([SIGNER.verifier])
+    assert report.intact, report.as_dict()
+    assert report.tree_size < report.rows == len(event_rows(store))
+    signed = store.audit_log.checkpoint(store.clock())
+    assert signed.size == len(event_rows(store))
+    assert {v.name: v.lag for v in store.view_status()}["audit_tree"] == 0

@@ -210,14 +210,17 @@ class ProjectionRunner:
 
     # ---------------------------------------------------------------- catch-up
 
-    def catch_up(self, max_events: int | None = None) -> dict[str, int]:
-        """Apply what the views have not seen yet, up to the log's current head.
+    def catch_up(
+        self, max_events: int | None = None, names: Collection[str] | None = None
+    ) -> dict[str, int]:
+        """Apply what the views (all, or the named ones) have not seen yet, up
+        to the log's current head.
 
         ``max_events`` bounds how many notifications are read in this call, so
         a scheduler tick does a bounded amount of work. Returns the number of
         events applied to each view.
         """
-        return self._catch_up(self.projections, max_events)
+        return self._catch_up(self._select(names), max_events)
 
     def rebuild(self, names: Collection[str] | None = None) -> dict[str, int]:
         """Rebuild the named views (all by default) from the start of the log.

@@ -67,6 +67,11 @@ class Projection(ABC):
     (eventsourcing ``Notification`` objects), none skipped: the audit tree.
     It is never purged, and it may quarantine nothing."""
 
+    after_commands: ClassVar[bool] = True
+    """Caught up after each command of a store with ``sync_views`` (ADR-0009):
+    somebody reads it right after writing. The audit tree is not (ADR-0023):
+    the runner, and the audit calls that read it, catch it up."""
+
     @abstractmethod
     def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
         """Apply a page of events, in log order, inside the caller's transaction."""
