@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar, cast
 from uuid import UUID
@@ -396,8 +397,8 @@ class AuditLog:
         roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in wanted else {}
         after_last = signed[-1].size if signed else 0
         made: list[tuple[merkle.Node, bytes]] = []
-        rows = _Peek(self._raw_rows())
-        kept = _Peek(self._raw_leaves())
+        row_pages = self._row_pages()
+        leaf_pages = self._leaf_pages()
         mismatches: list[tuple[int, int, Leaf, Leaf]] = []
 
         def count_row(
@@ -416,17 +417,28 @@ class AuditLog:
 
         # While every row's leaf is its stored leaf, and every stored hash
         # that leaf's, the log and the tree are one tree: one hash per leaf,
-        # one frontier. The first difference splits them.
+        # one frontier, a page of rows beside a page of leaves. The first
+        # difference splits them.
         frontier: list[tuple[merkle.Node, bytes]] = []
-        while (row := rows.peek()) is not None and (stored := kept.peek()) is not None:
-            if row.leaf != stored[2] or merkle.leaf_hash(row.leaf) != stored[3]:
-                break
-            rows.next()
-            kept.next()
-            made.extend(count_row(row, stored[3], frontier))
+        rows_left: list[_Row] = []
+        kept_left: list[tuple[int, int, bytes, bytes]] = []
+        leaf_hash = merkle.leaf_hash
+        for page in row_pages:
+            stored_page = next(leaf_pages, [])
+            same = 0
+            for mine, (_, _, leaf, hashed) in zip(page, stored_page, strict=False):
+                if mine.leaf != leaf or leaf_hash(leaf) != hashed:
+                    break
+                made.extend(count_row(mine, hashed, frontier))
+                same += 1
             if len(made) >= PAGE:
                 self._compare_nodes(made, report)
                 made.clear()
+            if same < len(page) or same < len(stored_page):
+                rows_left, kept_left = page[same:], stored_page[same:]
+                break
+        rows = _Peek(chain(rows_left, (row for page in row_pages for row in page)))
+        kept = _Peek(chain(kept_left, (leaf for page in leaf_pages for leaf in page)))
         row_frontier = list(frontier)
         kept_frontier = frontier
         kept_count = report.rows
@@ -514,7 +526,7 @@ class AuditLog:
         report.problems.sort(key=lambda p: (p.position is None, p.position or 0))
         return report
 
-    def _raw_rows(self) -> Iterator[_Row]:
+    def _row_pages(self) -> Iterator[list[_Row]]:
         """The stored events in log order, with their leaves (keyset pages)."""
         sqlite = self.tree.engine.dialect.name == "sqlite"
         position = "rowid" if sqlite else "notification_id"
@@ -525,21 +537,22 @@ class AuditLog:
         ).replace("%s", "?" if sqlite else "%s")
         read = self.header
         for page in self._pages(statement, 0):
+            rows = []
             for nid, oid, version, topic, state in page:
                 oid = bytes.fromhex(oid) if sqlite else oid.bytes
                 state = bytes(state)
                 leaf = leaf_bytes(nid, oid, version, topic, state, read(state))
-                yield _Row(nid, oid, version, topic, state, leaf)
+                rows.append(_Row(nid, oid, version, topic, state, leaf))
+            yield rows
 
-    def _raw_leaves(self) -> Iterator[tuple[int, int, bytes, bytes]]:
+    def _leaf_pages(self) -> Iterator[list[tuple[int, int, bytes, bytes]]]:
         """The stored leaves in order: (index, notification id, leaf, hash)."""
         mark = "?" if self.tree.engine.dialect.name == "sqlite" else "%s"
         statement = (
             "SELECT leaf_index, notification_id, leaf, leaf_hash FROM audit_leaves "
             f"WHERE leaf_index > {mark} ORDER BY leaf_index LIMIT {PAGE}"
         )
-        for page in self._pages(statement, -1):
-            yield from page
+        yield from self._pages(statement, -1)
 
     def _pages(self, statement: str, after: int) -> Iterator[list[Any]]:
         """Keyset pages of plain driver tuples (the first column is the key),

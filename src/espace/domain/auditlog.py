@@ -29,6 +29,7 @@ the salt, destroyed) the leaf reveals nothing of it and still verifies.
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -36,6 +37,8 @@ LEAF_FORMAT = 0x01
 COMMITMENT_LABEL = b"espace/v1/content-commitment\x00"
 SALT_BYTES = 32
 NO_COMMITMENT = bytes(32)
+_HEAD = struct.Struct(">BQ16s16sQH")
+"""Format, notification id, key id, originator id, version, topic length."""
 
 
 def content_commitment(salt: bytes, state: bytes) -> bytes:
@@ -110,16 +113,12 @@ def encode_leaf(
     encoded = topic.encode("utf-8")
     if len(encoded) > 0xFFFF:
         raise ValueError("a topic is at most 65535 bytes")
-    return b"".join(
-        (
-            bytes((LEAF_FORMAT,)),
-            notification_id.to_bytes(8, "big"),
-            key_id,
-            originator_id,
-            originator_version.to_bytes(8, "big"),
-            len(encoded).to_bytes(2, "big"),
-            encoded,
-            state_hash,
-            commitment,
-        )
+    head = _HEAD.pack(
+        LEAF_FORMAT,
+        notification_id,
+        key_id,
+        originator_id,
+        originator_version,
+        len(encoded),
     )
+    return b"".join((head, encoded, state_hash, commitment))
