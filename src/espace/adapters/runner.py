@@ -131,6 +131,9 @@ class ViewStatus:
     lag: int
     quarantined: int = 0
     """Events this view skipped because it could not apply them (ADR-0018)."""
+    after_commands: bool = True
+    """Caught up after each command of a synced store; False for the audit
+    tree, which the runner and the audit calls catch up (ADR-0023)."""
 
 
 @dataclass
@@ -290,6 +293,7 @@ class ProjectionRunner:
                 head=head,
                 lag=max(0, head - positions[p.name]),
                 quarantined=skipped.get(p.name, 0),
+                after_commands=p.after_commands,
             )
             for p in self.projections
         ]

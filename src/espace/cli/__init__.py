@@ -861,7 +861,7 @@ def projections_status_cmd(ctx: Context, as_json: bool) -> None:
     rows = [v.__dict__ for v in store.view_status()]
 
     def human(data: list[dict[str, Any]]) -> None:
-        table = Table("view", "position", "head", "lag", "quarantined")
+        table = Table("view", "position", "head", "lag", "quarantined", "caught up")
         for r in data:
             table.add_row(
                 r["name"],
@@ -869,10 +869,16 @@ def projections_status_cmd(ctx: Context, as_json: bool) -> None:
                 str(r["head"]),
                 str(r["lag"]),
                 str(r["quarantined"]),
+                "after each command" if r["after_commands"] else "by the runner",
             )
         Console().print(table)
         if any(r["quarantined"] for r in data):
             click.echo("see them with: espace projections quarantine")
+        if any(r["lag"] and not r["after_commands"] for r in data):
+            click.echo(
+                "the audit tree follows `espace projections run` (or --once), the "
+                "deadline job and the audit commands (ADR-0023)"
+            )
 
     emit(rows, as_json, human)
 
@@ -944,9 +950,20 @@ def projections_rebuild_cmd(
 @click.option(
     "--poll-interval", default=1.0, show_default=True, type=click.FloatRange(0.05)
 )
-def projections_run_cmd(ctx: Context, as_json: bool, poll_interval: float) -> None:
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Catch every view (the audit tree too) up to the log's head, print "
+    "the events applied to each, and exit: for cron, or after a batch.",
+)
+def projections_run_cmd(
+    ctx: Context, as_json: bool, poll_interval: float, once: bool
+) -> None:
     """Keep the views up to date (LISTEN/NOTIFY on PostgreSQL), until Ctrl-C."""
     store = ctx.open()
+    if once:
+        emit(store.sync(), as_json)
+        return
     stop = threading.Event()
     try:
         store.runner.run(stop, poll_interval=poll_interval)
