@@ -16,6 +16,7 @@ from espace.api import (
     StoreInfo,
     generate_master_key,
     init_store,
+    mail_house_file,
     migrate_store,
 )
 from espace.application.errors import (
@@ -46,5 +47,6 @@ __all__ = [
     "configure_logging",
     "generate_master_key",
     "init_store",
+    "mail_house_file",
     "migrate_store",
 ]

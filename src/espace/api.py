@@ -41,6 +41,8 @@ from espace.adapters.crypto import (
     sealed_key,
 )
 from espace.adapters.eventstore import EventStore
+from espace.adapters.mailhouse import MailHouseFile as MailHouseFile
+from espace.adapters.mailhouse import mail_house_file as mail_house_file
 from espace.adapters.meta import (
     MODES,
     WINDOW_POLICIES,

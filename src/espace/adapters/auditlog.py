@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,6 +36,7 @@ from espace.adapters.audittree import (
     leaf_bytes,
     nodes,
 )
+from espace.adapters.files import private_file
 from espace.adapters.notes import (
     Checkpoint,
     NoteError,
@@ -82,20 +82,8 @@ def load_signer(environ: dict[str, str] | Any) -> Signer | None:
 
 def write_signer_file(path: Path, signer: Signer) -> None:
     """The signing key in a new file readable by its owner only."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise ConfigurationError(
-            f"{path} already exists: refusing to overwrite a signing key"
-        ) from None
-    except OSError as exc:
-        raise ConfigurationError(f"cannot create {path}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, (signer.key + "\n").encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with private_file(path, "refusing to overwrite a signing key") as handle:
+        handle.write((signer.key + "\n").encode("ascii"))
 
 
 @dataclass

@@ -55,6 +55,7 @@ from eventsourcing.utils import resolve_topic
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from espace.adapters.files import private_file
 from espace.adapters.settings import StoreSettings
 from espace.application.errors import (
     ConfigurationError,
@@ -180,23 +181,11 @@ def generate_master_key_file(path: Path) -> None:
     key of an existing store would make every data key, hence every event,
     unreadable.
     """
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise ConfigurationError(
-            f"key file {path} already exists: refusing to overwrite a master key "
-            "(the store's data keys are wrapped by it)"
-        ) from None
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot create key file {path}: {exc.strerror}"
-        ) from None
-    try:
-        os.fchmod(fd, 0o600)  # whatever the umask said
-        os.write(fd, (new_master_key() + "\n").encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with private_file(
+        path,
+        "refusing to overwrite a master key (the store's data keys are wrapped by it)",
+    ) as handle:
+        handle.write((new_master_key() + "\n").encode("ascii"))
 
 
 def _decode_master_key(text: str, source: str, how_to_fix: str) -> bytes:

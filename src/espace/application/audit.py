@@ -87,7 +87,10 @@ def plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: plain(getattr(value, name)) for name in _field_names(type(value))}
+        return {
+            name: v if type(v := getattr(value, name)) in _AS_IS else plain(v)
+            for name in _field_names(type(value))
+        }
     if isinstance(value, frozenset | set):
         return sorted(plain(v) for v in value)
     if isinstance(value, list | tuple):
@@ -583,10 +586,17 @@ def _deadlines(espace: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _names(topic: str) -> tuple[str, str]:
+    """The aggregate's and the event's class names, from an event's topic."""
+    aggregate, _, name = topic.rpartition(":")[2].rpartition(".")
+    return aggregate, name
+
+
 def _described(logged: LoggedEvent) -> dict[str, Any]:
     """One event of the history: when, which aggregate and event, who acted,
     and its decrypted content (none once erased)."""
-    aggregate, _, name = logged.topic.rpartition(":")[2].rpartition(".")
+    aggregate, name = _names(logged.topic)
     entry: dict[str, Any] = {
         "position": logged.leaf_index,
         "aggregate": aggregate,

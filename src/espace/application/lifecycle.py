@@ -30,7 +30,7 @@ from espace.domain import calendar
 from espace.domain.calendar import NonWorkingDay
 from espace.domain.erasure import Erasure, erasure_id
 from espace.domain.errors import EspaceError, RuleViolation
-from espace.domain.espace import EspaceSante, State
+from espace.domain.espace import Addressee, EspaceSante, State
 from espace.domain.identifiers import NIA_OID, NIR_OID
 
 log = structlog.get_logger("espace.lifecycle")
@@ -76,14 +76,76 @@ class CodeIssued:
     channel: str
     recipient: str
     activation_code: str
+    addressee: Addressee
+    code_expires_at: datetime | None = None
+    opposition_deadline: datetime | None = None
+
+    @classmethod
+    def of(cls, espace: EspaceSante, code: str, channel: str) -> CodeIssued:
+        return cls(
+            EspaceSummary.of(espace),
+            channel=channel,
+            recipient=espace.notice_recipient,
+            activation_code=code,
+            addressee=espace.notice_addressee,
+            code_expires_at=espace.code_expires_at,
+            opposition_deadline=(
+                espace.opposition_deadline if espace.state is State.NOTIFIED else None
+            ),
+        )
 
     def as_dict(self) -> dict[str, Any]:
+        """What a command prints: the code, never the addressee."""
         return {
             **self.espace.as_dict(),
             "channel": self.channel,
             "recipient": self.recipient,
             "activation_code": self.activation_code,
         }
+
+    def mail_record(self) -> dict[str, str]:
+        """What the mail house needs to send this notice (LC-1, LC-2, LC-12):
+        the addressee's name and addresses, the code, and the times in Paris
+        time, the last day of the opposition window included. Personal
+        data: it goes to the operator's file, never to a log."""
+        deadline = self.opposition_deadline
+        return {
+            "espace_id": self.espace.espace_id,
+            "recipient": self.recipient,
+            "name": self.addressee.name,
+            "channel": self.channel,
+            "email": self.addressee.email or "",
+            "postal_address": self.addressee.postal_address or "",
+            "activation_code": self.activation_code,
+            "code_expires_at": _paris(self.code_expires_at),
+            "opposition_deadline": _paris(deadline),
+            "last_day_to_oppose": (
+                calendar.paris_date(deadline - _INSTANT).isoformat()
+                if deadline is not None
+                else ""
+            ),
+        }
+
+
+MAIL_RECORD_FIELDS = (
+    "espace_id",
+    "recipient",
+    "name",
+    "channel",
+    "email",
+    "postal_address",
+    "activation_code",
+    "code_expires_at",
+    "opposition_deadline",
+    "last_day_to_oppose",
+)
+"""The columns of a mail-house file, in order (``CodeIssued.mail_record``)."""
+
+_INSTANT = timedelta(microseconds=1)
+
+
+def _paris(at: datetime | None) -> str:
+    return at.astimezone(calendar.PARIS).isoformat() if at is not None else ""
 
 
 @dataclass
@@ -333,12 +395,7 @@ class LifecycleService:
             non_working_day=self.non_working_day,
         )
         self._save(espace, "notice.sent")
-        return CodeIssued(
-            EspaceSummary.of(espace),
-            channel=espace.notice_channel or "post",
-            recipient=espace.notice_recipient,
-            activation_code=code,
-        )
+        return CodeIssued.of(espace, code, espace.notice_channel or "post")
 
     def send_notices(
         self, espace_ids: Iterable[UUID], at: datetime | None = None
@@ -362,11 +419,8 @@ class LifecycleService:
                     non_working_day=self.non_working_day,
                 )
                 espaces.append(espace)
-                issued[espace.id] = CodeIssued(
-                    EspaceSummary.of(espace),
-                    channel=espace.notice_channel or "post",
-                    recipient=espace.notice_recipient,
-                    activation_code=code,
+                issued[espace.id] = CodeIssued.of(
+                    espace, code, espace.notice_channel or "post"
                 )
             saved = self._save_batch(espaces)
             for espace_id in saved:
@@ -445,12 +499,7 @@ class LifecycleService:
             code_salt=salt,
         )
         self._save(espace, "code.reissued")
-        return CodeIssued(
-            EspaceSummary.of(espace),
-            channel=espace.notice_channel_available,
-            recipient=espace.notice_recipient,
-            activation_code=code,
-        )
+        return CodeIssued.of(espace, code, espace.notice_channel_available)
 
     # ------------------------------------------------------------ LC-7
 
@@ -630,12 +679,7 @@ class LifecycleService:
             code_salt=salt,
         )
         self._save(espace, "espace.reopened")
-        return CodeIssued(
-            EspaceSummary.of(espace),
-            channel=espace.notice_channel_available,
-            recipient=espace.notice_recipient,
-            activation_code=code,
-        )
+        return CodeIssued.of(espace, code, espace.notice_channel_available)
 
     def end_representation(
         self, espace_id: UUID, at: datetime | None = None

@@ -14,7 +14,7 @@ import io
 import json
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,9 +23,23 @@ from uuid import UUID
 
 import click
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from espace.api import Store, generate_master_key, init_store, migrate_store
+from espace.api import (
+    Store,
+    generate_master_key,
+    init_store,
+    mail_house_file,
+    migrate_store,
+)
 from espace.application.errors import (
     ConfigurationError,
     Conflict,
@@ -395,7 +409,10 @@ def affiliate_cmd(
     """
     rows = read_feed(feed, delimiter)
     store = ctx.open()
-    report = store.lifecycle.affiliate_feed(rows, batch_size=batch_size)
+    with progress_bar("rows", None) as advance:
+        report = store.lifecycle.affiliate_feed(
+            rows, batch_size=batch_size, progress=advance
+        )
 
     def human(data: dict[str, Any]) -> None:
         click.echo(
@@ -414,6 +431,62 @@ def affiliate_cmd(
 # --------------------------------------------------------------------- notices
 
 
+def mail_house_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--out and --out-format: the notices for the mail house, in a file."""
+    func = click.option(
+        "--out-format",
+        type=click.Choice(["jsonl", "csv"]),
+        default="jsonl",
+        show_default=True,
+        help="With --out: JSON Lines, or CSV with a header row.",
+    )(func)
+    return click.option(
+        "--out",
+        "out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write what the mail house needs (name, e-mail or postal address, "
+        "code, deadlines in Paris time) to this new file, mode 0600, and print "
+        "no code. It holds personal data.",
+    )(func)
+
+
+def issue_one(
+    issue: Callable[[], Any], out: Path | None, out_format: str, as_json: bool
+) -> None:
+    """One code issued: printed, or, with --out, written for the mail house
+    (the file made before the code is, so a bad path issues nothing)."""
+    with mail_house_file(out, out_format) as mail:
+        issued = issue()
+        if mail is not None:
+            mail.write([issued])
+    if mail is None:
+        emit(issued, as_json)
+    else:
+        emit({"issued": 1, "file": str(out), "format": out_format}, as_json)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr, shown on a terminal only (never in a pipe
+    or a log); ``total`` None counts without an end (a streamed file).
+    Yields the function that advances it."""
+    counted = (
+        MofNCompleteColumn() if total is not None else TextColumn("{task.completed}")
+    )
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        counted,
+        TimeElapsedColumn() if total is None else TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
+    )
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
 @command(main, "notify")
 @espace_ref
 @click.option("--pending", is_flag=True, help="Send the notices not sent yet.")
@@ -425,6 +498,7 @@ def affiliate_cmd(
     help="With --pending: at most this many; the output says how many remain.",
 )
 @click.option("--all", "all_rows", is_flag=True, help="With --pending: every one.")
+@mail_house_options
 def notify_cmd(
     ctx: Context,
     as_json: bool,
@@ -433,42 +507,59 @@ def notify_cmd(
     pending: bool,
     limit: int,
     all_rows: bool,
+    out: Path | None,
+    out_format: str,
 ) -> None:
     """LC-1/LC-2: send the notice; prints the provisional activation code(s).
 
     The codes are for the mail or print house only: they are printed once and
     stored only as salted keyed digests. With --pending, the notices not sent
-    yet, --limit at a time (or --all), and how many remain.
+    yet, --limit at a time (or --all), and how many remain. With --out, each
+    notice goes to that file as it is saved, with the addressee's name and
+    address (the representative's for a minor, LC-12) and the opposition
+    deadline in Paris time, and no code is printed: keep the file as
+    personal data and delete it once the mail house has it.
     """
     store = ctx.open()
-    if pending:
-        if nir or espace_id:
-            raise InvalidInput({"pending": ["--pending goes without --nir/--id"]})
-        notices: list[dict[str, Any]] = []
-        while all_rows or len(notices) < limit:
-            batch = (
-                min(NOTICE_BATCH, limit - len(notices))
-                if not all_rows
-                else NOTICE_BATCH
-            )
-            ids = store.espaces.ids_in_state("affiliated", limit=batch)
-            if not ids:
-                break
-            notices += [n.as_dict() for n in store.lifecycle.send_notices(ids)]
-        remaining = store.espaces.count(state="affiliated")
-
-        def human(d: dict[str, Any]) -> None:
-            _print_mapping({"sent": d["sent"], "remaining": d["remaining"]})
-            for n in d["notices"]:
-                _print_mapping(n)
-            if d["remaining"]:
-                click.echo(f"{d['remaining']} more: run again, or use --all")
-
-        data = {"sent": len(notices), "remaining": remaining, "notices": notices}
-        emit(data, as_json, human)
+    if pending and (nir or espace_id):
+        raise InvalidInput({"pending": ["--pending goes without --nir/--id"]})
+    if not pending:
+        target = resolve(store, nir, espace_id)
+        issue_one(lambda: store.lifecycle.send_notice(target), out, out_format, as_json)
         return
-    issued = store.lifecycle.send_notice(resolve(store, nir, espace_id))
-    emit(issued, as_json)
+    with mail_house_file(out, out_format) as mail:
+        waiting = store.espaces.count(state="affiliated")
+        total = waiting if all_rows else min(limit, waiting)
+        notices: list[dict[str, Any]] = []
+        sent = 0
+        with progress_bar("notices", total) as advance:
+            while all_rows or sent < limit:
+                batch = NOTICE_BATCH if all_rows else min(NOTICE_BATCH, limit - sent)
+                ids = store.espaces.ids_in_state("affiliated", limit=batch)
+                if not ids:
+                    break
+                saved = list(store.lifecycle.send_notices(ids))
+                if mail is not None:
+                    mail.write(saved)
+                else:
+                    notices += [n.as_dict() for n in saved]
+                sent += len(saved)
+                advance(len(saved))
+    remaining = store.espaces.count(state="affiliated")
+    data: dict[str, Any] = {"sent": sent, "remaining": remaining}
+    if mail is not None:
+        data.update(file=str(out), format=out_format)
+    else:
+        data["notices"] = notices
+
+    def human(d: dict[str, Any]) -> None:
+        _print_mapping({k: v for k, v in d.items() if k != "notices"})
+        for n in d.get("notices", []):
+            _print_mapping(n)
+        if d["remaining"]:
+            click.echo(f"{d['remaining']} more: run again, or use --all")
+
+    emit(data, as_json, human)
 
 
 NOTICE_BATCH = 1000
@@ -477,12 +568,20 @@ NOTICE_BATCH = 1000
 
 @command(main, "reissue-code")
 @espace_ref
+@mail_house_options
 def reissue_cmd(
-    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
+    ctx: Context,
+    as_json: bool,
+    nir: str | None,
+    espace_id: UUID | None,
+    out: Path | None,
+    out_format: str,
 ) -> None:
-    """LC-5: issue a new provisional code; the old one stops working."""
+    """LC-5: issue a new provisional code; the old one stops working. With
+    --out, the code goes to that file for the mail house (as notify)."""
     store = ctx.open()
-    emit(store.lifecycle.reissue_code(resolve(store, nir, espace_id)), as_json)
+    target = resolve(store, nir, espace_id)
+    issue_one(lambda: store.lifecycle.reissue_code(target), out, out_format, as_json)
 
 
 # --------------------------------------------------------------------- holder

@@ -28,6 +28,7 @@ from espace.cli import (
     espace_ref,
     file_name,
     main,
+    progress_bar,
     resolve,
 )
 from espace.domain.access import PROFESSIONS, Actor
@@ -240,14 +241,16 @@ def directory_import_cmd(
     """
     rows = read_extract(extract)
     store = ctx.open()
-    report = store.directory.import_rows(
-        rows,
-        full=full,
-        batch_size=batch_size,
-        dry_run=dry_run,
-        max_withdrawn=max_withdrawn / 100,
-        force=force,
-    )
+    with progress_bar("professionals", None) as advance:
+        report = store.directory.import_rows(
+            rows,
+            full=full,
+            batch_size=batch_size,
+            progress=advance,
+            dry_run=dry_run,
+            max_withdrawn=max_withdrawn / 100,
+            force=force,
+        )
     name = file_name(extract)
 
     def human(d: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ which the store encrypts under the espace's own key.
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -53,6 +54,16 @@ MAX_ACTIVATION_FAILURES = 5
 """LC-5: consecutive failures that lock activation (ADR-0006)."""
 ACTIVATION_LOCK_MINUTES = 30
 """LC-5: how long activation stays locked after too many failures (ADR-0006)."""
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Whom a notice is for, and where it can reach them (personal data: it
+    goes to the mail house, never to a log)."""
+
+    name: str
+    email: str | None
+    postal_address: str | None
 
 
 class EspaceSante(Aggregate):
@@ -395,6 +406,25 @@ class EspaceSante(Aggregate):
     @property
     def notice_recipient(self) -> str:
         return "representative" if self.representative else "holder"
+
+    @property
+    def notice_addressee(self) -> Addressee:
+        """LC-1, LC-12: whom a notice is addressed to, and the addresses the
+        feed gave for them: a represented person's notice goes to the
+        representative, at the person's postal address if the
+        representative's is not known."""
+        if self.representative:
+            rep = self.representative
+            return Addressee(
+                name=rep.get("name", ""),
+                email=rep.get("email"),
+                postal_address=rep.get("postal_address") or self.postal_address,
+            )
+        return Addressee(
+            name=f"{self.ins.first_names} {self.ins.birth_name}",
+            email=self.email,
+            postal_address=self.postal_address,
+        )
 
     @property
     def notice_channel_available(self) -> str:

@@ -52,6 +52,9 @@ class TraceFacts:
     decision (an operator's act). None for traces from before it was kept."""
 
 
+FACT_NAMES = tuple(f.name for f in fields(TraceFacts))
+"""The names of a trace's facts: the fields its event stores flat."""
+
 PROVENANCE = (
     "espace_version",
     "consent_version",
@@ -99,7 +102,7 @@ class AccessTrace(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate._facts = TraceFacts(
-                **{f.name: getattr(self, f.name) for f in fields(TraceFacts)}
+                **{name: getattr(self, name) for name in FACT_NAMES}
             )
 
     @classmethod
