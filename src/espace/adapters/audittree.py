@@ -154,15 +154,40 @@ class AuditTreeProjection(Projection):
             for (level, index), value in merkle.append(frontier, size, hashed):
                 node_rows.append({"level": level, "node_index": index, "hash": value})
             size += 1
-        # Core statements, not driver SQL: a rebuild's shadow tables are
-        # reached through the engine's schema_translate_map (ADR-0018).
-        conn.execute(leaves.insert(), leaf_rows)
-        if node_rows:
-            conn.execute(nodes.insert(), node_rows)
+        append_rows(conn, leaves, leaf_rows)
+        append_rows(conn, nodes, node_rows)
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
         """An erased espace's leaves stay: they reveal nothing of it (SEC-4),
         and the proof that the log was intact needs them."""
+
+
+def append_rows(
+    conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
+) -> None:
+    """Insert the tree's rows (integers, ids and bytes: nothing a bind
+    processor changes). PostgreSQL takes them by COPY, twice as fast as a
+    pipelined executemany (the tree writes two rows per event); SQLite by
+    executemany. Either way into the table the connection's
+    schema_translate_map names: a rebuild's shadow (ADR-0018)."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    columns = [c.name for c in table.columns]
+    quote = conn.dialect.identifier_preparer.quote
+    translate = conn.get_execution_options().get("schema_translate_map") or {}
+    schema = translate.get(table.schema)
+    name = f"{quote(schema)}.{quote(table.name)}" if schema else quote(table.name)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        statement = f"COPY {name} ({', '.join(map(quote, columns))}) FROM STDIN"
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    finally:
+        cursor.close()
 
 
 def size_in(conn: sa.Connection) -> int:
