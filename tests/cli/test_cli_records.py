@@ -492,8 +492,20 @@ def test_the_access_matrix_is_shown_and_published_in_versions_acc_3(cli: Cli) ->
         "social_worker,0,1,0,0,0,1,0,0,0,0,0",
     ]
     good = cli.file("matrix.csv", "\n".join([MATRIX_HEADER, *rows]) + "\n")
-    published = cli("matrix", "publish", good)
+    # a partial file does not silently take the other professions' rights
+    partial = cli("matrix", "publish", good, code=3)
+    assert partial["rule"] == "ACC-3"
+    assert "pharmacist" in partial["message"]
+    assert "--allow-removals" in partial["message"]
+    assert cli("matrix", "show")["version"] == shown["version"]
+    planned = cli("matrix", "publish", good, "--dry-run", "--allow-removals")
+    assert (planned["dry_run"], planned["version"]) == (True, None)
+    assert "pharmacist" in planned["changes"]["removed"]
+    assert planned["changes"]["changed"]["nurse"]["after"].count("imaging") == 1
+    assert cli("matrix", "show")["version"] == shown["version"]
+    published = cli("matrix", "publish", good, "--allow-removals")
     assert published["version"] == shown["version"] + 1
+    assert published["previous"] == shown["version"]
     after = cli("matrix", "show")
     assert after["version"] == published["version"]
     assert "imaging" in after["allowed"]["nurse"]
@@ -514,3 +526,24 @@ def test_the_access_matrix_is_shown_and_published_in_versions_acc_3(cli: Cli) ->
     )
     assert "line 2" in cli("matrix", "publish", unknown, code=3)["message"]
     assert cli("matrix", "show")["version"] == published["version"]
+
+    # every version stays: the history, an earlier one shown, and the way back
+    history = cli("matrix", "history")
+    assert [v["version"] for v in history] == [published["version"], shown["version"]]
+    assert history[0]["source"] == "matrix.csv"
+    assert "pharmacist" in history[0]["changes"]["removed"]
+    earlier = cli("matrix", "show", "--version", str(shown["version"]))
+    assert earlier == shown
+    back = cli("matrix", "publish", "--version", str(shown["version"]))
+    assert back["version"] == published["version"] + 1
+    assert "pharmacist" in back["changes"]["added"]
+    assert cli("matrix", "show")["allowed"] == shown["allowed"]
+    missing = cli("matrix", "show", "--version", "99", code=3)
+    assert (missing["rule"], "no version 99" in missing["message"]) == ("ACC-3", True)
+    both = cli("matrix", "publish", good, "--version", "1", code=2)
+    assert "table" in both["fields"]
+    # what `show --csv` prints is the table `publish` takes
+    printed = cli.raw("matrix", "show", "--csv")
+    assert printed.stdout.splitlines()[0] == MATRIX_HEADER
+    again = cli("matrix", "publish", cli.file("shown.csv", printed.stdout), code=3)
+    assert "identical" in again["message"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
+import espace as espace_pkg
 from espace.cli import main
 
 EXTRACT = (
@@ -433,3 +434,45 @@ def test_the_directory_and_a_search_on_postgresql(pg_cli: Any) -> None:
     ] == [NURSE]
     services = espace("services", "list", "--json").json
     assert services
+
+
+def test_a_partial_catalogue_removes_nothing_unless_told_and_every_version_stays_pro_3(
+    cli: Any, tmp_path: Path
+) -> None:
+    shipped = (Path(espace_pkg.__file__).parent / "data" / "services.csv").read_text(
+        "utf-8"
+    )
+    header, first, *others = shipped.splitlines()
+    partial = tmp_path / "partial.csv"
+    partial.write_text(f"{header}\n{first}\n", "utf-8")
+
+    refused = cli("services", "publish", str(partial), "--json", expect=3).json
+    assert refused["rule"] == "PRO-3"
+    assert others[0].split(",")[0] in refused["message"]
+    planned = cli(
+        "services", "publish", str(partial), "--dry-run", "--allow-removals", "--json"
+    ).json
+    assert (planned["dry_run"], len(planned["changes"]["removed"])) == (
+        True,
+        len(others),
+    )
+    assert len(cli("services", "list", "--json").json) == len(others) + 1
+    published = cli(
+        "services", "publish", str(partial), "--allow-removals", "--json"
+    ).json
+    assert published["version"] == published["previous"] + 1
+    assert len(cli("services", "list", "--json").json) == 1
+
+    history = cli("services", "history", "--json").json
+    assert [v["source"] for v in history][:1] == ["partial.csv"]
+    back = cli(
+        "services",
+        "publish",
+        "--version",
+        str(published["previous"]),
+        "--json",
+    ).json
+    assert len(back["changes"]["added"]) == len(others)
+    assert len(cli("services", "list", "--json").json) == len(others) + 1
+    human = cli("services", "history")
+    assert "partial.csv" in human.stdout

@@ -92,3 +92,31 @@ def test_connecting_and_disconnecting_a_service_is_an_authorisation_pro_3() -> N
         "ServiceDisconnected",
     ]
     assert all(e.espace_id == ESPACE for e in events)
+
+
+def test_a_catalogue_that_leaves_out_a_service_is_refused_unless_allowed_pro_3() -> (
+    None
+):
+    """A partial file never removes services silently; every version stays
+    and can be published again (the way back)."""
+    catalogue = ServiceCatalogue.start(at=T0)
+    more = HEADER + LINE + "rdv,RDV,Ex,appointments,d,https://r.example.org\n"
+    catalogue.publish(at=T0, services=parse_catalogue(more), source="a")
+    partial = parse_catalogue(HEADER + LINE)
+
+    with pytest.raises(RuleViolation) as err:
+        catalogue.publish(at=T0, services=partial, source="b")
+    assert err.value.rule == "PRO-3"
+    assert "rdv" in err.value.message
+    assert catalogue.published_version == 1
+    change = catalogue.change(partial, allow_removals=True)
+    assert (change.added, change.removed, change.changed) == ([], ["rdv"], {})
+    assert (
+        catalogue.publish(at=T0, services=partial, source="b", allow_removals=True) == 2
+    )
+    assert sorted(s.service_id for s in catalogue.published(1)) == ["pilulier", "rdv"]
+    assert catalogue.publish(at=T0, services=catalogue.published(1), source="v1") == 3
+    assert sorted(catalogue.services) == ["pilulier", "rdv"]
+    with pytest.raises(RuleViolation) as none:
+        catalogue.published(9)
+    assert "no version 9" in none.value.message

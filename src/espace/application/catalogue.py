@@ -23,9 +23,11 @@ from espace.application.common import ServiceBase
 from espace.application.errors import NotFound
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock
+from espace.domain import reference
 from espace.domain.access import Action, Actor
 from espace.domain.catalogue import (
     CATALOGUE_ID,
+    Service,
     ServiceCatalogue,
     ServiceConnections,
     connections_id,
@@ -68,17 +70,66 @@ class CatalogueService(ServiceBase):
             )
         return found
 
-    def publish(self, text: str, source: str, at: datetime | None = None) -> int:
-        """PRO-3: publish a new version of the catalogue from its CSV text."""
+    def publish(
+        self,
+        text: str,
+        source: str,
+        at: datetime | None = None,
+        *,
+        allow_removals: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """PRO-3: publish a new version of the catalogue from its CSV text.
+
+        Refused if it is identical to the version in force, or if it leaves
+        out services the version in force has (a partial file), unless
+        ``allow_removals``. ``dry_run`` reports what would change and saves
+        nothing."""
         services = parse_catalogue(schemas.require_text(text, "catalogue"))
         source = schemas.require_text(source, "source")
+        return self._publish(services, source, at, allow_removals, dry_run)
+
+    def republish(
+        self,
+        version: int,
+        at: datetime | None = None,
+        *,
+        allow_removals: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """PRO-3: the way back: publish an earlier version again, as a new
+        version (the ones in between stay in the log)."""
+        services = self.catalogue().published(version)
+        return self._publish(
+            services, f"version {version}", at, allow_removals, dry_run
+        )
+
+    def history(self) -> list[dict[str, Any]]:
+        """PRO-3: every published version of the catalogue, newest first,
+        with when, from which file, and what it changed."""
+        return reference.history(self.catalogue().versions)
+
+    def _publish(
+        self,
+        services: list[Service],
+        source: str,
+        at: datetime | None,
+        allow_removals: bool,
+        dry_run: bool,
+    ) -> dict[str, Any]:
         existing = self._maybe(CATALOGUE_ID, ServiceCatalogue, "catalogue")
         now = self._now(at)
         catalogue = existing or ServiceCatalogue.start(at=now)
-        version = catalogue.publish(at=now, services=services, source=source)
+        previous = catalogue.published_version or None
+        change = catalogue.change(services, allow_removals=allow_removals)
+        if dry_run:
+            return reference.publication(None, previous, change, dry_run=True)
+        version = catalogue.publish(
+            at=now, services=services, source=source, allow_removals=allow_removals
+        )
         self._save(catalogue)
         log.info("catalogue.published", version=version, services=len(services))
-        return version
+        return reference.publication(version, previous, change, dry_run=False)
 
     def ensure_default(self, at: datetime | None = None) -> None:
         """Publish the packaged default once, if no catalogue exists yet."""

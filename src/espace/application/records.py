@@ -26,6 +26,7 @@ from espace.application.common import _LOAD, Gate, ServiceBase
 from espace.application.errors import Conflict, InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, _project
 from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
+from espace.domain import reference
 from espace.domain.access import (
     MATRIX_ID,
     AccessMatrix,
@@ -117,45 +118,99 @@ class RecordService(ServiceBase):
 
     # ----------------------------------------------------------------- matrix
 
-    def matrix(self) -> AccessMatrix:
-        """ACC-3: the access matrix in force (the latest published version).
+    def matrix(self, version: int | None = None) -> AccessMatrix:
+        """ACC-3: the access matrix in force (the latest published version),
+        or an earlier published ``version``.
 
-        Reference data that changes a few times a year: it is reloaded from
-        the log at most every ``MATRIX_TTL_SECONDS`` (at once after a publish
-        from this process), not on every decision (ADR-0010).
+        Reference data that changes a few times a year: the one in force is
+        reloaded from the log at most every ``MATRIX_TTL_SECONDS`` (at once
+        after a publish from this process), not on every decision (ADR-0010).
         """
+        if version is not None:
+            return self._matrix_log().published(version)
         cached = self._matrix
         if cached is not None and monotonic() - cached[0] < MATRIX_TTL_SECONDS:
             return cached[1]
-        try:
-            log_: AccessMatrixLog = self.app.repository.get(
-                MATRIX_ID, projector_func=_project
-            )
-        except AggregateNotFoundError:
-            raise NotFound(
-                "no access matrix is published: run `espace matrix publish`"
-            ) from None
+        log_ = self._matrix_log()
         assert log_.current is not None
         self._matrix = (monotonic(), log_.current)
         return log_.current
 
-    def publish_matrix(self, text: str, source: str, at: datetime | None = None) -> int:
-        """ACC-3: publish a new version of the matrix from its CSV text."""
+    def matrix_history(self) -> list[dict[str, Any]]:
+        """ACC-3: every published version of the matrix, newest first, with
+        when, from which file, and what it changed."""
+        return reference.history(self._matrix_log().versions)
+
+    def publish_matrix(
+        self,
+        text: str,
+        source: str,
+        at: datetime | None = None,
+        *,
+        allow_removals: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """ACC-3: publish a new version of the matrix from its CSV text.
+
+        Refused if it is identical to the version in force, or if it leaves
+        out professions the version in force has (a partial file), unless
+        ``allow_removals``. ``dry_run`` reports what would change and saves
+        nothing."""
         matrix = AccessMatrix.parse_csv(schemas.require_text(text, "matrix"))
         source = schemas.require_text(source, "source")
-        try:
-            log_: AccessMatrixLog | None = self.app.repository.get(
-                MATRIX_ID, projector_func=_project
-            )
-        except AggregateNotFoundError:
-            log_ = None
+        return self._publish_matrix(matrix, source, at, allow_removals, dry_run)
+
+    def republish_matrix(
+        self,
+        version: int,
+        at: datetime | None = None,
+        *,
+        allow_removals: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """ACC-3: the way back: publish an earlier version again, as a new
+        version (the ones in between stay in the log)."""
+        matrix = self._matrix_log().published(version)
+        return self._publish_matrix(
+            matrix, f"version {version}", at, allow_removals, dry_run
+        )
+
+    def _publish_matrix(
+        self,
+        matrix: AccessMatrix,
+        source: str,
+        at: datetime | None,
+        allow_removals: bool,
+        dry_run: bool,
+    ) -> dict[str, Any]:
         now = self._now(at)
-        log_ = log_ or AccessMatrixLog.start(at=now)
-        version = log_.publish(at=now, matrix=matrix, source=source)
+        log_ = self._maybe_matrix_log() or AccessMatrixLog.start(at=now)
+        previous = log_.current.version if log_.current else None
+        change = log_.change(matrix, allow_removals=allow_removals)
+        if dry_run:
+            return reference.publication(None, previous, change, dry_run=True)
+        version = log_.publish(
+            at=now, matrix=matrix, source=source, allow_removals=allow_removals
+        )
         self._save(log_)
         self._matrix = None
         log.info("matrix.published", version=version)
-        return version
+        return reference.publication(version, previous, change, dry_run=False)
+
+    def _matrix_log(self) -> AccessMatrixLog:
+        found = self._maybe_matrix_log()
+        if found is None:
+            raise NotFound("no access matrix is published: run `espace matrix publish`")
+        return found
+
+    def _maybe_matrix_log(self) -> AccessMatrixLog | None:
+        try:
+            found: AccessMatrixLog = self.app.repository.get(
+                MATRIX_ID, projector_func=_project
+            )
+        except AggregateNotFoundError:
+            return None
+        return found
 
     def ensure_default_matrix(self, at: datetime | None = None) -> None:
         """Publish the packaged default once, if no matrix exists yet."""

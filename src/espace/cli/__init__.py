@@ -40,6 +40,7 @@ from espace.api import (
     mail_house_file,
     migrate_store,
 )
+from espace.application.delimited import read_text
 from espace.application.errors import (
     ConfigurationError,
     Conflict,
@@ -448,6 +449,86 @@ def mail_house_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "code, deadlines in Paris time) to this new file, mode 0600, and print "
         "no code. It holds personal data.",
     )(func)
+
+
+def publish_options(what: str) -> Callable[..., Any]:
+    """The options of a publication of reference data (ACC-3, PRO-3)."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(
+            [
+                click.argument("table", type=click.File("rb"), required=False),
+                click.option(
+                    "--version",
+                    "version",
+                    type=click.IntRange(1),
+                    help=f"Publish this earlier version of the {what} again "
+                    "(instead of a file): the way back.",
+                ),
+                click.option(
+                    "--dry-run",
+                    is_flag=True,
+                    help="Show what would change; publish nothing.",
+                ),
+                click.option(
+                    "--allow-removals",
+                    is_flag=True,
+                    help=f"Let the {what} lose the entries the file leaves out "
+                    "(refused otherwise: a partial file must not remove them).",
+                ),
+            ]
+        ):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def publish_table(
+    table: BinaryIO | None,
+    version: int | None,
+    from_file: Callable[[str, str], dict[str, Any]],
+    again: Callable[[int], dict[str, Any]],
+    as_json: bool,
+) -> None:
+    """Publish from a file, or an earlier version again; print what changed."""
+    if (table is None) == (version is None):
+        raise InvalidInput({"table": ["give a file, or --version N (not both)"]})
+    if table is not None:
+        name = file_name(table)
+        published = from_file(read_text(table, name), Path(name).name)
+    else:
+        assert version is not None
+        published = again(version)
+
+    def human(d: dict[str, Any]) -> None:
+        if d["dry_run"]:
+            click.echo(f"dry run: nothing published (version {d['previous']} in force)")
+        else:
+            click.echo(f"published version {d['version']}")
+        show_changes(d["changes"])
+
+    emit(published, as_json, human)
+
+
+def show_changes(changes: dict[str, Any], indent: str = "  ") -> None:
+    """The entries a version adds, removes and changes, one per line."""
+    for key in changes["added"]:
+        click.echo(f"{indent}+ {key}")
+    for key in changes["removed"]:
+        click.echo(f"{indent}- {key}")
+    for key, both in changes["changed"].items():
+        click.echo(f"{indent}~ {key}: {both['before']} -> {both['after']}")
+
+
+def show_history(versions: list[dict[str, Any]]) -> None:
+    """Published versions, newest first, each with what it changed."""
+    for v in versions:
+        click.echo(
+            f"version {v['version']}  {v['published_at'].isoformat()}  "
+            f"{v['source']}  ({v['entries']} entries)"
+        )
+        show_changes(v["changes"], indent="    ")
 
 
 def issue_one(

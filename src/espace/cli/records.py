@@ -3,6 +3,8 @@ and the access matrix (DOC-*, ACC-*)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import mimetypes
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +16,6 @@ from rich.console import Console
 from rich.table import Table
 
 from espace.api import Store
-from espace.application.delimited import read_text
 from espace.application.errors import InvalidInput
 from espace.application.records import actor_from
 from espace.cli import (
@@ -22,15 +23,18 @@ from espace.cli import (
     command,
     emit,
     espace_ref,
-    file_name,
     main,
     page,
     page_footer,
     page_limit,
     paged,
+    publish_options,
+    publish_table,
     resolve,
+    show_history,
 )
 from espace.domain.access import PROFESSIONS, Actor
+from espace.domain.documents import Category
 
 CONSENT_CHOICES = {
     "grant": "ACC-1: authorise a professional",
@@ -572,26 +576,79 @@ def matrix_group() -> None:
 
 
 @command(matrix_group, "show")
-def matrix_show_cmd(ctx: Context, as_json: bool) -> None:
-    """The matrix in force and its version."""
+@click.option(
+    "--version", "version", type=click.IntRange(1), help="An earlier version."
+)
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="As the CSV `matrix publish` takes."
+)
+def matrix_show_cmd(
+    ctx: Context, as_json: bool, version: int | None, as_csv: bool
+) -> None:
+    """The matrix in force (or --version N), every category a column: the
+    table `matrix publish` takes."""
     store = ctx.open()
-    matrix = store.records.matrix()
+    matrix = store.records.matrix(version)
+    categories = [c.value for c in Category]
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["profession", *categories])
+        for profession, allowed in matrix.to_rows().items():
+            writer.writerow(
+                [profession, *("1" if c in allowed else "0" for c in categories)]
+            )
+        click.echo(out.getvalue(), nl=False)
+        return
     data = {"version": matrix.version, "allowed": matrix.to_rows()}
 
     def human(d: dict[str, Any]) -> None:
-        click.echo(f"version {d['version']}")
-        for profession, categories in d["allowed"].items():
-            click.echo(f"  {profession}: {', '.join(categories)}")
+        table = Table("profession", *categories, title=f"version {d['version']}")
+        for profession, allowed in d["allowed"].items():
+            table.add_row(
+                profession, *("1" if c in allowed else "0" for c in categories)
+            )
+        Console().print(table)
 
     emit(data, as_json, human)
 
 
-@command(matrix_group, "publish")
-@click.argument("table", type=click.File("rb"))
-def matrix_publish_cmd(ctx: Context, as_json: bool, table: BinaryIO) -> None:
-    """Publish a new version from a CSV (UTF-8): profession + one 0/1 column
-    per category."""
-    text = read_text(table, file_name(table))
+def _cells(allowed: list[str], categories: list[str]) -> list[str]:
+    return ["1" if c in allowed else "0" for c in categories]
+
+
+@command(matrix_group, "history")
+def matrix_history_cmd(ctx: Context, as_json: bool) -> None:
+    """Every published version, newest first: when, from which file, and what
+    it changed (professions added, removed, with other rights)."""
     store = ctx.open()
-    version = store.records.publish_matrix(text, source=Path(file_name(table)).name)
-    emit({"version": version}, as_json)
+    emit(store.records.matrix_history(), as_json, show_history)
+
+
+@command(matrix_group, "publish")
+@publish_options("matrix")
+def matrix_publish_cmd(
+    ctx: Context,
+    as_json: bool,
+    table: BinaryIO | None,
+    version: int | None,
+    dry_run: bool,
+    allow_removals: bool,
+) -> None:
+    """Publish a new version from a CSV (UTF-8): profession + one 0/1 column
+    per category, every profession in force on a row of its own (a
+    profession the file leaves out is refused unless --allow-removals); or
+    publish an earlier --version again. Prints what changes; --dry-run
+    publishes nothing."""
+    records = ctx.open().records
+    publish_table(
+        table,
+        version,
+        lambda text, source: records.publish_matrix(
+            text, source, allow_removals=allow_removals, dry_run=dry_run
+        ),
+        lambda number: records.republish_matrix(
+            number, allow_removals=allow_removals, dry_run=dry_run
+        ),
+        as_json,
+    )

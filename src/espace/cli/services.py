@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.table import Table
 
 from espace.api import Store
-from espace.application.delimited import read_text
 from espace.application.directory import read_extract
 from espace.application.errors import InvalidInput
 from espace.application.messaging import NewFile, Party, party_from
@@ -29,7 +28,10 @@ from espace.cli import (
     file_name,
     main,
     progress_bar,
+    publish_options,
+    publish_table,
     resolve,
+    show_history,
 )
 from espace.domain.access import PROFESSIONS, Actor
 from espace.domain.catalogue import CATEGORIES
@@ -818,14 +820,39 @@ def services_list_cmd(ctx: Context, as_json: bool, category: str | None) -> None
 
 
 @command(services_group, "publish")
-@click.argument("table", type=click.File("rb"))
-def services_publish_cmd(ctx: Context, as_json: bool, table: BinaryIO) -> None:
+@publish_options("catalogue")
+def services_publish_cmd(
+    ctx: Context,
+    as_json: bool,
+    table: BinaryIO | None,
+    version: int | None,
+    dry_run: bool,
+    allow_removals: bool,
+) -> None:
     """PRO-3: publish a new catalogue version from a CSV (UTF-8: service_id,
-    name, provider, category, description, url)."""
-    text = read_text(table, file_name(table))
-    store = ctx.open()
-    version = store.catalogue.publish(text, source=Path(file_name(table)).name)
-    emit({"version": version}, as_json)
+    name, provider, category, description, url), every service in force on
+    a row of its own (a service the file leaves out is refused unless
+    --allow-removals); or publish an earlier --version again. Prints what
+    changes; --dry-run publishes nothing."""
+    catalogue = ctx.open().catalogue
+    publish_table(
+        table,
+        version,
+        lambda text, source: catalogue.publish(
+            text, source, allow_removals=allow_removals, dry_run=dry_run
+        ),
+        lambda number: catalogue.republish(
+            number, allow_removals=allow_removals, dry_run=dry_run
+        ),
+        as_json,
+    )
+
+
+@command(services_group, "history")
+def services_history_cmd(ctx: Context, as_json: bool) -> None:
+    """PRO-3: every published catalogue version, newest first: when, from
+    which file, and what it changed."""
+    emit(ctx.open().catalogue.history(), as_json, show_history)
 
 
 def _service_command(name: str, doc: str, method: str) -> None:

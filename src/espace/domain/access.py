@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate
 from espace.domain.consent import ConsentState
 from espace.domain.documents import AuthorKind, Category
 from espace.domain.errors import RuleViolation
+from espace.domain.reference import Difference, Version, checked_change, version_of
 from espace.domain.tables import read_table
 
 
@@ -225,6 +226,9 @@ class AccessMatrixLog(Aggregate):
                 allowed={p: frozenset(c) for p, c in self.rows.items()},
             )
             aggregate.published_at = self.timestamp
+            aggregate.versions[self.version] = Version(
+                self.version, self.rows, self.source, self.timestamp
+            )
 
     @classmethod
     def start(cls, *, at: datetime) -> AccessMatrixLog:
@@ -233,11 +237,31 @@ class AccessMatrixLog(Aggregate):
     def __init__(self) -> None:
         self.current: AccessMatrix | None = None
         self.published_at: datetime | None = None
+        self.versions: dict[int, Version] = {}
 
-    def publish(self, *, at: datetime, matrix: AccessMatrix, source: str) -> int:
-        """Publish a new version; an identical table is not published twice."""
-        if self.current is not None and self.current.to_rows() == matrix.to_rows():
-            raise RuleViolation("ACC-3", f"identical to version {self.current.version}")
+    def change(self, matrix: AccessMatrix, *, allow_removals: bool) -> Difference:
+        """ACC-3: what publishing ``matrix`` would change; refused when it
+        is identical to the version in force, or leaves out professions it
+        has unless ``allow_removals``."""
+        current = self.versions.get(self.current.version) if self.current else None
+        return checked_change(
+            current,
+            matrix.to_rows(),
+            rule="ACC-3",
+            what="matrix",
+            allow_removals=allow_removals,
+        )
+
+    def publish(
+        self,
+        *,
+        at: datetime,
+        matrix: AccessMatrix,
+        source: str,
+        allow_removals: bool = False,
+    ) -> int:
+        """Publish a new version (see :meth:`change`); returns its number."""
+        self.change(matrix, allow_removals=allow_removals)
         version = (self.current.version if self.current else 0) + 1
         self.trigger_event(
             self.Published,
@@ -247,6 +271,14 @@ class AccessMatrixLog(Aggregate):
             source=source,
         )
         return version
+
+    def published(self, number: int) -> AccessMatrix:
+        """ACC-3: a published version, to show or publish again."""
+        found = version_of(self.versions, number, "ACC-3")
+        return AccessMatrix(
+            version=found.number,
+            allowed={p: frozenset(c) for p, c in found.entries.items()},
+        )
 
 
 # ---------------------------------------------------------------------- decide

@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from espace.domain.errors import RuleViolation
+from espace.domain.reference import Difference, Version, checked_change, version_of
 from espace.domain.tables import read_table
 
 CATALOGUE_ID = uuid.uuid5(uuid.NAMESPACE_URL, "urn:espace:service-catalogue")
@@ -121,6 +122,9 @@ class ServiceCatalogue(Aggregate):
             aggregate.published_version = self.version
             aggregate.services = {s["service_id"]: dict(s) for s in self.services}
             aggregate.published_at = self.timestamp
+            aggregate.versions[self.version] = Version(
+                self.version, dict(aggregate.services), self.source, self.timestamp
+            )
 
     @classmethod
     def start(cls, *, at: datetime) -> ServiceCatalogue:
@@ -130,24 +134,43 @@ class ServiceCatalogue(Aggregate):
         self.published_version = 0
         self.services: dict[str, dict[str, str]] = {}
         self.published_at: datetime | None = None
+        self.versions: dict[int, Version] = {}
 
-    def publish(self, *, at: datetime, services: list[Service], source: str) -> int:
-        """A new version; an identical catalogue is not published twice."""
-        rows = [s.as_dict() for s in services]
-        if self.published_version and rows == sorted(
-            self.services.values(), key=lambda s: s["service_id"]
-        ):
-            raise RuleViolation(
-                "PRO-3", f"identical to version {self.published_version}"
-            )
+    def change(self, services: list[Service], *, allow_removals: bool) -> Difference:
+        """PRO-3: what publishing ``services`` would change; refused when it
+        is identical to the version in force, or leaves out services it has
+        unless ``allow_removals`` (connections to them would then end)."""
+        return checked_change(
+            self.versions.get(self.published_version),
+            {s.service_id: s.as_dict() for s in services},
+            rule="PRO-3",
+            what="catalogue",
+            allow_removals=allow_removals,
+        )
+
+    def publish(
+        self,
+        *,
+        at: datetime,
+        services: list[Service],
+        source: str,
+        allow_removals: bool = False,
+    ) -> int:
+        """A new version (see :meth:`change`); returns its number."""
+        self.change(services, allow_removals=allow_removals)
         self.trigger_event(
             self.Published,
             timestamp=at,
             version=self.published_version + 1,
-            services=rows,
+            services=[s.as_dict() for s in services],
             source=source,
         )
         return self.published_version
+
+    def published(self, number: int) -> list[Service]:
+        """PRO-3: a published version, to show or publish again."""
+        found = version_of(self.versions, number, "PRO-3")
+        return [Service(**row) for _, row in sorted(found.entries.items())]
 
     def referenced(self, service_id: str) -> dict[str, str]:
         """PRO-3: a service of the catalogue in force."""
