@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import json
 import sys
 import threading
@@ -121,7 +120,7 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None] | None = None) -
     elif human is not None:
         human(data)
     else:
-        _print_mapping(data)
+        render(data)
 
 
 def paged(default: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -176,17 +175,69 @@ def page_footer(d: Mapping[str, Any], what: str) -> None:
         )
 
 
-def _print_mapping(data: Any) -> None:
-    if isinstance(data, Mapping):
-        width = max((len(str(k)) for k in data), default=0)
-        for key, value in data.items():
-            if isinstance(value, datetime):
-                value = value.isoformat()
-            elif isinstance(value, dict | list):
-                value = json.dumps(value, default=_json_default, ensure_ascii=False)
-            click.echo(f"{str(key).ljust(width)}  {'' if value is None else value}")
-    else:
-        click.echo(str(data))
+def new_table(*headers: str, title: str | None = None) -> Table:
+    """A table whose cells are never cut: ids and instants are printed whole
+    (folded on a narrow terminal, never ended with an ellipsis)."""
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
+
+
+def show(renderable: Any) -> None:
+    """Print a table to stdout: at the terminal's width on a terminal,
+    unbounded in a pipe or a file, so that nothing is cut."""
+    wide = None if sys.stdout.isatty() else 100_000
+    Console(highlight=False, width=wide).print(renderable)
+
+
+def render(data: Any) -> None:
+    """The one rendering for people of what a command returns: a list of
+    records as a table, a record as aligned ``key  value`` lines (its lists
+    of records as tables, its nested records indented below it)."""
+    if isinstance(data, list):
+        if data and all(isinstance(r, Mapping) for r in data):
+            columns = list(dict.fromkeys(k for r in data for k in r))
+            table = new_table(*map(str, columns))
+            for r in data:
+                table.add_row(*(cell(r.get(c)) for c in columns))
+            show(table)
+        else:
+            click.echo("\n".join(cell(v) for v in data) if data else "(none)")
+        return
+    if not isinstance(data, Mapping):
+        click.echo(cell(data))
+        return
+    flat = {k: v for k, v in data.items() if not isinstance(v, Mapping | list)}
+    width = max((len(str(k)) for k in flat), default=0)
+    for key, value in flat.items():
+        click.echo(f"{str(key).ljust(width)}  {cell(value)}".rstrip())
+    for key, value in data.items():
+        if isinstance(value, Mapping | list) and key not in flat:
+            click.echo(f"{key}:")
+            if isinstance(value, Mapping) and not any(
+                isinstance(v, Mapping | list) for v in value.values()
+            ):
+                inner = max((len(str(k)) for k in value), default=0)
+                for k, v in value.items():
+                    click.echo(f"  {str(k).ljust(inner)}  {cell(v)}".rstrip())
+            else:
+                render(value)
+
+
+def cell(value: Any) -> str:
+    """One value for a person: instants in ISO 8601, ids whole, yes/no."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(cell(v) for v in value)
+    return str(value)
 
 
 def fail(exc: BaseException, as_json: bool) -> NoReturn:
@@ -634,9 +685,9 @@ def notify_cmd(
         data["notices"] = notices
 
     def human(d: dict[str, Any]) -> None:
-        _print_mapping({k: v for k, v in d.items() if k != "notices"})
+        render({k: v for k, v in d.items() if k != "notices"})
         for n in d.get("notices", []):
-            _print_mapping(n)
+            render(n)
         if d["remaining"]:
             click.echo(f"{d['remaining']} more: run again, or use --all")
 
@@ -874,7 +925,7 @@ def list_cmd(
     )
 
     def human(d: dict[str, Any]) -> None:
-        table = Table("espace id", "state", "affiliated", "next deadline", "due")
+        table = new_table("espace id", "state", "affiliated", "next deadline", "due")
         for r in d["espaces"]:
             table.add_row(
                 str(r["espace_id"]),
@@ -883,7 +934,7 @@ def list_cmd(
                 r["next_deadline_kind"] or "",
                 _day(r["next_deadline_at"]),
             )
-        Console().print(table)
+        show(table)
         page_footer(d, "espaces")
 
     emit(page("espaces", rows, total, offset), as_json, human)
@@ -901,15 +952,15 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
     data = store.stats()
 
     def human(d: dict[str, Any]) -> None:
-        table = Table("state", "espaces")
+        table = new_table("state", "espaces")
         for state, n in d["states"].items():
             table.add_row(state, str(n))
-        Console().print(table)
-        table = Table("deadline", "pending", "due now", "past its legal limit")
+        show(table)
+        table = new_table("deadline", "pending", "due now", "past its legal limit")
         for kind, c in sorted(d["deadlines"].items()):
             table.add_row(kind, str(c["pending"]), str(c["due"]), str(c["overdue"]))
-        Console().print(table)
-        table = Table("held in the espaces", "count")
+        show(table)
+        table = new_table("held in the espaces", "count")
         rows = [
             *((f"documents: {k}", n) for k, n in sorted(d["documents"].items())),
             *((f"messaging: {k}", n) for k, n in d["messaging"].items()),
@@ -926,7 +977,7 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
         ]
         for label, n in rows:
             table.add_row(label, str(n))
-        Console().print(table)
+        show(table)
         behind = [v for v in d["views"] if v["lag"]]
         click.echo(
             f"views: {len(d['views'])}, behind: {len(behind)}, "
@@ -999,10 +1050,10 @@ def deadlines_list_cmd(
     rows = store.deadline_view.upcoming(kind=kind, before=until, limit=limit)
 
     def human(data: list[dict[str, Any]]) -> None:
-        table = Table("espace id", "kind", "due")
+        table = new_table("espace id", "kind", "due")
         for r in data:
             table.add_row(str(r["espace_id"]), r["kind"], _day(r["due_at"]))
-        Console().print(table)
+        show(table)
 
     emit(rows, as_json, human)
 
@@ -1041,7 +1092,7 @@ def projections_status_cmd(ctx: Context, as_json: bool) -> None:
     rows = [v.__dict__ for v in store.view_status()]
 
     def human(data: list[dict[str, Any]]) -> None:
-        table = Table("view", "position", "head", "lag", "quarantined", "caught up")
+        table = new_table("view", "position", "head", "lag", "quarantined", "caught up")
         for r in data:
             table.add_row(
                 r["name"],
@@ -1051,7 +1102,7 @@ def projections_status_cmd(ctx: Context, as_json: bool) -> None:
                 str(r["quarantined"]),
                 "after each command" if r["after_commands"] else "by the runner",
             )
-        Console().print(table)
+        show(table)
         if any(r["quarantined"] for r in data):
             click.echo("see them with: espace projections quarantine")
         if any(r["lag"] and not r["after_commands"] for r in data):
@@ -1089,7 +1140,7 @@ def projections_quarantine_cmd(
     data = {"total": total, "shown": len(rows), "offset": offset, "events": rows}
 
     def human(d: dict[str, Any]) -> None:
-        table = Table(
+        table = new_table(
             "position", "view", "kind", "aggregate", "version", "espace", "why"
         )
         for r in d["events"]:
@@ -1102,7 +1153,7 @@ def projections_quarantine_cmd(
                 str(r["espace_id"] or ""),
                 r["error"],
             )
-        Console().print(table)
+        show(table)
         rest = d["total"] - d["offset"] - d["shown"]
         if rest > 0:
             click.echo(f"{rest} more: use --offset {d['offset'] + d['shown']}")
@@ -1189,28 +1240,13 @@ def simulate_cmd(
     )
 
     def human(d: dict[str, Any]) -> None:
-        table = Table(
+        table = new_table(
             "state", "espaces", title=f"{d['people']} people, seed {d['seed']}"
         )
         for state, n in d["states"].items():
             table.add_row(state, str(n))
-        Console().print(table)
-        out = io.StringIO()
-        for key in (
-            "database",
-            "events",
-            "commands",
-            "rejected_rows",
-            "elapsed_s",
-            "events_per_s",
-            "commands_per_s",
-            "simulated_until",
-        ):
-            out.write(f"{key}: {d[key]}\n")
-        out.write(f"actions: {json.dumps(d['actions'])}\n")
-        out.write(f"deadlines: {json.dumps(d['deadlines'])}\n")
-        out.write(f"audit: {json.dumps(d['audit'])}\n")
-        click.echo(out.getvalue().rstrip())
+        show(table)
+        render({k: v for k, v in d.items() if k not in ("states", "people", "seed")})
 
     emit(summary, as_json, human)
 

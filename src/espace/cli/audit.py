@@ -16,8 +16,6 @@ from typing import Any
 from uuid import UUID
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from espace.adapters.auditexport import verify_export
 from espace.adapters.auditlog import VERIFIER_ENV, write_signer_file
@@ -32,11 +30,13 @@ from espace.cli import (
     espace_ref,
     file_name,
     main,
+    new_table,
     page,
     page_footer,
     page_limit,
     paged,
     resolve,
+    show,
 )
 
 EXIT_NOT_INTACT = 7
@@ -108,7 +108,7 @@ def checkpoints_cmd(
     ]
 
     def human(data: dict[str, Any]) -> None:
-        table = Table("size", "signed at", "key", "root")
+        table = new_table("size", "signed at", "key", "root")
         for r in data["checkpoints"]:
             table.add_row(
                 str(r["size"]),
@@ -116,7 +116,7 @@ def checkpoints_cmd(
                 r["key_name"],
                 r["note"].split("\n")[2],
             )
-        Console().print(table)
+        show(table)
         page_footer(data, "checkpoints")
 
     emit(page("checkpoints", rows, tree.checkpoint_count(), offset), as_json, human)
@@ -254,7 +254,7 @@ def history_cmd(
         )
         for name in ("documents", "agenda", "conversations", "journal", "services"):
             click.echo(f"  {name}: {len(d[name])}")
-        table = Table("position", "at", "aggregate", "event", "version", "by")
+        table = new_table("position", "at", "aggregate", "event", "version", "by")
         for e in d["events"]:
             by = e.get("by") or {}
             table.add_row(
@@ -265,7 +265,7 @@ def history_cmd(
                 str(e["version"]),
                 " ".join(str(v) for v in by.values() if v),
             )
-        Console().print(table)
+        show(table)
 
     emit(data, as_json, human)
 
@@ -313,7 +313,7 @@ def access_cmd(
                 f"(matrix v{d['matrix_version']}, document v{d['document_version']}, "
                 f"consent v{d['consent_version']})"
             )
-            table = Table("who", "id", "profession", "mode", "may read", "why")
+            table = new_table("who", "id", "profession", "mode", "may read", "why")
             for r in d["who"]:
                 table.add_row(
                     r["role"],
@@ -323,7 +323,7 @@ def access_cmd(
                     "yes" if r["may_read"] else "no",
                     r["ground"] or f"{r['rule']}: {r['reason']}",
                 )
-            Console().print(table)
+            show(table)
 
         emit(data, as_json, human)
         return
@@ -340,7 +340,7 @@ def access_cmd(
     )
 
     def human_pro(d: dict[str, Any]) -> None:
-        table = Table("at", "espace", "action", "mode", "outcome", "ground or rule")
+        table = new_table("at", "espace", "action", "mode", "outcome", "ground or rule")
         for r in d["attempts"]:
             table.add_row(
                 r["at"],
@@ -350,7 +350,7 @@ def access_cmd(
                 "allowed" if r["allowed"] else "denied",
                 r["ground"] or r["rule"] or "",
             )
-        Console().print(table)
+        show(table)
         page_footer(d, "attempts")
 
     emit(data, as_json, human_pro)
@@ -442,7 +442,7 @@ def log_cmd(
     data = page("reads", rows, total, offset)
 
     def human(d: dict[str, Any]) -> None:
-        table = Table("at", "auditor", "action", "subject", "detail")
+        table = new_table("at", "auditor", "action", "subject", "detail")
         for r in d["reads"]:
             table.add_row(
                 r["at"].isoformat(),
@@ -451,7 +451,7 @@ def log_cmd(
                 r["subject"],
                 r["detail"] or "",
             )
-        Console().print(table)
+        show(table)
         page_footer(d, "reads")
 
     emit(data, as_json, human)

@@ -12,8 +12,6 @@ from typing import Any, BinaryIO
 from uuid import UUID
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from espace.api import Store
 from espace.application.errors import InvalidInput
@@ -24,6 +22,7 @@ from espace.cli import (
     emit,
     espace_ref,
     main,
+    new_table,
     page,
     page_footer,
     page_limit,
@@ -31,6 +30,7 @@ from espace.cli import (
     publish_options,
     publish_table,
     resolve,
+    show,
     show_history,
 )
 from espace.domain.access import PROFESSIONS, Actor
@@ -382,7 +382,7 @@ def list_docs_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     )
 
     def human(data: list[dict[str, Any]]) -> None:
-        table = Table("document id", "title", "category", "care time", "versions")
+        table = new_table("document id", "title", "category", "care time", "versions")
         for r in data:
             table.add_row(
                 str(r["document_id"]),
@@ -391,7 +391,7 @@ def list_docs_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
                 r["care_time"].isoformat(timespec="minutes"),
                 str(r["versions"]),
             )
-        Console().print(table)
+        show(table)
 
     emit(rows, as_json, human)
 
@@ -520,7 +520,9 @@ def journal_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     rows = store.records.journal(actor, espace_id, limit=limit, offset=offset)
 
     def human(d: dict[str, Any]) -> None:
-        table = Table("at", "actor", "action", "allowed", "ground / rule", "document")
+        table = new_table(
+            "at", "actor", "action", "allowed", "ground / rule", "document"
+        )
         for r in d["traces"]:
             table.add_row(
                 r["at"].isoformat(timespec="seconds"),
@@ -530,7 +532,7 @@ def journal_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
                 r["ground"] or r["rule"] or "",
                 str(r["document_id"] or ""),
             )
-        Console().print(table)
+        show(table)
         page_footer(d, "traces")
 
     emit(page("traces", rows, total, offset), as_json, human)
@@ -603,12 +605,12 @@ def matrix_show_cmd(
     data = {"version": matrix.version, "allowed": matrix.to_rows()}
 
     def human(d: dict[str, Any]) -> None:
-        table = Table("profession", *categories, title=f"version {d['version']}")
+        table = new_table("profession", *categories, title=f"version {d['version']}")
         for profession, allowed in d["allowed"].items():
             table.add_row(
                 profession, *("1" if c in allowed else "0" for c in categories)
             )
-        Console().print(table)
+        show(table)
 
     emit(data, as_json, human)
 

@@ -12,8 +12,6 @@ from typing import Any, BinaryIO
 from uuid import UUID
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from espace.api import Store
 from espace.application.directory import read_extract
@@ -27,10 +25,12 @@ from espace.cli import (
     espace_ref,
     file_name,
     main,
+    new_table,
     progress_bar,
     publish_options,
     publish_table,
     resolve,
+    show,
     show_history,
 )
 from espace.domain.access import PROFESSIONS, Actor
@@ -158,10 +158,10 @@ def _espace(store: Store, nir: str | None, espace_id: UUID | None) -> UUID | Non
 
 
 def _table(columns: list[str], rows: list[list[Any]]) -> None:
-    table = Table(*columns)
+    table = new_table(*columns)
     for row in rows:
         table.add_row(*["" if v is None else str(v) for v in row])
-    Console().print(table)
+    show(table)
 
 
 def _place(p: dict[str, Any]) -> str:
