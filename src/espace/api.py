@@ -481,6 +481,12 @@ class Store:
         mode = self.meta.get("mode", "production")
         return mode if mode in MODES else "production"
 
+    def head(self) -> int:
+        """The position of the last event in the log (0 when it is empty):
+        what the views' positions (``view_status``) and the audit tree's
+        size are measured against."""
+        return self.events.recorder.max_notification_id() or 0
+
     def sync(self) -> dict[str, int]:
         """Bring every read model up to date with the log."""
         applied = self.runner.catch_up()

@@ -178,10 +178,15 @@ def test_the_whole_lifecycle_through_the_cli_on_a_simulation_store_lc_1_to_lc_12
     }
     assert stats["deadlines"]["opening"]["pending"] == 1
     pending = espace("deadlines", "list", "--json").json
-    assert {(r["kind"], r["espace_id"]) for r in pending} >= {
+    assert {(r["kind"], r["espace_id"]) for r in pending["deadlines"]} >= {
         ("opening", ids[b.nir]),
         ("majority", ids[minor.nir]),
     }
+    assert pending["total"] == pending["shown"]
+    mine = espace("deadlines", "list", *ref(minor), "--json").json["deadlines"]
+    assert {r["espace_id"] for r in mine} == {ids[minor.nir]}
+    one = espace("deadlines", "list", "--limit", "1", "--json").json
+    assert (one["shown"], one["remaining"]) == (1, pending["total"] - 1)
 
     # LC-4: the deadline job, twice
     run = espace("deadlines", "run", "--json", clock=AFTER_WINDOW).json
@@ -418,7 +423,7 @@ def test_the_main_flow_through_the_cli_on_postgresql_on_the_real_clock(
     assert espace("close", *ref(a), "--json").json["state"] == "closed"
     assert espace("reopen", *ref(a), "--json").json["state"] == "open"
     assert espace("request-erasure", *ref(a), "--json").json["state"] == "closed"
-    assert espace("deadlines", "list", "--kind", "erasure", "--json").json
+    assert espace("deadlines", "list", "--kind", "erasure", "--json").json["total"]
     assert espace("deadlines", "run", "--json").json["done"] == {"erasure": 1}
     assert espace("close", *ref(a), "--json", expect=4).json["error"] == "not_found"
     status = espace("projections", "status", "--json").json

@@ -182,7 +182,7 @@ def store(store_url: str, clock: Clock, store_env: dict[str, str]) -> Iterator[S
 
 def log_head(store: Store) -> int:
     """The notification id of the last event in the log (0 when empty)."""
-    return store.events.recorder.max_notification_id() or 0
+    return store.head()
 
 
 def affiliate(store: Store, person: Person) -> UUID:

@@ -398,3 +398,28 @@ def test_the_scheduler_returns_when_told_to_stop_before_it_started(
     thread.join(GENEROUS_WAIT)
 
     assert not alive, "run_scheduler kept running although stop was set"
+
+
+def test_the_deadline_view_pages_and_filters_by_espace_and_the_head_counts_lc_4(
+    store: Store, people: Any, helpers: Any
+) -> None:
+    """LC-4: one espace's openings, found without reading the others'; the
+    pages say how many there are; ``store.head()`` is the log's position."""
+    assert store.head() == helpers.log_head(store) >= 0
+    before = store.head()
+    ids = [helpers.affiliate(store, people.make()) for _ in range(3)]
+    for espace_id in ids:
+        store.lifecycle.send_notice(espace_id)
+    assert store.head() > before
+    assert store.head() == max(v.head for v in store.view_status())
+
+    mine = store.deadline_view.upcoming(espace_id=ids[1])
+    assert [(r["espace_id"], r["kind"]) for r in mine] == [(ids[1], "opening")]
+    assert store.deadline_view.count(kind="opening") == 3
+    assert store.deadline_view.count(espace_id=ids[1]) == 1
+    first, rest = (
+        store.deadline_view.upcoming(kind="opening", limit=1),
+        store.deadline_view.upcoming(kind="opening", limit=10, offset=1),
+    )
+    assert (len(first), len(rest)) == (1, 2)
+    assert {r["espace_id"] for r in [*first, *rest]} == set(ids)

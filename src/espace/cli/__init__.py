@@ -51,6 +51,7 @@ from espace.application.errors import (
 from espace.application.lifecycle import read_feed
 from espace.application.schemas import parse_instant
 from espace.domain.errors import EspaceError, InvalidIdentifier, RuleViolation
+from espace.projections.deadlines import KINDS as DEADLINE_KINDS
 
 EXIT_CODES: dict[type[EspaceError], int] = {
     InvalidInput: 2,
@@ -1033,29 +1034,44 @@ def deadlines_run_cmd(ctx: Context, as_json: bool) -> None:
 
 
 @command(deadlines_group, "list")
-@click.option(
-    "--kind",
-    type=click.Choice(
-        ["opening", "suspension_closure", "archive_expiry", "erasure", "majority"]
-    ),
-)
+@click.option("--kind", type=click.Choice(DEADLINE_KINDS))
 @click.option("--before", help="Only deadlines due before this instant (ISO 8601).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--nir", help="Only this person's espace's deadlines.")
+@click.option("--id", "espace_id", type=click.UUID, help="Only this espace's.")
+@paged(50)
 def deadlines_list_cmd(
-    ctx: Context, as_json: bool, kind: str | None, before: str | None, limit: int
+    ctx: Context,
+    as_json: bool,
+    kind: str | None,
+    before: str | None,
+    nir: str | None,
+    espace_id: UUID | None,
+    limit: int,
+    offset: int,
+    all_rows: bool,
 ) -> None:
-    """Pending deadlines, soonest first."""
+    """Pending deadlines, soonest first; says how many remain beyond --limit."""
     store = ctx.open()
     until = parse_instant(before, "before") if before else None
-    rows = store.deadline_view.upcoming(kind=kind, before=until, limit=limit)
+    which = resolve(store, nir, espace_id) if nir or espace_id else None
+    view = store.deadline_view
+    total = view.count(kind=kind, before=until, espace_id=which)
+    rows = view.upcoming(
+        kind=kind,
+        before=until,
+        espace_id=which,
+        limit=page_limit(limit, all_rows),
+        offset=offset,
+    )
 
-    def human(data: list[dict[str, Any]]) -> None:
+    def human(d: dict[str, Any]) -> None:
         table = new_table("espace id", "kind", "due")
-        for r in data:
+        for r in d["deadlines"]:
             table.add_row(str(r["espace_id"]), r["kind"], _day(r["due_at"]))
         show(table)
+        page_footer(d, "deadlines")
 
-    emit(rows, as_json, human)
+    emit(page("deadlines", rows, total, offset), as_json, human)
 
 
 @command(deadlines_group, "schedule")

@@ -178,6 +178,18 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
         return s or None
 
 
+KINDS = (
+    "opening",
+    "suspension_closure",
+    "archive_expiry",
+    "erasure",
+    "majority",
+    "holder_notice",
+    "holder_reveal",
+)
+"""The kinds of deadline the view holds (LC-4, LC-7, LC-8, LC-9, LC-12, DOC-5)."""
+
+
 class DeadlineQueries:
     """Read side of the deadlines view."""
 
@@ -205,15 +217,50 @@ class DeadlineQueries:
         *,
         kind: str | None = None,
         before: datetime | None = None,
+        espace_id: UUID | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
-        query = deadlines.select().order_by(deadlines.c.due_at).limit(limit)
+        """Pending deadlines, soonest first: of one kind, due before an
+        instant, of one espace (each filter optional)."""
+        query = (
+            self._where(deadlines.select(), kind, before, espace_id)
+            .order_by(
+                deadlines.c.due_at,
+                deadlines.c.espace_id,
+                deadlines.c.kind,
+                deadlines.c.subject_id,
+            )
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def count(
+        self,
+        *,
+        kind: str | None = None,
+        before: datetime | None = None,
+        espace_id: UUID | None = None,
+    ) -> int:
+        """How many pending deadlines ``upcoming`` has with these filters."""
+        query = sa.select(sa.func.count()).select_from(deadlines)
+        with self.engine.connect() as conn:
+            found = conn.execute(self._where(query, kind, before, espace_id))
+            return int(found.scalar_one())
+
+    @staticmethod
+    def _where(
+        query: Any, kind: str | None, before: datetime | None, espace_id: UUID | None
+    ) -> Any:
         if kind is not None:
             query = query.where(deadlines.c.kind == kind)
         if before is not None:
             query = query.where(deadlines.c.due_at < before)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+        if espace_id is not None:
+            query = query.where(deadlines.c.espace_id == espace_id)
+        return query
 
     def counts(self, now: datetime) -> dict[str, dict[str, int]]:
         """Per kind: pending, due at ``now``, and overdue (past the legal
