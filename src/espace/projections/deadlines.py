@@ -198,19 +198,9 @@ class DeadlineQueries:
 
     def due(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
         """Deadlines that fell due at or before ``now``, oldest first."""
-        query = (
-            deadlines.select()
-            .where(deadlines.c.due_at <= now)
-            .order_by(
-                deadlines.c.due_at,
-                deadlines.c.espace_id,
-                deadlines.c.kind,
-                deadlines.c.subject_id,
-            )
-            .limit(limit)
+        return self._soonest(
+            deadlines.select().where(deadlines.c.due_at <= now), limit, 0
         )
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
 
     def upcoming(
         self,
@@ -223,19 +213,16 @@ class DeadlineQueries:
     ) -> list[dict[str, Any]]:
         """Pending deadlines, soonest first: of one kind, due before an
         instant, of one espace (each filter optional)."""
-        query = (
-            self._where(deadlines.select(), kind, before, espace_id)
-            .order_by(
-                deadlines.c.due_at,
-                deadlines.c.espace_id,
-                deadlines.c.kind,
-                deadlines.c.subject_id,
-            )
-            .limit(limit)
-            .offset(offset)
-        )
+        query = self._where(deadlines.select(), kind, before, espace_id)
+        return self._soonest(query, limit, offset)
+
+    def _soonest(self, query: Any, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Rows in due order (ties in a fixed order: pages never overlap)."""
+        c = deadlines.c
+        query = query.order_by(c.due_at, c.espace_id, c.kind, c.subject_id)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            found = conn.execute(query.limit(limit).offset(offset)).mappings()
+            return [dict(r) for r in found]
 
     def count(
         self,
