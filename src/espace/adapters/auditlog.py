@@ -82,7 +82,9 @@ def load_signer(environ: dict[str, str] | Any) -> Signer | None:
 
 def write_signer_file(path: Path, signer: Signer) -> None:
     """The signing key in a new file readable by its owner only."""
-    with private_file(path, "refusing to overwrite a signing key") as handle:
+    with private_file(
+        path, "signing key file", "refusing to overwrite a signing key"
+    ) as handle:
         handle.write((signer.key + "\n").encode("ascii"))
 
 

@@ -183,6 +183,7 @@ def generate_master_key_file(path: Path) -> None:
     """
     with private_file(
         path,
+        "key file",
         "refusing to overwrite a master key (the store's data keys are wrapped by it)",
     ) as handle:
         handle.write((new_master_key() + "\n").encode("ascii"))

@@ -14,16 +14,18 @@ from espace.application.errors import ConfigurationError
 
 
 @contextmanager
-def private_file(path: Path, refusal: str) -> Iterator[BinaryIO]:
+def private_file(path: Path, what: str, refusal: str) -> Iterator[BinaryIO]:
     """A new file at ``path``, mode 0600 whatever the umask, synced to disk
-    when the block ends. ``refusal`` says why an existing file is kept (the
-    error names the path)."""
+    when the block ends. Errors name ``what`` the file is and its path;
+    ``refusal`` says why an existing one is kept."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise ConfigurationError(f"{path} already exists: {refusal}") from None
+        raise ConfigurationError(f"{what} {path} already exists: {refusal}") from None
     except OSError as exc:
-        raise ConfigurationError(f"cannot create {path}: {exc.strerror}") from None
+        raise ConfigurationError(
+            f"cannot create {what} {path}: {exc.strerror}"
+        ) from None
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "wb") as handle:
         try:

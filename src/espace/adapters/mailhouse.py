@@ -58,7 +58,7 @@ def mail_house_file(
     if out_format not in FORMATS:
         raise InvalidInput({"out_format": [f"one of {', '.join(FORMATS)}"]})
     refusal = "choose a new file (the codes in it may not have been sent yet)"
-    with private_file(out, refusal) as handle:
+    with private_file(out, "mail-house file", refusal) as handle:
         written = MailHouseFile(handle, out_format)
         try:
             yield written
