@@ -59,6 +59,9 @@ SIGNER_ENV = "ESPACE_AUDIT_KEY"
 SIGNER_FILE_ENV = "ESPACE_AUDIT_KEY_FILE"
 VERIFIER_ENV = "ESPACE_AUDIT_VERIFIER_KEY"
 PAGE = 1000
+NODE_BATCH = 16 * PAGE
+"""Nodes made from the log that are compared with the stored ones at once:
+one range query per level for all of them."""
 MAX_PROBLEMS = 100
 T = TypeVar("T")
 
@@ -421,7 +424,7 @@ class AuditLog:
                     break
                 made.extend(count_row(mine, hashed, frontier))
                 same += 1
-            if len(made) >= PAGE:
+            if len(made) >= NODE_BATCH:
                 self._compare_nodes(made, report)
                 made.clear()
             if same < len(page) or same < len(stored_page):
@@ -444,7 +447,7 @@ class AuditLog:
             stored = kept.next()
             made.extend(merkle.append(kept_frontier, kept_count, stored[3]))
             kept_count += 1
-            if len(made) >= PAGE:
+            if len(made) >= NODE_BATCH:
                 self._compare_nodes(made, report)
                 made.clear()
             if merkle.leaf_hash(stored[2]) != stored[3]:
