@@ -254,7 +254,7 @@ def test_the_whole_lifecycle_through_the_cli_on_a_simulation_store_lc_1_to_lc_12
     unknown_view = espace(
         "projections", "rebuild", "--view", "nope", "--json", expect=2
     )
-    assert "view" in unknown_view.json["fields"]
+    assert "--view" in unknown_view.json["fields"]
 
     # and a person reading the human output
     human = espace("stats", clock=LATER2).stdout
@@ -274,7 +274,7 @@ def test_errors_map_to_exit_codes_with_a_json_body_on_stdout(
     unknown_id = espace("close", "--id", str(uuid.uuid4()), "--json", expect=4).json
     assert unknown_id["error"] == "not_found"
     bad = espace("show", "--nir", "123", "--json", expect=2).json
-    assert (bad["error"], list(bad["fields"])) == ("invalid_input", ["nir"])
+    assert (bad["error"], list(bad["fields"])) == ("invalid_input", ["--nir"])
     bad_clock = espace("--clock", "tomorrow", "stats", expect=2)
     assert "clock" in bad_clock.stderr
     assert bad_clock.stdout == ""

@@ -85,7 +85,7 @@ def test_keygen_checkpoint_verify_and_prove_through_the_cli(
 
 def test_a_mangled_verifier_key_is_refused_as_bad_input(cli: Any) -> None:
     result = cli("audit", "verify", "--verifier-key", "not+a+key", "--json", expect=2)
-    assert list(result.json["fields"]) == ["verifier_key"]
+    assert list(result.json["fields"]) == ["--verifier-key"]
 
 
 def test_an_auditor_replays_lists_exports_and_verifies_through_the_cli(
@@ -131,7 +131,7 @@ def test_an_auditor_replays_lists_exports_and_verifies_through_the_cli(
         "--json",
         expect=2,
     ).json
-    assert list(no_offset["fields"]) == ["as_of"]
+    assert list(no_offset["fields"]) == ["--as-of"]
     nobody = cli("audit", "history", "--nir", holders.make(2).nir, *auditor, expect=4)
     assert "Traceback" not in nobody.stderr
     needs_at = cli(
@@ -143,7 +143,7 @@ def test_an_auditor_replays_lists_exports_and_verifies_through_the_cli(
         "--json",
         expect=2,
     ).json
-    assert list(needs_at["fields"]) == ["at"]
+    assert list(needs_at["fields"]) == ["--at"]
 
     attempts = cli(
         "audit",

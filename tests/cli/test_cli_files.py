@@ -155,7 +155,7 @@ def test_a_delimiter_of_other_than_one_plain_character_is_refused_lc_1(
 
     result = cli("affiliate", str(feed), "--delimiter", delimiter, "--json", expect=2)
 
-    assert list(result.json["fields"]) == ["delimiter"]
+    assert list(result.json["fields"]) == ["--delimiter"]
     assert created(cli) == 0
 
 
@@ -175,8 +175,8 @@ def test_instants_at_the_edge_of_the_calendar_are_refused_naming_the_flag(
     result = cli(*args, expect=2)
 
     no_traceback(result)
-    flag = args[-2] if args[0] != "--clock" else "--clock"
-    assert flag.removeprefix("--").replace("-", "_") in result.stderr
+    flag = args[-2] if args[0] != "--clock" else "clock"
+    assert f"{flag}:" in result.stderr
 
 
 # ------------------------------------------------------- the directory (PRO-2)

@@ -370,14 +370,15 @@ def test_the_holder_uploads_and_withdraws_consent_doc_2_acc_1(cli: Cli) -> None:
 
 BAD_INPUT = [
     (("doc", "list", "--nir", NIR), "actor"),
-    (("doc", "list", "--nir", NIR, *PHYSICIAN[:2]), "profession"),
+    (("doc", "list", "--nir", NIR, *PHYSICIAN[:2]), "--profession"),
     (
         ("doc", "list", "--nir", NIR, *NURSE[:1], "810001045368", *NURSE[2:]),
-        "idnatps",
+        "--as-professional",
     ),
     (("doc", "list", *HOLDER, "--emergency", "--samu"), "mode"),
-    (("doc", "list", "--nir", "295109912611199", *HOLDER[:1]), "nir"),
-    (("consent", "grant", *HOLDER, "--professional", "12345"), "idnatps"),
+    (("doc", "list", "--nir", "295109912611199", *HOLDER[:1]), "--nir"),
+    (("consent", "grant", *HOLDER, "--professional", "12345"), "--professional"),
+    (("agenda", "add", *HOLDER, "--with", "Dr X", "--at", "tomorrow"), "--at"),
 ]
 
 
@@ -386,6 +387,9 @@ def test_bad_input_exits_2_naming_the_field(cli: Cli) -> None:
     for (args, field), body in zip(BAD_INPUT, bodies, strict=True):
         assert body["error"] == "invalid_input", args
         assert field in body["fields"], (args, body)
+    # the flag the operator typed (the API calls it starts_at), and the format
+    (told,) = bodies[-1]["fields"]["--at"]
+    assert "e.g. 2027-03-01T09:00:00+01:00" in told
 
 
 def test_bad_document_metadata_exits_2_naming_the_field_doc_1(cli: Cli) -> None:
@@ -401,15 +405,15 @@ def test_bad_document_metadata_exits_2_naming_the_field_doc_1(cli: Cli) -> None:
         )
 
     cases = [
-        (deposit_(path, "11488-4", "2027-01-04T10:00:00"), "care_time"),  # naive
-        (deposit_(path, "00000-0", when), "loinc_code"),
-        (deposit_(empty, "11488-4", when), "content"),
+        (deposit_(path, "11488-4", "2027-01-04T10:00:00"), "--care-time"),  # naive
+        (deposit_(path, "00000-0", when), "--loinc"),
+        (deposit_(empty, "11488-4", when), "--file"),
         (
             (
                 *("doc", "upload", *HOLDER, "--file", unknown, "--title", "T"),
                 *("--loinc", "11488-4", "--care-time", when),
             ),
-            "format",
+            "--format",
         ),
     ]
     bodies = cli.many([args for args, _ in cases], code=2)
@@ -541,7 +545,7 @@ def test_the_access_matrix_is_shown_and_published_in_versions_acc_3(cli: Cli) ->
     missing = cli("matrix", "show", "--version", "99", code=3)
     assert (missing["rule"], "no version 99" in missing["message"]) == ("ACC-3", True)
     both = cli("matrix", "publish", good, "--version", "1", code=2)
-    assert "table" in both["fields"]
+    assert "TABLE" in both["fields"]
     # what `show --csv` prints is the table `publish` takes
     printed = cli.raw("matrix", "show", "--csv")
     assert printed.stdout.splitlines()[0] == MATRIX_HEADER

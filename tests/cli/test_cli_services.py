@@ -369,7 +369,7 @@ def test_a_holder_a_professional_and_their_espace_through_the_cli(
         clock=DAY3,
         expect=2,
     ).json
-    assert "given_on" in bad["fields"]
+    assert "--given-on" in bad["fields"]
 
     # PRO-3
     services = espace("services", "list", "--json").json

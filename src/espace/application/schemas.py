@@ -135,6 +135,12 @@ class Identifier(fields.String):
 class Instant(fields.AwareDateTime):
     """An aware ISO 8601 instant that the record can hold (ADR-0017)."""
 
+    default_error_messages: dict[str, Any] = {  # noqa: RUF012 - marshmallow's
+        "invalid": "not an ISO 8601 date-time with its offset "
+        "(e.g. 2027-03-01T09:00:00+01:00)",
+        "naive": "needs a UTC offset, e.g. +01:00 or Z",
+    }
+
     def _deserialize(
         self, value: Any, attr: str | None, data: Any, **kwargs: Any
     ) -> datetime:
@@ -152,6 +158,10 @@ class Instant(fields.AwareDateTime):
 
 class Day(fields.Date):
     """A calendar day (YYYY-MM-DD) that the record can hold (ADR-0017)."""
+
+    default_error_messages: dict[str, Any] = {  # noqa: RUF012 - marshmallow's
+        "invalid": "not a date (YYYY-MM-DD, e.g. 1984-03-09)"
+    }
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Any, **kwargs: Any

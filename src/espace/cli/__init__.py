@@ -271,6 +271,8 @@ def command(group: click.Group, name: str, **kwargs: Any) -> Callable[..., Any]:
             as_json = bool(kw.get("as_json"))
             try:
                 func(ctx, **kw)
+            except InvalidInput as exc:
+                fail(in_flags(exc, click.get_current_context().command), as_json)
             except EspaceError as exc:
                 fail(exc, as_json)
             finally:
@@ -279,6 +281,40 @@ def command(group: click.Group, name: str, **kwargs: Any) -> Callable[..., Any]:
         return group.command(name, **kwargs)(json_option(wrapper))
 
     return decorator
+
+
+FIELD_PARAMETERS = {
+    "loinc_code": ("loinc",),
+    "format": ("fmt",),
+    "with": ("with_label",),
+    "height_cm": ("height",),
+    "weight_kg": ("weight",),
+    "idnatps": ("professional", "as_professional", "idnatps"),
+    "content": ("file",),
+    "verifier_key": ("keys", "verifier_key"),
+}
+"""The CLI parameter that carries an API field, where their names differ
+(the first one the command has)."""
+
+
+def in_flags(exc: InvalidInput, cmd: click.Command) -> InvalidInput:
+    """The refusal as the operator typed it: each API field named by the
+    flag (or argument) that carried it (``starts_at`` is ``--at``)."""
+    params = {p.name: p for p in cmd.params if p.name}
+    renamed: dict[str, list[str]] = {}
+    for field_name, messages in exc.fields.items():
+        name = field_name
+        for candidate in (field_name, *FIELD_PARAMETERS.get(field_name, ())):
+            param = params.get(candidate)
+            if param is not None:
+                name = (
+                    max(param.opts, key=len)
+                    if isinstance(param, click.Option)
+                    else param.human_readable_name
+                )
+                break
+        renamed.setdefault(name, []).extend(messages)
+    return InvalidInput(renamed) if renamed != exc.fields else exc
 
 
 def file_name(stream: Any) -> str:
@@ -1189,7 +1225,7 @@ def projections_rebuild_cmd(
     known = {v.name for v in store.view_status()}
     unknown = sorted(set(views) - known)
     if unknown:
-        raise InvalidInput({"view": [f"unknown view(s): {', '.join(unknown)}"]})
+        raise InvalidInput({"--view": [f"unknown view(s): {', '.join(unknown)}"]})
     emit(store.rebuild_views(list(views) or None), as_json)
 
 
