@@ -38,6 +38,7 @@ from espace.application.messaging import NewFile, Party
 from espace.domain.access import Actor, ActorKind
 from espace.domain.calendar import PARIS
 from espace.domain.directory import PROFESSION_CODES
+from espace.domain.documents import Category
 from espace.domain.errors import EspaceError
 
 START = datetime(2027, 1, 4, 8, 0, tzinfo=PARIS).astimezone(UTC)
@@ -164,6 +165,17 @@ def make_person(rng: random.Random, line: int, today: date) -> Person:
     return Person(line, nir, birth, serial, row)
 
 
+def _matrix_csv(rows: dict[str, list[str]]) -> str:
+    """An access matrix as the CSV ``publish_matrix`` takes (ACC-3)."""
+    categories = [c.value for c in Category]
+    lines = [",".join(["profession", *categories])]
+    for profession, allowed in rows.items():
+        lines.append(
+            ",".join([profession, *("1" if c in allowed else "0" for c in categories)])
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _corrupt(rng: random.Random, row: dict[str, str]) -> dict[str, str]:
     bad = dict(row)
     choice = rng.randrange(3)
@@ -254,6 +266,7 @@ def run_simulation(
             "actions": dict(sorted(sim.actions.items())),
             **store.content_counts(),
             "deadlines": dict(sorted(sim.deadlines.items())),
+            "reference_tables": sim.reference,
             "audit": sim.audit,
             "elapsed_s": round(elapsed, 2),
             "events_per_s": round(events / elapsed) if elapsed else 0,
@@ -283,6 +296,7 @@ class _Simulation:
         }
         self.doc_weights = [w for w, *_ in DOCUMENT_MIX]
         self.audit: dict[str, Any] = {}
+        self.reference: dict[str, Any] = {}
 
     def at_day(self, day: int, hour: int = 10) -> datetime:
         local = datetime.combine(
@@ -307,6 +321,7 @@ class _Simulation:
                 self.live_day(day)
                 bar.advance(task)
             bar.update(task, description="audit")
+            self.reference_tables()
             self.audit_day(population)
             bar.update(task, description="ten years on")
             self.now[0] = self.at_day(ACTIVE_DAYS + 3653 + 30, hour=2)
@@ -487,6 +502,7 @@ class _Simulation:
             for issued in self.store.lifecycle.send_notices(list(by_id)):
                 by_id[UUID(issued.espace.espace_id)].code = issued.activation_code
                 self.actions["notice"] += 1
+                self.count_mail_record(issued.mail_record())
             self.commands += len(notices)
         for kind, person in todo:
             if kind != "notice":
@@ -495,6 +511,46 @@ class _Simulation:
         self.live_services_day(day)
         self.now[0] = self.at_day(day + 1, hour=2)
         self.run_deadlines()
+
+    def count_mail_record(self, record: dict[str, str]) -> None:
+        """LC-1, LC-12: what the mail house gets for a notice: an address
+        for its channel, and the last day to oppose (LC-2)."""
+        address = (
+            record["email"]
+            if record["channel"] == "email"
+            else (record["postal_address"])
+        )
+        self.actions["mail_record"] += 1
+        if not (address and record["name"] and record["last_day_to_oppose"]):
+            self.actions["mail_record_unaddressed"] += 1
+
+    def reference_tables(self) -> None:
+        """ACC-3, PRO-3: the operator revises the access matrix (seen first
+        in a dry run), a partial file is refused, and the first version is
+        put back; every version stays."""
+        records = self.store.records
+        matrix = records.matrix()
+        rows = matrix.to_rows()
+        revised = {
+            p: [c for c in cats if c != "certificate"] for p, cats in rows.items()
+        }
+        text = _matrix_csv(revised)
+        planned = records.publish_matrix(text, "revision.csv", dry_run=True)
+        records.publish_matrix(text, "revision.csv")
+        partial = {p: cats for p, cats in revised.items() if p != "pharmacist"}
+        try:
+            records.publish_matrix(_matrix_csv(partial), "partial.csv")
+        except EspaceError:
+            self.actions["matrix_partial_refused"] += 1
+        records.republish_matrix(matrix.version)
+        self.commands += 3
+        self.reference = {
+            "matrix_versions": len(records.matrix_history()),
+            "matrix_changed_professions": len(planned["changes"]["changed"]),
+            "matrix_restored_version": matrix.version,
+            "matrix_restored": records.matrix().to_rows() == rows,
+            "catalogue_versions": len(self.store.catalogue.history()),
+        }
 
     def act(self, kind: str, p: Person) -> None:
         assert p.espace_id is not None

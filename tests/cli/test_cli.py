@@ -392,6 +392,14 @@ def test_simulate_is_deterministic_by_seed_and_its_states_add_up(
     assert audit["access_routes"] > 0
     assert audit["final_verified_rows"] >= audit["final_checkpoint_size"] > 0
     assert audit["verifier_key"].startswith("espace.simulation/audit+")
+    # LC-1, LC-12: every notice has what the mail house needs
+    assert first["actions"]["mail_record"] == first["actions"]["notice"]
+    assert "mail_record_unaddressed" not in first["actions"]
+    # ACC-3: a revision, a partial file refused, the first version put back
+    tables = first["reference_tables"]
+    assert first["actions"]["matrix_partial_refused"] == 1
+    assert (tables["matrix_versions"], tables["matrix_restored"]) == (3, True)
+    assert tables["matrix_changed_professions"] > 0
 
 
 # --------------------------------------------------------------------- PostgreSQL
