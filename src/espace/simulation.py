@@ -35,10 +35,9 @@ from espace.adapters.settings import create_engine, parse_database_url
 from espace.api import Store, init_store
 from espace.application.errors import ConfigurationError
 from espace.application.messaging import NewFile, Party
-from espace.domain.access import Actor, ActorKind
+from espace.domain.access import AccessMatrix, Actor, ActorKind
 from espace.domain.calendar import PARIS
 from espace.domain.directory import PROFESSION_CODES
-from espace.domain.documents import Category
 from espace.domain.errors import EspaceError
 
 START = datetime(2027, 1, 4, 8, 0, tzinfo=PARIS).astimezone(UTC)
@@ -167,13 +166,8 @@ def make_person(rng: random.Random, line: int, today: date) -> Person:
 
 def _matrix_csv(rows: dict[str, list[str]]) -> str:
     """An access matrix as the CSV ``publish_matrix`` takes (ACC-3)."""
-    categories = [c.value for c in Category]
-    lines = [",".join(["profession", *categories])]
-    for profession, allowed in rows.items():
-        lines.append(
-            ",".join([profession, *("1" if c in allowed else "0" for c in categories)])
-        )
-    return "\n".join(lines) + "\n"
+    allowed = {p: frozenset(c) for p, c in rows.items()}
+    return AccessMatrix(version=0, allowed=allowed).to_csv()
 
 
 def _corrupt(rng: random.Random, row: dict[str, str]) -> dict[str, str]:

@@ -3,8 +3,6 @@ and the access matrix (DOC-*, ACC-*)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import mimetypes
 from collections.abc import Callable
 from pathlib import Path
@@ -591,25 +589,16 @@ def matrix_show_cmd(
     table `matrix publish` takes."""
     store = ctx.open()
     matrix = store.records.matrix(version)
-    categories = [c.value for c in Category]
     if as_csv:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["profession", *categories])
-        for profession, allowed in matrix.to_rows().items():
-            writer.writerow(
-                [profession, *("1" if c in allowed else "0" for c in categories)]
-            )
-        click.echo(out.getvalue(), nl=False)
+        click.echo(matrix.to_csv(), nl=False)
         return
+    categories = [c.value for c in Category]
     data = {"version": matrix.version, "allowed": matrix.to_rows()}
 
     def human(d: dict[str, Any]) -> None:
         table = new_table("profession", *categories, title=f"version {d['version']}")
         for profession, allowed in d["allowed"].items():
-            table.add_row(
-                profession, *("1" if c in allowed else "0" for c in categories)
-            )
+            table.add_row(profession, *_cells(allowed, categories))
         show(table)
 
     emit(data, as_json, human)

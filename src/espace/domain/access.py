@@ -199,6 +199,16 @@ class AccessMatrix:
     def to_rows(self) -> dict[str, list[str]]:
         return {p: sorted(cats) for p, cats in sorted(self.allowed.items())}
 
+    def to_csv(self) -> str:
+        """The table :meth:`parse_csv` reads: a ``profession`` column, then a
+        0/1 column per category."""
+        categories = [c.value for c in Category]
+        lines = [",".join(["profession", *categories])]
+        for profession, allowed in self.to_rows().items():
+            cells = ("1" if c in allowed else "0" for c in categories)
+            lines.append(",".join([profession, *cells]))
+        return "\n".join(lines) + "\n"
+
 
 MATRIX_ID = uuid.uuid5(uuid.NAMESPACE_URL, "urn:espace:access-matrix")
 
