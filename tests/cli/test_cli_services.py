@@ -64,15 +64,27 @@ def test_the_directory_extract_is_imported_with_bad_rows_by_line_pro_2_id_3(
     assert "line 9: Identification nationale PP" in human.stdout
 
     found = espace("directory", "search", "--city", "marseille", "--json").json
+    assert (found["total"], found["remaining"]) == (1, 0)
+    found = found["professionals"]
     assert [r["idnatps"] for r in found] == [PHARMACIST]
     assert len(found[0]["places"]) == 3
     assert [
         r["idnatps"]
-        for r in espace("directory", "search", "--name", "lefevre", "--json").json
+        for r in espace("directory", "search", "--name", "lefevre", "--json").json[
+            "professionals"
+        ]
     ] == [DOCTOR]
+    first = espace("directory", "search", "--limit", "1", "--json").json
+    assert (first["shown"], first["remaining"]) == (1, first["total"] - 1)
+    every = espace("directory", "search", "--limit", "1", "--all", "--json").json
+    assert (every["shown"], every["remaining"]) == (first["total"], 0)
+    told = espace("directory", "search", "--limit", "1").stdout
+    assert f"{first['total'] - 1} more: use --offset 1 or --all" in told
     assert [
         r["profession"]
-        for r in espace("directory", "search", "--city", "saint etienne", "--json").json
+        for r in espace(
+            "directory", "search", "--city", "saint etienne", "--json"
+        ).json["professionals"]
     ] == ["physiotherapist"]
     shown = espace("directory", "show", "--idnatps", NURSE, "--json").json
     assert (shown["profession"], shown["places"][0]["city"]) == ("nurse", "Lyon")
@@ -175,6 +187,8 @@ def test_a_holder_a_professional_and_their_espace_through_the_cli(
     attachment = opened["attachments"][0]["attachment_id"]
 
     inbox = espace("message", "inbox", *holder, "--json", clock=DAY2).json
+    assert (inbox["total"], inbox["remaining"]) == (1, 0)
+    inbox = inbox["conversations"]
     assert [(r["counterpart_name"], r["unread"]) for r in inbox] == [
         ("Anaïs LEFÈVRE", 1)
     ]
@@ -224,7 +238,7 @@ def test_a_holder_a_professional_and_their_espace_through_the_cli(
     )
     assert saved.read_bytes() == b"%PDF-1.4 resultats"
     pro_inbox = espace("message", "inbox", *doctor, "--json", clock=DAY2).json
-    assert pro_inbox[0]["unread"] == 1
+    assert pro_inbox["conversations"][0]["unread"] == 1
     espace(
         "message", "end", "--conversation", conversation, *doctor, "--json", clock=DAY3
     )
@@ -430,7 +444,9 @@ def test_the_directory_and_a_search_on_postgresql(pg_cli: Any) -> None:
     assert report["created"] == 6
     assert [
         r["idnatps"]
-        for r in espace("directory", "search", "--profession", "nurse", "--json").json
+        for r in espace("directory", "search", "--profession", "nurse", "--json").json[
+            "professionals"
+        ]
     ] == [NURSE]
     services = espace("services", "list", "--json").json
     assert services

@@ -270,6 +270,11 @@ def test_an_extract_is_imported_bad_rows_reported_by_line_and_reimport_is_idempo
         assert [r["idnatps"] for r in store.directory.search(city="villeurb")] == [
             NURSE
         ]
+        # a page says how many match in all (nothing silently dropped)
+        everyone = store.directory.search()
+        first = store.directory.search(limit=1)
+        assert (len(first), first.total) == (1, everyone.total)
+        assert everyone.total == len(everyone) > 1
 
 
 def test_rows_of_one_professional_must_follow_each_other_in_the_extract_pro_2(
@@ -380,6 +385,7 @@ def test_a_conversation_from_opening_to_end_with_attachments_msg_1_to_msg_4(
     )
 
     [row] = store.messaging.inbox(holder)
+    assert store.messaging.inbox(holder).total == 1
     assert (row["unread"], row["counterpart_name"], row["subject"]) == (
         1,
         "Anaïs LEFÈVRE",

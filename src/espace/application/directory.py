@@ -37,6 +37,7 @@ from espace.domain.directory import (
     professional_id,
 )
 from espace.domain.errors import RuleViolation
+from espace.projections.base import Rows
 from espace.projections.directory import DirectoryQueries
 
 log = structlog.get_logger("espace.directory")
@@ -164,8 +165,9 @@ class DirectoryService(ServiceBase):
         city: str | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
-        """PRO-2: professionals by name, profession and city (the directory view)."""
+    ) -> Rows:
+        """PRO-2: professionals by name, profession and city (the directory
+        view), and how many match in all (``total``)."""
         params = schemas.load(
             service_schemas.SearchSchema,
             {

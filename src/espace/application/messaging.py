@@ -39,6 +39,7 @@ from espace.domain.messaging import (
     Side,
     side_of,
 )
+from espace.projections.base import Rows
 from espace.projections.directory import DirectoryQueries
 from espace.projections.messaging import MessagingQueries
 
@@ -298,10 +299,9 @@ class MessagingService(ServiceBase):
         view["marked_read"] = marked
         return view
 
-    def inbox(
-        self, party: Party, *, limit: int = 50, offset: int = 0
-    ) -> list[dict[str, Any]]:
-        """The party's conversations, latest first, with unread counts.
+    def inbox(self, party: Party, *, limit: int = 50, offset: int = 0) -> Rows:
+        """The party's conversations, latest first, with unread counts, and
+        how many there are in all (``total``).
 
         The holder sees each professional's name from the directory, never an
         address (MSG-2); subjects come from the sealed events.
@@ -348,7 +348,7 @@ class MessagingService(ServiceBase):
                     holder_name=self._holder_name(row["espace_id"]),
                 )
             out.append(entry)
-        return out
+        return Rows(out, rows.total)
 
     def attachment(
         self, party: Party, conversation_id: UUID, attachment_id: UUID

@@ -26,6 +26,10 @@ from espace.cli import (
     file_name,
     main,
     new_table,
+    page,
+    page_footer,
+    page_limit,
+    paged,
     progress_bar,
     publish_options,
     publish_table,
@@ -284,12 +288,15 @@ def directory_import_cmd(
         sys.exit(3)
 
 
+SEARCH_PAGE = 10_000
+"""The most rows one directory search returns (--all pages through them)."""
+
+
 @command(directory_group, "search")
 @click.option("--name", help="Part of the name (accents and case ignored).")
 @click.option("--profession", type=click.Choice(PROFESSIONS))
 @click.option("--city", help="A city (or its start), or a postal code prefix.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@paged(50)
 def directory_search_cmd(
     ctx: Context,
     as_json: bool,
@@ -298,14 +305,26 @@ def directory_search_cmd(
     city: str | None,
     limit: int,
     offset: int,
+    all_rows: bool,
 ) -> None:
-    """PRO-2: find professionals by name, profession and city."""
+    """PRO-2: find professionals by name, profession and city; says how many
+    match beyond --limit."""
     store = ctx.open()
-    rows = store.directory.search(
-        name=name, profession=profession, city=city, limit=limit, offset=offset
-    )
 
-    def human(data: list[dict[str, Any]]) -> None:
+    def search(at: int, size: int) -> Any:
+        return store.directory.search(
+            name=name, profession=profession, city=city, limit=size, offset=at
+        )
+
+    rows = search(offset, SEARCH_PAGE if all_rows else limit)
+    while all_rows and offset + len(rows) < rows.total:  # --all: page by page
+        more = search(offset + len(rows), SEARCH_PAGE)
+        if not more:
+            break
+        rows.extend(more)
+
+    def human(d: dict[str, Any]) -> None:
+        data = d["professionals"]
         _table(
             ["IdNatPS", "name", "profession", "specialties", "places"],
             [
@@ -319,8 +338,9 @@ def directory_search_cmd(
                 for r in data
             ],
         )
+        page_footer(d, "professionals")
 
-    emit(rows, as_json, human)
+    emit(page("professionals", rows, rows.total, offset), as_json, human)
 
 
 @command(directory_group, "show")
@@ -470,17 +490,18 @@ def message_read_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 @command(message_group, "inbox")
 @espace_ref
 @party_options(establishment=True)
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@paged(50)
 def message_inbox_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """The conversations of one party, latest first, with unread counts (MSG-5:
     the holder's inbox exists once the espace is open or activated)."""
     store = ctx.open()
     espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
     party = resolve_party(_party_kw(kw), espace_id)
-    rows = store.messaging.inbox(party, limit=kw["limit"], offset=kw["offset"])
+    limit = page_limit(kw["limit"], kw["all_rows"])
+    rows = store.messaging.inbox(party, limit=limit, offset=kw["offset"])
 
-    def human(data: list[dict[str, Any]]) -> None:
+    def human(d: dict[str, Any]) -> None:
+        data = d["conversations"]
         _table(
             ["conversation", "with", "subject", "last", "messages", "unread", "ended"],
             [
@@ -496,8 +517,9 @@ def message_inbox_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
                 for r in data
             ],
         )
+        page_footer(d, "conversations")
 
-    emit(rows, as_json, human)
+    emit(page("conversations", rows, rows.total, kw["offset"]), as_json, human)
 
 
 @command(message_group, "add-to-record")

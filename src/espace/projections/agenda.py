@@ -19,7 +19,9 @@ from espace.domain.agenda import Appointment, Status
 from espace.projections.base import (
     VIEWS,
     RowFoldProjection,
+    Rows,
     UtcDateTime,
+    page_rows,
 )
 
 TS = UtcDateTime()
@@ -84,13 +86,13 @@ class AgendaQueries:
         professional_id: str | None = None,
         include_cancelled: bool = False,
         limit: int = 100,
-    ) -> list[dict[str, Any]]:
+        offset: int = 0,
+    ) -> Rows:
         """AG-1: appointments from ``now`` on, soonest first."""
         query = (
             appointments.select()
             .where(appointments.c.starts_at >= now)
             .order_by(appointments.c.starts_at, appointments.c.appointment_id)
-            .limit(limit)
         )
         if espace_id is not None:
             query = query.where(appointments.c.espace_id == espace_id)
@@ -99,7 +101,7 @@ class AgendaQueries:
         if not include_cancelled:
             query = query.where(appointments.c.status == str(Status.SCHEDULED))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            return page_rows(conn, query, limit, offset)
 
     def get(self, appointment_id: UUID) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

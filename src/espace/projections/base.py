@@ -51,6 +51,28 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
 S = TypeVar("S")
 
 
+class Rows(list[dict[str, Any]]):
+    """One page of a read model's rows, which knows how many rows the query
+    has in all (``total``): a list that stops early says what remains."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = (), total: int = 0) -> None:
+        super().__init__(rows)
+        self.total = total
+
+
+def page_rows(
+    conn: sa.Connection, query: sa.Select[Any], limit: int, offset: int
+) -> Rows:
+    """The rows of ``query`` from ``offset``, at most ``limit``, and the
+    number it has in all (its order and page dropped to count it)."""
+    counted = sa.select(sa.func.count()).select_from(
+        query.order_by(None).limit(None).offset(None).subquery()
+    )
+    total = int(conn.execute(counted).scalar_one())
+    found = conn.execute(query.limit(limit).offset(offset)).mappings()
+    return Rows((dict(r) for r in found), total)
+
+
 class Projection(ABC):
     """A read model built from the event log."""
 

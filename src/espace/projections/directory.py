@@ -17,7 +17,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.directory import ACTIVITY_FIELDS, Professional
-from espace.projections.base import VIEWS, FoldProjection, UtcDateTime
+from espace.projections.base import VIEWS, FoldProjection, Rows, UtcDateTime, page_rows
 
 professionals = sa.Table(
     "view_directory",
@@ -160,7 +160,7 @@ class DirectoryQueries:
         include_withdrawn: bool = False,
         limit: int = 50,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> Rows:
         """Professionals whose name contains ``name`` (accents and case
         ignored), of ``profession``, practising in ``city`` (a city name, its
         start, or a postal code prefix). Each with their places of practice."""
@@ -186,9 +186,8 @@ class DirectoryQueries:
                     sa.select(activities.c.professional_id).where(match)
                 )
             )
-        query = query.limit(limit).offset(offset)
         with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+            rows = page_rows(conn, query, limit, offset)
             places = self._places(conn, [r["professional_id"] for r in rows])
         for row in rows:
             row.pop("name_key")

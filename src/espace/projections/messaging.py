@@ -17,7 +17,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.messaging import Message, side_of
-from espace.projections.base import VIEWS, FoldProjection, UtcDateTime
+from espace.projections.base import VIEWS, FoldProjection, Rows, UtcDateTime, page_rows
 
 TS = UtcDateTime()
 
@@ -180,7 +180,7 @@ class MessagingQueries:
 
     def conversations_of_espace(
         self, espace_id: UUID, *, limit: int = 50, offset: int = 0
-    ) -> list[dict[str, Any]]:
+    ) -> Rows:
         """The holder's inbox: the conversations of one espace, latest first."""
         return self._conversations(
             conversations.c.espace_id == espace_id, limit, offset
@@ -188,7 +188,7 @@ class MessagingQueries:
 
     def conversations_of_party(
         self, kind: str, party_id: str, *, limit: int = 50, offset: int = 0
-    ) -> list[dict[str, Any]]:
+    ) -> Rows:
         """A professional's (or establishment's) inbox, latest first."""
         return self._conversations(
             sa.and_(
@@ -246,17 +246,13 @@ class MessagingQueries:
             "ended": int(ended),
         }
 
-    def _conversations(
-        self, where: Any, limit: int, offset: int
-    ) -> list[dict[str, Any]]:
+    def _conversations(self, where: Any, limit: int, offset: int) -> Rows:
         query = (
             conversations.select()
             .where(where)
             .order_by(
                 conversations.c.last_posted_at.desc(), conversations.c.conversation_id
             )
-            .limit(limit)
-            .offset(offset)
         )
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            return page_rows(conn, query, limit, offset)
