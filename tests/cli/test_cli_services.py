@@ -287,6 +287,10 @@ def test_a_holder_a_professional_and_their_espace_through_the_cli(
         clock=DAY3,
     )
     listed = espace("agenda", "list", *holder, "--json", clock=DAY3).json
+    assert (listed["total"], listed["remaining"]) == (2, 0)
+    first = espace("agenda", "list", *holder, "--limit", "1", "--json", clock=DAY3)
+    assert (first.json["shown"], first.json["remaining"]) == (1, 1)
+    listed = listed["appointments"]
     assert [(a["with"], a["status"]) for a in listed] == [
         ("Laboratoire", "scheduled"),
         ("Anaïs LEFÈVRE", "scheduled"),

@@ -605,6 +605,11 @@ def test_appointments_are_created_moved_cancelled_and_listed_ag_1(
     assert [
         a["appointment_id"] for a in store.agenda.upcoming(DOCTOR_ACTOR, espace_id)
     ] == [mine["appointment_id"]]
+    # the totals are what each may see: the doctor, theirs alone (AG-1)
+    assert store.agenda.upcoming(world.holder, espace_id, limit=1).total == 2
+    assert store.agenda.upcoming(DOCTOR_ACTOR, espace_id).total == 1
+    second = store.agenda.upcoming(world.holder, espace_id, limit=1, offset=1)
+    assert [a["appointment_id"] for a in second] == [mine["appointment_id"]]
 
     moved = store.agenda.move(
         DOCTOR_ACTOR,

@@ -27,6 +27,7 @@ from espace.domain.agenda import Appointment
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
 from espace.projections.agenda import AgendaQueries
+from espace.projections.base import Rows
 from espace.projections.directory import DirectoryQueries
 
 log = structlog.get_logger("espace.agenda")
@@ -138,12 +139,14 @@ class AgendaService(ServiceBase):
         *,
         include_cancelled: bool = False,
         limit: int = 100,
+        offset: int = 0,
         at: datetime | None = None,
-    ) -> list[dict[str, Any]]:
-        """AG-1: the appointments to come, soonest first, with their details.
+    ) -> Rows:
+        """AG-1: the appointments to come, soonest first, with their details,
+        and how many there are in all (``total``).
 
         The holder sees all of them; a professional, those with them or made
-        by them.
+        by them (the view selects them, so the total is what they may see).
         """
         espace = self._espace(espace_id)
         now = self._now(at)
@@ -154,16 +157,22 @@ class AgendaService(ServiceBase):
         rows = self.queries.upcoming(
             now=now,
             espace_id=espace_id,
+            professional_id=(
+                actor.id if actor.kind is ActorKind.PROFESSIONAL else None
+            ),
             include_cancelled=include_cancelled,
             limit=limit,
+            offset=offset,
         )
         names = self.directory_view.names(
             [r["professional_id"] for r in rows if r["professional_id"]]
         )
         out = []
+        skipped = 0
         for row in rows:
             appointment = self._appointment(row["appointment_id"])
             if not appointment.concerns(str(actor.kind), actor.id):
+                skipped += 1  # the view is behind the appointment's events
                 continue
             out.append(
                 {
@@ -175,7 +184,7 @@ class AgendaService(ServiceBase):
                     "created_by": appointment.created_by_kind,
                 }
             )
-        return out
+        return Rows(out, rows.total - skipped)
 
     # ----------------------------------------------------------------- helpers
 

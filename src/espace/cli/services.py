@@ -643,9 +643,10 @@ def agenda_cancel_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 @espace_ref
 @party_options()
 @click.option("--include-cancelled", is_flag=True, help="Cancelled ones too.")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@paged(100)
 def agenda_list_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
-    """AG-1: upcoming appointments, soonest first (a professional sees theirs)."""
+    """AG-1: upcoming appointments, soonest first (a professional sees theirs);
+    says how many remain beyond --limit."""
     store = ctx.open()
     espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
     actor = resolve_actor(store, _party_kw(kw), espace_id)
@@ -653,10 +654,11 @@ def agenda_list_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
         actor,
         espace_id,
         include_cancelled=kw["include_cancelled"],
-        limit=kw["limit"],
+        limit=page_limit(kw["limit"], kw["all_rows"]),
+        offset=kw["offset"],
     )
 
-    def human(data: list[dict[str, Any]]) -> None:
+    def human(d: dict[str, Any]) -> None:
         _table(
             ["appointment", "when", "with", "where", "status"],
             [
@@ -667,11 +669,12 @@ def agenda_list_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
                     r["place"],
                     r["status"],
                 ]
-                for r in data
+                for r in d["appointments"]
             ],
         )
+        page_footer(d, "appointments")
 
-    emit(rows, as_json, human)
+    emit(page("appointments", rows, rows.total, kw["offset"]), as_json, human)
 
 
 # --------------------------------------------------------------------- profile

@@ -88,7 +88,9 @@ class AgendaQueries:
         limit: int = 100,
         offset: int = 0,
     ) -> Rows:
-        """AG-1: appointments from ``now`` on, soonest first."""
+        """AG-1: appointments from ``now`` on, soonest first: of one espace,
+        of one professional (with them, or made by them), or both; and how
+        many there are in all (``total``)."""
         query = (
             appointments.select()
             .where(appointments.c.starts_at >= now)
@@ -97,7 +99,15 @@ class AgendaQueries:
         if espace_id is not None:
             query = query.where(appointments.c.espace_id == espace_id)
         if professional_id is not None:
-            query = query.where(appointments.c.professional_id == professional_id)
+            query = query.where(
+                sa.or_(
+                    appointments.c.professional_id == professional_id,
+                    sa.and_(
+                        appointments.c.created_by_kind == "professional",
+                        appointments.c.created_by_id == professional_id,
+                    ),
+                )
+            )
         if not include_cancelled:
             query = query.where(appointments.c.status == str(Status.SCHEDULED))
         with self.engine.connect() as conn:
