@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -557,14 +557,25 @@ class Store:
             "quarantined": quarantined,
         }
 
-    def rebuild_views(self, names: list[str] | None = None) -> dict[str, int]:
-        return self.runner.rebuild(names)
+    def rebuild_views(
+        self,
+        names: list[str] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, int]:
+        """Rebuild the named views (all by default) from the log, in a shadow
+        swapped in at the end (ADR-0018); ``progress`` gets the events read
+        per page."""
+        return self.runner.rebuild(names, progress)
 
-    def run_deadlines(self, now: datetime | None = None) -> dict[str, Any]:
+    def run_deadlines(
+        self,
+        now: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
         """The deadline job, once; then a checkpoint of the audit log if one
         is due (every 10 000 events or every hour, when a signing key is
-        configured, ADR-0021)."""
-        report = self.deadlines.run_due(now).as_dict()
+        configured, ADR-0021). ``progress`` is told of each deadline done."""
+        report = self.deadlines.run_due(now, progress=progress).as_dict()
         signed = self.audit_log.checkpoint_if_due(datetime.fromisoformat(report["now"]))
         if signed is not None:
             report["checkpoint"] = {"size": signed.size}

@@ -60,3 +60,52 @@ def test_the_journal_and_the_profile_history_say_when_to_the_minute_acc_6(
         if re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", journal.stdout):
             shown += 1
     assert shown, "no journal of an active espace shows its instants"
+
+
+def test_a_long_command_shows_a_progress_bar_on_a_terminal_only(
+    rolled_out: Any,
+) -> None:
+    """The bar goes to stderr when it is a terminal; a pipe or a log gets
+    none (and stdout keeps only the command's data)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    try:
+        try:
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "espace.cli",
+                    "projections",
+                    "rebuild",
+                    "--json",
+                ],
+                env={**rolled_out.env, "COLUMNS": "100"},
+                cwd=rolled_out.cwd,
+                stdout=subprocess.PIPE,
+                stderr=slave,
+                timeout=120,
+                check=True,
+            )
+        finally:
+            os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    assert b"events" in shown
+    assert done.stdout.decode().startswith("{")
+    piped = rolled_out("projections", "rebuild", "--json")
+    assert "events" not in piped.stderr
+    assert "━" not in piped.stderr

@@ -423,3 +423,22 @@ def test_the_deadline_view_pages_and_filters_by_espace_and_the_head_counts_lc_4(
     )
     assert (len(first), len(rest)) == (1, 2)
     assert {r["espace_id"] for r in [*first, *rest]} == set(ids)
+
+
+def test_the_long_jobs_report_their_progress_lc_4(
+    store: Store, people: Any, helpers: Any, clock: Any
+) -> None:
+    """LC-4: the deadline job tells of each deadline it does, a rebuild of
+    each page of the log it reads: what the CLI's progress bars show."""
+    ids = [helpers.affiliate(store, people.make()) for _ in range(3)]
+    for espace_id in ids:
+        store.lifecycle.send_notice(espace_id)
+    clock.advance(days=60)
+    done: list[int] = []
+
+    report = store.run_deadlines(progress=done.append)
+
+    assert sum(done) == sum(report["done"].values()) == 3
+    read: list[int] = []
+    store.rebuild_views(progress=read.append)
+    assert sum(read) == store.head()

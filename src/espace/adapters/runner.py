@@ -225,7 +225,11 @@ class ProjectionRunner:
         """
         return self._catch_up(self._select(names), max_events)
 
-    def rebuild(self, names: Collection[str] | None = None) -> dict[str, int]:
+    def rebuild(
+        self,
+        names: Collection[str] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, int]:
         """Rebuild the named views (all by default) from the start of the log.
 
         The log is replayed into fresh copies of their tables (a shadow,
@@ -233,7 +237,8 @@ class ProjectionRunner:
         quarantine; the copies are swapped in, in one transaction, only once
         they reached the head of the log. Until then readers and the other
         runners use the views as they were; if the rebuild stops half-way,
-        nothing of the store changed. Returns the events applied per view.
+        nothing of the store changed. Returns the events applied per view;
+        ``progress`` is told how many events each page read.
         """
         views = self._select(names)
         tables = [TRACKING_TABLE, QUARANTINE_TABLE]
@@ -252,7 +257,7 @@ class ProjectionRunner:
                 lock_namespace=shadow.schema,
                 purge_events=self.purge_events,
             )
-            applied = builder._catch_up(views, None)
+            applied = builder._catch_up(views, None, progress)
             self._swap_in(shadow, views)
         log.info("projection.rebuilt", applied=applied)
         return applied
@@ -338,7 +343,10 @@ class ProjectionRunner:
         return tuple(p for p in self.projections if p.name in names)
 
     def _catch_up(
-        self, views: Sequence[Projection], max_events: int | None
+        self,
+        views: Sequence[Projection],
+        max_events: int | None,
+        progress: Callable[[int], None] | None = None,
     ) -> dict[str, int]:
         applied = {v.name: 0 for v in views}
         head = self.recorder.max_notification_id() or 0
@@ -352,6 +360,8 @@ class ProjectionRunner:
             moved = self._apply_page(views, page)
             for name, count in moved.items():
                 applied[name] += count
+            if progress is not None:
+                progress(len(page.notifications))
             if page.end >= head and len(moved) == len(page.per_view):
                 break  # every view behind is now at the head read above
             if not moved and page.planned == stuck_at:

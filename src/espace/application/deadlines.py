@@ -87,8 +87,14 @@ class DeadlineService:
         self._subject_commands.update(commands)
         self._subject_modified = modified_on
 
-    def run_due(self, now: datetime | None = None, batch: int = 500) -> DeadlineReport:
-        """Carry out every deadline due at ``now`` (default: the clock)."""
+    def run_due(
+        self,
+        now: datetime | None = None,
+        batch: int = 500,
+        progress: Callable[[int], None] | None = None,
+    ) -> DeadlineReport:
+        """Carry out every deadline due at ``now`` (default: the clock);
+        ``progress`` is told of each one attempted."""
         now = schemas.command_time(now, self.clock)
         report = DeadlineReport(now=now.isoformat())
         self.sync()
@@ -105,6 +111,8 @@ class DeadlineService:
                 key = (row["espace_id"], row["kind"], row["subject_id"])
                 attempted.add(key)
                 self._run_one(*key, row["due_at"], now, report)
+                if progress is not None:
+                    progress(1)
             self.sync()
         if report.done["erasure"] or report.done["archive_expiry"]:
             self.lifecycle.compact_keys()

@@ -1066,7 +1066,9 @@ def deadlines_group() -> None:
 def deadlines_run_cmd(ctx: Context, as_json: bool) -> None:
     """Do once all that fell due (idempotent; catches up after downtime)."""
     store = ctx.open()
-    emit(store.run_deadlines(), as_json)
+    with progress_bar("deadlines", None) as advance:
+        report = store.run_deadlines(progress=advance)
+    emit(report, as_json)
 
 
 @command(deadlines_group, "list")
@@ -1226,7 +1228,9 @@ def projections_rebuild_cmd(
     unknown = sorted(set(views) - known)
     if unknown:
         raise InvalidInput({"--view": [f"unknown view(s): {', '.join(unknown)}"]})
-    emit(store.rebuild_views(list(views) or None), as_json)
+    with progress_bar("events", store.head()) as advance:
+        rebuilt = store.rebuild_views(list(views) or None, progress=advance)
+    emit(rebuilt, as_json)
 
 
 @command(projections_group, "run")
