@@ -169,3 +169,16 @@ def holders() -> Any:
         write_feed = staticmethod(write_feed)
 
     return _Holders
+
+
+@pytest.fixture(scope="session")
+def processes() -> Any:
+    """The helpers that run `espace` against a store of the test's own (for
+    tests that open a second store, or one per module): ``processes.cli(env,
+    folder)`` and ``processes.environ(**settings)``."""
+
+    class _Processes:
+        cli = Espace
+        environ = staticmethod(clean_environ)
+
+    return _Processes

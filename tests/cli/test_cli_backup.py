@@ -10,13 +10,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from conftest import Espace, clean_environ
-
 T0 = "2027-01-04T10:00:00+01:00"
 
 
 def test_an_online_backup_restored_with_its_key_verifies_and_reads_sec_2(
-    sqlite_cli: Espace, holders: Any, tmp_path: Path
+    sqlite_cli: Any, holders: Any, processes: Any, tmp_path: Path
 ) -> None:
     cli = sqlite_cli
     key = tmp_path / "audit.key"
@@ -38,16 +36,16 @@ def test_an_online_backup_restored_with_its_key_verifies_and_reads_sec_2(
         sqlite3.connect(restored_dir / "espace.db") as copy,
     ):
         live.backup(copy)  # `sqlite3 espace.db ".backup …"`, while it is live
-    copy_env = clean_environ(
+    copy_env = processes.environ(
         ESPACE_DATABASE_URL=f"sqlite:///{restored_dir / 'espace.db'}",
         ESPACE_AUDIT_KEY_FILE=str(key),
     )
-    keyless = Espace(copy_env, restored_dir)
+    keyless = processes.cli(copy_env, restored_dir)
     refused = keyless("show", "--nir", people[0].nir, "--json", expect=6).json
     assert refused["error"] == "configuration"
 
     shutil.copy(tmp_path / "espace.db.key", restored_dir / "espace.db.key")
-    restored = Espace(copy_env, restored_dir)
+    restored = processes.cli(copy_env, restored_dir)
     report = restored("audit", "verify", "--json").json
     assert report["intact"] is True
     assert [c["root"] for c in report["checkpoints"]] == ["matches"]

@@ -15,12 +15,10 @@ UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 
 
 @pytest.fixture(scope="module")
-def rolled_out(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from conftest import Espace, clean_environ
-
+def rolled_out(tmp_path_factory: pytest.TempPathFactory, processes: Any) -> Any:
     folder = tmp_path_factory.mktemp("output")
     url = f"sqlite:///{folder / 'espace.db'}"
-    cli = Espace(clean_environ(ESPACE_DATABASE_URL=url), folder)
+    cli = processes.cli(processes.environ(ESPACE_DATABASE_URL=url), folder)
     cli("init", "--simulation", "--json")
     cli.simulated = cli("simulate", "--people", "40", "--no-progress")
     return cli

@@ -109,7 +109,7 @@ def test_the_range_holds_its_ends_doc_1() -> None:
         (datetime(2020, 1, 1, 5), "not a date and time"),
         (date(1, 1, 1), "1900-01-01"),
         ("9999-12-31", "1900-01-01"),
-        ("2020-02-30", "Not a valid date"),
+        ("2020-02-30", "not a date (YYYY-MM-DD"),
     ],
 )
 def test_a_date_of_death_must_be_a_plausible_day_lc_7(value: Any, words: str) -> None:
