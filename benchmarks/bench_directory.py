@@ -68,7 +68,7 @@ def write_extract(path: Path, rows: int, seed: int) -> int:
     with path.open("w", encoding="utf-8") as out:
         out.write("|".join(columns) + "|\n")
         while written < rows:
-            body = f"1{rng.randint(0, 10**9 - 1):09d}"
+            body = f"1{professionals + 1:09d}"  # distinct, Luhn-checked (ID-3)
             idnatps = "8" + body + luhn.calc_check_digit(body)
             code = rng.choice(codes)
             professionals += 1
