@@ -31,7 +31,11 @@ import sqlalchemy as sa
 import structlog
 
 from espace.adapters.auditlog import AuditLog, load_signer
-from espace.adapters.audittree import AuditTree, AuditTreeProjection
+from espace.adapters.audittree import (
+    AuditTree,
+    AuditTreeProjection,
+    StoredAggregates,
+)
 from espace.adapters.contents import SealedContentStore
 from espace.adapters.crypto import (
     Keystore,
@@ -367,6 +371,10 @@ class Store:
             self.lifecycle,
             clock,
             queries=self.directory_view,
+            known=StoredAggregates(
+                self.engine,
+                self.events.recorder.events_table_name,  # type: ignore[attr-defined]
+            ),
             sync=self.sync,
             after_save=self._after_command if sync_views else None,
         )

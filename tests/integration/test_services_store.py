@@ -277,6 +277,28 @@ def test_an_extract_is_imported_bad_rows_reported_by_line_and_reimport_is_idempo
         assert everyone.total == len(everyone) > 1
 
 
+def test_an_import_loads_only_the_professionals_already_listed_pro_2(
+    store_url: str, clock: Any, helpers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PRO-2: one query tells a batch's new professionals from the listed
+    ones; only those are loaded, to compare (2 million rows a year)."""
+    env = helpers.store_environ(store_url)
+    init_store(store_url, simulation=True, environ=env)
+    with Store.open(store_url, clock=clock, environ=env) as store:
+        loaded: list[Any] = []
+        get = store.events.repository.get
+
+        def spy(aggregate_id: Any, *args: Any, **kwargs: Any) -> Any:
+            loaded.append(aggregate_id)
+            return get(aggregate_id, *args, **kwargs)
+
+        monkeypatch.setattr(store.events.repository, "get", spy)
+        first = store.directory.import_extract(io.StringIO(extract(ROWS)))
+        assert (first.created, loaded) == (3, [])
+        again = store.directory.import_extract(io.StringIO(extract(ROWS)))
+        assert (again.unchanged, len(loaded)) == (3, 3)
+
+
 def test_rows_of_one_professional_must_follow_each_other_in_the_extract_pro_2(
     store_url: str, clock: Any, helpers: Any
 ) -> None:

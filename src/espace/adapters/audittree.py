@@ -374,6 +374,32 @@ class LeafRow:
     row: Notification | None
 
 
+class StoredAggregates:
+    """Which aggregates the library's events table holds, by id: one query
+    per chunk of ids, on its primary key (:class:`KnownAggregates`)."""
+
+    def __init__(self, engine: sa.Engine, table_name: str) -> None:
+        self.engine = engine
+        self.table, _ = events_table(engine, table_name)
+
+    def existing(self, aggregate_ids: Collection[UUID]) -> set[UUID]:
+        sqlite = self.engine.dialect.name == "sqlite"  # ids are hex text there
+        ids = [i.hex if sqlite else i for i in aggregate_ids]
+        column = self.table.c.originator_id
+        found: set[UUID] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                query = sa.select(column).where(
+                    self.table.c.originator_version == 1,
+                    column.in_(ids[start : start + _IN_CHUNK]),
+                )
+                found.update(
+                    i if isinstance(i, UUID) else UUID(str(i))
+                    for (i,) in conn.execute(query)
+                )
+        return found
+
+
 def events_table(engine: sa.Engine, table_name: str) -> tuple[sa.TableClause, str]:
     """The library's stored events table, and its notification id column."""
     position = "rowid" if engine.dialect.name == "sqlite" else "notification_id"

@@ -28,7 +28,7 @@ from espace.application.common import ServiceBase
 from espace.application.delimited import BadLine
 from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, RowRejected
-from espace.application.ports import Clock, ViewSync
+from espace.application.ports import Clock, KnownAggregates, ViewSync
 from espace.domain.access import Listing
 from espace.domain.directory import (
     ACTIVITY_FIELDS,
@@ -131,11 +131,13 @@ class DirectoryService(ServiceBase):
         clock: Clock,
         *,
         queries: DirectoryQueries,
+        known: KnownAggregates,
         sync: ViewSync | None = None,
         after_save: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(app, lifecycle, clock, after_save=after_save)
         self.queries = queries
+        self.known = known
         self.sync = sync
 
     # ----------------------------------------------------------------- port
@@ -369,10 +371,17 @@ class DirectoryService(ServiceBase):
         self, groups: list[_Group], at: datetime, report: DirectoryReport
     ) -> None:
         changed: list[Professional] = []
+        # Who is new is one query for the batch: only those already listed
+        # are loaded, to tell a change from none.
+        known = self.known.existing([professional_id(g.idnatps) for g in groups])
         for g in groups:
             try:
-                pro = self._maybe(
-                    professional_id(g.idnatps), Professional, "professional"
+                pro = (
+                    self._maybe(
+                        professional_id(g.idnatps), Professional, "professional"
+                    )
+                    if professional_id(g.idnatps) in known
+                    else None
                 )
                 if pro is None:
                     changed.append(Professional.register(at=at, entry=g.entry))

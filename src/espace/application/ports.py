@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -48,6 +48,14 @@ class ContentStore(Protocol):
 
     def purge_espace(self, espace_id: UUID) -> int:
         """Delete every content of an erased espace (SEC-4); returns the count."""
+
+
+class KnownAggregates(Protocol):
+    """Which aggregates the log holds (a bulk import tells new from known
+    without loading each one)."""
+
+    def existing(self, aggregate_ids: Collection[UUID]) -> set[UUID]:
+        """Those of these ids that have at least one stored event."""
 
 
 class ProfessionalDirectory(Protocol):
