@@ -48,12 +48,11 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-from eventsourcing.cryptography import AESCipher
-
 from common import (
     DEFAULT_POSTGRES,
     BaselineApp,
     add_run_options,
+    baseline_env,
     database_kinds,
     fresh_database,
     make_people,
@@ -64,7 +63,6 @@ from common import (
     validate_rows,
 )
 from espace.adapters.crypto import Secrets
-from espace.adapters.settings import parse_database_url
 from espace.api import Store, init_store
 from espace.application import schemas
 from espace.application.security import Hashing
@@ -127,10 +125,7 @@ def run_espace(
 def run_library(url: str, people: list[Person], hashing: Hashing) -> float:
     """Seconds for the same job with the library's means: raw rows through the
     same schema, the same aggregates, ``save(*batch)`` with its AES cipher."""
-    env = parse_database_url(url).eventsourcing_env(create_tables=True)
-    env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
-    env["CIPHER_KEY"] = AESCipher.create_key(32)
-    app = BaselineApp(env=env)
+    app = BaselineApp(env=baseline_env(url, aes=True))
     try:
         settle(url)
         started = perf_counter()
@@ -150,11 +145,7 @@ def run_save(
 ) -> float:
     """Seconds for the library's ``save(*batch)`` alone of the same
     aggregates, validated and built before the clock starts."""
-    env = parse_database_url(url).eventsourcing_env(create_tables=True)
-    if aes:
-        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
-        env["CIPHER_KEY"] = AESCipher.create_key(32)
-    app = BaselineApp(env=env)
+    app = BaselineApp(env=baseline_env(url, aes))
     try:
         espaces = build_espaces(rows, hashing)
         settle(url)

@@ -49,12 +49,11 @@ from datetime import datetime, timedelta
 from time import perf_counter
 from typing import Any
 
-from eventsourcing.cryptography import AESCipher
-
 from common import (
     DEFAULT_POSTGRES,
     BaselineApp,
     add_run_options,
+    baseline_env,
     database_kinds,
     fresh_database,
     make_people,
@@ -65,7 +64,6 @@ from common import (
     validate_rows,
 )
 from espace.adapters.crypto import Secrets
-from espace.adapters.settings import parse_database_url
 from espace.api import Store, init_store
 from espace.application import schemas
 from espace.application.security import (
@@ -87,14 +85,6 @@ def hashing_for(raw_master_key: bytes) -> Hashing:
     """The store's keyed hashes, derived as the store derives them."""
     secrets = Secrets.from_master_key(raw_master_key)
     return Hashing(id_key=secrets.id_key, pepper=secrets.pepper)
-
-
-def baseline_env(url: str, aes: bool) -> dict[str, str]:
-    env = parse_database_url(url).eventsourcing_env(create_tables=True)
-    if aes:
-        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
-        env["CIPHER_KEY"] = AESCipher.create_key(32)
-    return env
 
 
 def build_espaces(

@@ -34,12 +34,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.cryptography import AESCipher
 from stdnum import luhn
 
 from common import (
     BaselineApp,
     add_run_options,
+    baseline_env,
     database_kinds,
     fresh_database,
     new_master_key,
@@ -47,7 +47,6 @@ from common import (
     settle,
 )
 from espace import Store, init_store
-from espace.adapters.settings import parse_database_url
 from espace.application import schemas, service_schemas
 from espace.domain.directory import ACTIVITY_FIELDS, PROFESSION_CODES, Professional
 from espace.simulation import START
@@ -118,10 +117,7 @@ def run_library(url: str, extract: Path) -> float:
     """Seconds for the same job with the library's means, on its own fresh
     database: the csv module, the same row schema and aggregates, its own
     ``save(*batch)`` with its AES cipher."""
-    env = parse_database_url(url).eventsourcing_env(create_tables=True)
-    env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
-    env["CIPHER_KEY"] = AESCipher.create_key(32)
-    app = BaselineApp(env=env)
+    app = BaselineApp(env=baseline_env(url, aes=True))
     try:
         settle(url)
         started = time.perf_counter()

@@ -23,9 +23,11 @@ from uuid import UUID
 import psycopg
 import structlog
 from eventsourcing.application import Application
+from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import JSONTranscoder
 
 from espace.adapters.logging import configure_logging
+from espace.adapters.settings import parse_database_url
 from espace.adapters.transcodings import register_transcodings
 from espace.application import schemas
 from espace.simulation import START, Person, make_person
@@ -114,6 +116,16 @@ class BaselineApp(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_transcodings(transcoder)
+
+
+def baseline_env(url: str, aes: bool) -> dict[str, str]:
+    """The library's own settings for a baseline on ``url``: its tables, and
+    with ``aes`` its AES cipher (one key for everything)."""
+    env = parse_database_url(url).eventsourcing_env(create_tables=True)
+    if aes:
+        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+        env["CIPHER_KEY"] = AESCipher.create_key(32)
+    return env
 
 
 def validate_rows(people: list[Person]) -> list[dict[str, Any]]:

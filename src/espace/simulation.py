@@ -248,7 +248,7 @@ def run_simulation(
         sim.run(people, progress)
         elapsed = time.perf_counter() - started
         store.sync()
-        events = max((v.head for v in store.view_status()), default=0)
+        events = store.head()
         return {
             "people": people,
             "seed": seed,
