@@ -45,7 +45,7 @@ from espace.adapters.crypto import (
     sealed_key,
 )
 from espace.adapters.eventstore import EventStore
-from espace.adapters.mailhouse import MailHouseFile as MailHouseFile
+from espace.adapters.mailhouse import MAIL_HOUSE_FORMATS as MAIL_HOUSE_FORMATS
 from espace.adapters.mailhouse import mail_house_file as mail_house_file
 from espace.adapters.meta import (
     MODES,

@@ -17,7 +17,7 @@ from espace.adapters.files import private_file
 from espace.application.errors import InvalidInput
 from espace.application.lifecycle import MAIL_RECORD_FIELDS, CodeIssued
 
-FORMATS = ("jsonl", "csv")
+MAIL_HOUSE_FORMATS = ("jsonl", "csv")
 
 
 class MailHouseFile:
@@ -33,7 +33,6 @@ class MailHouseFile:
         )
         if self.writer is not None:
             self.writer.writeheader()
-        self.written = 0
 
     def write(self, notices: Iterable[CodeIssued]) -> None:
         for notice in notices:
@@ -42,7 +41,6 @@ class MailHouseFile:
                 self.writer.writerow(record)
             else:
                 self.text.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self.written += 1
         self.text.flush()
 
 
@@ -55,8 +53,8 @@ def mail_house_file(
     if out is None:
         yield None
         return
-    if out_format not in FORMATS:
-        raise InvalidInput({"out_format": [f"one of {', '.join(FORMATS)}"]})
+    if out_format not in MAIL_HOUSE_FORMATS:
+        raise InvalidInput({"out_format": [f"one of {', '.join(MAIL_HOUSE_FORMATS)}"]})
     refusal = "choose a new file (the codes in it may not have been sent yet)"
     with private_file(out, "mail-house file", refusal) as handle:
         written = MailHouseFile(handle, out_format)

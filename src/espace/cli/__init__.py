@@ -33,6 +33,7 @@ from rich.progress import (
 from rich.table import Table
 
 from espace.api import (
+    MAIL_HOUSE_FORMATS,
     Store,
     generate_master_key,
     init_store,
@@ -524,7 +525,7 @@ def mail_house_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--out and --out-format: the notices for the mail house, in a file."""
     func = click.option(
         "--out-format",
-        type=click.Choice(["jsonl", "csv"]),
+        type=click.Choice(MAIL_HOUSE_FORMATS),
         default="jsonl",
         show_default=True,
         help="With --out: JSON Lines, or CSV with a header row.",
