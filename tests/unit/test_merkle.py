@@ -63,12 +63,7 @@ class MemoryTree:
 
 def reference_root(leaves: list[bytes]) -> bytes:
     """MTH as RFC 6962 section 2.1 writes it, recursively."""
-    if not leaves:
-        return hashlib.sha256(b"").digest()
-    if len(leaves) == 1:
-        return merkle.leaf_hash(leaves[0])
-    k = 1 << ((len(leaves) - 1).bit_length() - 1)
-    return merkle.node_hash(reference_root(leaves[:k]), reference_root(leaves[k:]))
+    return reference_root_of([merkle.leaf_hash(leaf) for leaf in leaves])
 
 
 def test_the_reference_tree_has_every_published_node_and_root() -> None:
@@ -180,3 +175,55 @@ def test_a_leaf_outside_the_tree_has_no_proof() -> None:
         merkle.inclusion_ranges(5, 5)
     with pytest.raises(ValueError, match="no consistency proof"):
         merkle.consistency_ranges(6, 5)
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=8),
+)
+def test_appending_leaves_in_batches_makes_the_tree_one_by_one_makes(
+    batches: list[int],
+) -> None:
+    """``extend`` (verify and the tree's projection append pages of leaves)
+    completes the same subtrees and leaves the same right edge as ``append``
+    leaf by leaf, whatever the sizes of the batches."""
+    hashes = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(sum(batches))]
+    one_by_one: list[tuple[merkle.Node, bytes]] = []
+    expected: set[tuple[merkle.Node, bytes]] = set()
+    for i, h in enumerate(hashes):
+        expected.update(merkle.append(one_by_one, i, h))
+    frontier: list[tuple[merkle.Node, bytes]] = []
+    made: list[tuple[merkle.Node, bytes]] = []
+    size = 0
+    for count in batches:
+        batch = merkle.extend(frontier, size, hashes[size : size + count])
+        levels = [lv for (lv, _), _ in batch]
+        assert levels == sorted(levels)
+        for level in set(levels):
+            indices = [ix for (lv, ix), _ in batch if lv == level]
+            assert indices == sorted(indices)
+        made += batch
+        size += count
+        assert frontier == merkle_frontier(hashes[:size])
+    assert set(made) == expected
+    assert len(made) == len(expected)
+    assert frontier == one_by_one
+    assert merkle.fold([h for _, h in frontier]) == reference_root_of(hashes)
+
+
+def merkle_frontier(hashes: list[bytes]) -> list[tuple[merkle.Node, bytes]]:
+    frontier: list[tuple[merkle.Node, bytes]] = []
+    for i, h in enumerate(hashes):
+        merkle.append(frontier, i, h)
+    return frontier
+
+
+def reference_root_of(hashes: list[bytes]) -> bytes:
+    """MTH over the leaves' hashes, as RFC 6962 section 2.1 writes it."""
+    if not hashes:
+        return merkle.EMPTY_ROOT
+    if len(hashes) == 1:
+        return hashes[0]
+    k = 1 << ((len(hashes) - 1).bit_length() - 1)
+    return merkle.node_hash(
+        reference_root_of(hashes[:k]), reference_root_of(hashes[k:])
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -408,29 +409,63 @@ class AuditLog:
                 self._open_unsigned(row, position, report)
             return completed
 
+        sizes = sorted(wanted)
+
+        def count_rows(
+            page: list[_Stored], mine: list[bytes], hashes: list[bytes]
+        ) -> None:
+            """Rows whose leaves the tree holds as they are: into the log's
+            tree at once, split at the signed sizes among them."""
+            start = report.rows
+            end = start + len(page)
+            cuts = sizes[bisect_right(sizes, start) : bisect_right(sizes, end)]
+            for size in [*cuts, end]:
+                done = report.rows - start
+                made.extend(
+                    merkle.extend(frontier, report.rows, hashes[done : size - start])
+                )
+                report.rows = size
+                if size in wanted:
+                    roots[size] = merkle.fold([h for _, h in frontier])
+            for i in range(max(after_last - start, 0), len(page)):
+                self._open_unsigned(_Row(*page[i], mine[i]), start + i, report)
+
         # While every row's leaf is its stored leaf, and every stored hash
         # that leaf's, the log and the tree are one tree: one hash per leaf,
-        # one frontier, a page of rows beside a page of leaves. The first
-        # difference splits them.
+        # one frontier, a page of rows beside a page of leaves, each compared
+        # and hashed whole. The first difference splits them.
         frontier: list[tuple[merkle.Node, bytes]] = []
         rows_left: list[_Row] = []
         kept_left: list[tuple[int, int, bytes, bytes]] = []
-        leaf_hash = merkle.leaf_hash
-        for page in row_pages:
+        for page, mine in row_pages:
             stored_page = next(leaf_pages, [])
-            same = 0
-            for mine, (_, _, leaf, hashed) in zip(page, stored_page, strict=False):
-                if mine.leaf != leaf or leaf_hash(leaf) != hashed:
-                    break
-                made.extend(count_row(mine, hashed, frontier))
-                same += 1
+            same = _common_prefix(mine, [leaf for _, _, leaf, _ in stored_page])
+            hashes = merkle.leaf_hashes(mine[:same])
+            stored_hashes = [hashed for _, _, _, hashed in stored_page[:same]]
+            if hashes != stored_hashes:
+                same = _common_prefix(hashes, stored_hashes)
+                del hashes[same:]
+            count_rows(page[:same], mine, hashes)
             if len(made) >= NODE_BATCH:
                 self._compare_nodes(made, report)
                 made.clear()
             if same < len(page) or same < len(stored_page):
-                rows_left, kept_left = page[same:], stored_page[same:]
+                rows_left = [
+                    _Row(*r, leaf)
+                    for r, leaf in zip(page[same:], mine[same:], strict=True)
+                ]
+                kept_left = stored_page[same:]
                 break
-        rows = _Peek(chain(rows_left, (row for page in row_pages for row in page)))
+        rows = _Peek(
+            chain(
+                rows_left,
+                (
+                    _Row(*r, leaf)
+                    for page, mine in row_pages
+                    for r, leaf in zip(page, mine, strict=True)
+                ),
+            )
+        )
         kept = _Peek(chain(kept_left, (leaf for page in leaf_pages for leaf in page)))
         row_frontier = list(frontier)
         kept_frontier = frontier
@@ -519,8 +554,9 @@ class AuditLog:
         report.problems.sort(key=lambda p: (p.position is None, p.position or 0))
         return report
 
-    def _row_pages(self) -> Iterator[list[_Row]]:
-        """The stored events in log order, with their leaves (keyset pages)."""
+    def _row_pages(self) -> Iterator[tuple[list[_Stored], list[bytes]]]:
+        """The stored events in log order (keyset pages), each page with the
+        leaves its rows make."""
         sqlite = self.tree.engine.dialect.name == "sqlite"
         position = "rowid" if sqlite else "notification_id"
         statement = (
@@ -530,13 +566,17 @@ class AuditLog:
         ).replace("%s", "?" if sqlite else "%s")
         read = self.header
         for page in self._pages(statement, 0):
-            rows = []
-            for nid, oid, version, topic, state in page:
-                oid = bytes.fromhex(oid) if sqlite else oid.bytes
-                state = bytes(state)
-                leaf = leaf_bytes(nid, oid, version, topic, state, read(state))
-                rows.append(_Row(nid, oid, version, topic, state, leaf))
-            yield rows
+            rows = [
+                (
+                    nid,
+                    bytes.fromhex(oid) if sqlite else oid.bytes,
+                    version,
+                    topic,
+                    bytes(state),
+                )
+                for nid, oid, version, topic, state in page
+            ]
+            yield rows, [leaf_bytes(*row, read(row[4])) for row in rows]
 
     def _leaf_pages(self) -> Iterator[list[tuple[int, int, bytes, bytes]]]:
         """The stored leaves in order: (index, notification id, leaf, hash)."""
@@ -614,12 +654,14 @@ class AuditLog:
         mark = "?" if engine.dialect.name == "sqlite" else "%s"
         statement = (
             f"SELECT node_index, hash FROM {nodes.name} WHERE level = {mark} "
-            f"AND node_index BETWEEN {mark} AND {mark}"
+            f"AND node_index BETWEEN {mark} AND {mark} ORDER BY node_index"
         )
         with engine.connect() as conn:
             for level, expected in by_level.items():
                 low, high = expected[0][0], expected[-1][0]
                 page = conn.exec_driver_sql(statement, (level, low, high)).fetchall()
+                if [tuple(row) for row in page] == expected:
+                    continue
                 stored = {int(i): bytes(h) for i, h in page}
                 for index, value in expected:
                     if stored.get(index) != value:
@@ -728,6 +770,21 @@ class _Peek(Generic[T]):
         if not self._ahead:
             self.peek()
         return self._ahead.popleft()
+
+
+_Stored = tuple[int, bytes, int, str, bytes]
+"""A stored event as ``verify`` reads it: notification id, originator id
+(16 bytes), version, topic, sealed state."""
+
+
+def _common_prefix(mine: list[bytes], theirs: list[bytes]) -> int:
+    """How many items the two lists share from the start."""
+    if mine == theirs:
+        return len(mine)
+    return next(
+        (i for i, (a, b) in enumerate(zip(mine, theirs, strict=False)) if a != b),
+        min(len(mine), len(theirs)),
+    )
 
 
 class _Row(NamedTuple):

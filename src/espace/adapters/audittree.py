@@ -124,8 +124,8 @@ class AuditTreeProjection(Projection):
             (node, value)
             for node, value in fetch_nodes(conn, merkle.frontier_nodes(size))
         ]
-        leaf_rows: list[dict[str, Any]] = []
-        node_rows: list[dict[str, Any]] = []
+        leaf_rows: list[tuple[Any, ...]] = []
+        hashes: list[bytes] = []
         for notification in events:
             state = bytes(notification.state)
             read = self.header(state)
@@ -140,22 +140,24 @@ class AuditTreeProjection(Projection):
                 read,
             )
             hashed = merkle.leaf_hash(raw)
+            hashes.append(hashed)
             leaf_rows.append(
-                {
-                    "leaf_index": size,
-                    "notification_id": notification.id,
-                    "espace_id": UUID(bytes=read[0]) if read is not None else None,
-                    "originator_id": originator,
-                    "originator_version": version,
-                    "leaf": raw,
-                    "leaf_hash": hashed,
-                }
+                (
+                    size + len(leaf_rows),
+                    notification.id,
+                    read[0].hex() if read is not None else None,
+                    originator,
+                    version,
+                    raw,
+                    hashed,
+                )
             )
-            for (level, index), value in merkle.append(frontier, size, hashed):
-                node_rows.append({"level": level, "node_index": index, "hash": value})
-            size += 1
         append_rows(conn, leaves, leaf_rows)
-        append_rows(conn, nodes, node_rows)
+        append_rows(
+            conn,
+            nodes,
+            [(lv, ix, h) for (lv, ix), h in merkle.extend(frontier, size, hashes)],
+        )
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
         """An erased espace's leaves stay: they reveal nothing of it (SEC-4),
@@ -163,31 +165,44 @@ class AuditTreeProjection(Projection):
 
 
 def append_rows(
-    conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
+    conn: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]]
 ) -> None:
-    """Insert the tree's rows (integers, ids and bytes: nothing a bind
-    processor changes). PostgreSQL takes them by COPY, twice as fast as a
-    pipelined executemany (the tree writes two rows per event); SQLite by
-    executemany. Either way into the table the connection's
-    schema_translate_map names: a rebuild's shadow (ADR-0018)."""
+    """Insert the tree's rows: tuples in the table's column order, of
+    integers, bytes and ids (a UUID, or its 32 hex digits). Straight to the
+    driver, past SQLAlchemy's per-row parameter processing: PostgreSQL
+    takes them by COPY, twice as fast as a pipelined executemany (the tree
+    writes two rows per event), SQLite by executemany, ids as the hex text
+    SQLAlchemy's ``Uuid`` stores there. Either way into the table the
+    connection's schema_translate_map names: a rebuild's shadow (ADR-0018)."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), rows)
-        return
-    columns = [c.name for c in table.columns]
     quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(c.name) for c in table.columns)
     translate = conn.get_execution_options().get("schema_translate_map") or {}
     schema = translate.get(table.schema)
     name = f"{quote(schema)}.{quote(table.name)}" if schema else quote(table.name)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        statement = f"COPY {name} ({', '.join(map(quote, columns))}) FROM STDIN"
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
+        if conn.dialect.name == "postgresql":
+            with cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        ids = [i for i, c in enumerate(table.columns) if isinstance(c.type, sa.Uuid)]
+        if ids:
+            rows = [_hex_ids(row, ids) for row in rows]
+        marks = ", ".join("?" * len(table.columns))
+        cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({marks})", rows)
     finally:
         cursor.close()
+
+
+def _hex_ids(row: tuple[Any, ...], positions: list[int]) -> tuple[Any, ...]:
+    values = list(row)
+    for i in positions:
+        if isinstance(values[i], UUID):
+            values[i] = values[i].hex
+    return tuple(values)
 
 
 def size_in(conn: sa.Connection) -> int:

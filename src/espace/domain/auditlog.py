@@ -28,6 +28,7 @@ the salt, destroyed) the leaf reveals nothing of it and still verifies.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -37,8 +38,8 @@ LEAF_FORMAT = 0x01
 COMMITMENT_LABEL = b"espace/v1/content-commitment\x00"
 SALT_BYTES = 32
 NO_COMMITMENT = bytes(32)
-_HEAD = struct.Struct(">BQ16s16sQH")
-"""Format, notification id, key id, originator id, version, topic length."""
+_HEAD = struct.Struct(">BQ16s16sQ")
+"""Format, notification id, key id, originator id, version."""
 
 
 def content_commitment(salt: bytes, state: bytes) -> bytes:
@@ -110,15 +111,23 @@ def encode_leaf(
 ) -> bytes:
     """A leaf's bytes from its fields (ids as their 16 bytes): what
     ``Leaf.encode`` returns, without building the object on hot paths."""
+    return b"".join(
+        (
+            _HEAD.pack(
+                LEAF_FORMAT, notification_id, key_id, originator_id, originator_version
+            ),
+            _topic_field(topic),
+            state_hash,
+            commitment,
+        )
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _topic_field(topic: str) -> bytes:
+    """A topic as a leaf holds it: its length, then its UTF-8 bytes (the
+    topics are the event classes: a few, each encoded once)."""
     encoded = topic.encode("utf-8")
     if len(encoded) > 0xFFFF:
         raise ValueError("a topic is at most 65535 bytes")
-    head = _HEAD.pack(
-        LEAF_FORMAT,
-        notification_id,
-        key_id,
-        originator_id,
-        originator_version,
-        len(encoded),
-    )
-    return b"".join((head, encoded, state_hash, commitment))
+    return len(encoded).to_bytes(2, "big") + encoded

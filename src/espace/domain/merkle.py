@@ -34,6 +34,12 @@ def leaf_hash(leaf: bytes) -> bytes:
     return hashlib.sha256(LEAF_PREFIX + leaf).digest()
 
 
+def leaf_hashes(leaves: Iterable[bytes]) -> list[bytes]:
+    """:func:`leaf_hash` of each, in one pass."""
+    sha256, prefix = hashlib.sha256, LEAF_PREFIX
+    return [sha256(prefix + leaf).digest() for leaf in leaves]
+
+
 def node_hash(left: bytes, right: bytes) -> bytes:
     """RFC 6962: SHA-256(0x01 || left || right)."""
     return hashlib.sha256(NODE_PREFIX + left + right).digest()
@@ -231,4 +237,33 @@ def append(
         level, index = level + 1, index >> 1
         made.append(((level, index), h))
     frontier.append(((level, index), h))
+    return made
+
+
+def extend(
+    frontier: list[tuple[Node, bytes]], size: int, leaves: Sequence[bytes]
+) -> list[tuple[Node, bytes]]:
+    """Append many leaf hashes at once to a tree of ``size`` leaves whose
+    right edge is ``frontier`` (changed in place): what :func:`append` does
+    for each, level by level, each level's pairs hashed in one pass.
+    Returns the perfect subtrees completed (level 1 and up), by level, each
+    level in index order."""
+    made: list[tuple[Node, bytes]] = []
+    edge: list[tuple[Node, bytes]] = []
+    sha256, prefix = hashlib.sha256, NODE_PREFIX
+    level, start, row = 0, size, list(leaves)
+    while row:
+        if start & 1:  # the frontier's lowest node is this row's left sibling
+            row.insert(0, frontier.pop()[1])
+            start -= 1
+        count = len(row)
+        if count & 1:
+            edge.append(((level, start + count - 1), row[-1]))
+        row = [
+            sha256(prefix + left + right).digest()
+            for left, right in zip(row[0 : count - 1 : 2], row[1::2], strict=True)
+        ]
+        level, start = level + 1, start >> 1
+        made.extend(((level, start + i), h) for i, h in enumerate(row))
+    frontier.extend(reversed(edge))
     return made
