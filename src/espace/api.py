@@ -328,7 +328,6 @@ class Store:
                 signer=load_signer(environ),
                 open_event=self.events.mapper.to_domain_event,
                 open_state=self.events.mapper.open_state,  # type: ignore[attr-defined]
-                open_all=self.events.mapper.open,  # type: ignore[attr-defined]
                 events_table=self.events.recorder.events_table_name,  # type: ignore[attr-defined]
                 sync=self.sync,
             )

@@ -155,7 +155,6 @@ class AuditLog:
         signer: Signer | None,
         open_event: Callable[[Notification], object],
         open_state: Callable[[Notification], tuple[bytes | None, bytes]],
-        open_all: Callable[[Notification], tuple[bytes | None, bytes, Any]],
         events_table: str,
         sync: Callable[[], object],
     ) -> None:
@@ -165,7 +164,6 @@ class AuditLog:
         self.signer = signer
         self.open_event = open_event
         self.open_state = open_state
-        self.open = open_all
         self.events_table = events_table
         self.sync = sync
 
@@ -284,20 +282,16 @@ class AuditLog:
         events: list[LoggedEvent] = []
         for leaf, row in self._espace_leaves(espace_id):
             try:
-                _salt, state, event = self.open(row)
+                event = self.open_event(row)
             except RecordErased:
-                event, text = None, None
-            else:
-                text = state.decode("utf-8")
+                event = None
             events.append(
                 LoggedEvent(
-                    leaf_index=leaf.leaf_index,
-                    notification_id=row.id,
-                    originator_id=cast(UUID, row.originator_id),  # espace_leaves
-                    originator_version=row.originator_version,
-                    topic=row.topic,
-                    event=event,
-                    state=text,
+                    leaf.leaf_index,
+                    cast(UUID, row.originator_id),  # espace_leaves
+                    row.originator_version,
+                    row.topic,
+                    event,
                 )
             )
         return events

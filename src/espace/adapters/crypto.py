@@ -931,21 +931,6 @@ class EspaceMapper(Mapper[UUID]):
         )
         return _with_state(stored, sealed)
 
-    def open(
-        self, stored_event: StoredEvent
-    ) -> tuple[bytes | None, bytes, DomainEventProtocol[UUID]]:
-        """Decrypt once: the salt, the clear serialised state, and the event."""
-        salt, state = self.open_state(stored_event)
-        try:
-            event = super().to_domain_event(_with_state(stored_event, state))
-        except Exception as exc:
-            raise DamagedEvent.of(
-                stored_event,
-                f"it does not decode ({type(exc).__name__})",
-                self.key_id_of(stored_event),
-            ) from exc
-        return salt, state, event
-
     def open_state(self, stored_event: StoredEvent) -> tuple[bytes | None, bytes]:
         """The salt (None for format 1) and the clear, serialised state of a
         stored event: what an export shows and its commitment binds."""

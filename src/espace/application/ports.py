@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 from espace.domain.access import Listing
@@ -65,20 +64,17 @@ class ProfessionalDirectory(Protocol):
         """The directory's entry of a professional, None if it has none."""
 
 
-@dataclass(frozen=True)
-class LoggedEvent:
+class LoggedEvent(NamedTuple):
     """One stored event of an espace, as the audit log holds it: where it is
-    in the log, and, unless it was erased, the event and its clear state."""
+    in the log, and, unless it was erased, the event. (A tuple: a history
+    makes one per event.)"""
 
     leaf_index: int
-    notification_id: int
     originator_id: UUID
     originator_version: int
     topic: str
     event: Any | None
     """The domain event; None when its key was destroyed (SEC-4)."""
-    state: str | None
-    """The clear, serialised state (what an export shows)."""
 
 
 class AuditEvidence(Protocol):
