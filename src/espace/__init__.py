@@ -2,8 +2,10 @@
 
 The public API is :class:`espace.Store` (open a store from a URL, use its
 ``lifecycle`` and ``deadlines`` use cases and its ``espaces`` and
-``deadline_view`` read models) and :func:`espace.init_store`. Every error
-raised on purpose derives from :class:`espace.EspaceError`.
+``deadline_view`` read models), :func:`espace.init_store`, and
+:class:`espace.Actor`, who acts, as every service takes it
+(``Actor.holder(espace_id)``, ``Actor.professional(idnatps)``, …). Every
+error raised on purpose derives from :class:`espace.EspaceError`.
 
 espace logs with structlog and leaves its configuration to the embedding
 application; :func:`espace.configure_logging` installs the CLI's (JSON on
@@ -27,11 +29,14 @@ from espace.application.errors import (
     InvalidInput,
     NotFound,
 )
+from espace.domain.access import Actor, ActorKind
 from espace.domain.errors import EspaceError, InvalidIdentifier, RuleViolation
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Actor",
+    "ActorKind",
     "ConfigurationError",
     "Conflict",
     "DamagedRecord",

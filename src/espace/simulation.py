@@ -34,7 +34,7 @@ from espace.adapters.notes import Signer
 from espace.adapters.settings import create_engine, parse_database_url
 from espace.api import Store, init_store
 from espace.application.errors import ConfigurationError
-from espace.application.messaging import NewFile, Party
+from espace.application.messaging import NewFile
 from espace.domain.access import AccessMatrix, Actor, ActorKind
 from espace.domain.calendar import PARIS
 from espace.domain.directory import PROFESSION_CODES
@@ -677,7 +677,7 @@ class _Simulation:
     def import_directory(self) -> None:
         """PRO-2: the synthetic professionals are listed before anyone acts."""
         self.srng = random.Random(repr(self.rng.getstate()[1]))
-        self.conversations: dict[UUID, list[tuple[UUID, Party]]] = defaultdict(list)
+        self.conversations: dict[UUID, list[tuple[UUID, Actor]]] = defaultdict(list)
         self.appointments_of: dict[UUID, list[UUID]] = defaultdict(list)
         self.services_agenda: dict[int, list[tuple[str, Person]]] = defaultdict(list)
         self.unlisted = make_professional(self.srng, "physician")
@@ -804,10 +804,10 @@ class _Simulation:
         assert p.espace_id is not None
         store, rng, now = self.store, self.srng, self.now[0]
         holder = Actor(ActorKind.HOLDER, str(p.espace_id))
-        holder_party = Party("holder", str(p.espace_id))
+        holder_actor = Actor.holder(p.espace_id)
         if kind == "message_open":
             pro = rng.choice(self.pros["physician"])
-            party = Party("professional", pro.id)
+            party = Actor.professional(pro.id)
             files = []
             if rng.random() < 0.2:
                 files = [NewFile("compte-rendu.pdf", "application/pdf", b"%PDF-1.4 cr")]
@@ -827,9 +827,9 @@ class _Simulation:
             if kind == "message_end":
                 store.messaging.end(party, conversation_id)
             else:
-                store.messaging.read(holder_party, conversation_id)
+                store.messaging.read(holder_actor, conversation_id)
                 store.messaging.reply(
-                    holder_party, conversation_id, {"body": "Merci docteur."}
+                    holder_actor, conversation_id, {"body": "Merci docteur."}
                 )
         elif kind in ("appointment", "pro_appointment"):
             when = self.services_day(self.day + rng.randint(1, 60))
@@ -879,7 +879,9 @@ class _Simulation:
             service = rng.choice(["pilulier", "suivi-tension", "arret-tabac"])
             store.catalogue.connect(holder, p.espace_id, service)
         elif kind == "service_disconnect":
-            connected = store.catalogue.connections(p.espace_id)
+            connected = store.catalogue.connections(
+                Actor.holder(p.espace_id), p.espace_id
+            )
             if not connected:
                 raise _NothingToDo
             store.catalogue.disconnect(holder, p.espace_id, connected[0]["service_id"])

@@ -190,14 +190,12 @@ def main_flow(cli: Cli, *, full: bool = True) -> None:
         *HOLDER,
         "--professional",
         GP[1],
-        "--pro-profession",
-        "physician",
     )
     choice = cli("consent", "grant", *HOLDER, "--professional", PHYSICIAN[1])
     assert choice["choice"] == "grant"
     if full:
         cli("consent", "grant", *HOLDER, "--professional", NURSE[1])
-        shown = cli("consent", "show", "--nir", NIR)
+        shown = cli("consent", "show", *HOLDER)
         assert shown["settings"]["medecin_traitant"] == GP[1]
         assert {p["idnatps"] for p in shown["professionals"]} == {
             PHYSICIAN[1],
@@ -370,7 +368,7 @@ def test_the_holder_uploads_and_withdraws_consent_doc_2_acc_1(cli: Cli) -> None:
 
 BAD_INPUT = [
     (("doc", "list", "--nir", NIR), "actor"),
-    (("doc", "list", "--nir", NIR, *PHYSICIAN[:2]), "--profession"),
+    (("doc", "list", "--nir", NIR, "--as-heir", "x" * 65), "--as-heir"),
     (
         ("doc", "list", "--nir", NIR, *NURSE[:1], "810001045368", *NURSE[2:]),
         "--as-professional",
@@ -468,11 +466,18 @@ def test_a_rule_refusal_exits_3_with_its_rule_acc_1_acc_4(cli: Cli) -> None:
         *HOLDER,
         "--professional",
         NURSE[1],
-        "--pro-profession",
-        "nurse",
         code=3,
     )
-    assert body["rule"] == "ACC-4"
+    assert body["rule"] == "ACC-4"  # the directory lists a nurse (PRO-2)
+    body = cli(
+        "consent",
+        "designate-medecin-traitant",
+        *HOLDER,
+        "--professional",
+        "810009000000",
+        code=3,
+    )
+    assert body["rule"] == "PRO-2"  # not in the directory
     body = cli(
         "consent",
         "grant",

@@ -86,7 +86,7 @@ def test_the_directory_extract_is_imported_with_bad_rows_by_line_pro_2_id_3(
             "directory", "search", "--city", "saint etienne", "--json"
         ).json["professionals"]
     ] == ["physiotherapist"]
-    shown = espace("directory", "show", "--idnatps", NURSE, "--json").json
+    shown = espace("directory", "show", "--professional", NURSE, "--json").json
     assert (shown["profession"], shown["places"][0]["city"]) == ("nurse", "Lyon")
     assert (
         espace("directory", "show", "--idnatps", UNLISTED, "--json", expect=4).json[
@@ -166,6 +166,43 @@ def test_a_holder_a_professional_and_their_espace_through_the_cli(
         expect=3,
     ).json
     assert nope["rule"] == "MSG-1"
+    # MSG-1, MSG-2: an establishment writes under its FINESS and the name the
+    # holder sees; each flag is named when it is wrong or missing
+    hospital = ["--as-establishment", "750712184"]
+    for flags, named in [
+        (hospital, "--establishment-name"),
+        (["--as-establishment", "750712185", "--establishment-name", "CHU"], None),
+    ]:
+        bad = espace(
+            "message",
+            "open",
+            "--nir",
+            h.nir,
+            *flags,
+            *("--subject", "Sortie", "--body", "Compte rendu", "--json"),
+            clock=DAY2,
+            expect=2,
+        ).json
+        assert (named or "--as-establishment") in bad["fields"], bad
+    by_hospital = espace(
+        "message",
+        "open",
+        "--nir",
+        h.nir,
+        *hospital,
+        *("--establishment-name", "AP-HP Saint-Louis"),
+        *("--subject", "Sortie", "--body", "Compte rendu", "--json"),
+        clock=DAY2,
+    ).json
+    espace(
+        "message",
+        "end",
+        "--conversation",
+        by_hospital["conversation_id"],
+        *hospital,
+        *("--establishment-name", "AP-HP Saint-Louis", "--json"),
+        clock=DAY2,
+    )
     result = tmp_path / "resultats.pdf"
     result.write_bytes(b"%PDF-1.4 resultats")
     opened = espace(
@@ -187,10 +224,11 @@ def test_a_holder_a_professional_and_their_espace_through_the_cli(
     attachment = opened["attachments"][0]["attachment_id"]
 
     inbox = espace("message", "inbox", *holder, "--json", clock=DAY2).json
-    assert (inbox["total"], inbox["remaining"]) == (1, 0)
+    assert (inbox["total"], inbox["remaining"]) == (2, 0)
     inbox = inbox["conversations"]
-    assert [(r["counterpart_name"], r["unread"]) for r in inbox] == [
-        ("Anaïs LEFÈVRE", 1)
+    assert sorted((r["counterpart_name"], r["unread"]) for r in inbox) == [
+        ("AP-HP Saint-Louis", 1),
+        ("Anaïs LEFÈVRE", 1),
     ]
     assert "Nantes" not in espace("message", "inbox", *holder, clock=DAY2).stdout
     read = espace(
@@ -398,7 +436,7 @@ def test_a_holder_a_professional_and_their_espace_through_the_cli(
     espace(
         "services", "disconnect", *holder, "--service", "pilulier", "--json", clock=DAY3
     )
-    assert espace("services", "connections", "--nir", h.nir, "--json").json == []
+    assert espace("services", "connections", *holder, "--json").json == []
     journal = espace("journal", *holder, "--json", clock=DAY3).json["traces"]
     details = {r["detail"] for r in journal if r["detail"]}
     assert {
@@ -414,7 +452,7 @@ def test_a_holder_a_professional_and_their_espace_through_the_cli(
     assert h.nir not in stats.stdout
     counts = {k: stats.json[k] for k in ("messaging", "appointments", "profiles")}
     assert counts == {
-        "messaging": {"conversations": 1, "messages": 2, "ended": 1},
+        "messaging": {"conversations": 2, "messages": 3, "ended": 2},
         "appointments": {"cancelled": 1, "scheduled": 1},
         "profiles": 1,
     }

@@ -29,7 +29,8 @@ def test_the_readme_embedding_example_runs_as_printed_lc_1_lc_2(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    deadline, states = done.stdout.strip().splitlines()
+    deadline, states, refused = done.stdout.strip().splitlines()
+    assert refused == "LC-4"
     assert deadline == "2027-02-15 23:00:00+00:00"  # LC-2: 42 days, Paris midnight
     assert {k: n for k, n in ast.literal_eval(states).items() if n} == {"notified": 1}
     assert "295109912611193" not in done.stdout + done.stderr

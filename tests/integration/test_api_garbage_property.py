@@ -21,14 +21,11 @@ from uuid import UUID, uuid4
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from espace import EspaceError, Store
-from espace.application.messaging import Party, party_from
+from espace import Actor, EspaceError, Store
 from espace.application.records import actor_from
-from espace.domain.access import Actor, ActorKind
 from extracts import directory_extract
 
-PHYSICIAN = Actor(ActorKind.PROFESSIONAL, "810001045367", "physician")
-PHYSICIAN_PARTY = Party("professional", PHYSICIAN.id, profession="physician")
+PHYSICIAN = Actor.professional("810001045367", "physician")
 
 TEXT = st.one_of(
     st.text(alphabet=st.characters(exclude_categories=()), max_size=40),
@@ -92,7 +89,7 @@ class World:
         clock.advance(days=1)
         store.lifecycle.activate(person.activation())
         self.holder = actor_from({"kind": "holder"}, self.espace_id)
-        self.holder_party = party_from({"kind": "holder"}, self.espace_id)
+        self.holder_party = Actor.holder(self.espace_id)
         clock.advance(minutes=1)
         store.records.consent(
             self.holder, self.espace_id, "grant", {"idnatps": PHYSICIAN.id}
@@ -116,7 +113,7 @@ class World:
         clock.advance(minutes=1)
         self.conversation = UUID(
             store.messaging.open(
-                PHYSICIAN_PARTY,
+                PHYSICIAN,
                 self.espace_id,
                 {"subject": "Résultats", "body": "Bonjour"},
             )["conversation_id"]
@@ -298,7 +295,7 @@ class World:
             (
                 "message",
                 lambda d: s.messaging.open(
-                    PHYSICIAN_PARTY,
+                    PHYSICIAN,
                     e,
                     spoil(d, {"subject": "Vos résultats", "body": "Bonjour"}),
                     at=when(d),
@@ -314,8 +311,8 @@ class World:
                 ),
             ),
             (
-                "party",
-                lambda d: party_from(
+                "establishment",
+                lambda d: actor_from(
                     spoil(
                         d,
                         {"kind": "establishment", "finess": "750000001", "name": "CHU"},

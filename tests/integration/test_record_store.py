@@ -516,7 +516,11 @@ def test_consent_given_then_withdrawn_then_blocking_acc_1_acc_2(rec: Record) -> 
     )
     choose(rec, "refuse-emergency")
     denied("ACC-5", rec.store.records.read, GP, document_id, mode="emergency")
-    view = rec.store.records.consent_view(rec.espace_id)
+    view = rec.store.records.consent_view(rec.holder, rec.espace_id)
+    # the holder's side only, and the read is traced (ACC-6)
+    denied("DOC-5", rec.store.records.consent_view, GP, rec.espace_id)
+    journal = rec.store.records.journal(rec.holder, rec.espace_id)
+    assert "consent show" in {t["detail"] for t in journal}
     assert view["settings"]["emergency_refused"] is True
     assert view["settings"]["medecin_traitant"] == GP.id
     flags = {p["idnatps"]: p for p in view["professionals"]}

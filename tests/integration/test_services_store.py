@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from espace import NotFound, RuleViolation, Store, init_store
-from espace.application.messaging import NewFile, Party, party_from
+from espace.application.messaging import NewFile
 from espace.application.records import actor_from
 from espace.domain.access import Actor, ActorKind
 from espace.projections.agenda import appointments as appointments_table
@@ -155,14 +155,14 @@ class World:
         return actor_from({"kind": "holder"}, self.espace_id)
 
     @property
-    def holder_party(self) -> Party:
-        return party_from({"kind": "holder"}, self.espace_id)
+    def holder_party(self) -> Actor:
+        return Actor.holder(self.espace_id)
 
     def head(self) -> int:
         return self.store.events.recorder.max_notification_id() or 0
 
 
-DOCTOR_PARTY = Party("professional", DOCTOR)
+DOCTOR_PARTY = Actor.professional(DOCTOR)
 DOCTOR_ACTOR = Actor(ActorKind.PROFESSIONAL, DOCTOR, "physician")
 
 
@@ -362,7 +362,7 @@ def test_an_unlisted_professional_acts_on_no_espace_and_is_traced_pro_2_acc_6(
     assert "as a nurse, not a physician" in err.value.message
     with pytest.raises(RuleViolation) as err:
         store.messaging.open(
-            Party("professional", UNLISTED), espace_id, {"subject": "s", "body": "b"}
+            Actor.professional(UNLISTED), espace_id, {"subject": "s", "body": "b"}
         )
     assert err.value.rule == "PRO-2"
     denied = [r for r in store.journal.of_espace(espace_id) if not r["allowed"]]
@@ -543,7 +543,7 @@ def test_the_inbox_exists_once_the_espace_is_open_or_activated_msg_5_lc_4(
         store.run_deadlines()
         assert store.espaces.get(espace_id)["state"] == "open"  # type: ignore[index]
         opened = store.messaging.open(DOCTOR_PARTY, espace_id, message)
-        holder = party_from({"kind": "holder"}, espace_id)
+        holder = Actor.holder(espace_id)
         with pytest.raises(RuleViolation) as err:
             store.messaging.inbox(holder)
         assert err.value.rule == "LC-4"
@@ -568,9 +568,7 @@ def test_a_blocked_professional_cannot_message_the_holder_acc_2(world: World) ->
             DOCTOR_PARTY, world.espace_id, {"subject": "s", "body": "b"}
         )
     assert err.value.rule == "ACC-2"
-    hospital = party_from(
-        {"kind": "establishment", "finess": "750712184", "name": "AP-HP Saint-Louis"}
-    )
+    hospital = Actor.establishment("750712184", "AP-HP Saint-Louis")
     opened = store.messaging.open(
         hospital, world.espace_id, {"subject": "Sortie", "body": "Compte rendu"}
     )
@@ -736,9 +734,11 @@ def test_connecting_a_service_is_an_authorisation_traced_like_any_other_pro_3(
     with pytest.raises(RuleViolation):
         store.catalogue.connect(DOCTOR_ACTOR, espace_id, "pilulier")
     store.catalogue.disconnect(holder, espace_id, "pilulier")
-    assert [c["service_id"] for c in store.catalogue.connections(espace_id)] == [
-        "suivi-tension"
-    ]
+    connected = store.catalogue.connections(holder, espace_id)
+    assert [c["service_id"] for c in connected] == ["suivi-tension"]
+    with pytest.raises(RuleViolation) as err:  # the holder's side only
+        store.catalogue.connections(DOCTOR_ACTOR, espace_id)
+    assert err.value.rule == "DOC-5"
     traces = [
         (r["actor_kind"], r["allowed"], r["detail"])
         for r in store.journal.of_espace(espace_id)
@@ -751,6 +751,8 @@ def test_connecting_a_service_is_an_authorisation_traced_like_any_other_pro_3(
             ("holder", False, "connect-service pilulier"),
             ("professional", False, "connect-service pilulier"),
             ("holder", True, "disconnect-service pilulier"),
+            ("holder", True, "services connections"),
+            ("professional", False, "services connections"),
         ]
     )
 

@@ -39,7 +39,7 @@ from espace.domain.access import (
 )
 from espace.domain.consent import ConsentState
 from espace.domain.documents import Category
-from espace.domain.errors import RuleViolation
+from espace.domain.errors import InvalidIdentifier, RuleViolation
 
 ESPACE = UUID("0b7c2a44-1d7e-4c1b-9e55-2d3f0a6b8c11")
 OTHER_ESPACE = UUID("5d0e3f9a-77c2-4b6a-8f10-c3e2a1b0d9f4")
@@ -859,6 +859,50 @@ def test_actor_from_validates_professionals_and_heirs_id_3() -> None:
     assert actor_from({"kind": "heir", "heir_id": "heir-1"}, None) == HEIR
 
 
+def test_the_public_actor_constructors_check_what_they_are_given_id_3_msg_2() -> None:
+    """One actor type for every service (espace.Actor): each constructor
+    checks its identifier and names the field and the rule it breaks."""
+    assert Actor.holder(ESPACE) == HOLDER
+    assert Actor.representative(ESPACE) == REPRESENTATIVE
+    assert Actor.professional("8 10001045367", "physician") == PHYSICIAN
+    assert Actor.professional("810001045367").profession is None
+    assert Actor.heir(" heir-1 ") == HEIR
+    hospital = Actor.establishment("750712184", "AP-HP Saint-Louis")
+    assert (hospital.kind, hospital.id, hospital.name) == (
+        ActorKind.ESTABLISHMENT,
+        "750712184",
+        "AP-HP Saint-Louis",
+    )
+    for make, field, rule in [
+        (lambda: Actor.professional("810001045368"), "idnatps", "ID-3"),
+        (lambda: Actor.establishment("750712185", "AP-HP"), "finess", "MSG-1"),
+        (lambda: Actor.establishment("750712184", " "), "name", "MSG-2"),
+        (lambda: Actor.heir(""), "heir_id", "LC-11"),
+        (lambda: Actor.holder(str(ESPACE)), "espace_id", "LC-1"),  # type: ignore[arg-type]
+    ]:
+        with pytest.raises(InvalidIdentifier) as info:
+            make()
+        assert (info.value.field, info.value.rule) == (field, rule)
+    with pytest.raises(RuleViolation, match="ACC-3"):
+        Actor.professional("810001045367", "banker")
+
+
+def test_an_establishment_acts_on_no_record_acc_1() -> None:
+    hospital = Actor.establishment("750712184", "AP-HP Saint-Louis")
+    for action in (Action.READ, Action.LIST, Action.DEPOSIT):
+        denied(run(hospital, action), "ACC-1")
+
+
+def test_a_professional_whose_profession_nobody_says_reads_no_document_acc_3() -> None:
+    """Without a directory (PRO-2) the caller says the profession; a reader
+    of a document whose profession is unknown is refused, naming ACC-3."""
+    unknown = Actor.professional(NURSE.id)
+    decision = run(unknown, document=doc(), choices=consent(authorised={NURSE.id}))
+    denied(decision, "ACC-3")
+    assert decision.reason is not None
+    assert "not known" in decision.reason
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [
@@ -866,7 +910,9 @@ def test_actor_from_validates_professionals_and_heirs_id_3() -> None:
         ({"kind": "employer", "idnatps": "810001045367"}, "kind"),
         ({}, "kind"),
         ({"kind": "professional", "profession": "nurse"}, "idnatps"),
-        ({"kind": "professional", "idnatps": "810001045367"}, "profession"),
+        ({"kind": "establishment", "finess": "750712184"}, "name"),
+        ({"kind": "establishment", "name": "AP-HP"}, "finess"),
+        ({"kind": "establishment", "finess": "750712185", "name": "AP-HP"}, "finess"),
         (
             {"kind": "professional", "idnatps": "810001045368", "profession": "nurse"},
             "idnatps",

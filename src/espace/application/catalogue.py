@@ -186,8 +186,16 @@ class CatalogueService(ServiceBase):
             at,
         )
 
-    def connections(self, espace_id: UUID) -> list[dict[str, Any]]:
-        """The services this espace has connected (the connections view)."""
+    def connections(
+        self, actor: Actor, espace_id: UUID, at: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """PRO-3: the services this espace has connected, to the holder's
+        side only; the read is traced (ACC-6)."""
+        espace = self._espace(espace_id)
+        gate = self._open_gate(
+            actor, Action.CONSENT, espace, self._now(at), detail="services connections"
+        )
+        self._save(gate.trace())
         return self.queries.connections_of(espace_id)
 
     def _authorise(

@@ -37,6 +37,7 @@ from espace.domain.access import (
     Mode,
     decide,
     facts_of_document,
+    listed_actor,
 )
 from espace.domain.consent import Consent, ConsentState, consent_id
 from espace.domain.errors import RuleViolation
@@ -224,6 +225,26 @@ class ServiceBase:
                 f"professional {idnatps} is not in the directory of professionals",
             )
 
+    def _named_profession(self, idnatps: str, said: str | None) -> str | None:
+        """PRO-2: the profession of a professional a command names (the one
+        designated médecin traitant): the directory's, which a different one
+        said contradicts; without a directory, the one said."""
+        if self.directory is None:
+            return said
+        listing = self.directory.listing(idnatps)
+        if listing is None or not listing.listed:
+            raise RuleViolation(
+                "PRO-2",
+                f"professional {idnatps} is not in the directory of professionals",
+            )
+        if said is not None and said != listing.profession:
+            raise RuleViolation(
+                "PRO-2",
+                f"the directory lists {idnatps} as a {listing.profession}, "
+                f"not a {said}",
+            )
+        return listing.profession
+
     @staticmethod
     def _facts(espace: EspaceSante) -> EspaceFacts:
         return EspaceFacts(
@@ -264,9 +285,12 @@ class ServiceBase:
             listing=listing,
             require_listing=self.directory is not None,
         )
+        # The trace names the actor as the decision saw them: with the
+        # profession the directory lists (PRO-2).
+        listed = listed_actor(actor, listing, self.directory is not None)
         gate = Gate(
             save=self._save,
-            actor=actor,
+            actor=listed if isinstance(listed, Actor) else actor,
             action=action,
             espace_id=espace.id,
             at=at,

@@ -51,38 +51,6 @@ same attachment always maps to the same document, so it is never added twice."""
 
 
 @dataclass(frozen=True)
-class Party:
-    """Who writes or reads: the holder side (bound to one espace), a
-    professional (IdNatPS) or an establishment (FINESS and its name)."""
-
-    kind: str
-    id: str
-    profession: str | None = None
-    name: str | None = None
-
-    @property
-    def side(self) -> Side:
-        return side_of(self.kind)
-
-    def actor(self) -> Actor:
-        """The holder side as an actor of the record (MSG-4 uploads)."""
-        return Actor(ActorKind(self.kind), self.id)
-
-
-def party_from(data: Mapping[str, Any], espace_id: UUID | None = None) -> Party:
-    """Validate who acts (ID-3 for a professional, FINESS for an establishment)."""
-    params = schemas.load(service_schemas.PartySchema, data)
-    kind = params["kind"]
-    if kind == "professional":
-        return Party(kind, params["idnatps"], profession=params["profession"])
-    if kind == "establishment":
-        return Party(kind, params["finess"], name=params["name"])
-    if espace_id is None:
-        raise InvalidInput({"espace": ["the holder's espace is required"]})
-    return Party(kind, str(espace_id))
-
-
-@dataclass(frozen=True)
 class NewFile:
     """A file to attach: its name, MIME type (DOC-1 formats) and bytes."""
 
@@ -123,7 +91,7 @@ class MessagingService(ServiceBase):
 
     def open(
         self,
-        party: Party,
+        actor: Actor,
         espace_id: UUID,
         message: Mapping[str, Any],
         *,
@@ -136,22 +104,22 @@ class MessagingService(ServiceBase):
         data = schemas.load(service_schemas.OpeningSchema, message)
         espace = self._espace(espace_id)
         now = self._now(at)
-        if party.side is Side.HOLDER:
+        if side_of(actor.kind) is Side.HOLDER:
             raise RuleViolation(
                 "MSG-1",
                 "only a professional or an establishment starts a conversation; "
                 "the holder can only reply",
             )
-        self._may_act(party, espace)
+        self._may_act(actor, espace)
         attachments, stored = self._attachments(espace_id, files, documents)
         conversation = Message.open(
             conversation_id=uuid4(),
             espace_id=espace_id,
             espace_state=str(espace.state),
             at=now,
-            opener_kind=party.kind,
-            opener_id=party.id,
-            opener_name=party.name,
+            opener_kind=actor.kind,
+            opener_id=actor.id,
+            opener_name=actor.name,
             subject=data["subject"],
             body=data["body"],
             attachments=attachments,
@@ -167,7 +135,7 @@ class MessagingService(ServiceBase):
 
     def reply(
         self,
-        party: Party,
+        actor: Actor,
         conversation_id: UUID,
         message: Mapping[str, Any],
         *,
@@ -181,17 +149,17 @@ class MessagingService(ServiceBase):
         conversation = self._conversation(conversation_id)
         espace = self._espace(conversation.espace_id)
         now = self._now(at)
-        if party.side is Side.HOLDER:
-            self._holder_may(party, Action.UPLOAD, espace)
+        if side_of(actor.kind) is Side.HOLDER:
+            self._holder_may(actor, Action.UPLOAD, espace)
         else:
-            self._may_act(party, espace)
+            self._may_act(actor, espace)
         attachments, stored = self._attachments(
             conversation.espace_id, files, documents
         )
         number = conversation.post(
             at=now,
-            author_kind=party.kind,
-            author_id=party.id,
+            author_kind=actor.kind,
+            author_id=actor.id,
             espace_state=str(espace.state),
             body=data["body"],
             attachments=attachments,
@@ -201,14 +169,14 @@ class MessagingService(ServiceBase):
         return self._posted(conversation, number)
 
     def end(
-        self, party: Party, conversation_id: UUID, at: datetime | None = None
+        self, actor: Actor, conversation_id: UUID, at: datetime | None = None
     ) -> dict[str, Any]:
         """MSG-3: the professional who opened it ends the conversation."""
         conversation = self._conversation(conversation_id)
         now = self._now(at)
-        if party.side is Side.PROFESSIONAL:
-            self._may_act(party, None)
-        conversation.end(at=now, by_kind=party.kind, by_id=party.id)
+        if side_of(actor.kind) is Side.PROFESSIONAL:
+            self._may_act(actor, None)
+        conversation.end(at=now, by_kind=actor.kind, by_id=actor.id)
         self._save(conversation)
         return {
             "conversation_id": str(conversation.id),
@@ -217,7 +185,7 @@ class MessagingService(ServiceBase):
 
     def add_to_record(
         self,
-        party: Party,
+        actor: Actor,
         conversation_id: UUID,
         attachment_id: UUID,
         metadata: Mapping[str, Any],
@@ -233,13 +201,13 @@ class MessagingService(ServiceBase):
         meta = schemas.load(service_schemas.AddToRecordSchema, metadata)
         conversation = self._conversation(conversation_id)
         now = self._now(at)
-        if party.side is not Side.HOLDER:
+        if side_of(actor.kind) is not Side.HOLDER:
             raise RuleViolation("MSG-4", "only the holder adds an attachment")
         document_id = attachment_document_id(conversation.id, attachment_id)
         attachment = conversation.add_attachment_to_record(
             at=now,
-            by_kind=party.kind,
-            by_id=party.id,
+            by_kind=actor.kind,
+            by_id=actor.id,
             attachment_id=attachment_id,
             document_id=document_id,
         )
@@ -251,7 +219,7 @@ class MessagingService(ServiceBase):
         )
         care_time: datetime = meta["care_time"] or posted_at
         outcome = self.records.deposit(
-            party.actor(),
+            actor,
             conversation.espace_id,
             {
                 "category": "patient_uploaded",
@@ -279,43 +247,43 @@ class MessagingService(ServiceBase):
     # ----------------------------------------------------------------- reads
 
     def read(
-        self, party: Party, conversation_id: UUID, at: datetime | None = None
+        self, actor: Actor, conversation_id: UUID, at: datetime | None = None
     ) -> dict[str, Any]:
-        """A conversation as one party sees it; what was unread is marked read
+        """A conversation as one actor sees it; what was unread is marked read
         (read receipts for the other side)."""
         conversation = self._conversation(conversation_id)
         espace = self._espace(conversation.espace_id)
         now = self._now(at)
-        self._may_read(party, conversation, espace)
+        self._may_read(actor, conversation, espace)
         marked = 0
-        if conversation.unread_for(party.side):
+        if conversation.unread_for(side_of(actor.kind)):
             marked = conversation.mark_read(
                 at=max(now, conversation.modified_on),
-                reader_kind=party.kind,
-                reader_id=party.id,
+                reader_kind=actor.kind,
+                reader_id=actor.id,
             )
             self._save(conversation)
-        view = self._view(conversation, party, espace)
+        view = self._view(conversation, actor, espace)
         view["marked_read"] = marked
         return view
 
-    def inbox(self, party: Party, *, limit: int = 50, offset: int = 0) -> Rows:
-        """The party's conversations, latest first, with unread counts, and
+    def inbox(self, actor: Actor, *, limit: int = 50, offset: int = 0) -> Rows:
+        """The actor's conversations, latest first, with unread counts, and
         how many there are in all (``total``).
 
         The holder sees each professional's name from the directory, never an
         address (MSG-2); subjects come from the sealed events.
         """
-        if party.side is Side.HOLDER:
-            espace = self._espace(UUID(party.id))
-            self._holder_may(party, Action.LIST, espace)
+        if side_of(actor.kind) is Side.HOLDER:
+            espace = self._espace(UUID(actor.id))
+            self._holder_may(actor, Action.LIST, espace)
             rows = self.queries.conversations_of_espace(
                 espace.id, limit=limit, offset=offset
             )
         else:
-            self._may_act(party, None)
+            self._may_act(actor, None)
             rows = self.queries.conversations_of_party(
-                party.kind, party.id, limit=limit, offset=offset
+                actor.kind, actor.id, limit=limit, offset=offset
             )
         names = self.directory_view.names(
             [
@@ -335,7 +303,7 @@ class MessagingService(ServiceBase):
                 "messages": row["message_count"],
                 "ended_at": row["ended_at"],
             }
-            if party.side is Side.HOLDER:
+            if side_of(actor.kind) is Side.HOLDER:
                 entry.update(
                     unread=row["unread_by_holder"],
                     counterpart_kind=row["counterpart_kind"],
@@ -351,13 +319,13 @@ class MessagingService(ServiceBase):
         return Rows(out, rows.total)
 
     def attachment(
-        self, party: Party, conversation_id: UUID, attachment_id: UUID
+        self, actor: Actor, conversation_id: UUID, attachment_id: UUID
     ) -> dict[str, Any]:
         """An attached file's bytes (a document attachment is read from the
         record, through its own access decision)."""
         conversation = self._conversation(conversation_id)
         espace = self._espace(conversation.espace_id)
-        self._may_read(party, conversation, espace)
+        self._may_read(actor, conversation, espace)
         attachment = conversation.attachment(attachment_id)
         if attachment["kind"] != "file":
             raise RuleViolation(
@@ -375,12 +343,11 @@ class MessagingService(ServiceBase):
 
     # ----------------------------------------------------------------- rules
 
-    def _may_act(self, party: Party, espace: EspaceSante | None) -> None:
+    def _may_act(self, actor: Actor, espace: EspaceSante | None) -> None:
         """PRO-2: a professional is listed; ACC-2: not blocked by this holder
         (the one access decision, :func:`decide`)."""
-        if party.kind != AuthorKind.PROFESSIONAL:
+        if actor.kind is not ActorKind.PROFESSIONAL:
             return
-        actor = Actor(ActorKind.PROFESSIONAL, party.id, party.profession)
         if espace is not None:
             self._require(actor, Action.MESSAGE, espace)
             return
@@ -388,21 +355,21 @@ class MessagingService(ServiceBase):
         if isinstance(listed, Decision):
             listed.require()
 
-    def _holder_may(self, party: Party, action: Action, espace: EspaceSante) -> None:
+    def _holder_may(self, actor: Actor, action: Action, espace: EspaceSante) -> None:
         """LC-4, LC-8, LC-11, LC-12: the holder's side, by the record's decision."""
-        if party.id != str(espace.id):
+        if actor.id != str(espace.id):
             raise RuleViolation("MSG-1", "not this holder's conversation")
-        self._require(party.actor(), action, espace)
+        self._require(actor, action, espace)
 
     def _may_read(
-        self, party: Party, conversation: Message, espace: EspaceSante
+        self, actor: Actor, conversation: Message, espace: EspaceSante
     ) -> None:
-        if not conversation.is_party(party.kind, party.id):
-            raise RuleViolation("MSG-1", "not a party to this conversation")
-        if party.side is Side.HOLDER:
-            self._holder_may(party, Action.READ, espace)
+        if not conversation.is_party(actor.kind, actor.id):
+            raise RuleViolation("MSG-1", "not a actor to this conversation")
+        if side_of(actor.kind) is Side.HOLDER:
+            self._holder_may(actor, Action.READ, espace)
         else:
-            self._may_act(party, None)
+            self._may_act(actor, None)
 
     # ----------------------------------------------------------------- helpers
 
@@ -498,7 +465,7 @@ class MessagingService(ServiceBase):
         return f"{ins.first_names} {ins.birth_name}"
 
     def _view(
-        self, conversation: Message, party: Party, espace: EspaceSante
+        self, conversation: Message, actor: Actor, espace: EspaceSante
     ) -> dict[str, Any]:
         names = self.directory_view.names([conversation.opener_id])
         opener = self._opener_name(conversation, names)
@@ -531,7 +498,7 @@ class MessagingService(ServiceBase):
             "ended_at": conversation.ended_at,
             "messages": messages,
         }
-        if party.side is Side.PROFESSIONAL:
+        if side_of(actor.kind) is Side.PROFESSIONAL:
             ins = espace.ins
             view["holder_name"] = f"{ins.first_names} {ins.birth_name}"
         return view

@@ -74,14 +74,18 @@ def default_matrix_text() -> str:
     return resources.files("espace.data").joinpath(DEFAULT_MATRIX).read_text("utf-8")
 
 
-def actor_from(data: Mapping[str, Any], espace_id: UUID | None) -> Actor:
-    """Validate who acts. The holder and representative are bound to an espace."""
+def actor_from(data: Mapping[str, Any], espace_id: UUID | None = None) -> Actor:
+    """Who acts, from plain values (a form, the CLI's flags), checked by
+    :class:`schemas.ActorSchema`. The holder and a representative are bound
+    to ``espace_id``."""
     params = schemas.load(schemas.ActorSchema, data)
     kind = ActorKind(params["kind"])
     if kind is ActorKind.PROFESSIONAL:
-        return Actor(kind, params["idnatps"], params["profession"])
+        return Actor.professional(params["idnatps"], params["profession"])
     if kind is ActorKind.HEIR:
-        return Actor(kind, params["heir_id"])
+        return Actor.heir(params["heir_id"])
+    if kind is ActorKind.ESTABLISHMENT:
+        return Actor.establishment(params["finess"], params["name"])
     if espace_id is None:
         raise InvalidInput(
             {"espace": ["the holder or representative's espace is required"]}
@@ -293,7 +297,7 @@ class RecordService(ServiceBase):
                 espace_id,
                 version_id,
                 now,
-                actor,
+                gate.actor,
                 holder,
                 meta,
                 content,
@@ -676,7 +680,7 @@ class RecordService(ServiceBase):
         )
         commands: dict[str, Callable[[Consent, datetime], None]] = {}
         if pro is not None:
-            idnatps, profession = pro["idnatps"], pro["profession"] or ""
+            idnatps, said = pro["idnatps"], pro["profession"]
             commands = {
                 "grant": lambda c, t: c.authorise(at=t, idnatps=idnatps),
                 "withdraw": lambda c, t: c.withdraw(at=t, idnatps=idnatps),
@@ -687,7 +691,9 @@ class RecordService(ServiceBase):
                     at=t, idnatps=idnatps
                 ),
                 "designate-medecin-traitant": lambda c, t: c.designate_medecin_traitant(
-                    at=t, idnatps=idnatps, profession=profession
+                    at=t,
+                    idnatps=idnatps,
+                    profession=self._named_profession(idnatps, said) or "",
                 ),
             }
         commands.update(
@@ -783,7 +789,16 @@ class RecordService(ServiceBase):
         self._save(consent, trace)
         return {"espace_id": str(espace_id), "heir_id": params["heir_id"]}
 
-    def consent_view(self, espace_id: UUID) -> dict[str, Any]:
+    def consent_view(
+        self, actor: Actor, espace_id: UUID, at: datetime | None = None
+    ) -> dict[str, Any]:
+        """ACC-1, ACC-2, ACC-4, ACC-5: the holder's current choices, to the
+        holder's side only; the read is traced (ACC-6)."""
+        espace = self._espace(espace_id)
+        gate = self._record_gate(
+            actor, Action.CONSENT, espace, self._now(at), detail="consent show"
+        )
+        self._save(gate.trace())
         return self.consents.of_espace(espace_id)
 
     # ----------------------------------------------------------------- DOC-5 timers

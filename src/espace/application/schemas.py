@@ -23,13 +23,14 @@ from marshmallow import (
 
 from espace.application.errors import InvalidInput
 from espace.domain import calendar
-from espace.domain.access import PROFESSIONS
+from espace.domain.access import PROFESSIONS, ActorKind
 from espace.domain.documents import FORMATS, LOINC_TYPES, Category
 from espace.domain.errors import InvalidIdentifier
 from espace.domain.identifiers import (
     INS_OIDS,
     NIR_OID,
     Ins,
+    validate_finess,
     validate_idnatps,
     validate_nir,
     validate_vitale_serial,
@@ -366,13 +367,14 @@ def parse_date(value: str, field: str) -> date:
 
 
 class ActorSchema(_Base):
-    """Who acts on a record (ACC-1..ACC-7). The holder and the legal
-    representative are bound to the espace; a professional is known by IdNatPS
-    (ID-3) and profession; an heir by the id under which access was granted."""
+    """Who acts (ACC-1..ACC-7, MSG-1): the holder and the legal representative
+    are bound to the espace; a professional is known by IdNatPS (ID-3), with
+    a profession where the store has no directory to say it (PRO-2); an heir
+    by the id under which access was granted (LC-11); an establishment by
+    FINESS and the name the holder sees (MSG-2)."""
 
     kind = fields.String(
-        required=True,
-        validate=validate.OneOf(["holder", "representative", "professional", "heir"]),
+        required=True, validate=validate.OneOf([k.value for k in ActorKind])
     )
     idnatps = Identifier(validate_idnatps, load_default=None, allow_none=True)
     profession = fields.String(
@@ -381,16 +383,23 @@ class ActorSchema(_Base):
     heir_id = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(min=1, max=64)
     )
+    finess = Identifier(validate_finess, load_default=None, allow_none=True)
+    name = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=200)
+    )
 
     @validates_schema
     def _coherent(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data["kind"] == "professional":
-            if not data.get("idnatps"):
-                raise ValidationError("required for a professional", "idnatps")
-            if not data.get("profession"):
-                raise ValidationError("required for a professional", "profession")
-        if data["kind"] == "heir" and not data.get("heir_id"):
-            raise ValidationError("required for an heir", "heir_id")
+        needs = {
+            "professional": ("idnatps",),
+            "heir": ("heir_id",),
+            "establishment": ("finess", "name"),
+        }
+        for name in needs.get(data["kind"], ()):
+            if not data.get(name):
+                raise ValidationError(
+                    f"required for an actor of kind {data['kind']}", name
+                )
 
 
 class ModeSchema(_Base):

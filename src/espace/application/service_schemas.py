@@ -8,7 +8,6 @@ message list per field, before anything is written.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from marshmallow import (
@@ -18,13 +17,11 @@ from marshmallow import (
     validate,
     validates_schema,
 )
-from stdnum import luhn
 
 from espace.application.schemas import Day, Identifier, Instant, _Base
 from espace.domain.access import PROFESSIONS
 from espace.domain.catalogue import CATEGORIES
 from espace.domain.documents import FORMATS, LOINC_TYPES
-from espace.domain.errors import InvalidIdentifier
 from espace.domain.identifiers import validate_idnatps
 from espace.domain.messaging import MAX_BODY, MAX_SUBJECT
 from espace.domain.profile import RELATIONSHIPS, SECTIONS, SEVERITIES
@@ -167,51 +164,6 @@ class SearchSchema(_Base):
 
 
 # ----------------------------------------------------------------- messaging
-
-_FINESS = re.compile(r"^(\d{2}|2[AB])\d{7}$")
-
-
-def validate_finess(value: str, field: str = "finess") -> str:
-    """An establishment's FINESS number: nine characters, the département first
-    (2A/2B in Corsica); the last digit is a Luhn key, checked on all-digit
-    numbers (how Corsican numbers compute it is left unchecked)."""
-    compact = value.replace(" ", "").upper()
-    if not _FINESS.fullmatch(compact):
-        raise InvalidIdentifier(field, "MSG-1", "a FINESS number has 9 characters")
-    if compact.isdigit() and not luhn.is_valid(compact):
-        raise InvalidIdentifier(field, "MSG-1", "the FINESS key does not match")
-    return compact
-
-
-class PartySchema(_Base):
-    """Who writes or reads a conversation: the holder side, a professional
-    (ID-3, PRO-2) or an establishment (FINESS, and the name the holder sees,
-    MSG-2)."""
-
-    kind = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            ["holder", "representative", "professional", "establishment"]
-        ),
-    )
-    idnatps = Identifier(validate_idnatps, load_default=None, allow_none=True)
-    profession = fields.String(
-        load_default=None, allow_none=True, validate=validate.OneOf(PROFESSIONS)
-    )
-    finess = Identifier(validate_finess, load_default=None, allow_none=True)
-    name = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(min=1, max=200)
-    )
-
-    @validates_schema
-    def _coherent(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data["kind"] == "professional" and not data.get("idnatps"):
-            raise ValidationError("required for a professional", "idnatps")
-        if data["kind"] == "establishment":
-            if not data.get("finess"):
-                raise ValidationError("required for an establishment", "finess")
-            if not data.get("name"):
-                raise ValidationError("required for an establishment (MSG-2)", "name")
 
 
 class OpeningSchema(_Base):

@@ -291,6 +291,9 @@ FIELD_PARAMETERS = {
     "height_cm": ("height",),
     "weight_kg": ("weight",),
     "idnatps": ("professional", "as_professional", "idnatps"),
+    "heir_id": ("as_heir",),
+    "finess": ("as_establishment",),
+    "name": ("establishment_name",),
     "content": ("file",),
     "verifier_key": ("keys", "verifier_key"),
 }

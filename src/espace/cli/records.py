@@ -13,7 +13,6 @@ import click
 
 from espace.api import Store
 from espace.application.errors import InvalidInput
-from espace.application.records import actor_from
 from espace.cli import (
     Context,
     command,
@@ -31,7 +30,7 @@ from espace.cli import (
     show,
     show_history,
 )
-from espace.domain.access import PROFESSIONS, Actor
+from espace.cli.actors import actor_options, resolve_actor
 from espace.domain.documents import Category
 
 CONSENT_CHOICES = {
@@ -57,69 +56,6 @@ NEEDS_PROFESSIONAL = {
     "care-team-remove",
     "designate-medecin-traitant",
 }
-
-
-def actor_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Who acts: exactly one of --as-holder, --as-representative,
-    --as-professional IDNATPS (with --profession), --as-heir ID."""
-    for option in reversed(
-        [
-            click.option("--as-holder", is_flag=True, help="The holder acts."),
-            click.option(
-                "--as-representative",
-                is_flag=True,
-                help="The legal representative acts.",
-            ),
-            click.option(
-                "--as-professional",
-                metavar="IDNATPS",
-                help="A professional acts (ID-3).",
-            ),
-            click.option(
-                "--profession",
-                type=click.Choice(PROFESSIONS),
-                help="The acting professional's profession (ACC-3).",
-            ),
-            click.option("--as-heir", metavar="HEIR_ID", help="An heir reads (LC-11)."),
-        ]
-    ):
-        func = option(func)
-    return func
-
-
-def resolve_actor(kw: dict[str, Any], espace_id: UUID | None) -> Actor:
-    chosen = [
-        k
-        for k in ("as_holder", "as_representative", "as_professional", "as_heir")
-        if kw.get(k)
-    ]
-    if len(chosen) != 1:
-        raise InvalidInput(
-            {
-                "actor": [
-                    "give exactly one of --as-holder, --as-representative, "
-                    "--as-professional, --as-heir"
-                ]
-            }
-        )
-    kind = chosen[0].removeprefix("as_")
-    data: dict[str, Any] = {"kind": kind}
-    if kind == "professional":
-        data.update(idnatps=kw["as_professional"], profession=kw.get("profession"))
-    elif kind == "heir":
-        data["heir_id"] = kw["as_heir"]
-    return actor_from(data, espace_id)
-
-
-def _actor_kw(kw: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "as_holder",
-        "as_representative",
-        "as_professional",
-        "profession",
-        "as_heir",
-    )
-    return {k: kw.pop(k, None) for k in keys}
 
 
 def _mode(emergency: bool, samu: bool) -> str:
@@ -200,7 +136,7 @@ def doc_group() -> None:
 
 @command(doc_group, "deposit")
 @espace_ref
-@actor_options
+@actor_options(heir=True)
 @with_content
 @click.option(
     "--category",
@@ -229,7 +165,7 @@ def deposit_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """DOC-2: a professional deposits a document into a holder's DMP."""
     store = ctx.open()
     espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
-    actor = resolve_actor(_actor_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     file = kw["file"]
     outcome = store.records.deposit(
         actor,
@@ -250,13 +186,13 @@ def deposit_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 
 @command(doc_group, "upload")
 @espace_ref
-@actor_options
+@actor_options(heir=True)
 @with_content
 def upload_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """DOC-2/DOC-6: the holder uploads a document (patient-uploaded category)."""
     store = ctx.open()
     espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
-    actor = resolve_actor(_actor_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     file = kw["file"]
     meta = _metadata(
         kw["loinc"], kw["title"], kw["care_time"], _format_of(file.name, kw["fmt"])
@@ -266,14 +202,14 @@ def upload_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 
 @command(doc_group, "replace")
 @document_option
-@actor_options
+@actor_options(heir=True)
 @with_content
 @click.option("--nir", help="The holder's NIR (when the holder replaces an upload).")
 def replace_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """DOC-3: the author replaces a document by a new version."""
     store = ctx.open()
     espace_id = _holder_espace(store, kw.pop("nir"))
-    actor = resolve_actor(_actor_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     file = kw["file"]
     meta = _metadata(
         kw["loinc"], kw["title"], kw["care_time"], _format_of(file.name, kw["fmt"])
@@ -290,14 +226,14 @@ def _holder_espace(store: Store, nir: str | None) -> UUID | None:
 def _flag_command(name: str, doc: str, method: str) -> None:
     @command(doc_group, name, help=doc)
     @document_option
-    @actor_options
+    @actor_options(heir=True)
     @click.option(
         "--nir", help="The holder's NIR (for --as-holder/--as-representative)."
     )
     def flag_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
         store = ctx.open()
         espace_id = _holder_espace(store, kw.pop("nir"))
-        actor = resolve_actor(_actor_kw(kw), espace_id)
+        actor = resolve_actor(kw, espace_id)
         emit(getattr(store.records, method)(actor, kw["document_id"]), as_json)
 
     flag_cmd.__name__ = f"{name}_cmd"
@@ -333,7 +269,7 @@ for _name, _doc, _method in [
 
 @command(doc_group, "read")
 @document_option
-@actor_options
+@actor_options(heir=True)
 @click.option("--nir", help="The holder's NIR (for --as-holder/--as-representative).")
 @click.option(
     "--emergency", is_flag=True, help="ACC-5: emergency access (bris de glace)."
@@ -349,7 +285,7 @@ def read_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """Read a document, as the rules allow (every read is traced, ACC-6)."""
     store = ctx.open()
     espace_id = _holder_espace(store, kw.pop("nir"))
-    actor = resolve_actor(_actor_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     result = store.records.read(
         actor,
         kw["document_id"],
@@ -365,7 +301,7 @@ def read_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 
 @command(doc_group, "list")
 @espace_ref
-@actor_options
+@actor_options(heir=True)
 @click.option(
     "--emergency", is_flag=True, help="ACC-5: emergency access (bris de glace)."
 )
@@ -374,7 +310,7 @@ def list_docs_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """The documents of one holder that this actor may see (traced)."""
     store = ctx.open()
     espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
-    actor = resolve_actor(_actor_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     rows = store.records.list_documents(
         actor, espace_id, mode=_mode(kw["emergency"], kw["samu"])
     )
@@ -396,13 +332,13 @@ def list_docs_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 
 @command(doc_group, "history")
 @document_option
-@actor_options
+@actor_options(heir=True)
 @click.option("--nir", help="The holder's NIR (for --as-holder/--as-representative).")
 def history_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """DOC-3: the versions of a document (traced as a read)."""
     store = ctx.open()
     espace_id = _holder_espace(store, kw.pop("nir"))
-    actor = resolve_actor(_actor_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     emit(store.records.history(actor, kw["document_id"]), as_json)
 
 
@@ -419,30 +355,25 @@ def _consent_command(choice: str, doc: str) -> None:
 
     @command(consent_group, choice, help=doc)
     @espace_ref
-    @actor_options
+    @actor_options(heir=True)
     def consent_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
         store = ctx.open()
         espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
-        actor = resolve_actor(_actor_kw(kw), espace_id)
+        actor = resolve_actor(kw, espace_id)
         pro = None
         if needs_pro:
-            pro = {
-                "idnatps": kw.get("professional"),
-                "profession": kw.get("pro_profession"),
-            }
+            # the directory says their profession (PRO-2)
+            pro = {"idnatps": kw.get("professional"), "profession": None}
         emit(store.records.consent(actor, espace_id, choice, pro), as_json)
 
     if needs_pro:
         consent_cmd.params.append(
             click.Option(
-                ["--professional"], required=True, help="The IdNatPS concerned."
-            )
-        )
-        consent_cmd.params.append(
-            click.Option(
-                ["--pro-profession"],
-                type=click.Choice(PROFESSIONS),
-                help="Their profession (required to designate the médecin traitant).",
+                ["--professional"],
+                required=True,
+                metavar="IDNATPS",
+                help="The professional concerned (ID-3); the directory says "
+                "their profession (PRO-2).",
             )
         )
 
@@ -453,23 +384,25 @@ for _choice, _doc in CONSENT_CHOICES.items():
 
 @command(consent_group, "declare")
 @espace_ref
-@actor_options
+@actor_options(heir=True)
 def consent_declare_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """ACC-1: a professional declares the consent the holder gave during care."""
     store = ctx.open()
     espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
-    actor = resolve_actor(_actor_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     emit(store.records.declare_consent(actor, espace_id), as_json)
 
 
 @command(consent_group, "show")
 @espace_ref
-def consent_show_cmd(
-    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
-) -> None:
-    """The holder's current choices (from the consents view)."""
+@actor_options()
+def consent_show_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """ACC-1..ACC-5: the holder's current choices, to the holder or their
+    representative; traced (ACC-6)."""
     store = ctx.open()
-    emit(store.records.consent_view(resolve(store, nir, espace_id)), as_json)
+    espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+    actor = resolve_actor(kw, espace_id)
+    emit(store.records.consent_view(actor, espace_id), as_json)
 
 
 @command(consent_group, "grant-heir")
@@ -504,7 +437,7 @@ def grant_heir_cmd(
 
 @command(main, "journal")
 @espace_ref
-@actor_options
+@actor_options(heir=True)
 @paged(100)
 def journal_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """ACC-6: the access journal, newest first (all of it for the holder and
@@ -513,7 +446,7 @@ def journal_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     store = ctx.open()
     espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
     limit, offset = page_limit(kw.pop("limit"), kw.pop("all_rows")), kw.pop("offset")
-    actor = resolve_actor(_actor_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     total = store.records.journal_total(actor, espace_id)
     rows = store.records.journal(actor, espace_id, limit=limit, offset=offset)
 

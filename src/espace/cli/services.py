@@ -16,8 +16,7 @@ import click
 from espace.api import Store
 from espace.application.directory import read_extract
 from espace.application.errors import InvalidInput
-from espace.application.messaging import NewFile, Party, party_from
-from espace.application.records import actor_from
+from espace.application.messaging import NewFile
 from espace.cli import (
     Context,
     command,
@@ -37,121 +36,10 @@ from espace.cli import (
     show,
     show_history,
 )
+from espace.cli.actors import actor_options, resolve_actor
 from espace.domain.access import PROFESSIONS, Actor
 from espace.domain.catalogue import CATEGORIES
-from espace.domain.errors import RuleViolation
 from espace.domain.profile import RELATIONSHIPS, SECTIONS, SEVERITIES
-
-PARTY_KEYS = (
-    "as_holder",
-    "as_representative",
-    "as_professional",
-    "profession",
-    "as_establishment",
-    "establishment_name",
-)
-
-
-def party_options(establishment: bool = False) -> Callable[..., Any]:
-    """Who acts: exactly one of --as-holder, --as-representative,
-    --as-professional IDNATPS (the directory says the profession, PRO-2), and
-    for messaging --as-establishment FINESS with --establishment-name."""
-    options = [
-        click.option("--as-holder", is_flag=True, help="The holder acts."),
-        click.option(
-            "--as-representative", is_flag=True, help="The legal representative acts."
-        ),
-        click.option(
-            "--as-professional",
-            metavar="IDNATPS",
-            help="A professional of the directory acts (ID-3, PRO-2).",
-        ),
-        click.option(
-            "--profession",
-            type=click.Choice(PROFESSIONS),
-            help="The professional's profession (default: the directory's; a "
-            "different one is refused, PRO-2).",
-        ),
-    ]
-    if establishment:
-        options += [
-            click.option(
-                "--as-establishment",
-                metavar="FINESS",
-                help="An establishment acts (MSG-1), by its FINESS number.",
-            ),
-            click.option(
-                "--establishment-name",
-                help="The establishment's name, as the holder sees it (MSG-2).",
-            ),
-        ]
-
-    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return decorator
-
-
-def _party_kw(kw: dict[str, Any]) -> dict[str, Any]:
-    return {k: kw.pop(k, None) for k in PARTY_KEYS}
-
-
-def _chosen(kw: dict[str, Any]) -> str:
-    chosen = [
-        k.removeprefix("as_")
-        for k in (
-            "as_holder",
-            "as_representative",
-            "as_professional",
-            "as_establishment",
-        )
-        if kw.get(k)
-    ]
-    if len(chosen) != 1:
-        raise InvalidInput(
-            {
-                "actor": [
-                    "give exactly one of --as-holder, --as-representative, "
-                    "--as-professional (or --as-establishment for messages)"
-                ]
-            }
-        )
-    return chosen[0]
-
-
-def resolve_party(kw: dict[str, Any], espace_id: UUID | None) -> Party:
-    """A party to a conversation (MSG-1)."""
-    kind = _chosen(kw)
-    data: dict[str, Any] = {"kind": kind}
-    if kind == "professional":
-        data.update(idnatps=kw["as_professional"], profession=kw.get("profession"))
-    elif kind == "establishment":
-        data.update(finess=kw["as_establishment"], name=kw.get("establishment_name"))
-    return party_from(data, espace_id)
-
-
-def resolve_actor(store: Store, kw: dict[str, Any], espace_id: UUID | None) -> Actor:
-    """An actor of the agenda, profile or catalogue; a professional acts under
-    the profession the directory lists (PRO-2)."""
-    kind = _chosen(kw)
-    data: dict[str, Any] = {"kind": kind}
-    if kind == "professional":
-        profession = kw.get("profession")
-        if profession is None:
-            profession = store.directory.profession_of(kw["as_professional"])
-            if profession is None:
-                raise RuleViolation(
-                    "PRO-2",
-                    f"professional {kw['as_professional']} is not in the directory "
-                    "of professionals: a professional who is not listed acts on no "
-                    "espace",
-                )
-        data.update(idnatps=kw["as_professional"], profession=profession)
-    elif kind == "establishment":
-        raise InvalidInput({"actor": ["an establishment only sends messages"]})
-    return actor_from(data, espace_id)
 
 
 def _espace(store: Store, nir: str | None, espace_id: UUID | None) -> UUID | None:
@@ -344,7 +232,14 @@ def directory_search_cmd(
 
 
 @command(directory_group, "show")
-@click.option("--idnatps", required=True, help="The professional's IdNatPS (ID-3).")
+@click.option(
+    "--professional",
+    "--idnatps",
+    "idnatps",
+    required=True,
+    metavar="IDNATPS",
+    help="The professional concerned, by IdNatPS (ID-3), as in every command.",
+)
 def directory_show_cmd(ctx: Context, as_json: bool, idnatps: str) -> None:
     """PRO-2: one professional of the directory, with their places of practice."""
     store = ctx.open()
@@ -406,7 +301,7 @@ def _files(streams: tuple[BinaryIO, ...]) -> list[NewFile]:
 
 @command(message_group, "open")
 @espace_ref
-@party_options(establishment=True)
+@actor_options(establishment=True)
 @click.option("--subject", required=True, help="The subject (sealed, SEC-1).")
 @click.option("--body", required=True, help="The first message.")
 @with_attachments
@@ -415,9 +310,9 @@ def message_open_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     holder (never the holder); MSG-5: the espace must be open or activated."""
     store = ctx.open()
     espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
-    party = resolve_party(_party_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     result = store.messaging.open(
-        party,
+        actor,
         espace_id,
         {"subject": kw["subject"], "body": kw["body"]},
         files=_files(kw["attach"]),
@@ -429,7 +324,7 @@ def message_open_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 @command(message_group, "reply")
 @conversation_option
 @espace_ref
-@party_options(establishment=True)
+@actor_options(establishment=True)
 @click.option("--body", required=True, help="The message.")
 @with_attachments
 def message_reply_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
@@ -437,9 +332,9 @@ def message_reply_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     once the professional has ended the conversation."""
     store = ctx.open()
     espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
-    party = resolve_party(_party_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     result = store.messaging.reply(
-        party,
+        actor,
         kw["conversation_id"],
         {"body": kw["body"]},
         files=_files(kw["attach"]),
@@ -450,26 +345,26 @@ def message_reply_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 
 @command(message_group, "end")
 @conversation_option
-@party_options(establishment=True)
+@actor_options(establishment=True)
 def message_end_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """MSG-3: the professional who opened the conversation ends it; the holder
     can no longer reply."""
     store = ctx.open()
-    party = resolve_party(_party_kw(kw), None)
-    emit(store.messaging.end(party, kw["conversation_id"]), as_json)
+    actor = resolve_actor(kw, None)
+    emit(store.messaging.end(actor, kw["conversation_id"]), as_json)
 
 
 @command(message_group, "read")
 @conversation_option
 @espace_ref
-@party_options(establishment=True)
+@actor_options(establishment=True)
 def message_read_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """A conversation as one party sees it; marks the other side's messages
     read (read receipts). The holder sees names, never addresses (MSG-2)."""
     store = ctx.open()
     espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
-    party = resolve_party(_party_kw(kw), espace_id)
-    result = store.messaging.read(party, kw["conversation_id"])
+    actor = resolve_actor(kw, espace_id)
+    result = store.messaging.read(actor, kw["conversation_id"])
 
     def human(d: dict[str, Any]) -> None:
         click.echo(f"{d['subject']}  ({d['opened_by']['name']})")
@@ -489,16 +384,16 @@ def message_read_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 
 @command(message_group, "inbox")
 @espace_ref
-@party_options(establishment=True)
+@actor_options(establishment=True)
 @paged(50)
 def message_inbox_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
-    """The conversations of one party, latest first, with unread counts (MSG-5:
+    """The conversations of one actor, latest first, with unread counts (MSG-5:
     the holder's inbox exists once the espace is open or activated)."""
     store = ctx.open()
     espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
-    party = resolve_party(_party_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     limit = page_limit(kw["limit"], kw["all_rows"])
-    rows = store.messaging.inbox(party, limit=limit, offset=kw["offset"])
+    rows = store.messaging.inbox(actor, limit=limit, offset=kw["offset"])
 
     def human(d: dict[str, Any]) -> None:
         data = d["conversations"]
@@ -525,7 +420,7 @@ def message_inbox_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 @command(message_group, "add-to-record")
 @conversation_option
 @espace_ref
-@party_options()
+@actor_options()
 @click.option("--attachment", "attachment_id", required=True, type=click.UUID)
 @click.option("--loinc", required=True, help="LOINC type code of the document (DOC-1).")
 @click.option("--title", help="The document's title (default: the file name).")
@@ -535,14 +430,14 @@ def message_add_to_record_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     patient-uploaded document (traced, ACC-6); once per attachment."""
     store = ctx.open()
     espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
-    party = resolve_party(_party_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     meta = {
         "loinc_code": kw["loinc"],
         "title": kw["title"],
         "care_time": kw["care_time"],
     }
     result = store.messaging.add_to_record(
-        party, kw["conversation_id"], kw["attachment_id"], meta
+        actor, kw["conversation_id"], kw["attachment_id"], meta
     )
     emit(result, as_json)
 
@@ -550,7 +445,7 @@ def message_add_to_record_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 @command(message_group, "attachment")
 @conversation_option
 @espace_ref
-@party_options(establishment=True)
+@actor_options(establishment=True)
 @click.option("--attachment", "attachment_id", required=True, type=click.UUID)
 @click.option(
     "--output",
@@ -559,12 +454,12 @@ def message_add_to_record_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     help="Where to write the file.",
 )
 def message_attachment_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
-    """MSG-4: save an attached file (a party to the conversation only)."""
+    """MSG-4: save an attached file (a actor to the conversation only)."""
     store = ctx.open()
     espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
-    party = resolve_party(_party_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     result = store.messaging.attachment(
-        party, kw["conversation_id"], kw["attachment_id"]
+        actor, kw["conversation_id"], kw["attachment_id"]
     )
     content: bytes = result.pop("content")
     kw["output"].write_bytes(content)
@@ -591,7 +486,7 @@ appointment_option = click.option(
 
 @command(agenda_group, "add")
 @espace_ref
-@party_options()
+@actor_options()
 @click.option("--with-professional", help="Who: a professional's IdNatPS (PRO-2).")
 @click.option("--with", "with_label", help="Who, as free text (not in the directory).")
 @click.option("--at", "starts_at", required=True, help="When (ISO 8601 with offset).")
@@ -601,7 +496,7 @@ def agenda_add_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """AG-1: the holder or a professional creates an appointment in the future."""
     store = ctx.open()
     espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
-    actor = resolve_actor(store, _party_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     data = {
         "with_professional": kw["with_professional"],
         "with": kw["with_label"],
@@ -615,14 +510,14 @@ def agenda_add_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 @command(agenda_group, "move")
 @appointment_option
 @espace_ref
-@party_options()
+@actor_options()
 @click.option("--at", "starts_at", required=True, help="The new time (ISO 8601).")
 @click.option("--place", help="A new place (default: unchanged).")
 def agenda_move_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """AG-1: move an appointment still to come to a new time."""
     store = ctx.open()
     espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
-    actor = resolve_actor(store, _party_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     data = {"starts_at": kw["starts_at"], "place": kw["place"]}
     emit(store.agenda.move(actor, kw["appointment_id"], data), as_json)
 
@@ -630,18 +525,18 @@ def agenda_move_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
 @command(agenda_group, "cancel")
 @appointment_option
 @espace_ref
-@party_options()
+@actor_options()
 def agenda_cancel_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     """AG-1: cancel an appointment still to come."""
     store = ctx.open()
     espace_id = _espace(store, kw.pop("nir"), kw.pop("espace_id"))
-    actor = resolve_actor(store, _party_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     emit(store.agenda.cancel(actor, kw["appointment_id"]), as_json)
 
 
 @command(agenda_group, "list")
 @espace_ref
-@party_options()
+@actor_options()
 @click.option("--include-cancelled", is_flag=True, help="Cancelled ones too.")
 @paged(100)
 def agenda_list_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
@@ -649,7 +544,7 @@ def agenda_list_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     says how many remain beyond --limit."""
     store = ctx.open()
     espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
-    actor = resolve_actor(store, _party_kw(kw), espace_id)
+    actor = resolve_actor(kw, espace_id)
     rows = store.agenda.upcoming(
         actor,
         espace_id,
@@ -693,11 +588,11 @@ def _profile_command(
 ) -> None:
     @command(profile_group, name, help=doc)
     @espace_ref
-    @party_options()
+    @actor_options()
     def profile_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
         store = ctx.open()
         espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
-        actor = resolve_actor(store, _party_kw(kw), espace_id)
+        actor = resolve_actor(kw, espace_id)
         emit(call(store, actor, espace_id, kw), as_json)
 
     for option in options:
@@ -883,12 +778,12 @@ def services_history_cmd(ctx: Context, as_json: bool) -> None:
 def _service_command(name: str, doc: str, method: str) -> None:
     @command(services_group, name, help=doc)
     @espace_ref
-    @party_options()
+    @actor_options()
     @click.option("--service", "service_id", required=True, help="The service id.")
     def service_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
         store = ctx.open()
         espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
-        actor = resolve_actor(store, _party_kw(kw), espace_id)
+        actor = resolve_actor(kw, espace_id)
         emit(
             getattr(store.catalogue, method)(actor, espace_id, kw["service_id"]),
             as_json,
@@ -912,9 +807,11 @@ _service_command(
 
 @command(services_group, "connections")
 @espace_ref
-def services_connections_cmd(
-    ctx: Context, as_json: bool, nir: str | None, espace_id: UUID | None
-) -> None:
-    """PRO-3: the services one holder has connected."""
+@actor_options()
+def services_connections_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
+    """PRO-3: the services one holder has connected, to the holder or their
+    representative; traced (ACC-6)."""
     store = ctx.open()
-    emit(store.catalogue.connections(resolve(store, nir, espace_id)), as_json)
+    espace_id = resolve(store, kw.pop("nir"), kw.pop("espace_id"))
+    actor = resolve_actor(kw, espace_id)
+    emit(store.catalogue.connections(actor, espace_id), as_json)

@@ -20,7 +20,8 @@ from eventsourcing.domain import Aggregate
 
 from espace.domain.consent import ConsentState
 from espace.domain.documents import AuthorKind, Category
-from espace.domain.errors import RuleViolation
+from espace.domain.errors import InvalidIdentifier, RuleViolation
+from espace.domain.identifiers import validate_finess, validate_idnatps
 from espace.domain.reference import Difference, Version, checked_change, version_of
 from espace.domain.tables import read_table
 
@@ -30,6 +31,7 @@ class ActorKind(StrEnum):
     REPRESENTATIVE = "representative"
     PROFESSIONAL = "professional"
     HEIR = "heir"
+    ESTABLISHMENT = "establishment"
 
 
 class Mode(StrEnum):
@@ -94,15 +96,69 @@ PROFESSIONS = (
 
 @dataclass(frozen=True)
 class Actor:
+    """Who acts, on the record and in every service: the one actor type of
+    the public API (``espace.Actor``). Make one with its constructors, which
+    check what they are given:
+
+    - ``Actor.holder(espace_id)`` and ``Actor.representative(espace_id)``:
+      bound to the espace they act on (LC-12 for a minor's representative);
+    - ``Actor.professional(idnatps, profession=None)``: known by IdNatPS
+      (ID-3); a store with a directory takes the profession it lists (PRO-2),
+      and refuses one that contradicts it;
+    - ``Actor.heir(heir_id)``: by the id under which access was granted
+      (LC-11);
+    - ``Actor.establishment(finess, name)``: an establishment writing to a
+      holder (MSG-1), by FINESS and the name the holder sees (MSG-2). It
+      acts on no record.
+    """
+
     kind: ActorKind
     id: str
     profession: str | None = None
+    name: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind is ActorKind.PROFESSIONAL and (
             self.profession is not None and self.profession not in PROFESSIONS
         ):
             raise RuleViolation("ACC-3", f"unknown profession {self.profession!r}")
+
+    @classmethod
+    def holder(cls, espace_id: UUID) -> Actor:
+        return cls(ActorKind.HOLDER, str(_espace_id(espace_id)))
+
+    @classmethod
+    def representative(cls, espace_id: UUID) -> Actor:
+        return cls(ActorKind.REPRESENTATIVE, str(_espace_id(espace_id)))
+
+    @classmethod
+    def professional(cls, idnatps: str, profession: str | None = None) -> Actor:
+        return cls(ActorKind.PROFESSIONAL, validate_idnatps(idnatps), profession)
+
+    @classmethod
+    def heir(cls, heir_id: str) -> Actor:
+        if not 1 <= len(heir_id.strip()) <= 64:
+            raise InvalidIdentifier("heir_id", "LC-11", "1 to 64 characters")
+        return cls(ActorKind.HEIR, heir_id.strip())
+
+    @classmethod
+    def establishment(cls, finess: str, name: str) -> Actor:
+        if not 1 <= len(name.strip()) <= 200:
+            raise InvalidIdentifier(
+                "name", "MSG-2", "the name the holder sees: 1 to 200 characters"
+            )
+        return cls(ActorKind.ESTABLISHMENT, validate_finess(finess), name=name.strip())
+
+    @property
+    def holder_side(self) -> bool:
+        """The holder or their legal representative."""
+        return self.kind in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE)
+
+
+def _espace_id(value: UUID) -> UUID:
+    if not isinstance(value, UUID):
+        raise InvalidIdentifier("espace_id", "LC-1", "an espace id is a UUID")
+    return value
 
 
 @dataclass(frozen=True)
@@ -323,6 +379,10 @@ def decide(
         if actor.kind not in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE):
             return Decision.deny("PRO-1", "the medical profile is the holder's")
         action = Action.READ
+    if actor.kind is ActorKind.ESTABLISHMENT:
+        return Decision.deny(
+            "ACC-1", "an establishment acts on no record: its professionals do"
+        )
     listed = listed_actor(actor, listing, require_listing)
     if isinstance(listed, Decision):
         return listed
@@ -490,13 +550,7 @@ def _professional(
         return Decision.deny("ACC-1", "no consent from the holder")
     if document is None or ground in (Ground.MEDECIN_TRAITANT, Ground.AUTHOR):
         return Decision.allow(ground)  # ACC-4: the médecin traitant reads everything
-    if not matrix.permits(actor.profession, document.category):
-        return Decision.deny(
-            "ACC-3", f"a {actor.profession} may not read {document.category} documents"
-        )
-    if document.masked:
-        return Decision.deny("DOC-5", "masked from professionals by the holder")
-    return Decision.allow(ground)
+    return _by_matrix(actor, matrix, document, ground)
 
 
 def _emergency(
@@ -523,6 +577,18 @@ def _emergency(
         ground = Ground.EMERGENCY
     if document is None or is_author or consent.medecin_traitant == actor.id:
         return Decision.allow(ground)
+    return _by_matrix(actor, matrix, document, ground)
+
+
+def _by_matrix(
+    actor: Actor, matrix: AccessMatrix, document: DocumentFacts, ground: Ground
+) -> Decision:
+    """ACC-3, then DOC-5: what the profession may read, unless masked."""
+    if actor.profession is None:
+        return Decision.deny(
+            "ACC-3",
+            f"the profession of {actor.id} is not known: without a directory, say it",
+        )
     if not matrix.permits(actor.profession, document.category):
         return Decision.deny(
             "ACC-3", f"a {actor.profession} may not read {document.category} documents"

@@ -59,6 +59,21 @@ def validate_idnatps(value: str, field: str = "idnatps") -> str:
     return compact
 
 
+_FINESS = re.compile(r"^(\d{2}|2[AB])\d{7}$")
+
+
+def validate_finess(value: str, field: str = "finess") -> str:
+    """An establishment's FINESS number: nine characters, the département first
+    (2A/2B in Corsica); the last digit is a Luhn key, checked on all-digit
+    numbers (how Corsican numbers compute it is left unchecked)."""
+    compact = value.replace(" ", "").upper()
+    if not _FINESS.fullmatch(compact):
+        raise InvalidIdentifier(field, "MSG-1", "a FINESS number has 9 characters")
+    if compact.isdigit() and not luhn.is_valid(compact):
+        raise InvalidIdentifier(field, "MSG-1", "the FINESS key does not match")
+    return compact
+
+
 def validate_vitale_serial(value: str, field: str = "vitale_serial") -> str:
     """The Vitale card serial: an opaque string of digits (ID-4)."""
     compact = value.replace(" ", "")
