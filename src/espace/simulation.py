@@ -35,7 +35,13 @@ from espace.adapters.settings import create_engine, parse_database_url
 from espace.api import Store, init_store
 from espace.application.errors import ConfigurationError
 from espace.application.messaging import NewFile
-from espace.domain.access import AccessMatrix, Actor, ActorKind
+from espace.domain.access import (
+    AccessMatrix,
+    Actor,
+    ActorKind,
+    DocumentType,
+    types_csv,
+)
 from espace.domain.calendar import PARIS
 from espace.domain.directory import PROFESSION_CODES
 from espace.domain.errors import EspaceError
@@ -528,21 +534,33 @@ class _Simulation:
         revised = {
             p: [c for c in cats if c != "certificate"] for p, cats in rows.items()
         }
-        text = _matrix_csv(revised)
-        planned = records.publish_matrix(text, "revision.csv", dry_run=True)
-        records.publish_matrix(text, "revision.csv")
+        # ACC-3 by type: nurses no longer read laboratory reports (the rest
+        # of their reports they still do); DOC-1: the type list gains one
+        text = AccessMatrix(
+            0,
+            {p: frozenset(c) for p, c in revised.items()},
+            by_type={"nurse": {"11502-2": False}},
+        ).to_csv()
+        types = types_csv(
+            {**matrix.types, "34109-9": DocumentType("34109-9", "Note", "report")}
+        )
+        planned = records.publish_matrix(
+            text, "revision.csv", types=types, dry_run=True
+        )
+        records.publish_matrix(text, "revision.csv", types=types)
         partial = {p: cats for p, cats in revised.items() if p != "pharmacist"}
         try:
             records.publish_matrix(_matrix_csv(partial), "partial.csv")
         except EspaceError:
             self.actions["matrix_partial_refused"] += 1
-        records.republish_matrix(matrix.version)
+        records.republish_matrix(matrix.version, allow_removals=True)
         self.commands += 3
         self.reference = {
             "matrix_versions": len(records.matrix_history()),
             "matrix_changed_professions": len(planned["changes"]["changed"]),
+            "matrix_types_added": len(planned["changes"]["added"]),
             "matrix_restored_version": matrix.version,
-            "matrix_restored": records.matrix().to_rows() == rows,
+            "matrix_restored": records.matrix().entries() == matrix.entries(),
             "catalogue_versions": len(self.store.catalogue.history()),
         }
 

@@ -400,6 +400,7 @@ def test_simulate_is_deterministic_by_seed_and_its_states_add_up(
     assert first["actions"]["matrix_partial_refused"] == 1
     assert (tables["matrix_versions"], tables["matrix_restored"]) == (3, True)
     assert tables["matrix_changed_professions"] > 0
+    assert tables["matrix_types_added"] == 1  # ACC-3 by type, DOC-1
 
 
 # --------------------------------------------------------------------- PostgreSQL

@@ -556,3 +556,48 @@ def test_the_access_matrix_is_shown_and_published_in_versions_acc_3(cli: Cli) ->
     assert printed.stdout.splitlines()[0] == MATRIX_HEADER
     again = cli("matrix", "publish", cli.file("shown.csv", printed.stdout), code=3)
     assert "identical" in again["message"]
+
+
+def test_the_type_list_and_the_rights_by_type_are_published_with_the_matrix_acc_3(
+    cli: Cli,
+) -> None:
+    """ACC-3 by document type, DOC-1: `matrix show --types` lists the types
+    in force, `matrix publish --types` extends them, a type column gives a
+    profession its own right, and bad files are refused naming the line."""
+    listed = cli("matrix", "show", "--types")
+    codes = {t["code"]: t for t in listed["types"]}
+    assert codes["11502-2"]["category"] == "report"
+    assert len(codes) >= 40
+    types_text = cli.raw("matrix", "show", "--types", "--csv").stdout
+    assert types_text.splitlines()[0] == "code,display,category"
+    table = cli.raw("matrix", "show", "--csv").stdout.splitlines()
+    by_type = [table[0] + ",11502-2"] + [
+        line + (",0" if line.startswith("nurse,") else ",") for line in table[1:]
+    ]
+    matrix_file = cli.file("by-type.csv", "\n".join(by_type) + "\n")
+    more = cli.file("types.csv", types_text + "34109-9,Note,report\n")
+    published = cli("matrix", "publish", matrix_file, "--types", more)
+    assert published["changes"]["added"] == ["type 34109-9"]
+    shown = cli("matrix", "show")
+    assert shown["by_type"] == {"nurse": {"11502-2": False}}
+    assert (
+        cli.raw("matrix", "show", "--csv").stdout.splitlines()[0].endswith(",11502-2")
+    )
+    assert "34109-9" in {t["code"] for t in cli("matrix", "show", "--types")["types"]}
+    for text, message in [
+        ("code,display\n", "missing columns category"),
+        ("code,display,category\n11488-5,Note,report\n", "line 2"),
+    ]:
+        body = cli(
+            "matrix", "publish", matrix_file, "--types", cli.file("t.csv", text), code=3
+        )
+        assert body["rule"] == "DOC-1"
+        assert message in body["message"]
+    unknown = [table[0] + ",99999-9"] + [line + ",1" for line in table[1:]]
+    body = cli(
+        "matrix", "publish", cli.file("u.csv", "\n".join(unknown) + "\n"), code=3
+    )
+    assert (body["rule"], "99999-9" in body["message"]) == ("ACC-3", True)
+    both = cli("matrix", "publish", "--version", "1", "--types", more, code=2)
+    assert "--types" in both["fields"]
+    assert cli("matrix", "show")["version"] == published["version"]

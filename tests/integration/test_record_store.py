@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from espace import Conflict, InvalidInput, NotFound, RuleViolation, Store
 from espace.adapters.contents import contents as contents_table
 from espace.application.records import actor_from
-from espace.domain.access import Actor, ActorKind
+from espace.domain.access import Actor, ActorKind, types_csv
 from espace.domain.trace import AccessTrace, TraceFacts
 from espace.projections.consents import consent_professionals, consent_settings
 from espace.projections.deadlines import deadlines as deadlines_table
@@ -198,6 +198,69 @@ def test_bad_metadata_or_empty_content_is_invalid_input_and_writes_nothing_doc_1
     assert helpers.log_head(rec.store) == head
     assert rec.traces() == traces
     assert rows(rec.store, contents_table) == []
+
+
+def test_a_document_type_has_its_own_right_and_the_type_list_is_data_acc_3_doc_1(
+    rec: Record,
+) -> None:
+    """ACC-3 by document type: the operator publishes a matrix where a nurse
+    reads the imaging study (an imaging type) but not the laboratory report
+    (a report type), and a type list that gains a type; deposits take their
+    category from the type; every decision and trace names the version."""
+    store = rec.store
+    before = store.records.matrix()
+    lines = before.to_csv().splitlines()
+    table = "\n".join(
+        [
+            lines[0] + ",11502-2,18748-4",
+            *(
+                line + (",0,1" if line.startswith("nurse,") else ",,")
+                for line in lines[1:]
+            ),
+        ]
+    )
+    types = types_csv(before.types) + "34109-9,Note,report\n"
+    published = store.records.publish_matrix(table, "by-type.csv", types=types)
+    version = published["version"]
+    assert published["changes"]["added"] == ["type 34109-9"]
+    assert published["changes"]["changed"]["nurse"]["after"][-2:] == [
+        "11502-2=0",
+        "18748-4=1",
+    ]
+    imaging = rec.deposit(category="imaging", loinc_code="18748-4")
+    lab = rec.deposit(loinc_code="11502-2")
+    note = rec.deposit(loinc_code="11488-4")
+    assert store.records.read(NURSE, imaging)["ground"] == "care_team"
+    assert store.records.read(NURSE, note)["ground"] == "care_team"
+    refused = denied("ACC-3", store.records.read, NURSE, lab)
+    assert f"documents of type 11502-2 (matrix version {version})" in refused.message
+    assert rec.listed(NURSE) == {imaging, note}
+    reads = [
+        t
+        for t in store.journal.of_espace(rec.espace_id)
+        if t["actor_id"] == NURSE.id and t["action"] == "read"
+    ]
+    recorded = {
+        store.events.repository.get(t["trace_id"]).facts.matrix_version for t in reads
+    }
+    assert recorded == {version}
+    # the category comes from the type list; a type it gained is accepted
+    metadata = rec.meta(loinc_code="34109-9")
+    del metadata["category"]
+    added = store.records.deposit(PHYSICIAN, rec.espace_id, metadata, b"note")
+    assert store.documents.get(UUID(added.document_id or ""))["category"] == "report"
+    # a type the list does not have is bad input, and writes nothing
+    traces = rec.traces()
+    with pytest.raises(InvalidInput) as info:
+        store.records.deposit(
+            PHYSICIAN, rec.espace_id, rec.meta(loinc_code="55112-7"), b"x"
+        )
+    assert "matrix show --types" in info.value.fields["loinc_code"][0]
+    assert rec.traces() == traces
+    # an earlier version published again brings back its own types and rights
+    store.records.republish_matrix(before.version, allow_removals=True)
+    assert "34109-9" not in store.records.matrix().types
+    assert store.records.read(NURSE, lab)["ground"] == "care_team"
 
 
 def test_a_replacement_keeps_the_history_in_both_views_doc_3(rec: Record) -> None:

@@ -30,15 +30,18 @@ from espace.domain.access import (
     ActorKind,
     Decision,
     DocumentFacts,
+    DocumentType,
     EspaceFacts,
     Ground,
     Listing,
     Mode,
     decide,
     listed_actor,
+    parse_types,
+    types_csv,
 )
 from espace.domain.consent import ConsentState
-from espace.domain.documents import Category
+from espace.domain.documents import LEGACY_TYPES, Category
 from espace.domain.errors import InvalidIdentifier, RuleViolation
 
 ESPACE = UUID("0b7c2a44-1d7e-4c1b-9e55-2d3f0a6b8c11")
@@ -74,7 +77,11 @@ physiotherapist,1,1,1,1,0,1,0,0,0,1,0
 speech_therapist,1,1,0,1,0,1,0,0,0,1,0
 social_worker,0,1,0,0,0,1,0,0,0,0,0
 """
-MATRIX = AccessMatrix.parse_csv(MATRIX_CSV, version=1)
+TYPES = {
+    code: DocumentType(code, display, category)
+    for code, (display, category) in LEGACY_TYPES.items()
+}
+MATRIX = AccessMatrix.parse_csv(MATRIX_CSV, version=1, types=TYPES)
 HEADER = MATRIX_CSV.splitlines()[0]
 
 
@@ -422,13 +429,15 @@ def test_the_matrix_log_numbers_versions_and_refuses_an_identical_table_acc_3() 
     assert log.current is None
     assert log.publish(at=AT, matrix=MATRIX, source="first.csv") == 1
     with pytest.raises(RuleViolation) as info:
-        log.publish(at=AT, matrix=AccessMatrix.parse_csv(MATRIX_CSV), source="again")
+        log.publish(
+            at=AT, matrix=AccessMatrix.parse_csv(MATRIX_CSV, types=TYPES), source="x"
+        )
     assert info.value.rule == "ACC-3"
     assert "identical to version 1" in info.value.message
 
     lines = MATRIX_CSV.splitlines()
     lines[3] = lines[3].replace("nurse,1,1,0", "nurse,1,1,1")
-    nurses_see_imaging = AccessMatrix.parse_csv("\n".join(lines))
+    nurses_see_imaging = AccessMatrix.parse_csv("\n".join(lines), types=TYPES)
     assert log.publish(at=AT, matrix=nurses_see_imaging, source="v2.csv") == 2
     assert log.publish(at=AT, matrix=MATRIX, source="back.csv") == 3
     assert log.current is not None
@@ -458,6 +467,147 @@ def test_a_new_matrix_version_changes_the_decision_acc_3() -> None:
     allowed(
         run(NURSE, document=doc("imaging"), choices=choices, matrix=v2), Ground.CONSENT
     )
+
+
+def typed(code: str, category: str | None = None) -> DocumentFacts:
+    """A document of type ``code``, in its category."""
+    return replace(doc(category or TYPES[code].category), type_code=code)
+
+
+BY_TYPE_CSV = (
+    MATRIX_CSV.splitlines()[0]
+    + ",11502-2,18842-5\n"
+    + "\n".join(
+        line + {"dentist": ",1,", "pharmacist": ",0,0"}.get(line.split(",")[0], ",,")
+        for line in MATRIX_CSV.splitlines()[1:]
+    )
+    + "\n"
+)
+
+
+def test_a_type_with_a_column_of_its_own_has_its_own_right_acc_3() -> None:
+    """ACC-3 by document type: two types of one category differ for one
+    profession; a type with no column of its own takes its category's."""
+    matrix = AccessMatrix.parse_csv(BY_TYPE_CSV, version=4, types=TYPES)
+    choices = consent(authorised={DENTIST.id, PHARMACIST.id})
+    # a dentist reads no report, but may read the laboratory report
+    allowed(
+        run(DENTIST, document=typed("11502-2"), choices=choices, matrix=matrix),
+        Ground.CONSENT,
+    )
+    refused = run(DENTIST, document=typed("11488-4"), choices=choices, matrix=matrix)
+    denied(refused, "ACC-3")
+    assert refused.reason == (
+        "a dentist may not read report documents (matrix version 4)"
+    )
+    # a pharmacist reads summaries, but not the discharge summary
+    allowed(
+        run(PHARMACIST, document=typed("60591-5"), choices=choices, matrix=matrix),
+        Ground.CONSENT,
+    )
+    refused = run(PHARMACIST, document=typed("18842-5"), choices=choices, matrix=matrix)
+    denied(refused, "ACC-3")
+    assert "documents of type 18842-5 (matrix version 4)" in (refused.reason or "")
+    # the same rights in an emergency (ACC-5 reads through the matrix too)
+    denied(
+        run(
+            PHARMACIST,
+            document=typed("18842-5"),
+            mode=Mode.EMERGENCY,
+            matrix=matrix,
+        ),
+        "ACC-3",
+    )
+    # the table reads back as it was written
+    assert AccessMatrix.parse_csv(matrix.to_csv(), 4, TYPES) == matrix
+
+
+@pytest.mark.parametrize(
+    ("header", "cell", "message"),
+    [
+        ("99999-9", "1", "neither a category nor a document type"),
+        ("11502-2", "yes", "or empty in a type's column"),
+    ],
+)
+def test_a_bad_type_column_is_refused_naming_it_acc_3(
+    header: str, cell: str, message: str
+) -> None:
+    lines = MATRIX_CSV.splitlines()
+    text = "\n".join(
+        [lines[0] + f",{header}", *(line + f",{cell}" for line in lines[1:])]
+    )
+    with pytest.raises(RuleViolation) as info:
+        AccessMatrix.parse_csv(text, types=TYPES)
+    assert info.value.rule == "ACC-3"
+    assert message in info.value.message
+    assert header in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("code,display\n11488-4,Note\n", "missing columns category"),
+        ("code,display,category\n", "no document type"),
+        ("code,display,category\n11488,Note,report\n", "line 2: '11488'"),
+        ("code,display,category\n11488-5,Note,report\n", "check digit"),
+        ("code,display,category\n11488-4,,report\n", "line 2: no display"),
+        ("code,display,category\n11488-4,Note,notes\n", "unknown category"),
+        (
+            "code,display,category\n11488-4,Note,report\n11488-4,Again,report\n",
+            "line 3: 11488-4 twice",
+        ),
+    ],
+)
+def test_a_bad_type_list_is_refused_naming_the_line_doc_1(
+    text: str, message: str
+) -> None:
+    with pytest.raises(RuleViolation) as info:
+        parse_types(text)
+    assert info.value.rule == "DOC-1"
+    assert message in info.value.message
+
+
+def test_the_shipped_type_list_reads_and_holds_every_type_known_before_doc_1() -> None:
+    shipped = parse_types(
+        resources.files("espace.data").joinpath("document_types.csv").read_text()
+    )
+    assert set(LEGACY_TYPES) <= set(shipped)
+    assert parse_types(types_csv(shipped)) == shipped
+    # every category has a type to file under it
+    assert {t.category for t in shipped.values()} == set(CATEGORIES)
+
+
+def test_a_matrix_version_names_its_types_and_a_removed_type_must_be_said_acc_3() -> (
+    None
+):
+    log = AccessMatrixLog.start(at=AT)
+    log.publish(at=AT, matrix=MATRIX, source="v1.csv")
+    fewer = {k: v for k, v in TYPES.items() if k != "51851-4"}
+    with pytest.raises(RuleViolation) as info:
+        log.publish(
+            at=AT,
+            matrix=AccessMatrix.parse_csv(MATRIX_CSV, types=fewer),
+            source="v2.csv",
+        )
+    assert "type 51851-4" in info.value.message
+    more = {**TYPES, "11506-3": DocumentType("11506-3", "Progress note", "report")}
+    change = log.change(
+        AccessMatrix.parse_csv(MATRIX_CSV, types=more), allow_removals=False
+    )
+    assert change.added == ["type 11506-3"]
+    with pytest.raises(RuleViolation) as info:
+        log.publish(at=AT, matrix=AccessMatrix(5, MATRIX.allowed), source="x")
+    assert info.value.rule == "DOC-1"
+
+
+def test_a_version_published_before_the_type_list_reads_with_the_types_then_known() -> (
+    None
+):
+    """ADR-0025: the upcast of a matrix version of the first event format."""
+    state: dict[str, Any] = {"version": 1, "rows": {"nurse": ["report"]}}
+    AccessMatrixLog.Published.upcast_v1_v2(state)
+    assert set(state["types"]) == set(LEGACY_TYPES)
+    assert state["by_type"] == {}
 
 
 # --------------------------------------------------------------------- ACC-4

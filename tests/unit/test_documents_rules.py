@@ -21,7 +21,7 @@ from espace.application.errors import InvalidInput
 from espace.domain.access import facts_of_document
 from espace.domain.documents import (
     FORMATS,
-    LOINC_TYPES,
+    LEGACY_TYPES,
     MAX_SIZE,
     Category,
     Document,
@@ -36,6 +36,9 @@ OTHER = "810002000007"
 HASH = hashlib.sha256(b"compte rendu").hexdigest()
 AT = datetime(2027, 1, 4, 10, 0, tzinfo=PARIS)  # Monday 4 January 2027, CET
 CARE = AT - timedelta(hours=2)
+TYPES = frozenset(LEGACY_TYPES)
+"""The document types in force in these tests (the store takes the access
+matrix's list, ACC-3)."""
 
 
 def paris(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
@@ -58,6 +61,7 @@ def deposit(**overrides: Any) -> Document:
         "fmt": "application/pdf",
         "size": 1234,
         "content_hash": HASH,
+        "types": TYPES,
     }
     kw.update(overrides)
     return Document.deposit(**kw)
@@ -112,6 +116,7 @@ def replacement(**overrides: Any) -> dict[str, Any]:
         "fmt": "application/pdf",
         "size": 2048,
         "content_hash": hashlib.sha256(b"v2").hexdigest(),
+        "types": TYPES,
     }
     kw.update(overrides)
     return kw
@@ -165,12 +170,19 @@ def test_an_unknown_category_is_refused_doc_1(category: str) -> None:
 
 @pytest.mark.parametrize("code", ["11488-5", "0000-0", "", "11488-4 "])
 def test_an_unknown_loinc_type_is_refused_doc_1(code: str) -> None:
-    assert "LOINC" in refused("DOC-1", None, deposit, loinc_code=code)
+    assert "type list" in refused("DOC-1", None, deposit, loinc_code=code)
 
 
-@pytest.mark.parametrize("code", sorted(LOINC_TYPES))
+@pytest.mark.parametrize("code", sorted(LEGACY_TYPES))
 def test_every_listed_loinc_type_is_accepted_doc_1(code: str) -> None:
     assert deposit(loinc_code=code).loinc_code == code
+
+
+def test_the_type_list_is_data_a_type_it_gains_is_accepted_doc_1() -> None:
+    refused("DOC-1", None, deposit, loinc_code="11506-3")
+    assert deposit(loinc_code="11506-3", types=TYPES | {"11506-3"}).loinc_code == (
+        "11506-3"
+    )
 
 
 @pytest.mark.parametrize("fmt", ["application/msword", "PDF", "", "text/html"])
@@ -221,6 +233,7 @@ def test_naive_times_are_refused_doc_1(which: str) -> None:
 
 def test_validate_metadata_checks_each_field_on_its_own_doc_1() -> None:
     good = {
+        "types": TYPES,
         "category": "imaging",
         "loinc_code": "18748-4",
         "title": "IRM",
@@ -237,7 +250,7 @@ def test_validate_metadata_checks_each_field_on_its_own_doc_1() -> None:
     ("field", "value"),
     [
         ("category", "letter"),
-        ("loinc_code", "12345-6"),
+        ("loinc_code", "12345"),
         ("title", ""),
         ("title", "x" * 251),
         ("care_time", "2027-01-04T10:00:00"),  # naive
@@ -719,6 +732,7 @@ def test_facts_of_a_documents_view_row_equal_those_of_the_aggregate() -> None:
     doc.mask(at=AT)
     row = {
         "category": doc.category,
+        "loinc_code": doc.loinc_code,
         "author_kind": doc.author_kind,
         "author_id": doc.author_id,
         "masked_from_professionals": True,

@@ -313,10 +313,7 @@ class AuditService:
                 continue
             if number is None and event.timestamp > at:
                 break
-            matrix = AccessMatrix(
-                version=event.version,
-                allowed={p: frozenset(c) for p, c in event.rows.items()},
-            )
+            matrix = event.matrix()
             if number is not None and event.version == number:
                 return matrix
             current = matrix

@@ -10,7 +10,7 @@ written together, a denied attempt leaves its trace and nothing else.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -35,10 +35,12 @@ from espace.domain.access import (
     Actor,
     ActorKind,
     Decision,
+    DocumentType,
     Ground,
     Mode,
     decide,
     facts_of_document,
+    parse_types,
 )
 from espace.domain.consent import Consent, ConsentState, consent_id
 from espace.domain.documents import Document
@@ -53,6 +55,7 @@ from espace.projections.notifications import NotificationQueries
 log = structlog.get_logger("espace.records")
 
 DEFAULT_MATRIX = "access_matrix.csv"
+DEFAULT_TYPES = "document_types.csv"
 MATRIX_TTL_SECONDS = 5.0
 """How stale the access matrix may be in another process after a publish."""
 
@@ -72,6 +75,11 @@ class Outcome:
 
 def default_matrix_text() -> str:
     return resources.files("espace.data").joinpath(DEFAULT_MATRIX).read_text("utf-8")
+
+
+def default_types_text() -> str:
+    """The shipped type list (DOC-1): a starting point the operator extends."""
+    return resources.files("espace.data").joinpath(DEFAULT_TYPES).read_text("utf-8")
 
 
 def actor_from(data: Mapping[str, Any], espace_id: UUID | None = None) -> Actor:
@@ -151,17 +159,31 @@ class RecordService(ServiceBase):
         source: str,
         at: datetime | None = None,
         *,
+        types: str | None = None,
         allow_removals: bool = False,
         dry_run: bool = False,
     ) -> dict[str, Any]:
-        """ACC-3: publish a new version of the matrix from its CSV text.
+        """ACC-3: publish a new version of the matrix from its CSV text, with
+        the type list (DOC-1) of ``types`` (CSV ``code,display,category``),
+        or the one in force (the shipped list for the first version).
 
         Refused if it is identical to the version in force, or if it leaves
-        out professions the version in force has (a partial file), unless
-        ``allow_removals``. ``dry_run`` reports what would change and saves
-        nothing."""
-        matrix = AccessMatrix.parse_csv(schemas.require_text(text, "matrix"))
+        out professions or document types the version in force has (a
+        partial file), unless ``allow_removals``. ``dry_run`` reports what
+        would change and saves nothing."""
+        text = schemas.require_text(text, "matrix")
         source = schemas.require_text(source, "source")
+        known: Mapping[str, DocumentType]
+        if types is not None:
+            known = parse_types(schemas.require_text(types, "types"))
+        else:
+            in_force = self._maybe_matrix_log()
+            known = (
+                in_force.current.types
+                if in_force is not None and in_force.current is not None
+                else parse_types(default_types_text())
+            )
+        matrix = AccessMatrix.parse_csv(text, types=known)
         return self._publish_matrix(matrix, source, at, allow_removals, dry_run)
 
     def republish_matrix(
@@ -220,6 +242,23 @@ class RecordService(ServiceBase):
         """Publish the packaged default once, if no matrix exists yet."""
         if MATRIX_ID not in self.app.repository:
             self.publish_matrix(default_matrix_text(), "default", at)
+
+    @staticmethod
+    def _known_type(
+        meta: Mapping[str, Any], types: Mapping[str, DocumentType]
+    ) -> DocumentType:
+        """DOC-1: a type of the list in force (the access matrix's)."""
+        found = types.get(meta["loinc_code"])
+        if found is None:
+            raise InvalidInput(
+                {
+                    "loinc_code": [
+                        f"unknown document type {meta['loinc_code']}: not in the "
+                        "type list in force (espace matrix show --types)"
+                    ]
+                }
+            )
+        return found
 
     # ----------------------------------------------------------------- facts
 
@@ -281,10 +320,12 @@ class RecordService(ServiceBase):
         if not content:
             raise InvalidInput({"content": ["the document is empty"]})
         holder = actor.kind in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE)
+        types = self.matrix().types
+        known = self._known_type(meta, types)
         if holder:
             meta["category"] = meta["category"] or "patient_uploaded"
-        elif meta["category"] is None:
-            raise InvalidInput({"category": ["Missing data for required field."]})
+        elif meta["category"] is None:  # the type's category (DOC-1)
+            meta["category"] = known.category
         espace = self._espace(espace_id)
         self._since_birth(espace, "care_time", meta["care_time"])
         now = self._now(at)
@@ -301,6 +342,7 @@ class RecordService(ServiceBase):
                 holder,
                 meta,
                 content,
+                types,
             )
         except RuleViolation as exc:
             gate.refuse(exc.rule, exc.reason)
@@ -322,8 +364,10 @@ class RecordService(ServiceBase):
         holder: bool,
         meta: dict[str, Any],
         content: bytes,
+        types: Collection[str],
     ) -> Document:
         return Document.deposit(
+            types=types,
             document_id=document_id,
             espace_id=espace_id,
             version_id=version_id,
@@ -354,6 +398,8 @@ class RecordService(ServiceBase):
         meta = schemas.load(schemas.DocumentSchema, metadata)
         if not content:
             raise InvalidInput({"content": ["the document is empty"]})
+        types = self.matrix().types
+        self._known_type(meta, types)
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
         self._since_birth(espace, "care_time", meta["care_time"])
@@ -373,6 +419,7 @@ class RecordService(ServiceBase):
                 fmt=meta["format"],
                 size=len(content),
                 content_hash=hashlib.sha256(content).hexdigest(),
+                types=types,
             )
         except RuleViolation as exc:
             gate.refuse(exc.rule, exc.reason)

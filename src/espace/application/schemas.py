@@ -24,7 +24,7 @@ from marshmallow import (
 from espace.application.errors import InvalidInput
 from espace.domain import calendar
 from espace.domain.access import PROFESSIONS, ActorKind
-from espace.domain.documents import FORMATS, LOINC_TYPES, Category
+from espace.domain.documents import FORMATS, TYPE_CODE, Category
 from espace.domain.errors import InvalidIdentifier
 from espace.domain.identifiers import (
     INS_OIDS,
@@ -415,7 +415,8 @@ class DocumentSchema(_Base):
 
     category = fields.String(load_default=None, validate=validate.OneOf(CATEGORIES))
     loinc_code = fields.String(
-        required=True, validate=validate.OneOf(sorted(LOINC_TYPES))
+        required=True,
+        validate=validate.Regexp(TYPE_CODE, error="not a LOINC code (e.g. 11488-4)"),
     )
     title = fields.String(required=True, validate=validate.Length(min=1, max=250))
     care_time = Instant(required=True)

@@ -21,7 +21,7 @@ from marshmallow import (
 from espace.application.schemas import Day, Identifier, Instant, _Base
 from espace.domain.access import PROFESSIONS
 from espace.domain.catalogue import CATEGORIES
-from espace.domain.documents import FORMATS, LOINC_TYPES
+from espace.domain.documents import FORMATS, TYPE_CODE
 from espace.domain.identifiers import validate_idnatps
 from espace.domain.messaging import MAX_BODY, MAX_SUBJECT
 from espace.domain.profile import RELATIONSHIPS, SECTIONS, SEVERITIES
@@ -190,7 +190,8 @@ class AddToRecordSchema(_Base):
     """MSG-4: what the DMP needs of an attachment the holder adds (DOC-1)."""
 
     loinc_code = fields.String(
-        required=True, validate=validate.OneOf(sorted(LOINC_TYPES))
+        required=True,
+        validate=validate.Regexp(TYPE_CODE, error="not a LOINC code (e.g. 11488-4)"),
     )
     title = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(min=1, max=250)

@@ -12,12 +12,14 @@ from uuid import UUID
 import click
 
 from espace.api import Store
+from espace.application.delimited import read_text
 from espace.application.errors import InvalidInput
 from espace.cli import (
     Context,
     command,
     emit,
     espace_ref,
+    file_name,
     main,
     new_table,
     page,
@@ -31,6 +33,7 @@ from espace.cli import (
     show_history,
 )
 from espace.cli.actors import actor_options, resolve_actor
+from espace.domain.access import types_csv
 from espace.domain.documents import Category
 
 CONSENT_CHOICES = {
@@ -108,7 +111,10 @@ file_option = click.option(
 )
 content_options = [
     click.option(
-        "--loinc", required=True, help="LOINC type code, e.g. 11502-2 (DOC-1)."
+        "--loinc",
+        required=True,
+        help="Document type: a LOINC code of the type list, e.g. 11502-2 (DOC-1; "
+        "`espace matrix show --types`).",
     ),
     click.option("--title", required=True, help="The document's title."),
     click.option(
@@ -140,7 +146,6 @@ def doc_group() -> None:
 @with_content
 @click.option(
     "--category",
-    required=True,
     type=click.Choice(
         [
             "report",
@@ -155,7 +160,7 @@ def doc_group() -> None:
             "management",
         ]
     ),
-    help="DOC-1 category.",
+    help="DOC-1 category (default: the one the type list gives the type).",
 )
 @click.option("--hidden-from-holder", is_flag=True, help="DOC-5: until announced.")
 @click.option(
@@ -515,23 +520,53 @@ def matrix_group() -> None:
 @click.option(
     "--csv", "as_csv", is_flag=True, help="As the CSV `matrix publish` takes."
 )
+@click.option(
+    "--types",
+    "types",
+    is_flag=True,
+    help="The version's document types instead (DOC-1): code, name, category.",
+)
 def matrix_show_cmd(
-    ctx: Context, as_json: bool, version: int | None, as_csv: bool
+    ctx: Context, as_json: bool, version: int | None, as_csv: bool, types: bool
 ) -> None:
-    """The matrix in force (or --version N), every category a column: the
-    table `matrix publish` takes."""
+    """The matrix in force (or --version N): every category a column, then
+    a column for each document type with rights of its own (empty: the
+    category's). The table `matrix publish` takes; --types shows the type
+    list it came with (`matrix publish --types` takes it)."""
     store = ctx.open()
     matrix = store.records.matrix(version)
+    if types:
+        listed = [
+            {"code": t.code, "display": t.display, "category": t.category}
+            for t in sorted(matrix.types.values(), key=lambda t: t.code)
+        ]
+        if as_csv:
+            click.echo(types_csv(matrix.types), nl=False)
+            return
+        emit({"version": matrix.version, "types": listed}, as_json)
+        return
     if as_csv:
         click.echo(matrix.to_csv(), nl=False)
         return
     categories = [c.value for c in Category]
-    data = {"version": matrix.version, "allowed": matrix.to_rows()}
+    own = sorted({c for rights in matrix.by_type.values() for c in rights})
+    data = {
+        "version": matrix.version,
+        "allowed": matrix.to_rows(),
+        "by_type": {p: dict(r) for p, r in sorted(matrix.by_type.items())},
+    }
 
     def human(d: dict[str, Any]) -> None:
-        table = new_table("profession", *categories, title=f"version {d['version']}")
+        table = new_table(
+            "profession", *categories, *own, title=f"version {d['version']}"
+        )
         for profession, allowed in d["allowed"].items():
-            table.add_row(profession, *_cells(allowed, categories))
+            rights = d["by_type"].get(profession, {})
+            table.add_row(
+                profession,
+                *_cells(allowed, categories),
+                *(str(int(rights[c])) if c in rights else "" for c in own),
+            )
         show(table)
 
     emit(data, as_json, human)
@@ -551,6 +586,13 @@ def matrix_history_cmd(ctx: Context, as_json: bool) -> None:
 
 @command(matrix_group, "publish")
 @publish_options("matrix")
+@click.option(
+    "--types",
+    "types",
+    type=click.File("rb"),
+    help="The document types that come with it (DOC-1): a CSV of code, display, "
+    "category (default: the list in force; see `matrix show --types --csv`).",
+)
 def matrix_publish_cmd(
     ctx: Context,
     as_json: bool,
@@ -558,18 +600,27 @@ def matrix_publish_cmd(
     version: int | None,
     dry_run: bool,
     allow_removals: bool,
+    types: BinaryIO | None,
 ) -> None:
     """Publish a new version from a CSV (UTF-8): profession + one 0/1 column
-    per category, every profession in force on a row of its own (a
-    profession the file leaves out is refused unless --allow-removals); or
-    publish an earlier --version again. Prints what changes; --dry-run
-    publishes nothing."""
+    per category, then optionally a column per document type with rights of
+    its own (0, 1, or empty for its category's), every profession in force
+    on a row of its own (a profession or type the files leave out is refused
+    unless --allow-removals); or publish an earlier --version again. Prints
+    what changes; --dry-run publishes nothing."""
     records = ctx.open().records
+    if types is not None and version is not None:
+        raise InvalidInput({"--types": ["a version published again keeps its types"]})
+    type_list = read_text(types, file_name(types)) if types is not None else None
     publish_table(
         table,
         version,
         lambda text, source: records.publish_matrix(
-            text, source, allow_removals=allow_removals, dry_run=dry_run
+            text,
+            source,
+            types=type_list,
+            allow_removals=allow_removals,
+            dry_run=dry_run,
         ),
         lambda number: records.republish_matrix(
             number, allow_removals=allow_removals, dry_run=dry_run

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -19,7 +19,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from espace.domain.consent import ConsentState
-from espace.domain.documents import AuthorKind, Category
+from espace.domain.documents import LEGACY_TYPES, AuthorKind, Category, is_loinc
 from espace.domain.errors import InvalidIdentifier, RuleViolation
 from espace.domain.identifiers import validate_finess, validate_idnatps
 from espace.domain.reference import Difference, Version, checked_change, version_of
@@ -190,6 +190,8 @@ class DocumentFacts:
     hidden_from_holder: bool
     hidden_from_representatives: bool
     deleted: bool
+    type_code: str | None = None
+    """The current version's document type (ACC-3 may give it its own right)."""
 
 
 @dataclass(frozen=True)
@@ -216,52 +218,165 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class DocumentType:
+    """A document type the DMP accepts (DOC-1): its code (LOINC), what it is
+    called, and the category (DMP class) it belongs to."""
+
+    code: str
+    display: str
+    category: str
+
+
+TYPE_COLUMNS = ("code", "display", "category")
+
+
+def parse_types(text: str) -> dict[str, DocumentType]:
+    """DOC-1: the type list, a table of ``code,display,category`` (LOINC
+    codes, each in one of the 11 categories). Refused, naming the line, if a
+    code is malformed or twice, or a category unknown."""
+    header, rows = read_table(text, rule="DOC-1", what="type list")
+    missing = [c for c in TYPE_COLUMNS if c not in header]
+    if missing:
+        raise RuleViolation("DOC-1", f"type list: missing columns {', '.join(missing)}")
+    categories = {c.value for c in Category}
+    types: dict[str, DocumentType] = {}
+    for line, row in rows:
+        code, display, category = ((row[c] or "").strip() for c in TYPE_COLUMNS)
+        if not is_loinc(code):
+            raise RuleViolation(
+                "DOC-1",
+                f"type list line {line}: {code!r} is not a LOINC code (digits, "
+                "a hyphen, their check digit)",
+            )
+        if code in types:
+            raise RuleViolation("DOC-1", f"type list line {line}: {code} twice")
+        if not 1 <= len(display) <= 200:
+            raise RuleViolation("DOC-1", f"type list line {line}: no display name")
+        if category not in categories:
+            raise RuleViolation(
+                "DOC-1", f"type list line {line}: unknown category {category!r}"
+            )
+        types[code] = DocumentType(code, display, category)
+    if not types:
+        raise RuleViolation("DOC-1", "type list: no document type")
+    return types
+
+
+def types_csv(types: Mapping[str, DocumentType]) -> str:
+    """The table :func:`parse_types` reads."""
+    lines = [",".join(TYPE_COLUMNS)]
+    lines += [
+        ",".join((t.code, _csv_cell(t.display), t.category))
+        for t in sorted(types.values(), key=lambda t: t.code)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _csv_cell(value: str) -> str:
+    return f'"{value.replace(chr(34), chr(34) * 2)}"' if "," in value else value
+
+
+@dataclass(frozen=True)
 class AccessMatrix:
-    """ACC-3: which profession reads which category. Data, not code."""
+    """ACC-3: which profession reads which document. Data, not code.
+
+    A right per (profession, category), and, for a document type that has a
+    column of its own, per (profession, type): the category is the default
+    where a type has none. The type list (DOC-1) comes with it, so that one
+    version number names both."""
 
     version: int
     allowed: Mapping[str, frozenset[str]]
+    types: Mapping[str, DocumentType] = field(default_factory=dict)
+    by_type: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
+    """Per profession, the types whose right differs from their category's."""
 
-    def permits(self, profession: str | None, category: str) -> bool:
+    def permits(
+        self, profession: str | None, category: str, type_code: str | None = None
+    ) -> bool:
+        own = self.by_type.get(profession or "", {}).get(type_code or "")
+        if own is not None:
+            return own
         return category in self.allowed.get(profession or "", frozenset())
 
     @classmethod
-    def parse_csv(cls, text: str, version: int = 0) -> AccessMatrix:
-        """A table with a ``profession`` column and one 0/1 column per category."""
+    def parse_csv(
+        cls,
+        text: str,
+        version: int = 0,
+        types: Mapping[str, DocumentType] | None = None,
+    ) -> AccessMatrix:
+        """A table with a ``profession`` column, one 0/1 column per
+        category, and a column for each document type (of ``types``) whose
+        right is not its category's: 0, 1, or empty for the category's."""
         header, rows = read_table(text, rule="ACC-3", what="matrix")
-        columns = set(header)
+        known = types or {}
         categories = [c.value for c in Category]
-        missing = [c for c in ["profession", *categories] if c not in columns]
+        missing = [c for c in ["profession", *categories] if c not in header]
         if missing:
             raise RuleViolation(
                 "ACC-3", f"matrix: missing columns {', '.join(missing)}"
             )
+        own = [c for c in header if c not in ("profession", *categories)]
+        unknown = [c for c in own if c not in known]
+        if unknown:
+            raise RuleViolation(
+                "ACC-3",
+                f"matrix: columns {', '.join(unknown)} are neither a category nor "
+                "a document type of the type list",
+            )
         allowed: dict[str, frozenset[str]] = {}
+        by_type: dict[str, dict[str, bool]] = {}
         for line, row in rows:
             profession = (row["profession"] or "").strip()
             if profession not in PROFESSIONS:
                 raise RuleViolation("ACC-3", f"matrix line {line}: unknown profession")
             if profession in allowed:
                 raise RuleViolation("ACC-3", f"matrix line {line}: {profession} twice")
-            cells = {c: (row[c] or "").strip() for c in categories}
-            bad = [c for c, v in cells.items() if v not in ("0", "1")]
+            cells = {c: (row[c] or "").strip() for c in [*categories, *own]}
+            bad = [c for c in categories if cells[c] not in ("0", "1")]
+            bad += [c for c in own if cells[c] not in ("0", "1", "")]
             if bad:
                 raise RuleViolation(
-                    "ACC-3", f"matrix line {line}: expected 0 or 1 in {', '.join(bad)}"
+                    "ACC-3",
+                    f"matrix line {line}: expected 0 or 1 in {', '.join(bad)}"
+                    + (" (or empty in a type's column)" if set(bad) & set(own) else ""),
                 )
-            allowed[profession] = frozenset(c for c, v in cells.items() if v == "1")
-        return cls(version=version, allowed=allowed)
+            allowed[profession] = frozenset(c for c in categories if cells[c] == "1")
+            rights = {c: cells[c] == "1" for c in own if cells[c]}
+            if rights:
+                by_type[profession] = rights
+        return cls(version=version, allowed=allowed, types=dict(known), by_type=by_type)
 
     def to_rows(self) -> dict[str, list[str]]:
         return {p: sorted(cats) for p, cats in sorted(self.allowed.items())}
 
+    def entries(self) -> dict[str, Any]:
+        """What a version holds, by key, to compare versions: each
+        profession's categories and own types' rights, and each type."""
+        found: dict[str, Any] = {
+            p: [
+                *cats,
+                *(f"{c}={int(v)}" for c, v in sorted(self.by_type.get(p, {}).items())),
+            ]
+            for p, cats in self.to_rows().items()
+        }
+        found.update(
+            {f"type {t.code}": [t.display, t.category] for t in self.types.values()}
+        )
+        return found
+
     def to_csv(self) -> str:
-        """The table :meth:`parse_csv` reads: a ``profession`` column, then a
-        0/1 column per category."""
+        """The table :meth:`parse_csv` reads: a ``profession`` column, a 0/1
+        column per category, then a column per type some profession has a
+        right of its own for."""
         categories = [c.value for c in Category]
-        lines = [",".join(["profession", *categories])]
+        own = sorted({c for rights in self.by_type.values() for c in rights})
+        lines = [",".join(["profession", *categories, *own])]
         for profession, allowed in self.to_rows().items():
-            cells = ("1" if c in allowed else "0" for c in categories)
+            rights = self.by_type.get(profession, {})
+            cells = ["1" if c in allowed else "0" for c in categories]
+            cells += [str(int(rights[c])) if c in rights else "" for c in own]
             lines.append(",".join([profession, *cells]))
         return "\n".join(lines) + "\n"
 
@@ -282,19 +397,44 @@ class AccessMatrixLog(Aggregate):
         pass
 
     class Published(Event):
+        class_version = 2
+
         version: int
         rows: dict[str, list[str]]
+        types: dict[str, list[str]]
+        """Each document type's display and category (DOC-1)."""
+        by_type: dict[str, dict[str, bool]]
         source: str
 
-        def apply(self, aggregate: Any) -> None:
-            aggregate.current = AccessMatrix(
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Versions from before the type list: the 13 types then known,
+            each its category's right (ADR-0025)."""
+            state["types"] = {
+                code: [display, category]
+                for code, (display, category) in LEGACY_TYPES.items()
+            }
+            state["by_type"] = {}
+
+        def matrix(self) -> AccessMatrix:
+            return AccessMatrix(
                 version=self.version,
                 allowed={p: frozenset(c) for p, c in self.rows.items()},
+                types={
+                    code: DocumentType(code, display, category)
+                    for code, (display, category) in self.types.items()
+                },
+                by_type={p: dict(r) for p, r in self.by_type.items()},
             )
+
+        def apply(self, aggregate: Any) -> None:
+            matrix = self.matrix()
+            aggregate.current = matrix
             aggregate.published_at = self.timestamp
             aggregate.versions[self.version] = Version(
-                self.version, self.rows, self.source, self.timestamp
+                self.version, matrix.entries(), self.source, self.timestamp
             )
+            aggregate.matrices[self.version] = matrix
 
     @classmethod
     def start(cls, *, at: datetime) -> AccessMatrixLog:
@@ -304,15 +444,16 @@ class AccessMatrixLog(Aggregate):
         self.current: AccessMatrix | None = None
         self.published_at: datetime | None = None
         self.versions: dict[int, Version] = {}
+        self.matrices: dict[int, AccessMatrix] = {}
 
     def change(self, matrix: AccessMatrix, *, allow_removals: bool) -> Difference:
         """ACC-3: what publishing ``matrix`` would change; refused when it
-        is identical to the version in force, or leaves out professions it
-        has unless ``allow_removals``."""
+        is identical to the version in force, or leaves out professions or
+        document types it has unless ``allow_removals``."""
         current = self.versions.get(self.current.version) if self.current else None
         return checked_change(
             current,
-            matrix.to_rows(),
+            matrix.entries(),
             rule="ACC-3",
             what="matrix",
             allow_removals=allow_removals,
@@ -327,6 +468,8 @@ class AccessMatrixLog(Aggregate):
         allow_removals: bool = False,
     ) -> int:
         """Publish a new version (see :meth:`change`); returns its number."""
+        if not matrix.types:
+            raise RuleViolation("DOC-1", "a matrix is published with its type list")
         self.change(matrix, allow_removals=allow_removals)
         version = (self.current.version if self.current else 0) + 1
         self.trigger_event(
@@ -334,17 +477,16 @@ class AccessMatrixLog(Aggregate):
             timestamp=at,
             version=version,
             rows=matrix.to_rows(),
+            types={t.code: [t.display, t.category] for t in matrix.types.values()},
+            by_type={p: dict(r) for p, r in matrix.by_type.items()},
             source=source,
         )
         return version
 
     def published(self, number: int) -> AccessMatrix:
         """ACC-3: a published version, to show or publish again."""
-        found = version_of(self.versions, number, "ACC-3")
-        return AccessMatrix(
-            version=found.number,
-            allowed={p: frozenset(c) for p, c in found.entries.items()},
-        )
+        version_of(self.versions, number, "ACC-3")
+        return self.matrices[number]
 
 
 # ---------------------------------------------------------------------- decide
@@ -589,9 +731,16 @@ def _by_matrix(
             "ACC-3",
             f"the profession of {actor.id} is not known: without a directory, say it",
         )
-    if not matrix.permits(actor.profession, document.category):
+    if not matrix.permits(actor.profession, document.category, document.type_code):
+        what = (
+            f"documents of type {document.type_code}"
+            if document.type_code in matrix.by_type.get(actor.profession, {})
+            else f"{document.category} documents"
+        )
         return Decision.deny(
-            "ACC-3", f"a {actor.profession} may not read {document.category} documents"
+            "ACC-3",
+            f"a {actor.profession} may not read {what} (matrix version "
+            f"{matrix.version})",
         )
     if document.masked:
         return Decision.deny("DOC-5", "masked from professionals by the holder")
@@ -610,6 +759,7 @@ def facts_of_document(doc: Any) -> DocumentFacts:
         hidden_from_holder=bool(get("hidden_from_holder")),
         hidden_from_representatives=bool(get("hidden_from_representatives")),
         deleted=deleted,
+        type_code=str(get("loinc_code")),
     )
 
 

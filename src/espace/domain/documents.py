@@ -7,12 +7,15 @@ stored sealed beside them (ADR-0010) and referenced by version id and hash.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from stdnum import luhn
 
 from espace.domain import calendar
 from espace.domain.errors import RuleViolation
@@ -34,22 +37,36 @@ class Category(StrEnum):
     MANAGEMENT = "management"
 
 
-LOINC_TYPES = {
-    "11488-4": "Consultation note",
-    "11369-6": "History of immunization",
-    "87273-9": "Immunization note",
-    "57833-6": "Prescription for medication",
-    "11502-2": "Laboratory report",
-    "60591-5": "Patient summary",
-    "18748-4": "Diagnostic imaging study",
-    "18842-5": "Discharge summary",
-    "34133-9": "Summary of episode note",
-    "42348-3": "Advance directives",
-    "57016-8": "Privacy policy acknowledgment",
-    "60593-1": "Medication dispensed",
-    "51851-4": "Administrative note",
+TYPE_CODE = re.compile(r"^\d{1,7}-\d$")
+"""What a LOINC code looks like (the DMP's document types are LOINC codes)."""
+
+
+def is_loinc(code: str) -> bool:
+    """A LOINC code: digits, a hyphen, and their mod 10 check digit."""
+    if not TYPE_CODE.fullmatch(code):
+        return False
+    number, check = code.split("-")
+    return luhn.calc_check_digit(number) == check
+
+
+LEGACY_TYPES = {
+    "11488-4": ("Consultation note", "report"),
+    "11369-6": ("History of immunization", "summary"),
+    "87273-9": ("Immunization note", "treatment_administered"),
+    "57833-6": ("Prescription for medication", "prescription"),
+    "11502-2": ("Laboratory report", "report"),
+    "60591-5": ("Patient summary", "summary"),
+    "18748-4": ("Diagnostic imaging study", "imaging"),
+    "18842-5": ("Discharge summary", "summary"),
+    "34133-9": ("Summary of episode note", "summary"),
+    "42348-3": ("Advance directives", "patient_uploaded"),
+    "57016-8": ("Privacy policy acknowledgment", "certificate"),
+    "60593-1": ("Medication dispensed", "dispensation"),
+    "51851-4": ("Administrative note", "management"),
 }
-"""LOINC document type codes known to the DMP (DOC-1). Others are refused."""
+"""The document types known before the type list became data (DOC-1):
+what a matrix version published then is read with (ADR-0025). The list in
+force is the access matrix's (``espace matrix show --types``)."""
 
 FORMATS = frozenset(
     {
@@ -80,6 +97,7 @@ class AuthorKind(StrEnum):
 
 def validate_metadata(
     *,
+    types: Collection[str],
     category: str,
     loinc_code: str,
     title: str,
@@ -90,8 +108,12 @@ def validate_metadata(
     """DOC-1: the metadata every version carries."""
     if category not in Category.__members__.values():
         raise RuleViolation("DOC-1", f"unknown category {category!r}")
-    if loinc_code not in LOINC_TYPES:
-        raise RuleViolation("DOC-1", f"unknown LOINC document type {loinc_code!r}")
+    if loinc_code not in types:
+        raise RuleViolation(
+            "DOC-1",
+            f"unknown document type {loinc_code!r}: not in the type list in force "
+            "(espace matrix show --types)",
+        )
     if not title.strip() or len(title) > 250:
         raise RuleViolation("DOC-1", "a title of 1 to 250 characters is required")
     if fmt not in FORMATS:
@@ -237,12 +259,15 @@ class Document(Aggregate):
         fmt: str,
         size: int,
         content_hash: str,
+        types: Collection[str],
         hidden_from_holder: bool = False,
         hidden_from_representatives: bool = False,
     ) -> Document:
-        """DOC-1/DOC-2: a new document, its first version."""
+        """DOC-1/DOC-2: a new document, its first version, of one of the
+        ``types`` in force."""
         _aware(at, care_time)
         validate_metadata(
+            types=types,
             category=category,
             loinc_code=loinc_code,
             title=title,
@@ -367,13 +392,16 @@ class Document(Aggregate):
         fmt: str,
         size: int,
         content_hash: str,
+        types: Collection[str],
     ) -> None:
-        """DOC-3: only the author replaces; a new version with its own id."""
+        """DOC-3: only the author replaces; a new version with its own id,
+        of one of the ``types`` in force."""
         self._guard(at)
         _aware(care_time)
         if not self.is_author(by_kind, by_id):
             raise RuleViolation("DOC-3", "only the document's author can replace it")
         validate_metadata(
+            types=types,
             category=self.category,
             loinc_code=loinc_code,
             title=title,
