@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -320,6 +320,8 @@ class Store:
             self._after_commands = [
                 p.name for p in self.runner.projections if p.after_commands
             ]
+            if sync_views:  # read-your-writes, for every use case (ADR-0009)
+                self.events.after_save = self._after_command
             self.contents = SealedContentStore(self.engine, self.keystore)
             self.audit_log = AuditLog(
                 AuditTree(self.engine),
@@ -346,7 +348,6 @@ class Store:
             journal=JournalQueries(self.engine),
             reads=AuditorReadsQueries(self.engine),
             require_listing=require_directory,
-            after_save=self._after_command if sync_views else None,
         )
         self.espaces = EspacesQueries(self.engine)
         self.deadline_view = DeadlineQueries(self.engine)
@@ -356,7 +357,6 @@ class Store:
             Hashing(id_key=secrets.id_key, pepper=secrets.pepper),
             clock,
             non_working_day=non_working,
-            after_save=self._after_command if sync_views else None,
             contents=self.contents,
         )
         self.documents = DocumentQueries(self.engine)
@@ -375,7 +375,6 @@ class Store:
                 self.events.recorder.events_table_name,  # type: ignore[attr-defined]
             ),
             sync=self.sync,
-            after_save=self._after_command if sync_views else None,
         )
         self.records = RecordService(
             self.events,
@@ -386,10 +385,9 @@ class Store:
             consents=self.consents,
             journal=self.journal,
             notifications=self.notifications,
-            after_save=self._after_command if sync_views else None,
             directory=self.directory if require_directory else None,
         )
-        self._open_services(clock, sync_views)
+        self._open_services(clock)
         self.deadlines = DeadlineService(
             self.lifecycle, self.deadline_view, clock, sync=self.sync
         )
@@ -403,9 +401,8 @@ class Store:
             modified_on=self.records.document_modified_on,
         )
 
-    def _open_services(self, clock: Clock, sync_views: bool) -> None:
+    def _open_services(self, clock: Clock) -> None:
         """The espace's services beyond the record (MSG, AG, PRO)."""
-        after_save = self._after_command if sync_views else None
         self.inbox = MessagingQueries(self.engine)
         self.appointments = AgendaQueries(self.engine)
         self.profiles = ProfileQueries(self.engine)
@@ -420,7 +417,6 @@ class Store:
             queries=self.inbox,
             directory_view=self.directory_view,
             directory=listed,
-            after_save=after_save,
         )
         self.agenda = AgendaService(
             self.events,
@@ -429,21 +425,18 @@ class Store:
             queries=self.appointments,
             directory_view=self.directory_view,
             directory=listed,
-            after_save=after_save,
         )
         self.profile = ProfileService(
             self.events,
             self.lifecycle,
             clock,
             queries=self.profiles,
-            after_save=after_save,
         )
         self.catalogue = CatalogueService(
             self.events,
             self.lifecycle,
             clock,
             queries=self.catalogue_view,
-            after_save=after_save,
         )
 
     @classmethod
@@ -500,10 +493,12 @@ class Store:
         self.views_behind = False
         return applied
 
-    def _after_command(self) -> None:
-        """Catch the views up after a command whose events are committed:
-        those somebody reads right after writing (all but the audit tree,
-        ADR-0023).
+    def _after_command(self, topics: Collection[str]) -> None:
+        """Catch the views up after a save whose events are committed (the
+        event store calls this once per save, or once per bulk use case):
+        those that read the topics it saved, and that somebody reads right
+        after writing (all but the audit tree, ADR-0023). The others have
+        nothing of it to apply; the runner moves them on.
 
         The command has happened whatever the views do: a catch-up that
         fails (the database went away) is logged and shown by
@@ -512,7 +507,9 @@ class Store:
         by any command or ``espace projections run``, applies what is left.
         """
         try:
-            self.runner.catch_up(names=self._after_commands)
+            self.runner.catch_up(
+                names=self.runner.consumers(topics, among=self._after_commands)
+            )
             self.views_behind = False
         except Exception as exc:
             self.views_behind = True

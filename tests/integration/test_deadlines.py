@@ -310,7 +310,7 @@ def test_a_stale_deadline_row_is_skipped_not_failed_lc_3_lc_4(
         helpers.affiliate(store, person)
         deadline = helpers.notify(store, person)
     # The views fall behind: the opposition is in the log, not in the to-do list.
-    monkeypatch.setattr(store.lifecycle, "after_save", None)
+    monkeypatch.setattr(store.events, "after_save", None)
     monkeypatch.setattr(store.deadlines, "sync", lambda: None)
     clock.advance(days=4)
     store.lifecycle.oppose(stale.espace_id)

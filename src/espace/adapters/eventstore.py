@@ -6,7 +6,8 @@ order. Its mapper seals each event under its espace's key (ADR-0004).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     OperationalError,
+    Recording,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
 
@@ -42,9 +44,39 @@ class EventStore(Application[UUID]):
         settings: StoreSettings | None = None,
     ) -> None:
         self.keystore = keystore
+        self.after_save: Callable[[frozenset[str]], object] | None = None
+        """Called after each save with the topics it stored: the store's
+        read-your-writes catch-up (ADR-0009), in one place for every use case."""
+        self._held = threading.local()
         super().__init__(env)
         if isinstance(self.recorder, PostgresRecorder) and settings is not None:
             self.recorder.bound(settings)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        topics = frozenset(r.notification.topic for r in recordings)
+        held: set[str] | None = getattr(self._held, "topics", None)
+        if held is not None:
+            held.update(topics)
+        elif topics and self.after_save is not None:
+            self.after_save(topics)
+
+    @contextmanager
+    def saves_held(self) -> Iterator[None]:
+        """Bulk work (a feed, an import, an erasure's saves): ``after_save``
+        runs once, when the outermost hold ends, with every topic saved in it
+        by this thread, even if the work stopped half-way (what was saved is
+        committed)."""
+        if getattr(self._held, "topics", None) is not None:
+            yield
+            return
+        self._held.topics = set()
+        try:
+            yield
+        finally:
+            topics = frozenset(self._held.topics)
+            self._held.topics = None
+            if topics and self.after_save is not None:
+                self.after_save(topics)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return EspaceMapper(

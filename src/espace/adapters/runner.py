@@ -56,6 +56,7 @@ from eventsourcing.utils import get_topic
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from espace.adapters.audittree import events_table
 from espace.adapters.settings import StoreSettings
 from espace.adapters.shadow import Shadow, shadow_of, sqlite_immediate_engine
 from espace.adapters.tracking import (
@@ -123,7 +124,8 @@ class PgListen:
 
 @dataclass(frozen=True)
 class ViewStatus:
-    """How far a view is behind the log; 0 means before the first event."""
+    """How far a view is behind the log: ``lag`` counts the events after its
+    position that it reads; position 0 means before the first event."""
 
     name: str
     position: int
@@ -225,6 +227,16 @@ class ProjectionRunner:
         """
         return self._catch_up(self._select(names), max_events)
 
+    def consumers(self, topics: Collection[str], among: Collection[str]) -> list[str]:
+        """The views (of ``among``) that read any of these topics: those a
+        save of events of these topics leaves behind (a raw view reads all)."""
+        wanted = set(topics)
+        return [
+            p.name
+            for p in self.projections
+            if p.name in among and (p.raw or self._reads[p.name] & wanted)
+        ]
+
     def rebuild(
         self,
         names: Collection[str] | None = None,
@@ -283,20 +295,43 @@ class ProjectionRunner:
                 _copy(conn, copy, table, copy.c[key].in_(names))
 
     def status(self) -> list[ViewStatus]:
-        """The position, the head of the log and the lag of each view."""
+        """The position, the head of the log and the lag of each view: the
+        events after its position that it reads (a view that reads none of
+        them is current, wherever its position: the next catch-up only moves
+        it on)."""
         head = self.recorder.max_notification_id() or 0
         positions = self.tracking.positions([p.name for p in self.projections])
         query = sa.select(QUARANTINE_TABLE.c.view, sa.func.count()).group_by(
             QUARANTINE_TABLE.c.view
         )
+        events, column = events_table(
+            self.engine,
+            self.recorder.events_table_name,  # type: ignore[attr-defined]
+        )
         with self.engine.connect() as conn:
             skipped = {str(v): int(n) for v, n in conn.execute(query)}
+            lags = {}
+            for p in self.projections:
+                start = positions[p.name]
+                if start >= head:
+                    lags[p.name] = 0
+                    continue
+                behind = (
+                    sa.select(sa.func.count())
+                    .select_from(events)
+                    .where(events.c[column] > start, events.c[column] <= head)
+                )
+                if not p.raw:
+                    behind = behind.where(
+                        events.c.topic.in_(sorted(self._reads[p.name]))
+                    )
+                lags[p.name] = int(conn.execute(behind).scalar_one())
         return [
             ViewStatus(
                 name=p.name,
                 position=positions[p.name],
                 head=head,
-                lag=max(0, head - positions[p.name]),
+                lag=lags[p.name],
                 quarantined=skipped.get(p.name, 0),
                 after_commands=p.after_commands,
             )

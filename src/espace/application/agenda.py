@@ -8,7 +8,7 @@ free text and the reason are read from the sealed events (ADR-0013).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -45,11 +45,8 @@ class AgendaService(ServiceBase):
         queries: AgendaQueries,
         directory_view: DirectoryQueries,
         directory: ProfessionalDirectory | None = None,
-        after_save: Callable[[], object] | None = None,
     ) -> None:
-        super().__init__(
-            app, lifecycle, clock, directory=directory, after_save=after_save
-        )
+        super().__init__(app, lifecycle, clock, directory=directory)
         self.queries = queries
         self.directory_view = directory_view
 

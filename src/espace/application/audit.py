@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gc
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -165,10 +165,8 @@ class AuditService:
         journal: JournalQueries,
         reads: AuditorReadsQueries,
         require_listing: bool,
-        after_save: Callable[[], object] | None = None,
     ) -> None:
         self.app = app
-        self.after_save = after_save
         self.evidence = evidence
         self.clock = clock
         self.journal = journal
@@ -192,9 +190,7 @@ class AuditService:
                 subject=str(subject),
                 detail=detail,
             )
-        )
-        if self.after_save is not None:  # the read is in `audit log` at once
-            self.after_save()
+        )  # in `audit log` at once: the event store catches the view up
         return at
 
     def log(

@@ -55,9 +55,8 @@ class CatalogueService(ServiceBase):
         clock: Clock,
         *,
         queries: CatalogueQueries,
-        after_save: Callable[[], object] | None = None,
     ) -> None:
-        super().__init__(app, lifecycle, clock, after_save=after_save)
+        super().__init__(app, lifecycle, clock)
         self.queries = queries
 
     # ----------------------------------------------------------------- catalogue

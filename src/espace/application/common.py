@@ -149,13 +149,11 @@ class ServiceBase:
         clock: Clock,
         *,
         directory: ProfessionalDirectory | None = None,
-        after_save: Callable[[], object] | None = None,
     ) -> None:
         self.app = app
         self.lifecycle = lifecycle
         self.clock = clock
         self.directory = directory
-        self.after_save = after_save
 
     # ----------------------------------------------------------------- loads
 
@@ -332,5 +330,3 @@ class ServiceBase:
             self.app.save(*aggregates)
         except RecordConflictError:
             raise Conflict("changed by someone else meanwhile; try again") from None
-        if self.after_save is not None:
-            self.after_save()

@@ -28,7 +28,7 @@ from espace.application.common import ServiceBase
 from espace.application.delimited import BadLine
 from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, RowRejected
-from espace.application.ports import Clock, KnownAggregates, ViewSync
+from espace.application.ports import Clock, KnownAggregates, ViewSync, holding_saves
 from espace.domain.access import Listing
 from espace.domain.directory import (
     ACTIVITY_FIELDS,
@@ -133,9 +133,8 @@ class DirectoryService(ServiceBase):
         queries: DirectoryQueries,
         known: KnownAggregates,
         sync: ViewSync | None = None,
-        after_save: Callable[[], object] | None = None,
     ) -> None:
-        super().__init__(app, lifecycle, clock, after_save=after_save)
+        super().__init__(app, lifecycle, clock)
         self.queries = queries
         self.known = known
         self.sync = sync
@@ -215,6 +214,7 @@ class DirectoryService(ServiceBase):
             force=force,
         )
 
+    @holding_saves
     def import_rows(
         self,
         rows: Iterable[tuple[int, Mapping[str, Any] | BadLine]],
@@ -302,8 +302,6 @@ class DirectoryService(ServiceBase):
             withdrawn=report.withdrawn,
             rejected=len(report.rejected),
         )
-        if self.after_save is not None:
-            self.after_save()
         return report
 
     def _parse(

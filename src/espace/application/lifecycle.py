@@ -19,7 +19,7 @@ from eventsourcing.persistence import RecordConflictError
 from espace.application import delimited, schemas
 from espace.application.delimited import BadLine
 from espace.application.errors import Conflict, InvalidInput, NotFound, RecordErased
-from espace.application.ports import Clock, ContentStore, KeyVault
+from espace.application.ports import Clock, ContentStore, KeyVault, holding_saves
 from espace.application.security import (
     Hashing,
     new_activation_code,
@@ -204,7 +204,6 @@ class LifecycleService:
         clock: Clock,
         *,
         non_working_day: NonWorkingDay | None = None,
-        after_save: Callable[[], object] | None = None,
         contents: ContentStore | None = None,
     ) -> None:
         self.app = app
@@ -213,7 +212,6 @@ class LifecycleService:
         self.hashing = hashing
         self.clock = clock
         self.non_working_day = non_working_day
-        self.after_save = after_save
 
     # ------------------------------------------------------------ look-ups
 
@@ -263,6 +261,7 @@ class LifecycleService:
             raise Conflict(f"espace {espace_id} already exists (LC-1)")
         return self.summary(espace_id)
 
+    @holding_saves
     def affiliate_feed(
         self,
         rows: Iterable[tuple[int, Mapping[str, Any] | BadLine]],
@@ -318,7 +317,6 @@ class LifecycleService:
             already_affiliated=report.already_affiliated,
             rejected=len(report.rejected),
         )
-        self._synced()
         return report
 
     def _save_new(
@@ -425,7 +423,6 @@ class LifecycleService:
             saved = self._save_batch(espaces)
             for espace_id in saved:
                 log.info("notice.sent", espace_id=str(espace_id), state="notified")
-            self._synced()
             yield from (issued[i] for i in issued if i in saved)
 
     # ------------------------------------------------------------ LC-3
@@ -581,6 +578,7 @@ class LifecycleService:
             espace_id, "erasure.requested", lambda e, t: e.request_erasure(at=t), at
         )
 
+    @holding_saves  # the views purge once, the key gone
     def erase(
         self, espace_id: UUID, at: datetime | None = None, *, compact: bool = True
     ) -> EspaceSummary:
@@ -624,7 +622,6 @@ class LifecycleService:
         log.info("erasure.completed", espace_id=str(espace_id))
         if compact:
             self.compact_keys()
-        self._synced()
         return EspaceSummary(
             espace_id=str(espace_id), state=str(State.ERASED), version=version
         )
@@ -711,7 +708,7 @@ class LifecycleService:
         :func:`schemas.command_time`)."""
         return schemas.command_time(at, self.clock)
 
-    def _save(self, espace: EspaceSante, what: str, *, sync: bool = True) -> None:
+    def _save(self, espace: EspaceSante, what: str) -> None:
         try:
             self.app.save(espace)
         except RecordConflictError:
@@ -719,12 +716,6 @@ class LifecycleService:
                 f"espace {espace.id} was changed by someone else; try again"
             ) from None
         log.info(what, espace_id=str(espace.id), state=str(espace.state))
-        if sync:
-            self._synced()
-
-    def _synced(self) -> None:
-        if self.after_save is not None:
-            self.after_save()
 
 
 def _project(aggregate: Any, events: Iterable[Any]) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,11 +77,8 @@ class MessagingService(ServiceBase):
         queries: MessagingQueries,
         directory_view: DirectoryQueries,
         directory: ProfessionalDirectory | None = None,
-        after_save: Callable[[], object] | None = None,
     ) -> None:
-        super().__init__(
-            app, lifecycle, clock, directory=directory, after_save=after_save
-        )
+        super().__init__(app, lifecycle, clock, directory=directory)
         self.records = records
         self.contents = contents
         self.queries = queries

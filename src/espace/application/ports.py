@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
 from espace.domain.access import Listing
@@ -100,3 +102,30 @@ class AuditEvidence(Protocol):
         self, first: int, second: int | None = None
     ) -> dict[str, Any]:
         """An RFC 9162 consistency proof between two checkpoints."""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@runtime_checkable
+class HoldsSaves(Protocol):
+    """An event store whose after-save catch-up can wait for bulk work."""
+
+    def saves_held(self) -> AbstractContextManager[None]:
+        """After-save runs once, when the hold ends."""
+
+
+def holding_saves(method: Callable[P, R]) -> Callable[P, R]:
+    """For a use case that saves many times (a feed, an import, an erasure):
+    the event store's read-your-writes catch-up (ADR-0009) runs once, at
+    the end. The use case's object has the event store as ``app``."""
+
+    @functools.wraps(method)
+    def held(*args: P.args, **kwargs: P.kwargs) -> R:
+        app = getattr(args[0], "app", None)
+        hold = app.saves_held() if isinstance(app, HoldsSaves) else nullcontext()
+        with hold:
+            return method(*args, **kwargs)
+
+    return held

@@ -40,9 +40,8 @@ class ProfileService(ServiceBase):
         clock: Clock,
         *,
         queries: ProfileQueries,
-        after_save: Callable[[], object] | None = None,
     ) -> None:
-        super().__init__(app, lifecycle, clock, after_save=after_save)
+        super().__init__(app, lifecycle, clock)
         self.queries = queries
 
     # ----------------------------------------------------------------- changes

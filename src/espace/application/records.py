@@ -115,12 +115,9 @@ class RecordService(ServiceBase):
         consents: ConsentQueries,
         journal: JournalQueries,
         notifications: NotificationQueries,
-        after_save: Callable[[], object] | None = None,
         directory: ProfessionalDirectory | None = None,
     ) -> None:
-        super().__init__(
-            app, lifecycle, clock, directory=directory, after_save=after_save
-        )
+        super().__init__(app, lifecycle, clock, directory=directory)
         self.contents = contents
         self.documents = documents
         self.consents = consents
