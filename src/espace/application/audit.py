@@ -222,6 +222,7 @@ class AuditService:
     ) -> dict[str, Any]:
         """The espace as it stood at ``as_of`` (default: now), replayed from
         its events, and the list of those events with their clear content."""
+        schemas.checked_id(espace_id, "espace_id")
         when = schemas.checked_instant(as_of, "as_of") if as_of is not None else None
         with _collector_paused():
             return self._history(espace_id, when, auditor)
@@ -326,6 +327,7 @@ class AuditService:
         médecin traitant, each consented, care-team or blocked professional,
         the author, and the emergency and SAMU routes; with the versions of
         everything the answer rests on. Replayed through ``decide``."""
+        schemas.checked_id(document_id, "document_id")
         when = schemas.checked_instant(at, "at")
         document = self._as_of(document_id, when)
         if not isinstance(document, Document):
@@ -526,6 +528,7 @@ class AuditService:
     ) -> dict[str, Any]:
         """The espace's history for offline verification (ADR-0022); the
         export is traced first."""
+        schemas.checked_id(espace_id, "espace_id")
         when = schemas.checked_instant(as_of, "as_of") if as_of is not None else None
         at = self._traced(
             auditor, "export", espace_id, when.isoformat() if when else None

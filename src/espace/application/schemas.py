@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from marshmallow import (
     EXCLUDE,
@@ -339,6 +340,13 @@ def checked_instant(value: datetime, field: str = "at") -> datetime:
     problem = calendar.instant_problem(value)
     if problem is not None:
         raise InvalidInput({field: [problem]})
+    return value
+
+
+def checked_id(value: UUID, field: str) -> UUID:
+    """``value`` if it is an id (a UUID), else InvalidInput naming ``field``."""
+    if not isinstance(value, UUID):
+        raise InvalidInput({field: [f"an id (a UUID), not {type(value).__name__}"]})
     return value
 
 

@@ -7,6 +7,7 @@ Domain errors name the rule they protect (``rule="LC-3"``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -21,6 +22,20 @@ class EspaceError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {"error": self.code, "message": self.message}
+
+
+class InvalidInput(EspaceError):
+    """Input from outside failed validation: one message list per field (exit 2)."""
+
+    code = "invalid_input"
+
+    def __init__(self, fields: Mapping[str, Sequence[str]]) -> None:
+        self.fields = {k: list(v) for k, v in fields.items()}
+        summary = "; ".join(f"{k}: {', '.join(v)}" for k, v in self.fields.items())
+        super().__init__(f"invalid input: {summary}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "fields": self.fields}
 
 
 class RuleViolation(EspaceError):

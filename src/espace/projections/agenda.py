@@ -21,6 +21,7 @@ from espace.projections.base import (
     RowFoldProjection,
     Rows,
     UtcDateTime,
+    checked_queries,
     page_rows,
 )
 
@@ -74,6 +75,7 @@ class AppointmentsProjection(RowFoldProjection):
         return row
 
 
+@checked_queries
 class AgendaQueries:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine

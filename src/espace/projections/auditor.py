@@ -12,7 +12,12 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.auditor import AuditorRead
-from espace.projections.base import VIEWS, AppendProjection, UtcDateTime
+from espace.projections.base import (
+    VIEWS,
+    AppendProjection,
+    UtcDateTime,
+    checked_queries,
+)
 
 auditor_reads = sa.Table(
     "view_auditor_reads",
@@ -49,6 +54,7 @@ class AuditorReadsProjection(AppendProjection):
         """An auditor's read names the espace by its id only: it stays."""
 
 
+@checked_queries
 class AuditorReadsQueries:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine

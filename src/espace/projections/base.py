@@ -9,13 +9,18 @@ the tracking position, so that each event is applied exactly once.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
+
+from espace.domain.errors import InvalidInput
 
 VIEWS = sa.MetaData()
 """The metadata that holds every read-model table."""
@@ -71,6 +76,87 @@ def page_rows(
     total = int(conn.execute(counted).scalar_one())
     found = conn.execute(query.limit(limit).offset(offset)).mappings()
     return Rows((dict(r) for r in found), total)
+
+
+MAX_LIMIT = 100_000
+"""The most rows one page of a read model returns."""
+
+Q = TypeVar("Q")
+
+
+def checked_queries(cls: type[Q]) -> type[Q]:
+    """A read model's queries check what they are given, by the types they
+    declare: an id (``UUID``) must be one, ``limit`` is 1 to
+    :data:`MAX_LIMIT` and ``offset`` 0 or more; anything else is
+    :class:`InvalidInput` naming the parameter, never a database error. The
+    read models are public (``store.espaces``, ``store.documents``…)."""
+    for name, method in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.isfunction(method):
+            continue
+        checks = _checks(method)
+        if checks:
+            setattr(cls, name, _checked(method, checks))
+    return cls
+
+
+def _checks(method: Callable[..., Any]) -> dict[str, Callable[[Any], str | None]]:
+    hints = typing.get_type_hints(method)
+    found: dict[str, Callable[[Any], str | None]] = {}
+    for param in inspect.signature(method).parameters.values():
+        hint = hints.get(param.name)
+        optional = type(None) in typing.get_args(hint)
+        if hint is UUID or (optional and UUID in typing.get_args(hint)):
+            found[param.name] = _an_id(optional)
+        elif param.name == "limit":
+            found[param.name] = _a_count(1, MAX_LIMIT, optional)
+        elif param.name == "offset":
+            found[param.name] = _a_count(0, None, optional)
+    return found
+
+
+def _an_id(optional: bool) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if (value is None and optional) or isinstance(value, UUID):
+            return None
+        return f"an id (a UUID), not {type(value).__name__} {value!r:.40}"
+
+    return check
+
+
+def _a_count(low: int, high: int | None, optional: bool) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if value is None and optional:
+            return None
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and low <= value <= (high if high is not None else value)
+        ):
+            return None
+        return f"a whole number from {low}" + (f" to {high}" if high else "")
+
+    return check
+
+
+def _checked(
+    method: Callable[..., Any], checks: dict[str, Callable[[Any], str | None]]
+) -> Callable[..., Any]:
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        wrong = {
+            name: [told]
+            for name, check in checks.items()
+            if name in bound.arguments
+            and (told := check(bound.arguments[name])) is not None
+        }
+        if wrong:
+            raise InvalidInput(wrong)
+        return method(*args, **kwargs)
+
+    return run
 
 
 class Projection(ABC):

@@ -16,7 +16,12 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.catalogue import ServiceCatalogue, ServiceConnections
-from espace.projections.base import VIEWS, EspaceFoldProjection, FoldProjection
+from espace.projections.base import (
+    VIEWS,
+    EspaceFoldProjection,
+    FoldProjection,
+    checked_queries,
+)
 from espace.projections.base import UtcDateTime as _Ts
 
 services = sa.Table(
@@ -123,6 +128,7 @@ class ConnectionsProjection(EspaceFoldProjection[dict[str, dict[str, Any]]]):
         return s or None
 
 
+@checked_queries
 class CatalogueQueries:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine

@@ -11,7 +11,12 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.consent import Consent
-from espace.projections.base import VIEWS, EspaceFoldProjection, UtcDateTime
+from espace.projections.base import (
+    VIEWS,
+    EspaceFoldProjection,
+    UtcDateTime,
+    checked_queries,
+)
 
 consent_settings = sa.Table(
     "view_consent_settings",
@@ -137,6 +142,7 @@ _FLAGS: dict[type[Any], tuple[str, bool]] = {
 }
 
 
+@checked_queries
 class ConsentQueries:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine

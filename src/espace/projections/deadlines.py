@@ -33,7 +33,12 @@ from espace.domain import calendar
 from espace.domain.documents import Document
 from espace.domain.erasure import Erasure
 from espace.domain.espace import EspaceSante
-from espace.projections.base import VIEWS, EspaceFoldProjection, UtcDateTime
+from espace.projections.base import (
+    VIEWS,
+    EspaceFoldProjection,
+    UtcDateTime,
+    checked_queries,
+)
 
 TS = UtcDateTime()
 
@@ -190,6 +195,7 @@ KINDS = (
 """The kinds of deadline the view holds (LC-4, LC-7, LC-8, LC-9, LC-12, DOC-5)."""
 
 
+@checked_queries
 class DeadlineQueries:
     """Read side of the deadlines view."""
 

@@ -17,7 +17,14 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.directory import ACTIVITY_FIELDS, Professional
-from espace.projections.base import VIEWS, FoldProjection, Rows, UtcDateTime, page_rows
+from espace.projections.base import (
+    VIEWS,
+    FoldProjection,
+    Rows,
+    UtcDateTime,
+    checked_queries,
+    page_rows,
+)
 
 professionals = sa.Table(
     "view_directory",
@@ -145,6 +152,7 @@ class DirectoryProjection(FoldProjection[DirState]):
         return {"pro": pro, "places": places}
 
 
+@checked_queries
 class DirectoryQueries:
     """PRO-2: find professionals by name, profession and city."""
 

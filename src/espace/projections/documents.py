@@ -15,7 +15,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.documents import Document
-from espace.projections.base import VIEWS, FoldProjection, UtcDateTime
+from espace.projections.base import VIEWS, FoldProjection, UtcDateTime, checked_queries
 
 TS = UtcDateTime()
 
@@ -190,6 +190,7 @@ class DocumentsProjection(FoldProjection[DocState]):
         return {"doc": doc, "versions": vers}
 
 
+@checked_queries
 class DocumentQueries:
     """Read side of the documents views. Filtering by rights is the caller's."""
 

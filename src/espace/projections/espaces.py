@@ -22,6 +22,7 @@ from espace.projections.base import (
     VIEWS,
     RowFoldProjection,
     UtcDateTime,
+    checked_queries,
 )
 
 TS = UtcDateTime()
@@ -259,6 +260,7 @@ _FOLDS: dict[type[Any], Any] = {
 }
 
 
+@checked_queries
 class EspacesQueries:
     """Read side of the espaces view. Never loads an aggregate."""
 

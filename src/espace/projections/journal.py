@@ -14,7 +14,12 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.trace import AccessTrace
-from espace.projections.base import VIEWS, AppendProjection, UtcDateTime
+from espace.projections.base import (
+    VIEWS,
+    AppendProjection,
+    UtcDateTime,
+    checked_queries,
+)
 
 journal = sa.Table(
     "view_access_journal",
@@ -69,6 +74,7 @@ class JournalProjection(AppendProjection):
         }
 
 
+@checked_queries
 class JournalQueries:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine

@@ -17,7 +17,14 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.messaging import Message, side_of
-from espace.projections.base import VIEWS, FoldProjection, Rows, UtcDateTime, page_rows
+from espace.projections.base import (
+    VIEWS,
+    FoldProjection,
+    Rows,
+    UtcDateTime,
+    checked_queries,
+    page_rows,
+)
 
 TS = UtcDateTime()
 
@@ -172,6 +179,7 @@ class ConversationsProjection(FoldProjection[ConvState]):
         return {"conv": conv, "msgs": msgs}
 
 
+@checked_queries
 class MessagingQueries:
     """Read side of the inboxes. Whose inbox it is, is the caller's business."""
 

@@ -13,6 +13,7 @@ from espace.projections.base import (
     VIEWS,
     RowFoldProjection,
     UtcDateTime,
+    checked_queries,
 )
 
 notifications = sa.Table(
@@ -56,6 +57,7 @@ class NotificationsProjection(RowFoldProjection):
         return dict(state, delivered_at=event.timestamp, channel=event.channel)
 
 
+@checked_queries
 class NotificationQueries:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine

@@ -16,6 +16,7 @@ from espace.projections.base import (
     VIEWS,
     RowFoldProjection,
     UtcDateTime,
+    checked_queries,
 )
 
 profiles = sa.Table(
@@ -59,6 +60,7 @@ class ProfilesProjection(RowFoldProjection):
         return dict(state, updated_at=event.timestamp, changes=state["changes"] + 1)
 
 
+@checked_queries
 class ProfileQueries:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
