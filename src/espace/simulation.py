@@ -35,12 +35,12 @@ from espace.adapters.settings import create_engine, parse_database_url
 from espace.api import Store, init_store
 from espace.application.errors import ConfigurationError
 from espace.application.messaging import NewFile
+from espace.application.tables import matrix_to_csv, types_to_csv
 from espace.domain.access import (
     AccessMatrix,
     Actor,
     ActorKind,
     DocumentType,
-    types_csv,
 )
 from espace.domain.calendar import PARIS
 from espace.domain.directory import PROFESSION_CODES
@@ -173,7 +173,7 @@ def make_person(rng: random.Random, line: int, today: date) -> Person:
 def _matrix_csv(rows: dict[str, list[str]]) -> str:
     """An access matrix as the CSV ``publish_matrix`` takes (ACC-3)."""
     allowed = {p: frozenset(c) for p, c in rows.items()}
-    return AccessMatrix(version=0, allowed=allowed).to_csv()
+    return matrix_to_csv(AccessMatrix(version=0, allowed=allowed))
 
 
 def _corrupt(rng: random.Random, row: dict[str, str]) -> dict[str, str]:
@@ -536,12 +536,14 @@ class _Simulation:
         }
         # ACC-3 by type: nurses no longer read laboratory reports (the rest
         # of their reports they still do); DOC-1: the type list gains one
-        text = AccessMatrix(
-            0,
-            {p: frozenset(c) for p, c in revised.items()},
-            by_type={"nurse": {"11502-2": False}},
-        ).to_csv()
-        types = types_csv(
+        text = matrix_to_csv(
+            AccessMatrix(
+                0,
+                {p: frozenset(c) for p, c in revised.items()},
+                by_type={"nurse": {"11502-2": False}},
+            )
+        )
+        types = types_to_csv(
             {**matrix.types, "34109-9": DocumentType("34109-9", "Note", "report")}
         )
         planned = records.publish_matrix(

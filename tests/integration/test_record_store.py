@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from espace import Conflict, InvalidInput, NotFound, RuleViolation, Store
 from espace.adapters.contents import contents as contents_table
 from espace.application.records import actor_from
-from espace.domain.access import Actor, ActorKind, types_csv
+from espace.application.tables import matrix_to_csv, types_to_csv
+from espace.domain.access import Actor, ActorKind
 from espace.domain.trace import AccessTrace, TraceFacts
 from espace.projections.consents import consent_professionals, consent_settings
 from espace.projections.deadlines import deadlines as deadlines_table
@@ -209,7 +210,7 @@ def test_a_document_type_has_its_own_right_and_the_type_list_is_data_acc_3_doc_1
     category from the type; every decision and trace names the version."""
     store = rec.store
     before = store.records.matrix()
-    lines = before.to_csv().splitlines()
+    lines = matrix_to_csv(before).splitlines()
     table = "\n".join(
         [
             lines[0] + ",11502-2,18748-4",
@@ -219,7 +220,7 @@ def test_a_document_type_has_its_own_right_and_the_type_list_is_data_acc_3_doc_1
             ),
         ]
     )
-    types = types_csv(before.types) + "34109-9,Note,report\n"
+    types = types_to_csv(before.types) + "34109-9,Note,report\n"
     published = store.records.publish_matrix(table, "by-type.csv", types=types)
     version = published["version"]
     assert published["changes"]["added"] == ["type 34109-9"]

@@ -21,6 +21,12 @@ import pytest
 from espace.application import schemas
 from espace.application.errors import InvalidInput
 from espace.application.records import actor_from
+from espace.application.tables import (
+    matrix_from_csv,
+    matrix_to_csv,
+    types_from_csv,
+    types_to_csv,
+)
 from espace.domain.access import (
     PROFESSIONS,
     AccessMatrix,
@@ -37,8 +43,6 @@ from espace.domain.access import (
     Mode,
     decide,
     listed_actor,
-    parse_types,
-    types_csv,
 )
 from espace.domain.consent import ConsentState
 from espace.domain.documents import LEGACY_TYPES, Category
@@ -81,7 +85,7 @@ TYPES = {
     code: DocumentType(code, display, category)
     for code, (display, category) in LEGACY_TYPES.items()
 }
-MATRIX = AccessMatrix.parse_csv(MATRIX_CSV, version=1, types=TYPES)
+MATRIX = matrix_from_csv(MATRIX_CSV, version=1, types=TYPES)
 HEADER = MATRIX_CSV.splitlines()[0]
 
 
@@ -305,7 +309,7 @@ def test_the_packaged_default_matrix_denies_what_the_rule_book_says_acc_3(
     actor: Actor, category: str
 ) -> None:
     text = resources.files("espace.data").joinpath("access_matrix.csv").read_text()
-    default = AccessMatrix.parse_csv(text)
+    default = matrix_from_csv(text)
     assert not default.permits(actor.profession, category)
     choices = consent(care_team={actor.id})
     decision = run(actor, document=doc(category), choices=choices, matrix=default)
@@ -317,7 +321,7 @@ def test_the_packaged_default_matrix_gives_physicians_more_than_nurses_and_socia
     None
 ):
     text = resources.files("espace.data").joinpath("access_matrix.csv").read_text()
-    allowed_ = AccessMatrix.parse_csv(text).allowed
+    allowed_ = matrix_from_csv(text).allowed
     assert set(allowed_) == set(PROFESSIONS)
     assert allowed_["nurse"] < allowed_["physician"]
     assert allowed_["pharmacist"] < allowed_["physician"]
@@ -327,9 +331,7 @@ def test_the_packaged_default_matrix_gives_physicians_more_than_nurses_and_socia
 
 
 def test_a_profession_absent_from_the_matrix_reads_nothing_acc_3() -> None:
-    only_physicians = AccessMatrix.parse_csv(
-        "\n".join([HEADER, MATRIX_CSV.splitlines()[1]])
-    )
+    only_physicians = matrix_from_csv("\n".join([HEADER, MATRIX_CSV.splitlines()[1]]))
     choices = consent(authorised={NURSE.id})
     denied(
         run(NURSE, document=doc("summary"), choices=choices, matrix=only_physicians),
@@ -367,7 +369,7 @@ def test_a_matrix_parses_into_the_categories_marked_1_per_profession_acc_3() -> 
 
 def _matrix_error(text: str) -> str:
     with pytest.raises(RuleViolation) as info:
-        AccessMatrix.parse_csv(text)
+        matrix_from_csv(text)
     assert info.value.rule == "ACC-3"
     return info.value.message
 
@@ -429,15 +431,13 @@ def test_the_matrix_log_numbers_versions_and_refuses_an_identical_table_acc_3() 
     assert log.current is None
     assert log.publish(at=AT, matrix=MATRIX, source="first.csv") == 1
     with pytest.raises(RuleViolation) as info:
-        log.publish(
-            at=AT, matrix=AccessMatrix.parse_csv(MATRIX_CSV, types=TYPES), source="x"
-        )
+        log.publish(at=AT, matrix=matrix_from_csv(MATRIX_CSV, types=TYPES), source="x")
     assert info.value.rule == "ACC-3"
     assert "identical to version 1" in info.value.message
 
     lines = MATRIX_CSV.splitlines()
     lines[3] = lines[3].replace("nurse,1,1,0", "nurse,1,1,1")
-    nurses_see_imaging = AccessMatrix.parse_csv("\n".join(lines), types=TYPES)
+    nurses_see_imaging = matrix_from_csv("\n".join(lines), types=TYPES)
     assert log.publish(at=AT, matrix=nurses_see_imaging, source="v2.csv") == 2
     assert log.publish(at=AT, matrix=MATRIX, source="back.csv") == 3
     assert log.current is not None
@@ -461,7 +461,7 @@ def test_the_matrix_log_numbers_versions_and_refuses_an_identical_table_acc_3() 
 def test_a_new_matrix_version_changes_the_decision_acc_3() -> None:
     lines = MATRIX_CSV.splitlines()
     lines[3] = lines[3].replace("nurse,1,1,0", "nurse,1,1,1")
-    v2 = AccessMatrix.parse_csv("\n".join(lines), version=2)
+    v2 = matrix_from_csv("\n".join(lines), version=2)
     choices = consent(authorised={NURSE.id})
     denied(run(NURSE, document=doc("imaging"), choices=choices), "ACC-3")
     allowed(
@@ -488,7 +488,7 @@ BY_TYPE_CSV = (
 def test_a_type_with_a_column_of_its_own_has_its_own_right_acc_3() -> None:
     """ACC-3 by document type: two types of one category differ for one
     profession; a type with no column of its own takes its category's."""
-    matrix = AccessMatrix.parse_csv(BY_TYPE_CSV, version=4, types=TYPES)
+    matrix = matrix_from_csv(BY_TYPE_CSV, version=4, types=TYPES)
     choices = consent(authorised={DENTIST.id, PHARMACIST.id})
     # a dentist reads no report, but may read the laboratory report
     allowed(
@@ -519,7 +519,7 @@ def test_a_type_with_a_column_of_its_own_has_its_own_right_acc_3() -> None:
         "ACC-3",
     )
     # the table reads back as it was written
-    assert AccessMatrix.parse_csv(matrix.to_csv(), 4, TYPES) == matrix
+    assert matrix_from_csv(matrix_to_csv(matrix), 4, TYPES) == matrix
 
 
 @pytest.mark.parametrize(
@@ -537,7 +537,7 @@ def test_a_bad_type_column_is_refused_naming_it_acc_3(
         [lines[0] + f",{header}", *(line + f",{cell}" for line in lines[1:])]
     )
     with pytest.raises(RuleViolation) as info:
-        AccessMatrix.parse_csv(text, types=TYPES)
+        matrix_from_csv(text, types=TYPES)
     assert info.value.rule == "ACC-3"
     assert message in info.value.message
     assert header in info.value.message
@@ -562,17 +562,17 @@ def test_a_bad_type_list_is_refused_naming_the_line_doc_1(
     text: str, message: str
 ) -> None:
     with pytest.raises(RuleViolation) as info:
-        parse_types(text)
+        types_from_csv(text)
     assert info.value.rule == "DOC-1"
     assert message in info.value.message
 
 
 def test_the_shipped_type_list_reads_and_holds_every_type_known_before_doc_1() -> None:
-    shipped = parse_types(
+    shipped = types_from_csv(
         resources.files("espace.data").joinpath("document_types.csv").read_text()
     )
     assert set(LEGACY_TYPES) <= set(shipped)
-    assert parse_types(types_csv(shipped)) == shipped
+    assert types_from_csv(types_to_csv(shipped)) == shipped
     # every category has a type to file under it
     assert {t.category for t in shipped.values()} == set(CATEGORIES)
 
@@ -586,14 +586,12 @@ def test_a_matrix_version_names_its_types_and_a_removed_type_must_be_said_acc_3(
     with pytest.raises(RuleViolation) as info:
         log.publish(
             at=AT,
-            matrix=AccessMatrix.parse_csv(MATRIX_CSV, types=fewer),
+            matrix=matrix_from_csv(MATRIX_CSV, types=fewer),
             source="v2.csv",
         )
     assert "type 51851-4" in info.value.message
     more = {**TYPES, "11506-3": DocumentType("11506-3", "Progress note", "report")}
-    change = log.change(
-        AccessMatrix.parse_csv(MATRIX_CSV, types=more), allow_removals=False
-    )
+    change = log.change(matrix_from_csv(MATRIX_CSV, types=more), allow_removals=False)
     assert change.added == ["type 11506-3"]
     with pytest.raises(RuleViolation) as info:
         log.publish(at=AT, matrix=AccessMatrix(5, MATRIX.allowed), source="x")

@@ -9,12 +9,12 @@ from uuid import UUID
 import pytest
 
 from espace.application.catalogue import default_catalogue_text
+from espace.application.tables import catalogue_from_csv
 from espace.domain.catalogue import (
     CATALOGUE_ID,
     ServiceCatalogue,
     ServiceConnections,
     connections_id,
-    parse_catalogue,
 )
 from espace.domain.errors import RuleViolation
 
@@ -25,7 +25,7 @@ LINE = "pilulier,Pilulier,Exemple Pharma,medication,Rappels,https://p.example.or
 
 
 def test_the_shipped_catalogue_parses_pro_3() -> None:
-    services = parse_catalogue(default_catalogue_text())
+    services = catalogue_from_csv(default_catalogue_text())
     assert len(services) >= 3
     assert all(s.url.startswith("https://") for s in services)
 
@@ -46,7 +46,7 @@ def test_a_bad_catalogue_is_refused_whole_with_its_line_pro_3(
     text: str, says: str
 ) -> None:
     with pytest.raises(RuleViolation) as err:
-        parse_catalogue(text)
+        catalogue_from_csv(text)
     assert err.value.rule == "PRO-3"
     assert says in err.value.message
 
@@ -55,13 +55,13 @@ def test_the_catalogue_is_published_in_versions_never_twice_the_same_pro_3() -> 
     catalogue = ServiceCatalogue.start(at=T0)
     assert catalogue.id == CATALOGUE_ID
     assert (
-        catalogue.publish(at=T0, services=parse_catalogue(HEADER + LINE), source="a")
+        catalogue.publish(at=T0, services=catalogue_from_csv(HEADER + LINE), source="a")
         == 1
     )
     with pytest.raises(RuleViolation):
-        catalogue.publish(at=T0, services=parse_catalogue(HEADER + LINE), source="b")
+        catalogue.publish(at=T0, services=catalogue_from_csv(HEADER + LINE), source="b")
     more = HEADER + LINE + "rdv,RDV,Ex,appointments,d,https://r.example.org\n"
-    assert catalogue.publish(at=T0, services=parse_catalogue(more), source="c") == 2
+    assert catalogue.publish(at=T0, services=catalogue_from_csv(more), source="c") == 2
     assert sorted(catalogue.services) == ["pilulier", "rdv"]
     events = catalogue.collect_events()
     assert all(type(e).KEY_SCOPE == "system" for e in events)
@@ -73,7 +73,7 @@ def test_the_catalogue_is_published_in_versions_never_twice_the_same_pro_3() -> 
 def test_connecting_and_disconnecting_a_service_is_an_authorisation_pro_3() -> None:
     connections = ServiceConnections.start(espace_id=ESPACE, at=T0)
     assert connections.id == connections_id(ESPACE)
-    service = parse_catalogue(HEADER + LINE)[0].as_dict()
+    service = catalogue_from_csv(HEADER + LINE)[0].as_dict()
     connections.connect(at=T0, service=service, version=1, by="holder")
     with pytest.raises(RuleViolation):
         connections.connect(at=T0, service=service, version=1, by="holder")
@@ -101,8 +101,8 @@ def test_a_catalogue_that_leaves_out_a_service_is_refused_unless_allowed_pro_3()
     and can be published again (the way back)."""
     catalogue = ServiceCatalogue.start(at=T0)
     more = HEADER + LINE + "rdv,RDV,Ex,appointments,d,https://r.example.org\n"
-    catalogue.publish(at=T0, services=parse_catalogue(more), source="a")
-    partial = parse_catalogue(HEADER + LINE)
+    catalogue.publish(at=T0, services=catalogue_from_csv(more), source="a")
+    partial = catalogue_from_csv(HEADER + LINE)
 
     with pytest.raises(RuleViolation) as err:
         catalogue.publish(at=T0, services=partial, source="b")

@@ -23,6 +23,7 @@ from espace.application.common import ServiceBase
 from espace.application.errors import NotFound
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock
+from espace.application.tables import catalogue_from_csv
 from espace.domain import reference
 from espace.domain.access import Action, Actor
 from espace.domain.catalogue import (
@@ -31,7 +32,6 @@ from espace.domain.catalogue import (
     ServiceCatalogue,
     ServiceConnections,
     connections_id,
-    parse_catalogue,
 )
 from espace.domain.errors import RuleViolation
 from espace.projections.catalogue import CatalogueQueries
@@ -84,7 +84,7 @@ class CatalogueService(ServiceBase):
         out services the version in force has (a partial file), unless
         ``allow_removals``. ``dry_run`` reports what would change and saves
         nothing."""
-        services = parse_catalogue(schemas.require_text(text, "catalogue"))
+        services = catalogue_from_csv(schemas.require_text(text, "catalogue"))
         source = schemas.require_text(source, "source")
         return self._publish(services, source, at, allow_removals, dry_run)
 

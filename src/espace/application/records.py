@@ -26,6 +26,7 @@ from espace.application.common import _LOAD, Gate, ServiceBase
 from espace.application.errors import Conflict, InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, _project
 from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
+from espace.application.tables import matrix_from_csv, types_from_csv
 from espace.domain import reference
 from espace.domain.access import (
     MATRIX_ID,
@@ -40,7 +41,6 @@ from espace.domain.access import (
     Mode,
     decide,
     facts_of_document,
-    parse_types,
 )
 from espace.domain.consent import Consent, ConsentState, consent_id
 from espace.domain.documents import Document
@@ -172,15 +172,15 @@ class RecordService(ServiceBase):
         source = schemas.require_text(source, "source")
         known: Mapping[str, DocumentType]
         if types is not None:
-            known = parse_types(schemas.require_text(types, "types"))
+            known = types_from_csv(schemas.require_text(types, "types"))
         else:
             in_force = self._maybe_matrix_log()
             known = (
                 in_force.current.types
                 if in_force is not None and in_force.current is not None
-                else parse_types(default_types_text())
+                else types_from_csv(default_types_text())
             )
-        matrix = AccessMatrix.parse_csv(text, types=known)
+        matrix = matrix_from_csv(text, types=known)
         return self._publish_matrix(matrix, source, at, allow_removals, dry_run)
 
     def republish_matrix(

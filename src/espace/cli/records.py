@@ -14,6 +14,7 @@ import click
 from espace.api import Store
 from espace.application.delimited import read_text
 from espace.application.errors import InvalidInput
+from espace.application.tables import matrix_to_csv, types_to_csv
 from espace.cli import (
     Context,
     command,
@@ -33,7 +34,6 @@ from espace.cli import (
     show_history,
 )
 from espace.cli.actors import actor_options, resolve_actor
-from espace.domain.access import types_csv
 from espace.domain.documents import Category
 
 CONSENT_CHOICES = {
@@ -541,12 +541,12 @@ def matrix_show_cmd(
             for t in sorted(matrix.types.values(), key=lambda t: t.code)
         ]
         if as_csv:
-            click.echo(types_csv(matrix.types), nl=False)
+            click.echo(types_to_csv(matrix.types), nl=False)
             return
         emit({"version": matrix.version, "types": listed}, as_json)
         return
     if as_csv:
-        click.echo(matrix.to_csv(), nl=False)
+        click.echo(matrix_to_csv(matrix), nl=False)
         return
     categories = [c.value for c in Category]
     own = sorted({c for rights in matrix.by_type.values() for c in rights})

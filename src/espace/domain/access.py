@@ -23,7 +23,7 @@ from espace.domain.documents import LEGACY_TYPES, AuthorKind, Category, is_loinc
 from espace.domain.errors import InvalidIdentifier, RuleViolation
 from espace.domain.identifiers import validate_finess, validate_idnatps
 from espace.domain.reference import Difference, Version, checked_change, version_of
-from espace.domain.tables import read_table
+from espace.domain.tables import Table
 
 
 class ActorKind(StrEnum):
@@ -230,11 +230,11 @@ class DocumentType:
 TYPE_COLUMNS = ("code", "display", "category")
 
 
-def parse_types(text: str) -> dict[str, DocumentType]:
+def document_types(table: Table) -> dict[str, DocumentType]:
     """DOC-1: the type list, a table of ``code,display,category`` (LOINC
     codes, each in one of the 11 categories). Refused, naming the line, if a
     code is malformed or twice, or a category unknown."""
-    header, rows = read_table(text, rule="DOC-1", what="type list")
+    header, rows = table
     missing = [c for c in TYPE_COLUMNS if c not in header]
     if missing:
         raise RuleViolation("DOC-1", f"type list: missing columns {', '.join(missing)}")
@@ -262,18 +262,12 @@ def parse_types(text: str) -> dict[str, DocumentType]:
     return types
 
 
-def types_csv(types: Mapping[str, DocumentType]) -> str:
-    """The table :func:`parse_types` reads."""
-    lines = [",".join(TYPE_COLUMNS)]
-    lines += [
-        ",".join((t.code, _csv_cell(t.display), t.category))
+def types_table(types: Mapping[str, DocumentType]) -> tuple[list[str], list[list[str]]]:
+    """The table :func:`document_types` reads: its header and rows."""
+    return list(TYPE_COLUMNS), [
+        [t.code, t.display, t.category]
         for t in sorted(types.values(), key=lambda t: t.code)
     ]
-    return "\n".join(lines) + "\n"
-
-
-def _csv_cell(value: str) -> str:
-    return f'"{value.replace(chr(34), chr(34) * 2)}"' if "," in value else value
 
 
 @dataclass(frozen=True)
@@ -300,16 +294,16 @@ class AccessMatrix:
         return category in self.allowed.get(profession or "", frozenset())
 
     @classmethod
-    def parse_csv(
+    def from_table(
         cls,
-        text: str,
+        table: Table,
         version: int = 0,
         types: Mapping[str, DocumentType] | None = None,
     ) -> AccessMatrix:
         """A table with a ``profession`` column, one 0/1 column per
         category, and a column for each document type (of ``types``) whose
         right is not its category's: 0, 1, or empty for the category's."""
-        header, rows = read_table(text, rule="ACC-3", what="matrix")
+        header, rows = table
         known = types or {}
         categories = [c.value for c in Category]
         missing = [c for c in ["profession", *categories] if c not in header]
@@ -366,19 +360,19 @@ class AccessMatrix:
         )
         return found
 
-    def to_csv(self) -> str:
-        """The table :meth:`parse_csv` reads: a ``profession`` column, a 0/1
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """The table :meth:`from_table` reads: a ``profession`` column, a 0/1
         column per category, then a column per type some profession has a
-        right of its own for."""
+        right of its own for (empty where it has none)."""
         categories = [c.value for c in Category]
         own = sorted({c for rights in self.by_type.values() for c in rights})
-        lines = [",".join(["profession", *categories, *own])]
+        rows = []
         for profession, allowed in self.to_rows().items():
             rights = self.by_type.get(profession, {})
             cells = ["1" if c in allowed else "0" for c in categories]
             cells += [str(int(rights[c])) if c in rights else "" for c in own]
-            lines.append(",".join([profession, *cells]))
-        return "\n".join(lines) + "\n"
+            rows.append([profession, *cells])
+        return ["profession", *categories, *own], rows
 
 
 MATRIX_ID = uuid.uuid5(uuid.NAMESPACE_URL, "urn:espace:access-matrix")

@@ -21,7 +21,7 @@ from eventsourcing.domain import Aggregate
 
 from espace.domain.errors import RuleViolation
 from espace.domain.reference import Difference, Version, checked_change, version_of
-from espace.domain.tables import read_table
+from espace.domain.tables import Table
 
 CATALOGUE_ID = uuid.uuid5(uuid.NAMESPACE_URL, "urn:espace:service-catalogue")
 CONNECTIONS_NAMESPACE = UUID("d3e1b7a2-8c4f-4b6e-a1d9-5f2c7e8b0a63")
@@ -59,13 +59,13 @@ class Service:
         return dict(self.__dict__)
 
 
-def parse_catalogue(text: str) -> list[Service]:
-    """PRO-3: a CSV with a header naming :data:`SERVICE_COLUMNS`.
+def services_of(table: Table) -> list[Service]:
+    """PRO-3: a table with a header naming :data:`SERVICE_COLUMNS`.
 
     The whole table is refused on the first bad line: a catalogue is
     published as a whole, like the access matrix.
     """
-    header, rows = read_table(text, rule="PRO-3", what="catalogue")
+    header, rows = table
     missing = [c for c in SERVICE_COLUMNS if c not in header]
     if missing:
         raise RuleViolation("PRO-3", f"catalogue: missing columns {', '.join(missing)}")
