@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -144,13 +145,13 @@ def replay(store: Store, events: int, repeat: int) -> tuple[float, float]:
     table = store.events.recorder.events_table_name  # type: ignore[attr-defined]
     mapper: Any = store.events.mapper
 
-    events, position = events_table(store.engine, table)
+    stored, position = events_table(store.engine, table)
 
     def raw() -> None:
         with store.engine.connect() as conn:
             for start in range(0, len(ids), 400):
-                query = sa.select(events).where(
-                    events.c[position].in_(ids[start : start + 400])
+                query = sa.select(stored).where(
+                    stored.c[position].in_(ids[start : start + 400])
                 )
                 for nid, originator, version, topic, state in conn.execute(query):
                     mapper.open_state(
@@ -216,7 +217,7 @@ def proofs(kind: str, postgres: str, leaves_n: int) -> tuple[float, float]:
 
         def sample(size: int) -> float:
             picks = [rng.randrange(size) for _ in range(300)]
-            times = [timed(lambda i=i: tree.inclusion_proof(i, size)) for i in picks]
+            times = [timed(partial(tree.inclusion_proof, i, size)) for i in picks]
             return statistics.median(times)
 
         sample(1000)

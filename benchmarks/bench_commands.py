@@ -250,7 +250,7 @@ class KindResult:
 
     def rate(self, timings: list[Timing], phase: str = "total") -> float:
         n = self.commands if phase == "total" else self.commands // 2
-        return statistics.median(n / getattr(t, phase) for t in timings)
+        return float(statistics.median(n / getattr(t, phase) for t in timings))
 
     def ratio_to(self, timings: list[Timing]) -> float:
         return self.rate(self.espace) / self.rate(timings)

@@ -189,6 +189,7 @@ def document_aggregate(espace_id: UUID) -> Document:
         fmt="text/plain",
         size=len(CONTENT),
         content_hash=hashlib.sha256(CONTENT).hexdigest(),
+        types=("11488-4",),
     )
 
 

@@ -14,7 +14,7 @@ import random
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -172,7 +172,7 @@ def print_ratios(name: str, results: Mapping[str, Any]) -> None:
     Each result has ``ratio``, ``ratio_paired``, ``ratio_best``, ``save``,
     ``aes`` and ``ratio_to(timings)``.
     """
-    lines = {
+    lines: dict[str, Callable[[Any], float]] = {
         "": lambda r: r.ratio,
         "-paired": lambda r: r.ratio_paired,
         "-best": lambda r: r.ratio_best,
