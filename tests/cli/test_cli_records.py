@@ -25,6 +25,7 @@ from uuid import uuid4
 
 import pytest
 
+from espace.domain.documents import MAX_SIZE
 from extracts import directory_extract
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -601,3 +602,29 @@ def test_the_type_list_and_the_rights_by_type_are_published_with_the_matrix_acc_
     both = cli("matrix", "publish", "--version", "1", "--types", more, code=2)
     assert "--types" in both["fields"]
     assert cli("matrix", "show")["version"] == published["version"]
+
+
+def test_a_file_larger_than_the_dmp_takes_is_refused_naming_its_flag_doc_1(
+    cli: Cli,
+) -> None:
+    """DOC-1: 50 MiB at most, the same limit for a deposit and an
+    attachment, taken from the domain; nothing is read beyond it."""
+    big = Path(cli.folder) / "scan.pdf"
+    with big.open("wb") as handle:
+        handle.truncate(MAX_SIZE + 1)  # sparse: no 50 MiB written to disk
+    deposit, attach = cli.many(
+        [
+            (
+                *("doc", "deposit", "--nir", NIR, *PHYSICIAN, "--file", str(big)),
+                *("--title", "T", "--loinc", "11488-4", "--category", "report"),
+                *("--care-time", cli.care_time()),
+            ),
+            (
+                *("message", "open", "--nir", NIR, *PHYSICIAN[:2]),
+                *("--subject", "s", "--body", "b", "--attach", str(big)),
+            ),
+        ],
+        code=2,
+    )
+    assert "scan.pdf is larger than 50 MiB (DOC-1)" in deposit["fields"]["--file"]
+    assert "scan.pdf is larger than 50 MiB (DOC-1)" in attach["fields"]["--attach"]

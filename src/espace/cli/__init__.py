@@ -51,6 +51,7 @@ from espace.application.errors import (
 )
 from espace.application.lifecycle import read_feed
 from espace.application.schemas import parse_instant
+from espace.domain.documents import MAX_SIZE
 from espace.domain.errors import EspaceError, InvalidIdentifier, RuleViolation
 from espace.projections.deadlines import KINDS as DEADLINE_KINDS
 
@@ -324,6 +325,22 @@ def in_flags(exc: InvalidInput, cmd: click.Command) -> InvalidInput:
 def file_name(stream: Any) -> str:
     """How the operator named a file argument (``-`` for stdin)."""
     return str(getattr(stream, "name", "-"))
+
+
+def read_document(stream: BinaryIO, flag: str) -> bytes:
+    """A file to deposit or attach, read whole, up to the largest document
+    the DMP accepts (DOC-1): a larger one is refused naming ``flag``."""
+    data = stream.read(MAX_SIZE + 1)
+    if len(data) > MAX_SIZE:
+        raise InvalidInput(
+            {
+                flag: [
+                    f"{Path(file_name(stream)).name} is larger than "
+                    f"{MAX_SIZE // 2**20} MiB (DOC-1)"
+                ]
+            }
+        )
+    return data
 
 
 def espace_ref(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -29,6 +29,7 @@ from espace.cli import (
     paged,
     publish_options,
     publish_table,
+    read_document,
     resolve,
     show,
     show_history,
@@ -65,13 +66,6 @@ def _mode(emergency: bool, samu: bool) -> str:
     if emergency and samu:
         raise InvalidInput({"mode": ["--emergency or --samu, not both"]})
     return "samu" if samu else "emergency" if emergency else "care"
-
-
-def _read_file(stream: BinaryIO, limit: int = 50 * 1024 * 1024 + 1) -> bytes:
-    data = stream.read(limit)
-    if len(data) >= limit:
-        raise InvalidInput({"file": ["larger than 50 MiB (DOC-1)"]})
-    return data
 
 
 def _format_of(path: str, given: str | None) -> str:
@@ -184,7 +178,7 @@ def deposit_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
             kw["hidden_from_holder"],
             kw["hidden_from_representatives"],
         ),
-        _read_file(file),
+        read_document(file, "file"),
     )
     emit(outcome, as_json)
 
@@ -202,7 +196,10 @@ def upload_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
     meta = _metadata(
         kw["loinc"], kw["title"], kw["care_time"], _format_of(file.name, kw["fmt"])
     )
-    emit(store.records.deposit(actor, espace_id, meta, _read_file(file)), as_json)
+    emit(
+        store.records.deposit(actor, espace_id, meta, read_document(file, "file")),
+        as_json,
+    )
 
 
 @command(doc_group, "replace")
@@ -220,7 +217,10 @@ def replace_cmd(ctx: Context, as_json: bool, **kw: Any) -> None:
         kw["loinc"], kw["title"], kw["care_time"], _format_of(file.name, kw["fmt"])
     )
     emit(
-        store.records.replace(actor, kw["document_id"], meta, _read_file(file)), as_json
+        store.records.replace(
+            actor, kw["document_id"], meta, read_document(file, "file")
+        ),
+        as_json,
     )
 
 

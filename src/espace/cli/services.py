@@ -32,6 +32,7 @@ from espace.cli import (
     progress_bar,
     publish_options,
     publish_table,
+    read_document,
     resolve,
     show,
     show_history,
@@ -292,10 +293,7 @@ def _files(streams: tuple[BinaryIO, ...]) -> list[NewFile]:
         guessed, _ = mimetypes.guess_type(name)
         if guessed is None:
             raise InvalidInput({"attach": [f"cannot tell the format of {name}"]})
-        content = stream.read(50 * 1024 * 1024 + 1)
-        if len(content) > 50 * 1024 * 1024:
-            raise InvalidInput({"attach": [f"{name} is larger than 50 MiB (DOC-1)"]})
-        files.append(NewFile(name, guessed, content))
+        files.append(NewFile(name, guessed, read_document(stream, "attach")))
     return files
 
 
