@@ -78,16 +78,13 @@ def page_rows(
     return Rows((dict(r) for r in found), total)
 
 
-MAX_LIMIT = 100_000
-"""The most rows one page of a read model returns."""
-
 Q = TypeVar("Q")
 
 
 def checked_queries(cls: type[Q]) -> type[Q]:
     """A read model's queries check what they are given, by the types they
-    declare: an id (``UUID``) must be one, ``limit`` is 1 to
-    :data:`MAX_LIMIT` and ``offset`` 0 or more; anything else is
+    declare: an id (``UUID``) must be one, ``limit`` a whole number from 1
+    (as large as the caller wants every row) and ``offset`` from 0; else
     :class:`InvalidInput` naming the parameter, never a database error. The
     read models are public (``store.espaces``, ``store.documents``…)."""
     for name, method in list(vars(cls).items()):
@@ -108,9 +105,9 @@ def _checks(method: Callable[..., Any]) -> dict[str, Callable[[Any], str | None]
         if hint is UUID or (optional and UUID in typing.get_args(hint)):
             found[param.name] = _an_id(optional)
         elif param.name == "limit":
-            found[param.name] = _a_count(1, MAX_LIMIT, optional)
+            found[param.name] = _a_count(1, optional)
         elif param.name == "offset":
-            found[param.name] = _a_count(0, None, optional)
+            found[param.name] = _a_count(0, optional)
     return found
 
 
@@ -123,17 +120,13 @@ def _an_id(optional: bool) -> Callable[[Any], str | None]:
     return check
 
 
-def _a_count(low: int, high: int | None, optional: bool) -> Callable[[Any], str | None]:
+def _a_count(low: int, optional: bool) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if value is None and optional:
             return None
-        if (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and low <= value <= (high if high is not None else value)
-        ):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= low:
             return None
-        return f"a whole number from {low}" + (f" to {high}" if high else "")
+        return f"a whole number from {low}"
 
     return check
 
