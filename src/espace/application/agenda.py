@@ -207,7 +207,7 @@ class AgendaService(ServiceBase):
         decision (LC-4, LC-8, LC-11, LC-12)."""
         if actor.kind is ActorKind.PROFESSIONAL:
             self._require(actor, Action.APPOINTMENT, espace)
-        elif actor.kind in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE):
+        elif actor.holder_side:
             self._holder(actor, Action.UPLOAD, espace)
         else:
             raise RuleViolation("AG-1", f"an {actor.kind} does not keep an agenda")

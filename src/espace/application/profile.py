@@ -21,7 +21,7 @@ from espace.application.common import ServiceBase
 from espace.application.errors import NotFound
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock
-from espace.domain.access import Action, Actor, ActorKind
+from espace.domain.access import Action, Actor
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
 from espace.domain.profile import MedicalProfile, describe, profile_id
@@ -261,7 +261,7 @@ class ProfileService(ServiceBase):
     def _holder_side(self, actor: Actor) -> Actor:
         """PRO-1: the holder fills in the profile; the record's decision then
         says when (LC-4 activated, LC-8 read-only archive, LC-11, LC-12)."""
-        if actor.kind not in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE):
+        if not actor.holder_side:
             raise RuleViolation(
                 "PRO-1", "the medical profile is the holder's: only they fill it in"
             )

@@ -53,7 +53,7 @@ class DocumentUseCases(RecordBase):
         meta = schemas.load(schemas.DocumentSchema, metadata)
         if not content:
             raise InvalidInput({"content": ["the document is empty"]})
-        holder = actor.kind in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE)
+        holder = actor.holder_side
         types = self.matrix().types
         known = self._known_type(meta, types)
         if holder:
@@ -267,7 +267,7 @@ class DocumentUseCases(RecordBase):
     def _author_key(self, actor: Actor, doc: Document) -> tuple[str, str]:
         if actor.kind is ActorKind.PROFESSIONAL:
             return "professional", actor.id
-        if actor.kind in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE):
+        if actor.holder_side:
             return "holder", str(doc.espace_id)
         return str(actor.kind), actor.id
 

@@ -76,17 +76,12 @@ def actor_options(
 def resolve_actor(kw: dict[str, Any], espace_id: UUID | None) -> Actor:
     """The actor the flags name (and takes those flags out of ``kw``); the
     holder and a representative act on ``espace_id``."""
-    offered = [
-        f"--{k.replace('_', '-')}" for k in _KEYS if k.startswith("as_") and k in kw
-    ]
+    flags = [k for k in _KEYS if k.startswith("as_") and k in kw]
     given = {k: kw.pop(k, None) for k in _KEYS}
-    chosen = [
-        k.removeprefix("as_")
-        for k in _KEYS
-        if _flag(k) and given[k] is not None and given[k] is not False
-    ]
+    chosen = [k.removeprefix("as_") for k in flags if given[k]]
     if len(chosen) != 1:
-        raise InvalidInput({"actor": [f"give exactly one of {', '.join(offered)}"]})
+        offered = ", ".join(f"--{k.replace('_', '-')}" for k in flags)
+        raise InvalidInput({"actor": [f"give exactly one of {offered}"]})
     kind = chosen[0]
     data: dict[str, Any] = {"kind": kind}
     if kind == "professional":
@@ -96,8 +91,3 @@ def resolve_actor(kw: dict[str, Any], espace_id: UUID | None) -> Actor:
     elif kind == "establishment":
         data.update(finess=given["as_establishment"], name=given["establishment_name"])
     return actor_from(data, espace_id)
-
-
-def _flag(key: str) -> bool:
-    """One of the --as-… flags (the others qualify them)."""
-    return key.startswith("as_")

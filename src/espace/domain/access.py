@@ -512,7 +512,7 @@ def decide(
     espace, and the directory's profession is the one that counts).
     """
     if action is Action.PROFILE:
-        if actor.kind not in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE):
+        if not actor.holder_side:
             return Decision.deny("PRO-1", "the medical profile is the holder's")
         action = Action.READ
     if actor.kind is ActorKind.ESTABLISHMENT:
@@ -543,9 +543,7 @@ def decide(
         return _professional(actor, action, espace, consent, matrix, document, mode)
     if mode is not Mode.CARE:
         return Decision.deny("ACC-5", "emergency access is for professionals")
-    if actor.kind in (ActorKind.HOLDER, ActorKind.REPRESENTATIVE) and actor.id != str(
-        espace.espace_id
-    ):
+    if actor.holder_side and actor.id != str(espace.espace_id):
         return Decision.deny("ACC-1", "not this person's espace")
     if actor.kind is ActorKind.HOLDER:
         return _holder(action, espace, document)
