@@ -101,10 +101,10 @@ def catch_up(store: Store, repeat: int) -> tuple[float, float]:
 
 
 def verify(store: Store, repeat: int) -> tuple[float, float]:
-    table = store.events.recorder.events_table_name  # type: ignore[attr-defined]
+    table = store._infra.events.recorder.events_table_name  # type: ignore[attr-defined]
 
     def raw() -> None:
-        with store.engine.connect() as conn:
+        with store._infra.engine.connect() as conn:
             for (state,) in conn.execute(sa.text(f"SELECT state FROM {table}")):
                 hashlib.sha256(bytes(state)).digest()
 
@@ -117,7 +117,7 @@ def verify(store: Store, repeat: int) -> tuple[float, float]:
 
 
 def replay(store: Store, events: int, repeat: int) -> tuple[float, float]:
-    espace_id = store.espaces.ids_in_state("notified", limit=1)[0]
+    espace_id = store.views.espaces.ids_in_state("notified", limit=1)[0]
     at = START + timedelta(hours=2)
     for start in range(0, events, 500):
         traces = [
@@ -138,17 +138,17 @@ def replay(store: Store, events: int, repeat: int) -> tuple[float, float]:
             )
             for i in range(min(500, events - start))
         ]
-        store.events.save(*traces)
+        store._infra.events.save(*traces)
     store.sync()
-    rows = store.audit_log.tree.leaves(espace_id=espace_id)
+    rows = store._infra.audit_log.tree.leaves(espace_id=espace_id)
     ids = [int(r["notification_id"]) for r in rows]
-    table = store.events.recorder.events_table_name  # type: ignore[attr-defined]
-    mapper: Any = store.events.mapper
+    table = store._infra.events.recorder.events_table_name  # type: ignore[attr-defined]
+    mapper: Any = store._infra.events.mapper
 
-    stored, position = events_table(store.engine, table)
+    stored, position = events_table(store._infra.engine, table)
 
     def raw() -> None:
-        with store.engine.connect() as conn:
+        with store._infra.engine.connect() as conn:
             for start in range(0, len(ids), 400):
                 query = sa.select(stored).where(
                     stored.c[position].in_(ids[start : start + 400])
@@ -166,9 +166,9 @@ def replay(store: Store, events: int, repeat: int) -> tuple[float, float]:
 
     t_raw, t_replay = [], []
     for _ in range(repeat):
-        store.keystore._cache.clear()  # both sides unwrap the key once
+        store._infra.keystore._cache.clear()  # both sides unwrap the key once
         t_raw.append(timed(raw))
-        store.keystore._cache.clear()
+        store._infra.keystore._cache.clear()
         t_replay.append(timed(lambda: store.audit.history(espace_id, auditor="bench")))
     return best(t_raw), best(t_replay)
 
@@ -240,7 +240,7 @@ def main() -> None:
             env = store_env(url)
             store = filled(url, env, people, args.seed)
             try:
-                head = store.events.recorder.max_notification_id()
+                head = store._infra.events.recorder.max_notification_id()
                 without, with_tree = catch_up(store, args.repeat)
                 raw_read, verified = verify(store, args.repeat)
                 raw_decrypt, replayed = replay(store, args.events, args.repeat)

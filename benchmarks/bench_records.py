@@ -25,7 +25,7 @@ a fresh schema that the script creates and drops), each side measured
     no prior trace, and on an espace of the same store with ``--prior-traces``
     traces (single reads alternating between the two, median per run),
     inserted beforehand as AccessTrace aggregates through
-    ``store.events.save(*traces)`` in batches of 1,000. The ratio should be
+    ``store._infra.events.save(*traces)`` in batches of 1,000. The ratio should be
     about 1.0: a trace is one insert whatever the record's history.
 
 Figures, not assertions. Ratios are espace / baseline rates (a, b) and time
@@ -266,7 +266,7 @@ def trace_cost(url: str, prior: int, sample: int, repeat: int) -> FlatResult:
         started = perf_counter()
         for start in range(0, prior, TRACE_BATCH):
             size = min(TRACE_BATCH, prior - start)
-            store.events.save(
+            store._infra.events.save(
                 *[
                     trace_aggregate(busy, busy_doc, T0 + timedelta(seconds=start + i))
                     for i in range(size)

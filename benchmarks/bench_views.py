@@ -67,8 +67,10 @@ def measure(url: str, people: int, repeats: int) -> tuple[float, float, int]:
         catch_ups, baselines = [], []
         for _ in range(repeats):
             catch_ups.append(timed(lambda: store.rebuild_views(["espaces"])))
-            baselines.append(baseline(store.engine, store.runner.page_size))
-        n = store.espaces.counts_by_state()["affiliated"]
+            baselines.append(
+                baseline(store._infra.engine, store._infra.runner.page_size)
+            )
+        n = store.views.espaces.counts_by_state()["affiliated"]
     return statistics.median(catch_ups), statistics.median(baselines), n
 
 

@@ -74,7 +74,7 @@ class Record:
         return {r["document_id"] for r in rows}
 
     def traces(self) -> int:
-        return self.store.journal.count(self.espace_id)
+        return self.store.views.journal.count(self.espace_id)
 
 
 def choose(rec: Record, choice: str, who: Actor | None = None) -> None:

@@ -14,14 +14,16 @@ from espace import Store
 
 
 def events_table(store: Store) -> str:
-    return str(store.events.recorder.events_table_name)  # type: ignore[attr-defined]
+    return str(store._infra.events.recorder.events_table_name)  # type: ignore[attr-defined]
 
 
 def event_rows(store: Store) -> list[dict[str, Any]]:
     """Every stored event, in log order, as the database holds it."""
     table = events_table(store)
-    position = "rowid" if store.engine.dialect.name == "sqlite" else "notification_id"
-    with store.engine.connect() as conn:
+    position = (
+        "rowid" if store._infra.engine.dialect.name == "sqlite" else "notification_id"
+    )
+    with store._infra.engine.connect() as conn:
         rows = conn.execute(
             sa.text(
                 f"SELECT {position} AS notification_id, originator_id, "
@@ -48,20 +50,24 @@ def row_of(store: Store, originator_id: UUID, version: int) -> dict[str, Any]:
 
 
 def _where(store: Store) -> str:
-    cast = "CAST(:oid AS uuid)" if store.engine.dialect.name == "postgresql" else ":oid"
+    cast = (
+        "CAST(:oid AS uuid)"
+        if store._infra.engine.dialect.name == "postgresql"
+        else ":oid"
+    )
     return f"originator_id = {cast} AND originator_version = :version"
 
 
 def _oid(store: Store, originator_id: UUID) -> Any:
     return (
         str(originator_id)
-        if store.engine.dialect.name == "postgresql"
+        if store._infra.engine.dialect.name == "postgresql"
         else originator_id.hex
     )
 
 
 def set_state(store: Store, originator_id: UUID, version: int, state: bytes) -> None:
-    with store.engine.begin() as conn:
+    with store._infra.engine.begin() as conn:
         conn.execute(
             sa.text(
                 f"UPDATE {events_table(store)} SET state = :state WHERE {_where(store)}"
@@ -79,7 +85,7 @@ def flip_byte(store: Store, originator_id: UUID, version: int, at: int = -5) -> 
 
 
 def delete_event(store: Store, originator_id: UUID, version: int) -> None:
-    with store.engine.begin() as conn:
+    with store._infra.engine.begin() as conn:
         conn.execute(
             sa.text(f"DELETE FROM {events_table(store)} WHERE {_where(store)}"),
             {"oid": _oid(store, originator_id), "version": version},
@@ -90,7 +96,7 @@ def damage_key(store: Store, key_id: UUID) -> None:
     """Change one byte of a wrapped data key in the keystore."""
     from espace.adapters.crypto import espace_keys
 
-    with store.engine.begin() as conn:
+    with store._infra.engine.begin() as conn:
         wrapped = conn.execute(
             sa.select(espace_keys.c.wrapped_key).where(espace_keys.c.key_id == key_id)
         ).scalar_one()
@@ -104,7 +110,9 @@ def damage_key(store: Store, key_id: UUID) -> None:
 
 
 def _position_column(store: Store) -> str:
-    return "rowid" if store.engine.dialect.name == "sqlite" else "notification_id"
+    return (
+        "rowid" if store._infra.engine.dialect.name == "sqlite" else "notification_id"
+    )
 
 
 def swap_states(store: Store, a: tuple[UUID, int], b: tuple[UUID, int]) -> None:
@@ -127,7 +135,7 @@ def insert_row(
     (their notification ids change), as a forger inserting in the middle of
     the log would have to do."""
     table, position = events_table(store), _position_column(store)
-    with store.engine.begin() as conn:
+    with store._infra.engine.begin() as conn:
         conn.execute(
             sa.text(
                 f"UPDATE {table} SET {position} = {position} + 1000000 "
@@ -141,7 +149,7 @@ def insert_row(
                 f"INSERT INTO {table} ({columns}) VALUES (:at, "
                 + (
                     "CAST(:oid AS uuid)"
-                    if store.engine.dialect.name == "postgresql"
+                    if store._infra.engine.dialect.name == "postgresql"
                     else ":oid"
                 )
                 + ", :version, :topic, :state)"
@@ -160,7 +168,7 @@ def set_tree_hash(store: Store, leaf_index: int, value: bytes) -> None:
     """Change the stored hash of one leaf of the audit tree."""
     from espace.adapters.audittree import leaves
 
-    with store.engine.begin() as conn:
+    with store._infra.engine.begin() as conn:
         conn.execute(
             leaves.update()
             .where(leaves.c.leaf_index == leaf_index)

@@ -1,8 +1,8 @@
 """espace: an event-sourced core for a national personal health space.
 
 The public API is :class:`espace.Store` (open a store from a URL, use its
-``lifecycle`` and ``deadlines`` use cases and its ``espaces`` and
-``deadline_view`` read models), :func:`espace.init_store`, and
+use cases, ``store.lifecycle``, ``store.records``…, and its read models,
+``store.views.espaces``, ``store.views.deadlines``…), :func:`espace.init_store`, and
 :class:`espace.Actor`, who acts, as every service takes it
 (``Actor.holder(espace_id)``, ``Actor.professional(idnatps)``, …). Every
 error raised on purpose derives from :class:`espace.EspaceError`.

@@ -244,7 +244,7 @@ def run_simulation(
         url, clock=lambda: now[0], sync_views=False, environ=environ
     ) as store:
         store.sync()
-        if sum(store.espaces.counts_by_state().values()) > 0:
+        if sum(store.views.espaces.counts_by_state().values()) > 0:
             raise ConfigurationError(
                 "the simulation store already holds espaces: use --fresh or another "
                 "file"
@@ -259,12 +259,12 @@ def run_simulation(
             "people": people,
             "seed": seed,
             "database": store.settings.redacted_url,
-            "states": store.espaces.counts_by_state(),
+            "states": store.views.espaces.counts_by_state(),
             "events": events,
             "commands": sim.commands,
             "rejected_rows": sim.rejected_rows,
             "actions": dict(sorted(sim.actions.items())),
-            **store.content_counts(),
+            **store.views.counts(),
             "deadlines": dict(sorted(sim.deadlines.items())),
             "reference_tables": sim.reference,
             "audit": sim.audit,
@@ -634,9 +634,7 @@ class _Simulation:
     def audit_day(self, population: list[Person]) -> None:
         audit, rng = self.store.audit, random.Random(len(population))
         signed = audit.checkpoint()
-        signer = self.store.audit_log.signer
-        assert signer is not None  # run_simulation always gives one
-        verifier = signer.verifier
+        verifier = audit.verifier()  # run_simulation always gives a key
         with_documents = [p for p in population if p.documents]
         chosen = rng.sample(with_documents, min(self.AUDITED, len(with_documents)))
         midway = self.at_day(ACTIVE_DAYS // 2, hour=12)
@@ -676,7 +674,8 @@ class _Simulation:
             p
             for p in population
             if p.espace_id is not None
-            and (self.store.espaces.get(p.espace_id) or {}).get("state") == "erased"
+            and (self.store.views.espaces.get(p.espace_id) or {}).get("state")
+            == "erased"
         ][:1]
         for person in erased:
             assert person.espace_id is not None

@@ -89,7 +89,7 @@ def test_a_changed_byte_is_quarantined_located_and_exits_7_for_its_espace_only(
 
 
 def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
-    with store.engine.connect() as conn:
+    with store._infra.engine.connect() as conn:
         return {
             t.name: sorted(tuple(r) for r in conn.execute(sa.select(t)))
             for t in (espaces_table, deadlines_table)
@@ -101,7 +101,7 @@ def shadow_exists(cli: Any) -> bool:
     url = cli.env["ESPACE_DATABASE_URL"]
     if url.startswith("sqlite"):
         return Path(url.removeprefix("sqlite:///") + ".rebuild").exists()
-    with open_store(cli) as store, store.engine.connect() as conn:
+    with open_store(cli) as store, store._infra.engine.connect() as conn:
         found = conn.execute(
             sa.text(
                 "SELECT count(*) FROM information_schema.schemata "

@@ -155,14 +155,14 @@ def test_espace_ids_are_keyed_hashes_that_differ_across_master_keys_id_2_adr_000
     with helpers.fresh_store(other_url, clock) as other:
         other_id = other.lifecycle.espace_id_for(person.nir)
         other.lifecycle.affiliate_feed([(2, person.row)])
-        assert other.espaces.get(other_id) is not None
-        assert other.espaces.get(espace_id) is None
+        assert other.views.espaces.get(other_id) is not None
+        assert other.views.espaces.get(espace_id) is None
 
     assert other_id != espace_id
     assert espace_id not in unkeyed_ids(person.nir)
     assert other_id not in unkeyed_ids(person.nir)
-    assert store.espaces.get(espace_id) is not None
-    assert store.espaces.get(other_id) is None
+    assert store.views.espaces.get(espace_id) is not None
+    assert store.views.espaces.get(other_id) is None
     # With the key it is an HMAC of the INS, stable for the life of the store.
     key = store.lifecycle.hashing.id_key
     digest = hmac.new(key, f"{NIR_OID}:{person.nir}".encode(), hashlib.sha256)
@@ -179,7 +179,7 @@ def test_an_erased_espaces_wrapped_key_is_gone_from_the_sqlite_files_sec_4(
         espace_id = helpers.affiliate(store, person)
         helpers.notify(store, person)
         store.lifecycle.activate(person.activation())
-        with store.engine.connect() as conn:
+        with store._infra.engine.connect() as conn:
             wrapped = conn.execute(
                 sa.select(espace_keys.c.wrapped_key).where(
                     espace_keys.c.key_id == espace_id

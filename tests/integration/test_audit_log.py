@@ -45,7 +45,7 @@ def audited(
         first = make_record(store, clock, people, helpers)
         second = make_record(store, clock, people, helpers)
         first.deposit()
-        store.audit_log.checkpoint(clock.now)
+        store._infra.audit_log.checkpoint(clock.now)
         second.deposit()
         yield store, first, second
 
@@ -69,7 +69,7 @@ def test_an_intact_log_verifies_with_every_checkpoint_signed_and_matching(
     audited: tuple[Store, Record, Record],
 ) -> None:
     store, _, _ = audited
-    store.audit_log.checkpoint(store.clock())
+    store._infra.audit_log.checkpoint(store.clock())
     report = store.audit.verify([SIGNER.verifier])
     assert report.intact, report.as_dict()
     assert report.rows == report.tree_size == len(event_rows(store))
@@ -85,7 +85,7 @@ def test_every_leaf_commits_to_its_row_and_its_espace(
 ) -> None:
     store, first, _ = audited
     store.sync()
-    leaves = store.audit_log.tree.leaves(espace_id=first.espace_id)
+    leaves = store._infra.audit_log.tree.leaves(espace_id=first.espace_id)
     assert leaves
     for row in leaves:
         leaf = Leaf.decode(bytes(row["leaf"]))
@@ -104,7 +104,7 @@ def test_one_byte_changed_in_one_event_is_found_at_its_position(
     assert found[0] == ("state_changed", at)
     assert (
         "checkpoint_root_differs",
-        store.audit_log.tree.checkpoints()[0].size,
+        store._infra.audit_log.tree.checkpoints()[0].size,
     ) in found
 
 
@@ -178,7 +178,7 @@ def test_a_changed_tree_table_is_found_while_the_log_itself_verifies(
     report = store.audit.verify()
     assert report.problems[0].kind == "tree_changed"
     assert {c.root for c in report.checkpoints} == {"matches"}
-    with store.engine.begin() as conn:
+    with store._infra.engine.begin() as conn:
         conn.execute(nodes.update().where(nodes.c.level == 2).values(hash=bytes(32)))
     assert "tree_changed" in {p.kind for p in store.audit.verify().problems}
 
@@ -188,11 +188,11 @@ def test_a_checkpoint_is_not_signed_over_an_inconsistent_tree(
 ) -> None:
     store, first, _ = audited
     store.sync()
-    with store.engine.begin() as conn:
+    with store._infra.engine.begin() as conn:
         conn.execute(nodes.update().values(hash=bytes(32)))
     first.deposit()
     with pytest.raises(DamagedRecord, match="not consistent with the checkpoint"):
-        store.audit_log.checkpoint(store.clock())
+        store._infra.audit_log.checkpoint(store.clock())
 
 
 def test_a_checkpoint_signed_by_another_key_is_not_trusted(
@@ -211,8 +211,10 @@ def test_a_consistency_proof_between_checkpoints_verifies_rfc_9162(
 ) -> None:
     store, first, _ = audited
     first.deposit()
-    store.audit_log.checkpoint(store.clock())
-    older, newer = sorted(store.audit_log.tree.checkpoints(), key=lambda c: c.size)
+    store._infra.audit_log.checkpoint(store.clock())
+    older, newer = sorted(
+        store._infra.audit_log.tree.checkpoints(), key=lambda c: c.size
+    )
     proof = store.audit.prove_consistency(older.size, newer.size)
     import base64
 
@@ -238,7 +240,7 @@ def test_the_log_still_verifies_after_an_erasure_sec_4(
     store.lifecycle.request_erasure(first.espace_id)
     clock.advance(minutes=1)
     store.run_deadlines()
-    store.audit_log.checkpoint(clock.now)
+    store._infra.audit_log.checkpoint(clock.now)
     report = store.audit.verify()
     assert report.intact, report.as_dict()
 
@@ -256,13 +258,13 @@ def test_commands_leave_the_tree_to_the_runner_and_to_the_audit_calls(
     lag = {v.name: v.lag for v in store.view_status()}
     assert lag.pop("audit_tree") > 0
     written = {get_topic(Document.Deposited), get_topic(AccessTrace.Recorded)}
-    readers = set(store.runner.consumers(written, among=list(lag)))
+    readers = set(store._infra.runner.consumers(written, among=list(lag)))
     assert {"documents", "journal"} <= readers
     assert {name: lag[name] for name in readers} == dict.fromkeys(readers, 0)
     report = store.audit.verify([SIGNER.verifier])
     assert report.intact, report.as_dict()
     assert report.tree_size < report.rows == len(event_rows(store))
-    signed = store.audit_log.checkpoint(store.clock())
+    signed = store._infra.audit_log.checkpoint(store.clock())
     assert signed.size == len(event_rows(store))
     assert {v.name: v.lag for v in store.view_status()}["audit_tree"] == 0
 
@@ -274,13 +276,13 @@ def test_a_rebuilt_tree_is_the_tree_every_checkpoint_signed(
     PostgreSQL) and swapped in: the same leaves, the same roots, so the
     checkpoints signed before still match (SEC-2, ACC-6)."""
     store, _, _ = audited
-    store.audit_log.checkpoint(store.clock())
-    before = store.audit_log.tree.leaves()
+    store._infra.audit_log.checkpoint(store.clock())
+    before = store._infra.audit_log.tree.leaves()
 
     applied = store.rebuild_views(["audit_tree"])
 
     assert applied["audit_tree"] == len(event_rows(store))
-    assert store.audit_log.tree.leaves() == before
+    assert store._infra.audit_log.tree.leaves() == before
     report = store.audit.verify([SIGNER.verifier])
     assert report.intact, report.as_dict()
     assert [c.root for c in report.checkpoints] == ["matches", "matches"]

@@ -38,9 +38,9 @@ def audited(
 def traces(store: Store) -> list[AccessTrace]:
     """Every trace in the log, read from the events (not the journal)."""
     found = []
-    for notification in store.events.recorder.select_notifications(0, 100_000):
+    for notification in store._infra.events.recorder.select_notifications(0, 100_000):
         if notification.topic.endswith("AccessTrace.Recorded"):
-            found.append(store.events.repository.get(notification.originator_id))
+            found.append(store._infra.events.repository.get(notification.originator_id))
     return found
 
 

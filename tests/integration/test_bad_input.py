@@ -24,10 +24,10 @@ def rec(store: Store, clock: Any, people: Any, helpers: Any) -> Record:
 
 def refused(store: Store, call: Any, *args: Any, **kw: Any) -> dict[str, list[str]]:
     """The InvalidInput's fields; and nothing was written to the log."""
-    before = store.events.recorder.max_notification_id()
+    before = store._infra.events.recorder.max_notification_id()
     with pytest.raises(InvalidInput) as info:
         call(*args, **kw)
-    assert store.events.recorder.max_notification_id() == before
+    assert store._infra.events.recorder.max_notification_id() == before
     return info.value.fields
 
 

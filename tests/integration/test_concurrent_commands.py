@@ -113,7 +113,7 @@ def test_a_person_already_affiliated_in_a_batch_keeps_the_batch_one_save_lc_1(
     rows = [people.make().row for _ in range(500)]
     first = store.lifecycle.affiliate_feed([(2, rows[250])])
     assert first.created == 1
-    recorder = store.events.recorder
+    recorder = store._infra.events.recorder
     saves: list[int] = []
     original = recorder.insert_events
 

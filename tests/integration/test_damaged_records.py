@@ -37,7 +37,7 @@ def two(store: Store, clock: Any, people: Any, helpers: Any) -> tuple[Record, Re
 
 
 def view_rows(store: Store, table: sa.Table) -> list[tuple[Any, ...]]:
-    with store.engine.connect() as conn:
+    with store._infra.engine.connect() as conn:
         return sorted(tuple(r) for r in conn.execute(sa.select(table)))
 
 
@@ -105,7 +105,7 @@ def test_a_value_a_view_cannot_store_is_skipped_by_that_view_alone_ag_1(
         place=None,
         reason=None,
     )
-    store.events.save(bad)
+    store._infra.events.save(bad)
     rec.clock.advance(minutes=1)
 
     result = store.agenda.schedule(
@@ -198,12 +198,12 @@ def test_a_command_whose_events_committed_returns_its_result_when_the_views_lag(
     never given (DOC-2 here: the deposit's ids and trace)."""
     rec, other = two
     store = rec.store
-    catching_up = store.runner.catch_up
+    catching_up = store._infra.runner.catch_up
 
     def lost(*args: Any, **kwargs: Any) -> Any:
         raise sa.exc.OperationalError("SELECT", {}, Exception("server closed"))
 
-    monkeypatch.setattr(store.runner, "catch_up", lost)
+    monkeypatch.setattr(store._infra.runner, "catch_up", lost)
     rec.clock.advance(minutes=1)
     outcome = other.store.records.deposit(
         PHYSICIAN, other.espace_id, other.meta(), b"compte rendu"
@@ -211,7 +211,7 @@ def test_a_command_whose_events_committed_returns_its_result_when_the_views_lag(
 
     assert outcome.trace_id
     assert store.views_behind
-    monkeypatch.setattr(store.runner, "catch_up", catching_up)
+    monkeypatch.setattr(store._infra.runner, "catch_up", catching_up)
     rec.deposit()  # the next command catches up what was left
     assert not store.views_behind
     assert all(v.lag == 0 for v in store.view_status() if v.after_commands)

@@ -33,7 +33,7 @@ GENEROUS_WAIT = 20.0
 def saved_events(store: Store) -> Iterator[list[Any]]:
     """Every domain event the store saves, captured on its way to the log."""
     captured: list[Any] = []
-    original = store.events.save
+    original = store._infra.events.save
 
     def spy(*objs: Any, **kwargs: Any) -> Any:
         for obj in objs:
@@ -41,9 +41,9 @@ def saved_events(store: Store) -> Iterator[list[Any]]:
             captured.extend(list(pending) if pending is not None else [obj])
         return original(*objs, **kwargs)
 
-    store.events.save = spy  # type: ignore[method-assign]
+    store._infra.events.save = spy  # type: ignore[method-assign]
     yield captured
-    del store.events.save
+    del store._infra.events.save
 
 
 def events_of(saved: list[Any], espace_id: UUID | None, kind: type) -> list[Any]:
@@ -52,13 +52,13 @@ def events_of(saved: list[Any], espace_id: UUID | None, kind: type) -> list[Any]
 
 def view(store: Store, espace_id: UUID | None) -> dict[str, Any]:
     assert espace_id is not None
-    row = store.espaces.get(espace_id)
+    row = store.views.espaces.get(espace_id)
     assert row is not None
     return row
 
 
 def deadline_kinds(store: Store, espace_id: UUID | None) -> set[str]:
-    rows = store.deadline_view.upcoming(limit=10_000)
+    rows = store.views.deadlines.upcoming(limit=10_000)
     return {r["kind"] for r in rows if r["espace_id"] == espace_id}
 
 
@@ -166,7 +166,7 @@ def test_the_archive_is_erased_ten_years_after_closure_dated_at_the_run_lc_8_sec
         store.lifecycle.get(espace_id)
     assert view(store, espace_id) == tombstone(espace_id)
     assert deadline_kinds(store, espace_id) == set()
-    with store.engine.connect() as conn:
+    with store._infra.engine.connect() as conn:
         key = conn.execute(
             sa.select(espace_keys).where(espace_keys.c.key_id == espace_id)
         ).one()
@@ -193,7 +193,7 @@ def test_an_express_erasure_is_carried_out_at_the_next_run_dated_then_lc_9_sec_4
     with pytest.raises(NotFound):
         store.lifecycle.summary(espace_id)
     assert view(store, espace_id) == tombstone(espace_id)
-    assert store.espaces.counts_by_state()["erased"] == 1
+    assert store.views.espaces.counts_by_state()["erased"] == 1
 
 
 # --------------------------------------------------------------------- LC-12
@@ -237,15 +237,19 @@ def test_a_second_run_does_nothing_lc_4_lc_7_lc_9_lc_12(
     first = store.run_deadlines()
     assert first["done"] == {"opening": 1, "erasure": 1}
     head = helpers.log_head(store)
-    views = (store.espaces.find(limit=100), store.deadline_view.upcoming(limit=100))
+    views = (
+        store.views.espaces.find(limit=100),
+        store.views.deadlines.upcoming(limit=100),
+    )
 
     second = store.run_deadlines()
 
     assert (second["done"], second["skipped"], second["failed"]) == ({}, {}, [])
     assert helpers.log_head(store) == head
-    assert (store.espaces.find(limit=100), store.deadline_view.upcoming(limit=100)) == (
-        views
-    )
+    assert (
+        store.views.espaces.find(limit=100),
+        store.views.deadlines.upcoming(limit=100),
+    ) == (views)
 
 
 def test_one_run_after_downtime_catches_up_on_everything_that_fell_due_lc_4_to_lc_12(
@@ -294,7 +298,7 @@ def test_one_run_after_downtime_catches_up_on_everything_that_fell_due_lc_4_to_l
         assert erased.timestamp == run_at
     assert view(store, minor.espace_id)["minor_represented"] is False
     assert view(store, untouched.espace_id)["state"] == "active"
-    assert store.deadline_view.due(run_at) == []
+    assert store.views.deadlines.due(run_at) == []
     assert store.run_deadlines()["done"] == {}
 
 
@@ -310,7 +314,7 @@ def test_a_stale_deadline_row_is_skipped_not_failed_lc_3_lc_4(
         helpers.affiliate(store, person)
         deadline = helpers.notify(store, person)
     # The views fall behind: the opposition is in the log, not in the to-do list.
-    monkeypatch.setattr(store.events, "after_save", None)
+    monkeypatch.setattr(store._infra.events, "after_save", None)
     monkeypatch.setattr(store.deadlines, "sync", lambda: None)
     clock.advance(days=4)
     store.lifecycle.oppose(stale.espace_id)
@@ -413,13 +417,13 @@ def test_the_deadline_view_pages_and_filters_by_espace_and_the_head_counts_lc_4(
     assert store.head() > before
     assert store.head() == max(v.head for v in store.view_status())
 
-    mine = store.deadline_view.upcoming(espace_id=ids[1])
+    mine = store.views.deadlines.upcoming(espace_id=ids[1])
     assert [(r["espace_id"], r["kind"]) for r in mine] == [(ids[1], "opening")]
-    assert store.deadline_view.count(kind="opening") == 3
-    assert store.deadline_view.count(espace_id=ids[1]) == 1
+    assert store.views.deadlines.count(kind="opening") == 3
+    assert store.views.deadlines.count(espace_id=ids[1]) == 1
     first, rest = (
-        store.deadline_view.upcoming(kind="opening", limit=1),
-        store.deadline_view.upcoming(kind="opening", limit=10, offset=1),
+        store.views.deadlines.upcoming(kind="opening", limit=1),
+        store.views.deadlines.upcoming(kind="opening", limit=10, offset=1),
     )
     assert (len(first), len(rest)) == (1, 2)
     assert {r["espace_id"] for r in [*first, *rest]} == set(ids)

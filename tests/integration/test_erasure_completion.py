@@ -62,7 +62,7 @@ def requested_erasures(store: Store, clock: Any, people: Any, n: int) -> list[UU
 def rows_naming(store: Store, espace_id: UUID) -> dict[str, int]:
     """How many rows of each view (and of the content store) name the espace."""
     found: dict[str, int] = {}
-    with store.engine.connect() as conn:
+    with store._infra.engine.connect() as conn:
         for table in [*VIEWS.sorted_tables, contents_table]:
             if "espace_id" not in table.c:
                 continue
@@ -81,10 +81,10 @@ def assert_erased(store: Store, espace_id: UUID) -> None:
     that it was erased are left (SEC-4)."""
     with pytest.raises(NotFound):
         store.lifecycle.get(espace_id)
-    assert store.keystore.is_shredded(espace_id)
+    assert store._infra.keystore.is_shredded(espace_id)
     assert rows_naming(store, espace_id) == {espaces_table.name: 1}
-    assert store.espaces.get(espace_id)["state"] == "erased"  # type: ignore[index]
-    record: Erasure = store.events.repository.get(erasure_id(espace_id))
+    assert store.views.espaces.get(espace_id)["state"] == "erased"  # type: ignore[index]
+    record: Erasure = store._infra.events.repository.get(erasure_id(espace_id))
     assert record.completed_at is not None
 
 
@@ -100,7 +100,7 @@ def test_a_death_after_erased_is_saved_leaves_the_erasure_due_and_the_next_run_e
     def die(*_: Any, **__: Any) -> None:
         raise Killed
 
-    monkeypatch.setattr(store.keystore, "shred", die)
+    monkeypatch.setattr(store._infra.keystore, "shred", die)
     with pytest.raises(Killed):
         store.run_deadlines()
     monkeypatch.undo()
@@ -108,7 +108,7 @@ def test_a_death_after_erased_is_saved_leaves_the_erasure_due_and_the_next_run_e
     store.sync()
     assert store.lifecycle.get(espace_id).state == "erased"  # still readable
     assert erasure_due(store) == 1
-    assert [r["kind"] for r in store.deadline_view.upcoming()] == ["erasure"]
+    assert [r["kind"] for r in store.views.deadlines.upcoming()] == ["erasure"]
 
     report = store.run_deadlines()
 
@@ -132,7 +132,7 @@ def test_a_death_after_the_key_is_destroyed_is_finished_by_the_next_run_lc_9(
     monkeypatch.setattr(Erasure, "complete", completing)
 
     store.sync()
-    assert store.keystore.is_shredded(espace_id)
+    assert store._infra.keystore.is_shredded(espace_id)
     assert erasure_due(store) == 1  # the record is not complete yet
 
     assert store.run_deadlines()["done"] == {"erasure": 1}
@@ -144,7 +144,7 @@ def test_erasing_twice_is_refused_with_the_date_and_changes_nothing_lc_9(
 ) -> None:
     (espace_id,) = requested_erasures(store, clock, people, 1)
     store.run_deadlines()
-    head = store.events.recorder.max_notification_id()
+    head = store._infra.events.recorder.max_notification_id()
 
     clock.advance(days=1)
     with pytest.raises(RuleViolation) as info:
@@ -152,7 +152,7 @@ def test_erasing_twice_is_refused_with_the_date_and_changes_nothing_lc_9(
 
     assert info.value.rule == "LC-9"
     assert "already erased on" in info.value.message
-    assert store.events.recorder.max_notification_id() == head
+    assert store._infra.events.recorder.max_notification_id() == head
     assert store.run_deadlines()["done"] == {}
 
 
@@ -172,7 +172,7 @@ def test_an_archive_that_expires_is_erased_and_recorded_as_such_lc_8(
     assert store.run_deadlines()["done"] == {"archive_expiry": 1}
 
     assert_erased(store, espace_id)
-    record: Erasure = store.events.repository.get(erasure_id(espace_id))
+    record: Erasure = store._infra.events.repository.get(erasure_id(espace_id))
     assert record.reason == "archive-expired"
 
 

@@ -30,13 +30,13 @@ T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 
 
 def deadline_rows(store: Store, espace_id: UUID) -> dict[str, dict[str, Any]]:
-    rows = store.deadline_view.upcoming(limit=10_000)
+    rows = store.views.deadlines.upcoming(limit=10_000)
     return {r["kind"]: r for r in rows if r["espace_id"] == espace_id}
 
 
 def view(store: Store, espace_id: UUID | None) -> dict[str, Any]:
     assert espace_id is not None
-    row = store.espaces.get(espace_id)
+    row = store.views.espaces.get(espace_id)
     assert row is not None, f"no view row for {espace_id}"
     return row
 
@@ -93,7 +93,7 @@ def test_a_feed_reports_bad_rows_by_line_and_field_and_never_doubles_lc_1(
         row = view(store, store.lifecycle.espace_id_for(person.nir))
         assert row["state"] == "affiliated"
         assert row["version"] == 1
-    assert store.espaces.counts_by_state()["affiliated"] == 2
+    assert store.views.espaces.counts_by_state()["affiliated"] == 2
     head = helpers.log_head(store)
 
     again = store.lifecycle.affiliate_feed(feed)
@@ -101,7 +101,7 @@ def test_a_feed_reports_bad_rows_by_line_and_field_and_never_doubles_lc_1(
     assert (again.created, again.already_affiliated) == (0, 3)
     assert sorted(r.line for r in again.rejected) == [3, 6, 7, 8, 9, 10]
     assert helpers.log_head(store) == head
-    assert store.espaces.counts_by_state()["affiliated"] == 2
+    assert store.views.espaces.counts_by_state()["affiliated"] == 2
 
 
 @pytest.mark.parametrize("batch_size", [500, 2])
@@ -123,7 +123,7 @@ def test_a_feed_batch_holding_an_already_affiliated_person_still_saves_the_other
         assert store.lifecycle.summary(espace_id).state == "affiliated"
         assert view(store, espace_id)["state"] == "affiliated"
     assert view(store, known.espace_id)["version"] == 1
-    assert store.espaces.counts_by_state()["affiliated"] == 4
+    assert store.views.espaces.counts_by_state()["affiliated"] == 4
 
 
 def test_a_single_affiliation_of_a_known_person_is_a_conflict_and_writes_nothing_lc_1(
@@ -202,7 +202,7 @@ def test_a_feed_of_bad_rows_only_writes_nothing_lc_1(
     assert [r.line for r in report.rejected] == [2, 3, 4]
     assert "nir" in report.rejected[0].fields
     assert helpers.log_head(store) == head
-    assert sum(store.espaces.counts_by_state().values()) == 0
+    assert sum(store.views.espaces.counts_by_state().values()) == 0
 
 
 # --------------------------------------------------------------------- LC-2/3
@@ -578,7 +578,7 @@ def test_the_deadline_job_carries_out_an_erasure_leaving_a_tombstone_lc_9_sec_4(
         store.lifecycle.summary(espace_id)
     assert view(store, espace_id) == tombstone(espace_id)
     assert deadline_rows(store, espace_id) == {}
-    assert store.keystore.is_shredded(espace_id)
+    assert store._infra.keystore.is_shredded(espace_id)
     head = helpers.log_head(store)
     for command in (
         lambda: store.lifecycle.reopen(espace_id),
@@ -594,7 +594,7 @@ def test_the_deadline_job_carries_out_an_erasure_leaving_a_tombstone_lc_9_sec_4(
     assert view(store, espace_id) == tombstone(espace_id)
     assert deadline_rows(store, espace_id) == {}
     assert view(store, bystander.espace_id)["state"] == "active"
-    assert store.espaces.counts_by_state()["erased"] == 1
+    assert store.views.espaces.counts_by_state()["erased"] == 1
 
 
 def test_an_espace_never_opened_cannot_ask_for_erasure_lc_9(
@@ -626,7 +626,7 @@ def test_a_minor_needs_a_representative_lc_12(
 
     assert "LC-12" in refused.value.fields
     assert helpers.log_head(store) == head
-    assert store.espaces.counts_by_state()["affiliated"] == 0
+    assert store.views.espaces.counts_by_state()["affiliated"] == 0
 
 
 def test_a_minors_espace_is_run_by_the_representative_until_18_lc_12(
@@ -717,7 +717,7 @@ def test_a_holder_identified_by_a_nia_can_activate_id_2_lc_5(
     person = people.make(oid=NIA_OID)
     report = store.lifecycle.affiliate_feed([(2, person.row)])
     assert report.created == 1
-    [espace_id] = store.espaces.ids_in_state("affiliated")
+    [espace_id] = store.views.espaces.ids_in_state("affiliated")
     person.code = store.lifecycle.send_notice(espace_id).activation_code
     clock.advance(days=1)
 

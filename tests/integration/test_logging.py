@@ -130,7 +130,7 @@ def test_every_deadline_entry_names_its_espace_by_id_only_sec_3(
     helpers.affiliate(store, person)
     deadline = helpers.notify(store, person)
     monkeypatch.setattr(store.deadlines, "sync", lambda: None)
-    monkeypatch.setattr(store.events, "after_save", None)
+    monkeypatch.setattr(store._infra.events, "after_save", None)
     store.lifecycle.oppose(person.espace_id)  # the to-do list is now stale
     clock.set(deadline + timedelta(hours=1))
 

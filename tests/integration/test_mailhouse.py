@@ -47,7 +47,7 @@ def test_an_embedder_writes_the_notices_it_sends_to_the_mail_house_lc_1_lc_12(
         minor.row["representative_postal_address"],
     )
     for row in rows.values():
-        espace = store.espaces.get(UUID(row["espace_id"]))
+        espace = store.views.espaces.get(UUID(row["espace_id"]))
         assert espace is not None
         assert row["opposition_deadline"].endswith("+01:00")  # Paris, in winter
         assert (

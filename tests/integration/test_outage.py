@@ -63,7 +63,7 @@ def test_a_command_during_an_outage_fails_as_unavailable_and_works_after_it(
         assert "within 2 s, ESPACE_DB_TIMEOUT" in info.value.message
         assert info.value.as_dict()["error"] == "database_unavailable"
         with pytest.raises(DatabaseUnavailable):
-            store.espaces.get(espace_id)  # the views' engine too
+            store.views.espaces.get(espace_id)  # the views' engine too
         # Long enough for the pool's reconnection backoff to pass the bound.
         time.sleep(5)
         with pytest.raises(DatabaseUnavailable):
@@ -72,7 +72,7 @@ def test_a_command_during_an_outage_fails_as_unavailable_and_works_after_it(
         proxy.restore()
         issued = store.lifecycle.send_notice(espace_id)
         assert issued.espace.state == "notified"
-        assert store.espaces.get(espace_id)["state"] == "notified"  # type: ignore[index]
+        assert store.views.espaces.get(espace_id)["state"] == "notified"  # type: ignore[index]
 
 
 def test_the_bound_is_configurable_and_checked(pg_url: str, world: Any) -> None:

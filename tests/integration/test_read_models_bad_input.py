@@ -1,4 +1,4 @@
-"""The read models are public (``store.espaces``, ``store.documents``…):
+"""The read models are public (``store.views.espaces``, ``store.views.documents``…):
 every query refuses an id that is not a UUID, a limit below 1 (or not a
 whole number) and a negative offset with InvalidInput naming the
 parameter, on both databases, never with a database error (bad input names
@@ -6,6 +6,7 @@ the field)."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import typing
 from typing import Any
@@ -16,20 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from espace import InvalidInput, Store
-
-READ_MODELS = (
-    "espaces",
-    "deadline_view",
-    "documents",
-    "consents",
-    "journal",
-    "notifications",
-    "directory_view",
-    "inbox",
-    "appointments",
-    "profiles",
-    "catalogue_view",
-)
 
 NOT_IDS = st.one_of(
     st.text(max_size=40),
@@ -48,8 +35,8 @@ BAD_LIMITS = st.one_of(
 def id_queries(store: Store) -> list[tuple[str, Any, str, dict[str, Any]]]:
     """(read model, bound method, id parameter, the other arguments it needs)."""
     found = []
-    for model in READ_MODELS:
-        queries = getattr(store, model)
+    for field in dataclasses.fields(store.views):  # every read model the store has
+        model, queries = field.name, getattr(store.views, field.name)
         for name, method in inspect.getmembers(queries, inspect.ismethod):
             if name.startswith("_"):
                 continue
@@ -67,7 +54,7 @@ def id_queries(store: Store) -> list[tuple[str, Any, str, dict[str, Any]]]:
 
 def test_every_read_model_has_queries_that_check_their_ids(store: Store) -> None:
     models = {model for model, *_ in id_queries(store)}
-    assert models >= {"espaces", "documents", "consents", "journal", "inbox"}
+    assert models >= {"espaces", "documents", "consents", "journal", "messaging"}
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -86,13 +73,13 @@ def test_a_bad_page_is_refused_naming_the_parameter(
     store: Store, limit: Any, offset: int
 ) -> None:
     with pytest.raises(InvalidInput) as info:
-        store.espaces.ids_in_state("notified", limit=limit)
+        store.views.espaces.ids_in_state("notified", limit=limit)
     assert "limit" in info.value.fields
     with pytest.raises(InvalidInput) as info:
-        store.journal.of_espace(uuid4(), limit=10, offset=offset)
+        store.views.journal.of_espace(uuid4(), limit=10, offset=offset)
     assert "offset" in info.value.fields
-    assert store.journal.of_espace(uuid4(), limit=10, offset=0) == []
-    assert store.espaces.ids_in_state("notified", limit=2**62) == []  # --all
+    assert store.views.journal.of_espace(uuid4(), limit=10, offset=0) == []
+    assert store.views.espaces.ids_in_state("notified", limit=2**62) == []  # --all
 
 
 def test_the_auditor_calls_refuse_an_id_that_is_not_a_uuid_and_trace_nothing(

@@ -63,7 +63,7 @@ STEPS = st.lists(
 
 
 def table_rows(store: Store, table: sa.Table) -> list[tuple[Any, ...]]:
-    with store.engine.connect() as conn:
+    with store._infra.engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(sa.select(table))]
     return sorted(rows, key=repr)
 

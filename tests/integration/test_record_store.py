@@ -68,7 +68,7 @@ def rows(store: Store, table: sa.Table, espace_id: UUID | None = None) -> list[A
     query = sa.select(table)
     if espace_id is not None:
         query = query.where(table.c.espace_id == espace_id)
-    with store.engine.connect() as conn:
+    with store._infra.engine.connect() as conn:
         return sorted((tuple(r) for r in conn.execute(query)), key=repr)
 
 
@@ -149,7 +149,7 @@ def test_a_read_whose_content_no_longer_matches_its_hash_is_refused_doc_1(
     rec: Record, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document_id = rec.deposit(content=CONTENT)
-    monkeypatch.setattr(rec.store.contents, "get", lambda *_: b"altered bytes")
+    monkeypatch.setattr(rec.store._infra.contents, "get", lambda *_: b"altered bytes")
     with pytest.raises(Conflict) as info:
         rec.store.records.read(PHYSICIAN, document_id)
     assert "altered" in info.value.message
@@ -160,7 +160,7 @@ def test_sealed_contents_moved_to_another_version_fail_their_check_doc_1_sec_1(
 ) -> None:
     first = rec.deposit(content=b"first document")
     second = rec.deposit(content=b"second document")
-    with rec.store.engine.begin() as conn:
+    with rec.store._infra.engine.begin() as conn:
         sealed = {
             r.version_id: r.sealed
             for r in conn.execute(
@@ -168,7 +168,7 @@ def test_sealed_contents_moved_to_another_version_fail_their_check_doc_1_sec_1(
             )
         }
         a, b = (
-            (rec.store.documents.get(d) or {})["current_version_id"]
+            (rec.store.views.documents.get(d) or {})["current_version_id"]
             for d in (first, second)
         )
         conn.execute(
@@ -238,18 +238,21 @@ def test_a_document_type_has_its_own_right_and_the_type_list_is_data_acc_3_doc_1
     assert rec.listed(NURSE) == {imaging, note}
     reads = [
         t
-        for t in store.journal.of_espace(rec.espace_id)
+        for t in store.views.journal.of_espace(rec.espace_id)
         if t["actor_id"] == NURSE.id and t["action"] == "read"
     ]
     recorded = {
-        store.events.repository.get(t["trace_id"]).facts.matrix_version for t in reads
+        store._infra.events.repository.get(t["trace_id"]).facts.matrix_version
+        for t in reads
     }
     assert recorded == {version}
     # the category comes from the type list; a type it gained is accepted
     metadata = rec.meta(loinc_code="34109-9")
     del metadata["category"]
     added = store.records.deposit(PHYSICIAN, rec.espace_id, metadata, b"note")
-    assert store.documents.get(UUID(added.document_id or ""))["category"] == "report"
+    assert (
+        store.views.documents.get(UUID(added.document_id or ""))["category"] == "report"
+    )
     # a type the list does not have is bad input, and writes nothing
     traces = rec.traces()
     with pytest.raises(InvalidInput) as info:
@@ -266,7 +269,7 @@ def test_a_document_type_has_its_own_right_and_the_type_list_is_data_acc_3_doc_1
 
 def test_a_replacement_keeps_the_history_in_both_views_doc_3(rec: Record) -> None:
     document_id = rec.deposit(title="Version un", content=b"v1")
-    first = rec.store.documents.get(document_id)
+    first = rec.store.views.documents.get(document_id)
     assert first is not None
     rec.clock.advance(hours=1)
     outcome = rec.store.records.replace(
@@ -275,7 +278,7 @@ def test_a_replacement_keeps_the_history_in_both_views_doc_3(rec: Record) -> Non
     assert outcome.document_id == str(document_id)
     assert outcome.version_id != str(first["current_version_id"])
 
-    row = rec.store.documents.get(document_id)
+    row = rec.store.views.documents.get(document_id)
     assert row is not None
     assert row["version_count"] == 2
     assert str(row["current_version_id"]) == outcome.version_id
@@ -357,7 +360,7 @@ def test_the_holder_uploads_patient_uploaded_documents_doc_2_doc_6(
     meta = rec.meta(loinc_code="42348-3", title="Mes directives anticipées")
     del meta["category"]
     outcome = rec.store.records.deposit(rec.holder, rec.espace_id, meta, b"je refuse")
-    row = rec.store.documents.get(UUID(str(outcome.document_id)))
+    row = rec.store.views.documents.get(UUID(str(outcome.document_id)))
     assert row is not None
     assert (row["category"], row["author_kind"]) == ("patient_uploaded", "holder")
     assert outcome.ground == "holder"
@@ -405,10 +408,10 @@ def test_a_logically_deleted_document_is_denied_to_all_but_kept_in_the_log_doc_4
     denied("DOC-4", rec.store.records.delete, rec.holder, document_id)
     denied("DOC-4", rec.store.records.delete, GP, document_id)
     rec.store.records.delete(PHYSICIAN, document_id)
-    row = rec.store.documents.get(document_id)
+    row = rec.store.views.documents.get(document_id)
     assert row is not None
     assert row["deleted_at"] == rec.clock.now
-    assert rec.store.documents.of_espace(rec.espace_id) == []
+    assert rec.store.views.documents.of_espace(rec.espace_id) == []
     for actor in (PHYSICIAN, GP, rec.holder):
         denied("DOC-4", rec.store.records.read, actor, document_id)
         denied("DOC-4", rec.store.records.history, actor, document_id)
@@ -426,7 +429,7 @@ def test_masking_is_reflected_in_the_views_and_in_what_professionals_see_doc_5_a
     assert document_id in rec.listed(PHYSICIAN)
     rec.clock.advance(minutes=1)
     rec.store.records.mask(rec.holder, document_id)
-    row = rec.store.documents.get(document_id)
+    row = rec.store.views.documents.get(document_id)
     assert row is not None
     assert row["masked_from_professionals"] is True
 
@@ -440,7 +443,7 @@ def test_masking_is_reflected_in_the_views_and_in_what_professionals_see_doc_5_a
 
     rec.clock.advance(minutes=1)
     rec.store.records.unmask(rec.holder, document_id)
-    row = rec.store.documents.get(document_id)
+    row = rec.store.views.documents.get(document_id)
     assert row is not None
     assert row["masked_from_professionals"] is False
     assert document_id in rec.listed(PHYSICIAN)
@@ -483,7 +486,7 @@ def test_a_document_hidden_from_the_holder_is_readable_by_its_author_only_doc_5(
     denied("DOC-5", rec.store.records.reveal_to_holder, GP, document_id)
     rec.store.records.reveal_to_holder(PHYSICIAN, document_id)
     assert rec.store.records.read(rec.holder, document_id)["ground"] == "holder"
-    assert rec.store.deadline_view.upcoming(kind="holder_notice") == []
+    assert rec.store.views.deadlines.upcoming(kind="holder_notice") == []
 
 
 def test_the_holder_is_told_at_two_weeks_and_sees_the_document_at_one_month_doc_5(
@@ -496,7 +499,7 @@ def test_the_holder_is_told_at_two_weeks_and_sees_the_document_at_one_month_doc_
     reveal = helpers.paris(date(2027, 2, 8))  # one month: 7 February
     kinds = {
         r["kind"]: r["due_at"]
-        for r in rec.store.deadline_view.upcoming()
+        for r in rec.store.views.deadlines.upcoming()
         if r["subject_id"] == document_id
     }
     assert kinds == {"holder_notice": notice, "holder_reveal": reveal}
@@ -514,7 +517,7 @@ def test_the_holder_is_told_at_two_weeks_and_sees_the_document_at_one_month_doc_
         document_id,
     )
     assert alert["raised_at"] == notice
-    row = rec.store.documents.get(document_id)
+    row = rec.store.views.documents.get(document_id)
     assert row is not None
     assert (row["hidden_from_holder"], row["holder_told"]) == (
         True,
@@ -529,13 +532,15 @@ def test_the_holder_is_told_at_two_weeks_and_sees_the_document_at_one_month_doc_
 
     rec.clock.set(reveal + timedelta(days=3))  # the job ran late: it catches up
     assert rec.store.run_deadlines()["done"] == {"holder_reveal": 1}
-    row = rec.store.documents.get(document_id)
+    row = rec.store.views.documents.get(document_id)
     assert row is not None
     assert row["hidden_from_holder"] is False
     assert rec.store.records.read(rec.holder, document_id)["ground"] == "holder"
     assert document_id in rec.listed(rec.holder)
     assert [
-        r for r in rec.store.deadline_view.upcoming() if r["subject_id"] == document_id
+        r
+        for r in rec.store.views.deadlines.upcoming()
+        if r["subject_id"] == document_id
     ] == []
 
 
@@ -787,7 +792,7 @@ def test_a_thousand_traces_on_one_espace_are_all_in_the_journal_acc_6_sec_2(
             )
             for i in range(100)
         ]
-        rec.store.events.save(*traces)
+        rec.store._infra.events.save(*traces)
     rec.store.sync()
     assert rec.traces() == start + 1000
     rec.clock.advance(hours=1)
@@ -922,9 +927,9 @@ def test_erasure_makes_documents_not_found_and_removes_every_trace_of_them_sec_4
     for table in ESPACE_VIEWS:
         assert rows(store, table, rec.espace_id) == [], table.name
     assert rows(store, contents_table, rec.espace_id) == []
-    assert store.documents.get(document_id) is None
-    assert store.documents.history(document_id) == []
-    assert store.journal.count(rec.espace_id) == 0
+    assert store.views.documents.get(document_id) is None
+    assert store.views.documents.history(document_id) == []
+    assert store.views.journal.count(rec.espace_id) == 0
     # the other espace is untouched
     assert store.records.read(kept.holder, survivor)["ground"] == "holder"
     assert kept.traces() > 0
@@ -981,7 +986,7 @@ def test_views_catch_up_after_writes_made_without_syncing(
 ) -> None:
     rec = make_record(unsynced, clock, people, helpers)
     document_id = rec.deposit()
-    assert unsynced.documents.get(document_id) is None
+    assert unsynced.views.documents.get(document_id) is None
     unsynced.sync()
-    assert unsynced.documents.get(document_id) is not None
+    assert unsynced.views.documents.get(document_id) is not None
     assert rec.traces() == 4

@@ -159,7 +159,7 @@ class World:
         return Actor.holder(self.espace_id)
 
     def head(self) -> int:
-        return self.store.events.recorder.max_notification_id() or 0
+        return self.store._infra.events.recorder.max_notification_id() or 0
 
 
 DOCTOR_PARTY = Actor.professional(DOCTOR)
@@ -192,7 +192,7 @@ def _dict_rows(rows: list[list[str]]) -> list[dict[str, str]]:
 
 
 def rows_of(store: Store, table: sa.Table) -> list[dict[str, Any]]:
-    with store.engine.connect() as conn:
+    with store._infra.engine.connect() as conn:
         return [dict(r) for r in conn.execute(table.select()).mappings()]
 
 
@@ -223,7 +223,7 @@ def test_an_extract_is_imported_bad_rows_reported_by_line_and_reimport_is_idempo
         ]
         assert dict(first.skipped_professions) == {"80 Pédicure-Podologue": 1}
 
-        head = store.events.recorder.max_notification_id()
+        head = store._infra.events.recorder.max_notification_id()
         again = store.directory.import_extract(io.StringIO(text))
         assert (again.created, again.updated, again.unchanged, again.events) == (
             0,
@@ -231,7 +231,7 @@ def test_an_extract_is_imported_bad_rows_reported_by_line_and_reimport_is_idempo
             3,
             0,
         )
-        assert store.events.recorder.max_notification_id() == head
+        assert store._infra.events.recorder.max_notification_id() == head
 
         doctor = store.directory.get(DOCTOR)
         assert doctor["first_name"] == "Anaïs"
@@ -246,25 +246,25 @@ def test_an_extract_is_imported_bad_rows_reported_by_line_and_reimport_is_idempo
         changed = store.directory.import_extract(io.StringIO(extract(moved)), full=True)
         assert (changed.updated, changed.unchanged, changed.withdrawn) == (1, 2, 0)
         # a partial extract withdraws nobody past the share, unless forced
-        head = store.events.recorder.max_notification_id()
+        head = store._infra.events.recorder.max_notification_id()
         refused = store.directory.import_extract(
             io.StringIO(extract(moved[:2])), full=True
         )
         assert (refused.withdrawn, refused.absent, refused.listed) == (0, 2, 3)
         assert refused.absent_sample == sorted(refused.absent_sample)
         assert "2 of the 3 listed" in (refused.withdrawal_skipped or "")
-        assert store.events.recorder.max_notification_id() == head
+        assert store._infra.events.recorder.max_notification_id() == head
         dry = store.directory.import_extract(
             io.StringIO(extract(moved[:2])), full=True, force=True, dry_run=True
         )
         assert (dry.dry_run, dry.withdrawn, dry.events) == (True, 2, 0)
-        assert store.events.recorder.max_notification_id() == head
+        assert store._infra.events.recorder.max_notification_id() == head
         partial = store.directory.import_extract(
             io.StringIO(extract(moved[:2])), full=True, force=True
         )
         assert (partial.unchanged, partial.withdrawn) == (1, 2)
         assert store.directory.search(name="durand") == []
-        assert store.directory_view.get(NURSE)["listed"] is False  # type: ignore[index]
+        assert store.views.directory.get(NURSE)["listed"] is False  # type: ignore[index]
         back = store.directory.import_extract(io.StringIO(extract(moved)))
         assert back.updated == 2
         assert [r["idnatps"] for r in store.directory.search(city="villeurb")] == [
@@ -286,13 +286,13 @@ def test_an_import_loads_only_the_professionals_already_listed_pro_2(
     init_store(store_url, simulation=True, environ=env)
     with Store.open(store_url, clock=clock, environ=env) as store:
         loaded: list[Any] = []
-        get = store.events.repository.get
+        get = store._infra.events.repository.get
 
         def spy(aggregate_id: Any, *args: Any, **kwargs: Any) -> Any:
             loaded.append(aggregate_id)
             return get(aggregate_id, *args, **kwargs)
 
-        monkeypatch.setattr(store.events.repository, "get", spy)
+        monkeypatch.setattr(store._infra.events.repository, "get", spy)
         first = store.directory.import_extract(io.StringIO(extract(ROWS)))
         assert (first.created, loaded) == (3, [])
         again = store.directory.import_extract(io.StringIO(extract(ROWS)))
@@ -332,7 +332,7 @@ def test_the_directory_is_searched_by_name_profession_and_city_pro_2(
     assert [r["idnatps"] for r in d.search(city="nantes")] == [DOCTOR]
     assert [r["idnatps"] for r in d.search(city="130")] == [PHARMACIST]
     assert d.search(profession="nurse", city="nantes") == []
-    assert world.store.directory_view.counts() == {
+    assert world.store.views.directory.counts() == {
         "physician": 1,
         "nurse": 1,
         "pharmacist": 1,
@@ -365,7 +365,7 @@ def test_an_unlisted_professional_acts_on_no_espace_and_is_traced_pro_2_acc_6(
             Actor.professional(UNLISTED), espace_id, {"subject": "s", "body": "b"}
         )
     assert err.value.rule == "PRO-2"
-    denied = [r for r in store.journal.of_espace(espace_id) if not r["allowed"]]
+    denied = [r for r in store.views.journal.of_espace(espace_id) if not r["allowed"]]
     assert {(r["actor_id"], r["rule"]) for r in denied} == {
         (UNLISTED, "PRO-2"),
         (NURSE, "PRO-2"),
@@ -448,7 +448,7 @@ def test_a_conversation_from_opening_to_end_with_attachments_msg_1_to_msg_4(
         "document",
         "file",
     ]
-    entries = store.inbox.entries(conversation_id=conversation_id)
+    entries = store.views.messaging.entries(conversation_id=conversation_id)
     assert {(e["message_no"], e["party_kind"], e["party_id"]) for e in entries} == {
         (n, kind, who)
         for n in (1, 2)
@@ -472,7 +472,7 @@ def test_the_holder_adds_a_file_attachment_to_the_record_once_msg_4_acc_6(
     added = store.messaging.add_to_record(
         holder, conversation_id, file_id, {"loinc_code": "57833-6"}
     )
-    doc_row = store.documents.get(UUID(added["document_id"]))
+    doc_row = store.views.documents.get(UUID(added["document_id"]))
     assert doc_row is not None
     assert (doc_row["category"], doc_row["author_kind"]) == (
         "patient_uploaded",
@@ -496,7 +496,7 @@ def test_the_holder_adds_a_file_attachment_to_the_record_once_msg_4_acc_6(
     )
     uploads = [
         r
-        for r in store.journal.of_espace(world.espace_id)
+        for r in store.views.journal.of_espace(world.espace_id)
         if r["action"] == "upload" and r["allowed"]
     ]
     assert [str(r["document_id"]) for r in uploads] == [added["document_id"]]
@@ -541,7 +541,7 @@ def test_the_inbox_exists_once_the_espace_is_open_or_activated_msg_5_lc_4(
         assert err.value.rule == "MSG-5"
         clock.set(deadline + timedelta(minutes=1))
         store.run_deadlines()
-        assert store.espaces.get(espace_id)["state"] == "open"  # type: ignore[index]
+        assert store.views.espaces.get(espace_id)["state"] == "open"  # type: ignore[index]
         opened = store.messaging.open(DOCTOR_PARTY, espace_id, message)
         holder = Actor.holder(espace_id)
         with pytest.raises(RuleViolation) as err:
@@ -648,7 +648,7 @@ def test_appointments_are_created_moved_cancelled_and_listed_ag_1(
     assert store.agenda.upcoming(world.holder, espace_id) == []
     columns = {c.name for c in appointments_table.columns}
     assert not columns & {"reason", "place", "with_label"}
-    assert store.appointments.counts() == {"scheduled": 1, "cancelled": 1}
+    assert store.views.agenda.counts() == {"scheduled": 1, "cancelled": 1}
 
 
 # --------------------------------------------------------------------- PRO-1
@@ -701,7 +701,7 @@ def test_the_profile_keeps_every_change_and_its_reads_are_traced_pro_1_acc_6(
     assert err.value.rule == "PRO-1"
     reads = [
         (r["actor_id"], r["allowed"], r["detail"])
-        for r in store.journal.of_espace(espace_id)
+        for r in store.views.journal.of_espace(espace_id)
         if r["detail"] and r["detail"].startswith("profile")
     ]
     assert sorted(reads) == sorted(
@@ -711,7 +711,7 @@ def test_the_profile_keeps_every_change_and_its_reads_are_traced_pro_1_acc_6(
             (DOCTOR, False, "profile history"),
         ]
     )
-    assert store.profiles.get(espace_id)["changes"] == 5  # type: ignore[index]
+    assert store.views.profile.get(espace_id)["changes"] == 5  # type: ignore[index]
 
 
 # --------------------------------------------------------------------- PRO-3
@@ -741,7 +741,7 @@ def test_connecting_a_service_is_an_authorisation_traced_like_any_other_pro_3(
     assert err.value.rule == "DOC-5"
     traces = [
         (r["actor_kind"], r["allowed"], r["detail"])
-        for r in store.journal.of_espace(espace_id)
+        for r in store.views.journal.of_espace(espace_id)
         if r["action"] == "consent"
     ]
     assert sorted(traces) == sorted(

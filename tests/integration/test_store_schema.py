@@ -29,7 +29,7 @@ OPEN_AND_COUNT = textwrap.dedent(
     import sys
     from espace import Store
     with Store.open(sys.argv[1]) as store:
-        print(sum(store.espaces.counts_by_state().values()))
+        print(sum(store.views.espaces.counts_by_state().values()))
     """
 )
 
@@ -88,11 +88,11 @@ def test_a_store_of_an_older_schema_is_refused_until_migrated(
     store.lifecycle.affiliate_feed([(2, people.make().row)])
     added_since = {"audit_leaves": "ix_audit_leaves_originator"}
     added_since["view_access_journal"] = "ix_view_access_journal_actor_id"
-    with store.engine.begin() as conn:
+    with store._infra.engine.begin() as conn:
         QUARANTINE_TABLE.drop(conn)
         for name in added_since.values():  # tables an older espace made
             conn.exec_driver_sql(f"DROP INDEX {name}")
-    set_meta(store.engine, "schema_version", "1")
+    set_meta(store._infra.engine, "schema_version", "1")
 
     with pytest.raises(ConfigurationError, match="run `espace migrate`"):
         Store.open(store_url, environ=store_env)
@@ -102,9 +102,9 @@ def test_a_store_of_an_older_schema_is_refused_until_migrated(
         "to": SCHEMA_VERSION,
     }
     with Store.open(store_url, environ=store_env) as migrated:
-        assert sum(migrated.espaces.counts_by_state().values()) == 1
+        assert sum(migrated.views.espaces.counts_by_state().values()) == 1
         assert migrated.quarantined() == ([], 0)
-        inspector = sa.inspect(migrated.engine)
+        inspector = sa.inspect(migrated._infra.engine)
         for table, index in added_since.items():
             assert index in {i["name"] for i in inspector.get_indexes(table)}
     assert migrate_store(store_url, environ=store_env)["from"] == SCHEMA_VERSION
@@ -113,7 +113,7 @@ def test_a_store_of_an_older_schema_is_refused_until_migrated(
 def test_a_store_of_a_newer_schema_is_refused(
     store_url: str, store_env: dict[str, str], store: Store
 ) -> None:
-    set_meta(store.engine, "schema_version", str(SCHEMA_VERSION + 1))
+    set_meta(store._infra.engine, "schema_version", str(SCHEMA_VERSION + 1))
     with pytest.raises(ConfigurationError, match="newer than this espace"):
         Store.open(store_url, environ=store_env)
 

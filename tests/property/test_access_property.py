@@ -346,7 +346,7 @@ def check_read_path(
 ) -> None:
     kind, who = step[0], step[1]
     reader = actor(who, espace_id)
-    before = store.journal.count(espace_id)
+    before = store.views.journal.count(espace_id)
     if kind == "list":
         mode = step[2]
         listed = accepted(store.records.list_documents, reader, espace_id, mode=mode)
@@ -375,7 +375,7 @@ def check_read_path(
         if versions is not None:
             assert model.may_read(who, doc, "care"), (who, doc, model)
             assert [v["document_id"] for v in versions] == [doc.id]
-    assert store.journal.count(espace_id) == before + 1, step
+    assert store.views.journal.count(espace_id) == before + 1, step
 
 
 @settings(

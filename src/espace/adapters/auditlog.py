@@ -177,6 +177,17 @@ class AuditLog:
             )
         return self.signer
 
+    def checkpoints(
+        self, limit: int | None = 100, offset: int = 0
+    ) -> tuple[list[StoredCheckpoint], int]:
+        """The signed checkpoints, newest first, and how many there are."""
+        return self.tree.checkpoints(limit, offset), self.tree.checkpoint_count()
+
+    def verifier(self) -> Verifier:
+        """The verifier key of this log's signing key: what auditors are
+        given to check its checkpoints offline."""
+        return self._signer().verifier
+
     def checkpoint(self, at: datetime) -> StoredCheckpoint:
         """Sign the tree as it stands (after catching it up), unless its size
         is already signed. Refused if the tree is not consistent with the

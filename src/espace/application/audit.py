@@ -205,6 +205,18 @@ class AuditService:
         """Sign a checkpoint of the log now (ADR-0021)."""
         return self.evidence.checkpoint(schemas.command_time(None, self.clock))
 
+    def checkpoints(
+        self, *, limit: int | None = 100, offset: int = 0
+    ) -> tuple[list[Any], int]:
+        """The signed checkpoints, newest first (every one with no limit),
+        and how many there are."""
+        return self.evidence.checkpoints(limit, offset)
+
+    def verifier(self) -> Any:
+        """The verifier key to give auditors (:class:`ConfigurationError`
+        without a signing key)."""
+        return self.evidence.verifier()
+
     def verify(self, verifiers: Sequence[Any] = ()) -> Any:
         """Recompute every leaf and root; compare with the tree and every
         signed checkpoint (ADR-0021)."""

@@ -95,6 +95,12 @@ class AuditEvidence(Protocol):
     def checkpoint(self, at: datetime) -> Any:
         """Sign a checkpoint of the log as it stands."""
 
+    def checkpoints(self, limit: int | None, offset: int) -> tuple[list[Any], int]:
+        """The signed checkpoints, newest first, and how many there are."""
+
+    def verifier(self) -> Any:
+        """The verifier key of the log's signing key."""
+
     def verify(self, verifiers: Sequence[Any] = ()) -> Any:
         """Recompute the whole log against its tree and checkpoints."""
 

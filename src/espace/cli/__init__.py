@@ -718,14 +718,14 @@ def notify_cmd(
         issue_one(lambda: store.lifecycle.send_notice(target), out, out_format, as_json)
         return
     with mail_house_file(out, out_format) as mail:
-        waiting = store.espaces.count(state="affiliated")
+        waiting = store.views.espaces.count(state="affiliated")
         total = waiting if all_rows else min(limit, waiting)
         notices: list[dict[str, Any]] = []
         sent = 0
         with progress_bar("notices", total) as advance:
             while all_rows or sent < limit:
                 batch = NOTICE_BATCH if all_rows else min(NOTICE_BATCH, limit - sent)
-                ids = store.espaces.ids_in_state("affiliated", limit=batch)
+                ids = store.views.espaces.ids_in_state("affiliated", limit=batch)
                 if not ids:
                     break
                 saved = list(store.lifecycle.send_notices(ids))
@@ -735,7 +735,7 @@ def notify_cmd(
                     notices += [n.as_dict() for n in saved]
                 sent += len(saved)
                 advance(len(saved))
-    remaining = store.espaces.count(state="affiliated")
+    remaining = store.views.espaces.count(state="affiliated")
     data: dict[str, Any] = {"sent": sent, "remaining": remaining}
     if mail is not None:
         data.update(file=str(out), format=out_format)
@@ -933,7 +933,7 @@ def show_cmd(
     """One espace from the espaces view: state, key dates, next deadline."""
     store = ctx.open()
     key = resolve(store, nir, espace_id)
-    row = store.espaces.get(key)
+    row = store.views.espaces.get(key)
     if row is None:
         raise NotFound(f"no espace {key}")
     emit(row, as_json)
@@ -974,8 +974,8 @@ def list_cmd(
     before = (
         parse_instant(deadline_before, "deadline_before") if deadline_before else None
     )
-    total = store.espaces.count(state=state, deadline_before=before)
-    rows = store.espaces.find(
+    total = store.views.espaces.count(state=state, deadline_before=before)
+    rows = store.views.espaces.find(
         state=state,
         deadline_before=before,
         limit=page_limit(limit, all_rows),
@@ -1113,7 +1113,7 @@ def deadlines_list_cmd(
     store = ctx.open()
     until = parse_instant(before, "before") if before else None
     which = resolve(store, nir, espace_id) if nir or espace_id else None
-    view = store.deadline_view
+    view = store.views.deadlines
     total = view.count(kind=kind, before=until, espace_id=which)
     rows = view.upcoming(
         kind=kind,
@@ -1274,7 +1274,7 @@ def projections_run_cmd(
         return
     stop = threading.Event()
     try:
-        store.runner.run(stop, poll_interval=poll_interval)
+        store.run_views(stop, poll_interval=poll_interval)
     except KeyboardInterrupt:
         stop.set()
 

@@ -96,7 +96,9 @@ def checkpoints_cmd(
 ) -> None:
     """The signed checkpoints, newest first."""
     store = ctx.open()
-    tree = store.audit_log.tree
+    found, total = store.audit.checkpoints(
+        limit=page_limit(limit, all_rows), offset=offset
+    )
     rows = [
         {
             "size": c.size,
@@ -104,7 +106,7 @@ def checkpoints_cmd(
             "key_name": c.key_name,
             "note": c.note,
         }
-        for c in tree.checkpoints(limit=page_limit(limit, all_rows), offset=offset)
+        for c in found
     ]
 
     def human(data: dict[str, Any]) -> None:
@@ -119,7 +121,7 @@ def checkpoints_cmd(
         show(table)
         page_footer(data, "checkpoints")
 
-    emit(page("checkpoints", rows, tree.checkpoint_count(), offset), as_json, human)
+    emit(page("checkpoints", rows, total, offset), as_json, human)
 
 
 def _verifiers(keys: tuple[str, ...]) -> list[Verifier]:

@@ -86,7 +86,7 @@ def checked_queries(cls: type[Q]) -> type[Q]:
     declare: an id (``UUID``) must be one, ``limit`` a whole number from 1
     (as large as the caller wants every row) and ``offset`` from 0; else
     :class:`InvalidInput` naming the parameter, never a database error. The
-    read models are public (``store.espaces``, ``store.documents``…)."""
+    read models are public (``store.views.espaces``, ``store.views.documents``…)."""
     for name, method in list(vars(cls).items()):
         if name.startswith("_") or not inspect.isfunction(method):
             continue

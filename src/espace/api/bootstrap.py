@@ -1,0 +1,331 @@
+"""The composition root: what a store is built of, and the one place it is
+wired (in the manner of cosmicpython's ``bootstrap.py``).
+
+:func:`connect` opens the infrastructure (engine, keystore, event store,
+projection runner, sealed contents, audit log), :class:`Views` holds the read
+models, and :func:`use_cases` builds every use case from its dependencies.
+:class:`espace.Store` is the facade over the three; nothing else constructs
+a service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from espace.adapters.auditlog import AuditLog, load_signer
+from espace.adapters.audittree import (
+    AuditTree,
+    AuditTreeProjection,
+    StoredAggregates,
+)
+from espace.adapters.contents import SealedContentStore
+from espace.adapters.crypto import Keystore, load_secrets, sealed_key
+from espace.adapters.eventstore import EventStore
+from espace.adapters.meta import french_non_working_day, read_meta
+from espace.adapters.runner import PgListen, ProjectionRunner
+from espace.adapters.schema import check_schema_version
+from espace.adapters.settings import StoreSettings, create_engine
+from espace.adapters.tracking import ViewTrackingRecorder
+from espace.application.agenda import AgendaService
+from espace.application.audit import AuditService
+from espace.application.catalogue import CatalogueService
+from espace.application.deadlines import DeadlineService
+from espace.application.directory import DirectoryService
+from espace.application.errors import ConfigurationError
+from espace.application.lifecycle import LifecycleService
+from espace.application.messaging import MessagingService
+from espace.application.ports import Clock, ViewSync
+from espace.application.profile import ProfileService
+from espace.application.records import RecordService
+from espace.application.security import Hashing
+from espace.domain.erasure import Erasure
+from espace.projections.agenda import AgendaQueries, AppointmentsProjection
+from espace.projections.auditor import AuditorReadsProjection, AuditorReadsQueries
+from espace.projections.base import Projection
+from espace.projections.catalogue import (
+    CatalogueProjection,
+    CatalogueQueries,
+    ConnectionsProjection,
+)
+from espace.projections.consents import ConsentQueries, ConsentsProjection
+from espace.projections.deadlines import DeadlineQueries, DeadlinesProjection
+from espace.projections.directory import DirectoryProjection, DirectoryQueries
+from espace.projections.documents import DocumentQueries, DocumentsProjection
+from espace.projections.espaces import EspacesProjection, EspacesQueries
+from espace.projections.journal import JournalProjection, JournalQueries
+from espace.projections.messaging import ConversationsProjection, MessagingQueries
+from espace.projections.notifications import (
+    NotificationQueries,
+    NotificationsProjection,
+)
+from espace.projections.profiles import ProfileQueries, ProfilesProjection
+
+NO_STORE = "no espace store at {url}: run `espace init` (or espace.init_store()) first"
+
+
+def all_projections() -> list[Projection]:
+    """Every read model, in the order the runner applies them; the last is
+    the audit log's Merkle tree (ADR-0021)."""
+    return [
+        EspacesProjection(),
+        DeadlinesProjection(),
+        DocumentsProjection(),
+        ConsentsProjection(),
+        JournalProjection(),
+        NotificationsProjection(),
+        DirectoryProjection(),
+        ConversationsProjection(),
+        AppointmentsProjection(),
+        ProfilesProjection(),
+        CatalogueProjection(),
+        ConnectionsProjection(),
+        AuditorReadsProjection(),
+        AuditTreeProjection(sealed_key),
+    ]
+
+
+def view_tables() -> list[sa.Table]:
+    """The tables of every read model (what ``init`` and ``migrate`` create)."""
+    return [t for p in all_projections() for t in p.tables]
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    """What a store runs on. Internal: the use cases and views are the API;
+    tests, benchmarks and the audit tools that tamper or measure reach these
+    through ``Store._infra``."""
+
+    settings: StoreSettings
+    engine: sa.Engine
+    meta: dict[str, str]
+    keystore: Keystore
+    events: EventStore
+    tracking: ViewTrackingRecorder
+    runner: ProjectionRunner
+    contents: SealedContentStore
+    audit_log: AuditLog
+    hashing: Hashing
+
+    def close(self) -> None:
+        """Release the runner's listener, the event store's and the engine's
+        connections."""
+        self.runner.close()
+        self.events.close()
+        self.engine.dispose()
+
+
+def connect(
+    settings: StoreSettings, environ: Mapping[str, str], sync: ViewSync
+) -> Infrastructure:
+    """Open the store at ``settings``: check that it exists, that its schema
+    version is this espace's and that the master key opens its keystore
+    (each a :class:`ConfigurationError` that says what to do). No DDL: the
+    schema is ``init``'s and ``migrate``'s. ``sync`` is what the audit log
+    calls to bring the tree up to date before it signs."""
+    missing = ConfigurationError(NO_STORE.format(url=settings.redacted_url))
+    if settings.sqlite_path is not None and not settings.sqlite_path.exists():
+        raise missing
+    engine = create_engine(settings)
+    try:
+        meta = read_meta(engine)
+        if not meta:
+            raise missing
+        check_schema_version(meta, settings.redacted_url)
+        secrets = load_secrets(settings, environ)
+        keystore = Keystore(engine, secrets)
+        keystore.verify_master_key()
+        events = EventStore(settings.eventsourcing_env(), keystore, settings)
+        tracking = ViewTrackingRecorder(engine)
+        runner = ProjectionRunner(
+            events.recorder,
+            events.mapper,  # type: ignore[arg-type]
+            engine,
+            tracking,
+            all_projections(),
+            preload=keystore.preload,
+            listen=PgListen.for_store(settings, events.recorder),
+            purge_events=(Erasure.Completed,),
+        )
+        audit_log = AuditLog(
+            AuditTree(engine),
+            events.recorder,
+            sealed_key,
+            signer=load_signer(environ),
+            open_event=events.mapper.to_domain_event,
+            open_state=events.mapper.open_state,  # type: ignore[attr-defined]
+            events_table=events.recorder.events_table_name,  # type: ignore[attr-defined]
+            sync=sync,
+        )
+    except BaseException:
+        engine.dispose()
+        raise
+    return Infrastructure(
+        settings=settings,
+        engine=engine,
+        meta=meta,
+        keystore=keystore,
+        events=events,
+        tracking=tracking,
+        runner=runner,
+        contents=SealedContentStore(engine, keystore),
+        audit_log=audit_log,
+        hashing=Hashing(id_key=secrets.id_key, pepper=secrets.pepper),
+    )
+
+
+@dataclass(frozen=True)
+class Views:
+    """The read models, one per family: ``views.X`` reads what ``XQueries``
+    says, and where a use case of that family exists it is ``store.X``
+    (``store.directory`` writes, ``store.views.directory`` reads)."""
+
+    espaces: EspacesQueries
+    deadlines: DeadlineQueries
+    documents: DocumentQueries
+    consents: ConsentQueries
+    journal: JournalQueries
+    notifications: NotificationQueries
+    directory: DirectoryQueries
+    messaging: MessagingQueries
+    agenda: AgendaQueries
+    profile: ProfileQueries
+    catalogue: CatalogueQueries
+    auditor_reads: AuditorReadsQueries
+
+    @classmethod
+    def on(cls, engine: sa.Engine) -> Views:
+        """Every read model, reading through ``engine``."""
+        return cls(
+            espaces=EspacesQueries(engine),
+            deadlines=DeadlineQueries(engine),
+            documents=DocumentQueries(engine),
+            consents=ConsentQueries(engine),
+            journal=JournalQueries(engine),
+            notifications=NotificationQueries(engine),
+            directory=DirectoryQueries(engine),
+            messaging=MessagingQueries(engine),
+            agenda=AgendaQueries(engine),
+            profile=ProfileQueries(engine),
+            catalogue=CatalogueQueries(engine),
+            auditor_reads=AuditorReadsQueries(engine),
+        )
+
+    def counts(self) -> dict[str, Any]:
+        """What the espaces hold: documents by category, listed professionals
+        by profession, conversations and messages, appointments by status,
+        medical profiles, service connections by service. Counts only:
+        nothing that names a person."""
+        return {
+            "documents": self.documents.counts(),
+            "directory": self.directory.counts(),
+            "messaging": self.messaging.counts(),
+            "appointments": self.agenda.counts(),
+            "profiles": self.profile.count(),
+            "service_connections": self.catalogue.counts(),
+        }
+
+
+@dataclass(frozen=True)
+class UseCases:
+    """Every use case of a store, built by :func:`use_cases`."""
+
+    lifecycle: LifecycleService
+    records: RecordService
+    directory: DirectoryService
+    messaging: MessagingService
+    agenda: AgendaService
+    profile: ProfileService
+    catalogue: CatalogueService
+    deadlines: DeadlineService
+    audit: AuditService
+
+
+def use_cases(
+    infra: Infrastructure,
+    views: Views,
+    clock: Clock,
+    sync: ViewSync,
+    *,
+    require_directory: bool,
+) -> UseCases:
+    """Each use case from its dependencies. With ``require_directory`` a
+    professional acts only if the directory lists them (PRO-2, ADR-0011)."""
+    events = infra.events
+    working_day = infra.meta.get("window_policy") == "working-day"
+    lifecycle = LifecycleService(
+        events,
+        infra.keystore,
+        infra.hashing,
+        clock,
+        non_working_day=french_non_working_day if working_day else None,
+        contents=infra.contents,
+    )
+    directory = DirectoryService(
+        events,
+        lifecycle,
+        clock,
+        queries=views.directory,
+        known=StoredAggregates(
+            infra.engine,
+            events.recorder.events_table_name,  # type: ignore[attr-defined]
+        ),
+        sync=sync,
+    )
+    listed = directory if require_directory else None
+    records = RecordService(
+        events,
+        lifecycle,
+        infra.contents,
+        clock,
+        documents=views.documents,
+        consents=views.consents,
+        journal=views.journal,
+        notifications=views.notifications,
+        directory=listed,
+    )
+    deadlines = DeadlineService(lifecycle, views.deadlines, clock, sync=sync)
+    deadlines.register_subject_commands(
+        {
+            "holder_notice": lambda i, t: records.tell_holder_update_waiting(i, at=t),
+            "holder_reveal": lambda i, t: records.reveal_after_delay(i, at=t),
+        },
+        modified_on=records.document_modified_on,
+    )
+    return UseCases(
+        lifecycle=lifecycle,
+        records=records,
+        directory=directory,
+        messaging=MessagingService(
+            events,
+            lifecycle,
+            records,
+            infra.contents,
+            clock,
+            queries=views.messaging,
+            directory_view=views.directory,
+            directory=listed,
+        ),
+        agenda=AgendaService(
+            events,
+            lifecycle,
+            clock,
+            queries=views.agenda,
+            directory_view=views.directory,
+            directory=listed,
+        ),
+        profile=ProfileService(events, lifecycle, clock, queries=views.profile),
+        catalogue=CatalogueService(events, lifecycle, clock, queries=views.catalogue),
+        deadlines=deadlines,
+        audit=AuditService(
+            events,
+            infra.audit_log,
+            clock,
+            journal=views.journal,
+            reads=views.auditor_reads,
+            require_listing=require_directory,
+        ),
+    )
