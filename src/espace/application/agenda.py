@@ -26,8 +26,8 @@ from espace.domain.access import Action, Actor, ActorKind
 from espace.domain.agenda import Appointment
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
+from espace.domain.pages import Rows
 from espace.projections.agenda import AgendaQueries
-from espace.projections.base import Rows
 from espace.projections.directory import DirectoryQueries
 
 log = structlog.get_logger("espace.agenda")

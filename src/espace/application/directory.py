@@ -37,7 +37,7 @@ from espace.domain.directory import (
     professional_id,
 )
 from espace.domain.errors import RuleViolation
-from espace.projections.base import Rows
+from espace.domain.pages import Rows
 from espace.projections.directory import DirectoryQueries
 
 log = structlog.get_logger("espace.directory")

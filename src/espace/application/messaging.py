@@ -39,7 +39,7 @@ from espace.domain.messaging import (
     Side,
     side_of,
 )
-from espace.projections.base import Rows
+from espace.domain.pages import Rows
 from espace.projections.directory import DirectoryQueries
 from espace.projections.messaging import MessagingQueries
 
