@@ -21,14 +21,13 @@ from espace.application.common import ServiceBase
 from espace.application.errors import InvalidInput
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock, ProfessionalDirectory
+from espace.application.queries import AgendaView, DirectoryView
 from espace.domain import calendar
 from espace.domain.access import Action, Actor, ActorKind
 from espace.domain.agenda import Appointment
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
-from espace.projections.agenda import AgendaQueries
-from espace.projections.base import Rows
-from espace.projections.directory import DirectoryQueries
+from espace.domain.pages import Rows
 
 log = structlog.get_logger("espace.agenda")
 
@@ -42,8 +41,8 @@ class AgendaService(ServiceBase):
         lifecycle: LifecycleService,
         clock: Clock,
         *,
-        queries: AgendaQueries,
-        directory_view: DirectoryQueries,
+        queries: AgendaView,
+        directory_view: DirectoryView,
         directory: ProfessionalDirectory | None = None,
     ) -> None:
         super().__init__(app, lifecycle, clock, directory=directory)

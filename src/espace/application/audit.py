@@ -31,6 +31,7 @@ from espace.application import schemas
 from espace.application.errors import NotFound
 from espace.application.lifecycle import _project
 from espace.application.ports import AuditEvidence, Clock, LoggedEvent
+from espace.application.queries import AuditorReadsView, JournalView
 from espace.domain.access import (
     MATRIX_ID,
     AccessMatrix,
@@ -51,8 +52,6 @@ from espace.domain.directory import Professional, professional_id
 from espace.domain.documents import Document
 from espace.domain.espace import EspaceSante
 from espace.domain.trace import AccessTrace, TraceFacts
-from espace.projections.auditor import AuditorReadsQueries
-from espace.projections.journal import JournalQueries
 
 HIDDEN = frozenset({"code_digest", "code_salt", "vitale_digest"})
 """Keyed digests of secrets: no auditor needs them."""
@@ -162,8 +161,8 @@ class AuditService:
         evidence: AuditEvidence,
         clock: Clock,
         *,
-        journal: JournalQueries,
-        reads: AuditorReadsQueries,
+        journal: JournalView,
+        reads: AuditorReadsView,
         require_listing: bool,
     ) -> None:
         self.app = app

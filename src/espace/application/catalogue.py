@@ -23,6 +23,7 @@ from espace.application.common import ServiceBase
 from espace.application.errors import NotFound
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock
+from espace.application.queries import CatalogueView
 from espace.application.tables import catalogue_from_csv
 from espace.domain import reference
 from espace.domain.access import Action, Actor
@@ -34,7 +35,6 @@ from espace.domain.catalogue import (
     connections_id,
 )
 from espace.domain.errors import RuleViolation
-from espace.projections.catalogue import CatalogueQueries
 
 log = structlog.get_logger("espace.catalogue")
 
@@ -54,7 +54,7 @@ class CatalogueService(ServiceBase):
         lifecycle: LifecycleService,
         clock: Clock,
         *,
-        queries: CatalogueQueries,
+        queries: CatalogueView,
     ) -> None:
         super().__init__(app, lifecycle, clock)
         self.queries = queries

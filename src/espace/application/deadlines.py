@@ -27,8 +27,8 @@ from espace.application import schemas
 from espace.application.errors import Conflict, NotFound
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock
+from espace.application.queries import DeadlineView
 from espace.domain.errors import RuleViolation
-from espace.projections.deadlines import DeadlineQueries
 
 log = structlog.get_logger("espace.deadlines")
 
@@ -57,7 +57,7 @@ class DeadlineService:
     def __init__(
         self,
         lifecycle: LifecycleService,
-        queries: DeadlineQueries,
+        queries: DeadlineView,
         clock: Clock,
         sync: Callable[[], object],
     ) -> None:

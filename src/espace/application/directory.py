@@ -29,6 +29,7 @@ from espace.application.delimited import BadLine
 from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, RowRejected
 from espace.application.ports import Clock, KnownAggregates, ViewSync, holding_saves
+from espace.application.queries import DirectoryView
 from espace.domain.access import Listing
 from espace.domain.directory import (
     ACTIVITY_FIELDS,
@@ -37,8 +38,7 @@ from espace.domain.directory import (
     professional_id,
 )
 from espace.domain.errors import RuleViolation
-from espace.projections.base import Rows
-from espace.projections.directory import DirectoryQueries
+from espace.domain.pages import Rows
 
 log = structlog.get_logger("espace.directory")
 
@@ -130,7 +130,7 @@ class DirectoryService(ServiceBase):
         lifecycle: LifecycleService,
         clock: Clock,
         *,
-        queries: DirectoryQueries,
+        queries: DirectoryView,
         known: KnownAggregates,
         sync: ViewSync | None = None,
     ) -> None:

@@ -27,6 +27,7 @@ from espace.application.common import ServiceBase
 from espace.application.errors import Conflict, InvalidInput
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
+from espace.application.queries import DirectoryView, MessagingView
 from espace.application.records import RecordService
 from espace.domain.access import Action, Actor, ActorKind, Decision, listed_actor
 from espace.domain.documents import Document
@@ -39,9 +40,7 @@ from espace.domain.messaging import (
     Side,
     side_of,
 )
-from espace.projections.base import Rows
-from espace.projections.directory import DirectoryQueries
-from espace.projections.messaging import MessagingQueries
+from espace.domain.pages import Rows
 
 log = structlog.get_logger("espace.messaging")
 
@@ -74,8 +73,8 @@ class MessagingService(ServiceBase):
         contents: ContentStore,
         clock: Clock,
         *,
-        queries: MessagingQueries,
-        directory_view: DirectoryQueries,
+        queries: MessagingView,
+        directory_view: DirectoryView,
         directory: ProfessionalDirectory | None = None,
     ) -> None:
         super().__init__(app, lifecycle, clock, directory=directory)

@@ -21,11 +21,11 @@ from espace.application.common import ServiceBase
 from espace.application.errors import NotFound
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock
+from espace.application.queries import ProfileView
 from espace.domain.access import Action, Actor
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
 from espace.domain.profile import MedicalProfile, describe, profile_id
-from espace.projections.profiles import ProfileQueries
 
 log = structlog.get_logger("espace.profile")
 
@@ -39,7 +39,7 @@ class ProfileService(ServiceBase):
         lifecycle: LifecycleService,
         clock: Clock,
         *,
-        queries: ProfileQueries,
+        queries: ProfileView,
     ) -> None:
         super().__init__(app, lifecycle, clock)
         self.queries = queries

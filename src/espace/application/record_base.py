@@ -23,6 +23,12 @@ from espace.application.common import _LOAD, Gate, ServiceBase
 from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, _project
 from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
+from espace.application.queries import (
+    ConsentView,
+    DocumentView,
+    JournalView,
+    NotificationView,
+)
 from espace.application.tables import matrix_from_csv, types_from_csv
 from espace.domain import reference
 from espace.domain.access import (
@@ -39,10 +45,6 @@ from espace.domain.consent import Consent, consent_id
 from espace.domain.documents import Document
 from espace.domain.espace import EspaceSante
 from espace.domain.trace import AccessTrace, Alert
-from espace.projections.consents import ConsentQueries
-from espace.projections.documents import DocumentQueries
-from espace.projections.journal import JournalQueries
-from espace.projections.notifications import NotificationQueries
 
 log = structlog.get_logger("espace.records")
 
@@ -84,10 +86,10 @@ class RecordBase(ServiceBase):
         contents: ContentStore,
         clock: Clock,
         *,
-        documents: DocumentQueries,
-        consents: ConsentQueries,
-        journal: JournalQueries,
-        notifications: NotificationQueries,
+        documents: DocumentView,
+        consents: ConsentView,
+        journal: JournalView,
+        notifications: NotificationView,
         directory: ProfessionalDirectory | None = None,
     ) -> None:
         super().__init__(app, lifecycle, clock, directory=directory)

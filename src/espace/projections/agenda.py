@@ -16,10 +16,10 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.agenda import Appointment, Status
+from espace.domain.pages import Rows
 from espace.projections.base import (
     VIEWS,
     RowFoldProjection,
-    Rows,
     UtcDateTime,
     checked_queries,
     page_rows,

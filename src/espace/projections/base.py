@@ -21,6 +21,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.errors import InvalidInput
+from espace.domain.pages import Rows
 
 VIEWS = sa.MetaData()
 """The metadata that holds every read-model table."""
@@ -54,15 +55,6 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
 
 
 S = TypeVar("S")
-
-
-class Rows(list[dict[str, Any]]):
-    """One page of a read model's rows, which knows how many rows the query
-    has in all (``total``): a list that stops early says what remains."""
-
-    def __init__(self, rows: Iterable[dict[str, Any]] = (), total: int = 0) -> None:
-        super().__init__(rows)
-        self.total = total
 
 
 def page_rows(

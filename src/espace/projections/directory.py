@@ -17,10 +17,10 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.directory import ACTIVITY_FIELDS, Professional
+from espace.domain.pages import Rows
 from espace.projections.base import (
     VIEWS,
     FoldProjection,
-    Rows,
     UtcDateTime,
     checked_queries,
     page_rows,

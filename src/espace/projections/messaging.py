@@ -17,10 +17,10 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain.messaging import Message, side_of
+from espace.domain.pages import Rows
 from espace.projections.base import (
     VIEWS,
     FoldProjection,
-    Rows,
     UtcDateTime,
     checked_queries,
     page_rows,
