@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import singledispatchmethod
 from pathlib import Path
 from time import perf_counter
 from typing import Any, ClassVar
@@ -46,7 +47,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from espace.adapters.runner import ProjectionRunner
 from espace.adapters.settings import create_engine, parse_database_url
 from espace.adapters.tracking import ViewTrackingRecorder
-from espace.projections.base import EspaceFoldProjection, Projection
+from espace.projections.base import EspaceFoldProjection, Projection, unhandled
 
 # ------------------------------------------------------- what is measured
 
@@ -90,7 +91,6 @@ class FolderView(EspaceFoldProjection[FolderRow]):
 
     name: ClassVar[str] = "bench_folders"
     tables = (FOLDERS,)
-    handled = (Folder.Opened, Folder.Filed)
 
     def load(
         self, conn: sa.Connection, espace_ids: Collection[UUID]
@@ -105,9 +105,17 @@ class FolderView(EspaceFoldProjection[FolderRow]):
                 found[r.espace_id] = FolderRow(r.title, r.documents, r.last_document)
         return found
 
-    def fold(self, state: FolderRow | None, event: Any) -> FolderRow | None:
-        if isinstance(event, Folder.Opened):
-            return FolderRow(event.title, 0, None)
+    @singledispatchmethod
+    def apply(self, event: Any, state: FolderRow | None) -> FolderRow | None:
+        """A folder's row after one of its events."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: Folder.Opened, state: FolderRow | None) -> FolderRow | None:
+        return FolderRow(event.title, 0, None)
+
+    @apply.register
+    def _(self, event: Folder.Filed, state: FolderRow | None) -> FolderRow | None:
         assert state is not None
         return FolderRow(state.title, state.documents + 1, event.document)
 

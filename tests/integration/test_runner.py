@@ -8,8 +8,9 @@ aggregate), so that a double or a missed application shows as a wrong count.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from functools import singledispatchmethod
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -29,7 +30,12 @@ from espace.adapters.runner import PgListen, ProjectionRunner, ViewStatus
 from espace.adapters.settings import StoreSettings, create_engine, parse_database_url
 from espace.adapters.tracking import ViewTrackingRecorder
 from espace.application.errors import DamagedRecord, RecordErased
-from espace.projections.base import EspaceFoldProjection, Projection
+from espace.projections.base import (
+    AppendProjection,
+    EspaceFoldProjection,
+    Projection,
+    unhandled,
+)
 
 # ------------------------------------------------------------------ the domain
 
@@ -92,9 +98,6 @@ class _Counts(EspaceFoldProjection[int]):
         )
         return {row.espace_id: row.events for row in rows}
 
-    def fold(self, state: int | None, event: Any) -> int | None:
-        return (state or 0) + 1
-
     def rows(self, espace_id: UUID, state: int) -> dict[sa.Table, list[dict[str, Any]]]:
         return {self.table: [{"espace_id": espace_id, "events": state}]}
 
@@ -103,50 +106,66 @@ class TallyCounts(_Counts):
     name = "tally_counts"
     table = _count_table("test_tally_counts")
     tables = (table,)
-    handled = (Tally.Opened, Tally.Ticked)
+
+    @singledispatchmethod
+    def apply(self, event: Any, state: int | None) -> int | None:
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: Tally.Opened | Tally.Ticked, state: int | None) -> int | None:
+        return (state or 0) + 1
 
 
-class TallyCountsCopy(_Counts):
+class TallyCountsCopy(TallyCounts):
     name = "tally_counts_copy"
     table = _count_table("test_tally_counts_copy")
     tables = (table,)
-    handled = (Tally.Opened, Tally.Ticked)
 
 
 class NoteCounts(_Counts):
     name = "note_counts"
     table = _count_table("test_note_counts")
     tables = (table,)
-    handled = (Note.Written,)
+
+    @singledispatchmethod
+    def apply(self, event: Any, state: int | None) -> int | None:
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: Note.Written, state: int | None) -> int | None:
+        return (state or 0) + 1
 
 
-class ExplodesOnBoom(Projection):
+class ExplodesOnBoom(AppendProjection):
     """Fails on a Tally labelled "boom", after the other views have written."""
 
     name = "explodes_on_boom"
     tables = ()
-    handled = (Tally.Opened,)
 
-    def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
-        if any(e.label == "boom" for e in events):
+    @singledispatchmethod
+    def apply(self, event: Any) -> dict[sa.Table, list[dict[str, Any]]]:
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: Tally.Opened) -> dict[sa.Table, list[dict[str, Any]]]:
+        if event.label == "boom":
             raise RuntimeError("boom")
-
-    def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
-        pass
+        return {}
 
 
-class LosesTheConnection(Projection):
+class LosesTheConnection(AppendProjection):
     """Fails as a dropped connection does."""
 
     name = "loses_the_connection"
     tables = ()
-    handled = (Tally.Opened,)
 
-    def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
+    @singledispatchmethod
+    def apply(self, event: Any) -> dict[sa.Table, list[dict[str, Any]]]:
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: Tally.Opened) -> dict[sa.Table, list[dict[str, Any]]]:
         raise sa.exc.OperationalError("INSERT", {}, Exception("server closed"))
-
-    def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
-        pass
 
 
 # ------------------------------------------------------------------ the mapper

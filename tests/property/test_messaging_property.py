@@ -269,7 +269,7 @@ def conversations(draw: Any) -> list[Any]:
 
 
 def _fold(events: list[Any], pages: list[int]) -> list[dict[str, Any]]:
-    """Apply the projection's fold page by page, as the runner does, and
+    """Apply the projection page by page, as the runner does, and
     return the inbox rows it would write."""
     projection = ConversationsProjection()
     states: dict[UUID, Any] = {}
@@ -277,7 +277,7 @@ def _fold(events: list[Any], pages: list[int]) -> list[dict[str, Any]]:
     for size in [*pages, len(events)]:
         for event in events[start : start + size]:
             key = projection.espace_id_of(event)
-            states[key] = projection.fold(states.get(key), event)
+            states[key] = projection.apply(event, states.get(key))
         start += size
     rows: list[dict[str, Any]] = []
     for key, state in states.items():

@@ -298,7 +298,7 @@ def test_the_directory_view_holds_the_public_entry_and_is_never_purged() -> None
     pro.withdraw(at=T0 + timedelta(days=1), reason="absent")
     state = None
     for event in pro.collect_events():
-        state = projection.fold(state, event)
+        state = projection.apply(event, state)
     assert state is not None
     assert state["pro"]["listed"] is False
     assert state["pro"]["name_key"] == "LEFEVRE ANAIS"

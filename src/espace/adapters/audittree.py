@@ -109,7 +109,6 @@ class AuditTreeProjection(Projection):
 
     name = "audit_tree"
     tables = (leaves, nodes)
-    handled = ()
     raw = True
     after_commands = False
 

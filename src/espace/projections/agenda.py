@@ -10,6 +10,7 @@ espace (SEC-4).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -19,10 +20,12 @@ from espace.domain.agenda import Appointment, Status
 from espace.domain.pages import Rows
 from espace.projections.base import (
     VIEWS,
+    Row,
     RowFoldProjection,
     UtcDateTime,
     checked_queries,
     page_rows,
+    unhandled,
 )
 
 TS = UtcDateTime()
@@ -48,31 +51,49 @@ class AppointmentsProjection(RowFoldProjection):
     name = "agenda"
     tables = (appointments,)
     key_column = "appointment_id"
-    handled = (Appointment.Scheduled, Appointment.Moved, Appointment.Cancelled)
 
-    def fold(self, state: dict[str, Any] | None, event: Any) -> dict[str, Any] | None:
-        if isinstance(event, Appointment.Scheduled):
-            return {
-                "appointment_id": event.originator_id,
-                "espace_id": event.espace_id,
-                "professional_id": event.professional_id,
-                "created_by_kind": event.created_by_kind,
-                "created_by_id": event.created_by_id,
-                "status": str(Status.SCHEDULED),
-                "starts_at": event.starts_at,
-                "created_at": event.timestamp,
-                "updated_at": event.timestamp,
-                "moves": 0,
-                "cancelled_at": None,
-            }
+    @singledispatchmethod
+    def apply(self, event: Any, state: Row | None) -> Row | None:
+        """An appointment's row after one of its events."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: Appointment.Scheduled, state: Row | None) -> Row | None:
+        return {
+            "appointment_id": event.originator_id,
+            "espace_id": event.espace_id,
+            "professional_id": event.professional_id,
+            "created_by_kind": event.created_by_kind,
+            "created_by_id": event.created_by_id,
+            "status": str(Status.SCHEDULED),
+            "starts_at": event.starts_at,
+            "created_at": event.timestamp,
+            "updated_at": event.timestamp,
+            "moves": 0,
+            "cancelled_at": None,
+        }
+
+    @apply.register
+    def _(self, event: Appointment.Moved, state: Row | None) -> Row | None:
         if state is None:
             return None
-        row = dict(state, updated_at=event.timestamp)
-        if isinstance(event, Appointment.Moved):
-            row.update(starts_at=event.starts_at, moves=row["moves"] + 1)
-        elif isinstance(event, Appointment.Cancelled):
-            row.update(status=str(Status.CANCELLED), cancelled_at=event.timestamp)
-        return row
+        return dict(
+            state,
+            updated_at=event.timestamp,
+            starts_at=event.starts_at,
+            moves=state["moves"] + 1,
+        )
+
+    @apply.register
+    def _(self, event: Appointment.Cancelled, state: Row | None) -> Row | None:
+        if state is None:
+            return None
+        return dict(
+            state,
+            updated_at=event.timestamp,
+            status=str(Status.CANCELLED),
+            cancelled_at=event.timestamp,
+        )
 
 
 @checked_queries

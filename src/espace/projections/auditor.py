@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from espace.projections.base import (
     AppendProjection,
     UtcDateTime,
     checked_queries,
+    unhandled,
 )
 
 auditor_reads = sa.Table(
@@ -34,9 +36,14 @@ auditor_reads = sa.Table(
 class AuditorReadsProjection(AppendProjection):
     name = "auditor_reads"
     tables = (auditor_reads,)
-    handled = (AuditorRead.Recorded,)
 
-    def rows_for(self, event: Any) -> dict[sa.Table, list[dict[str, Any]]]:
+    @singledispatchmethod
+    def apply(self, event: Any) -> dict[sa.Table, list[dict[str, Any]]]:
+        """The row of an auditor's read."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: AuditorRead.Recorded) -> dict[sa.Table, list[dict[str, Any]]]:
         return {
             auditor_reads: [
                 {

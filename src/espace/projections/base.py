@@ -5,6 +5,26 @@ A projection never reads the clock and never loads an aggregate. The runner
 (``espace.adapters.runner``) reads pages of the event log, decrypts them, and
 calls :meth:`Projection.apply_page` inside one transaction that also records
 the tracking position, so that each event is applied exactly once.
+
+A view says what one event does in its ``apply`` method, which dispatches on
+the event's class with :class:`functools.singledispatchmethod`, as
+``eventsourcing.projection`` does: the view declares its own ``apply`` (whose
+body is for a class it has no handler for: :func:`unhandled`), then one
+handler per event class, ``@apply.register``, the class in the annotation of
+its ``event`` parameter (a union registers each of its classes)::
+
+    @singledispatchmethod
+    def apply(self, event: Any, state: Row | None) -> Row | None:
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: Appointment.Moved, state: Row | None) -> Row | None:
+        ...
+
+The classes so registered are the view's :attr:`Projection.handled`: the
+runner reads it for the topics a view follows, and gives the view the events
+of those topics only. Nothing else lists them. Register the classes that are
+stored (their topics are those of the log), not a base class they share.
 """
 
 from __future__ import annotations
@@ -144,6 +164,19 @@ def _checked(
     return run
 
 
+def handled_by(method: functools.singledispatchmethod[Any]) -> tuple[type[Any], ...]:
+    """The event classes a dispatching method has a handler for, in the order
+    they were registered: its registry but ``object``, the default."""
+    return tuple(cls for cls in method.dispatcher.registry if cls is not object)
+
+
+def unhandled(view: Projection, event: Any) -> TypeError:
+    """What a view's ``apply`` raises for an event of a class it registered no
+    handler for. The runner never gives it one: it passes each view the events
+    of the topics of its :attr:`Projection.handled` classes only."""
+    return TypeError(f"view {view.name!r} has no handler for {type(event).__name__}")
+
+
 class Projection(ABC):
     """A read model built from the event log."""
 
@@ -152,8 +185,11 @@ class Projection(ABC):
 
     tables: ClassVar[tuple[sa.Table, ...]]
 
-    handled: ClassVar[tuple[type[Any], ...]]
-    """The event classes this view reacts to; the runner skips the others."""
+    handled: ClassVar[tuple[type[Any], ...]] = ()
+    """The event classes this view reacts to; the runner skips the others.
+    Derived when the class is made, from the handlers its ``apply`` registers
+    (see the module's docstring), never declared: none for a view without
+    them (a raw view reads every event)."""
 
     raw: ClassVar[bool] = False
     """A raw view gets every stored event, sealed, as the log holds it
@@ -164,6 +200,18 @@ class Projection(ABC):
     """Caught up after each command of a store with ``sync_views`` (ADR-0009):
     somebody reads it right after writing. The audit tree is not (ADR-0023):
     the runner, and the audit calls that read it, catch it up."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Derive ``handled`` from the class's ``apply`` (its own, or the one
+        it inherits), and refuse a class that declares it."""
+        super().__init_subclass__(**kwargs)
+        if "handled" in vars(cls):
+            raise TypeError(
+                f"{cls.__name__}: the handled events are those apply registers"
+            )
+        apply = inspect.getattr_static(cls, "apply", None)
+        if isinstance(apply, functools.singledispatchmethod):
+            cls.handled = handled_by(apply)
 
     @abstractmethod
     def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
@@ -187,9 +235,11 @@ class FoldProjection(Projection, Generic[S]):
     def load(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> dict[UUID, S]:
         """The current state of the given espaces, as stored in the view."""
 
+    @functools.singledispatchmethod
     @abstractmethod
-    def fold(self, state: S | None, event: Any) -> S | None:
-        """The state after one event; ``None`` means the espace has no rows."""
+    def apply(self, event: Any, state: S | None) -> S | None:
+        """The state after one event; ``None`` means the key has no rows.
+        Each view declares its own, and registers a handler per event class."""
 
     @abstractmethod
     def rows(self, espace_id: UUID, state: S) -> dict[sa.Table, list[dict[str, Any]]]:
@@ -213,9 +263,10 @@ class FoldProjection(Projection, Generic[S]):
         keys = {self.espace_id_of(e) for e in events}
         loaded = self.load(conn, keys)
         states: dict[UUID, S | None] = dict(loaded)
+        apply = self.apply
         for event in events:
             key = self.espace_id_of(event)
-            states[key] = self.fold(states.get(key), event)
+            states[key] = apply(event, states.get(key))
         self._write(conn, states, existing=loaded.keys())
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
@@ -253,37 +304,40 @@ EspaceFoldProjection = FoldProjection
 """A fold keyed by espace (the default key)."""
 
 
-class RowFoldProjection(FoldProjection[dict[str, Any]]):
+Row = dict[str, Any]
+"""One row of a view's table, by column name."""
+
+
+class RowFoldProjection(FoldProjection[Row]):
     """A fold whose state is the one row its key has in its one table."""
 
-    def load(
-        self, conn: sa.Connection, keys: Collection[UUID]
-    ) -> dict[UUID, dict[str, Any]]:
+    def load(self, conn: sa.Connection, keys: Collection[UUID]) -> dict[UUID, Row]:
         (table,) = self.tables
         column = table.c[self.key_column]
-        rows: dict[UUID, dict[str, Any]] = {}
+        rows: dict[UUID, Row] = {}
         for chunk in _chunks(list(keys), 500):
             for r in conn.execute(table.select().where(column.in_(chunk))).mappings():
                 rows[r[self.key_column]] = dict(r)
         return rows
 
-    def rows(
-        self, key: UUID, state: dict[str, Any]
-    ) -> dict[sa.Table, list[dict[str, Any]]]:
+    def rows(self, key: UUID, state: Row) -> dict[sa.Table, list[Row]]:
         return {self.tables[0]: [state]}
 
 
 class AppendProjection(Projection):
     """An append-only view (a journal): each event adds rows, none changes."""
 
+    @functools.singledispatchmethod
     @abstractmethod
-    def rows_for(self, event: Any) -> dict[sa.Table, list[dict[str, Any]]]:
-        """The rows one event adds."""
+    def apply(self, event: Any) -> dict[sa.Table, list[dict[str, Any]]]:
+        """The rows one event adds, per table. Each view declares its own,
+        and registers a handler per event class."""
 
     def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
         inserts: dict[sa.Table, list[dict[str, Any]]] = {t: [] for t in self.tables}
+        apply = self.apply
         for event in events:
-            for table, rows in self.rows_for(event).items():
+            for table, rows in apply(event).items():
                 inserts[table].extend(rows)
         for table in self.tables:
             if inserts[table]:

@@ -10,6 +10,7 @@ disconnection is also a trace in the access journal (ACC-6).
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from espace.projections.base import (
     EspaceFoldProjection,
     FoldProjection,
     checked_queries,
+    unhandled,
 )
 from espace.projections.base import UtcDateTime as _Ts
 
@@ -52,7 +54,6 @@ class CatalogueProjection(FoldProjection[list[dict[str, Any]]]):
     name = "services"
     tables = (services,)
     key_column = "catalogue_id"
-    handled = (ServiceCatalogue.Published,)
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
         """Reference data: an espace's erasure leaves nothing here to purge."""
@@ -71,9 +72,18 @@ class CatalogueProjection(FoldProjection[list[dict[str, Any]]]):
     ) -> dict[sa.Table, list[dict[str, Any]]]:
         return {services: state}
 
-    def fold(
-        self, state: list[dict[str, Any]] | None, event: Any
+    @singledispatchmethod
+    def apply(
+        self, event: Any, state: list[dict[str, Any]] | None
     ) -> list[dict[str, Any]] | None:
+        """The catalogue's rows after one of its events."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(
+        self, event: ServiceCatalogue.Published, state: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]] | None:
+        """A publication replaces the catalogue: its services, at its version."""
         return [
             {
                 "catalogue_id": event.originator_id,
@@ -85,19 +95,18 @@ class CatalogueProjection(FoldProjection[list[dict[str, Any]]]):
         ]
 
 
-class ConnectionsProjection(EspaceFoldProjection[dict[str, dict[str, Any]]]):
+Connected = dict[str, dict[str, Any]]
+"""An espace's connections: the row of each service connected, by its id."""
+
+
+class ConnectionsProjection(EspaceFoldProjection[Connected]):
     name = "service_connections"
     tables = (connections,)
-    handled = (
-        ServiceConnections.Started,
-        ServiceConnections.ServiceConnected,
-        ServiceConnections.ServiceDisconnected,
-    )
 
     def load(
         self, conn: sa.Connection, espace_ids: Collection[UUID]
-    ) -> dict[UUID, dict[str, dict[str, Any]]]:
-        states: dict[UUID, dict[str, dict[str, Any]]] = {}
+    ) -> dict[UUID, Connected]:
+        states: dict[UUID, Connected] = {}
         ids = list(espace_ids)
         for i in range(0, len(ids), 500):
             query = connections.select().where(
@@ -108,23 +117,41 @@ class ConnectionsProjection(EspaceFoldProjection[dict[str, dict[str, Any]]]):
         return states
 
     def rows(
-        self, espace_id: UUID, state: dict[str, dict[str, Any]]
+        self, espace_id: UUID, state: Connected
     ) -> dict[sa.Table, list[dict[str, Any]]]:
         return {connections: list(state.values())}
 
-    def fold(
-        self, state: dict[str, dict[str, Any]] | None, event: Any
-    ) -> dict[str, dict[str, Any]] | None:
-        s = dict(state or {})
-        if isinstance(event, ServiceConnections.ServiceConnected):
-            s[event.service_id] = {
+    @singledispatchmethod
+    def apply(self, event: Any, state: Connected | None) -> Connected | None:
+        """An espace's connections (by service id) after one of its events."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(
+        self, event: ServiceConnections.Started, state: Connected | None
+    ) -> Connected | None:
+        return dict(state or {}) or None
+
+    @apply.register
+    def _(
+        self, event: ServiceConnections.ServiceConnected, state: Connected | None
+    ) -> Connected | None:
+        return {
+            **(state or {}),
+            event.service_id: {
                 "espace_id": event.espace_id,
                 "service_id": event.service_id,
                 "connected_at": event.timestamp,
                 "catalogue_version": event.catalogue_version,
-            }
-        elif isinstance(event, ServiceConnections.ServiceDisconnected):
-            s.pop(event.service_id, None)
+            },
+        }
+
+    @apply.register
+    def _(
+        self, event: ServiceConnections.ServiceDisconnected, state: Connected | None
+    ) -> Connected | None:
+        s = dict(state or {})
+        s.pop(event.service_id, None)
         return s or None
 
 

@@ -5,6 +5,7 @@ ACC-4, ACC-5). Only ids and flags: who may act, never why they were chosen.
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from espace.projections.base import (
     EspaceFoldProjection,
     UtcDateTime,
     checked_queries,
+    unhandled,
 )
 
 consent_settings = sa.Table(
@@ -44,21 +46,6 @@ ConsentRows = dict[str, Any]
 class ConsentsProjection(EspaceFoldProjection[ConsentRows]):
     name = "consents"
     tables = (consent_settings, consent_professionals)
-    handled = (
-        Consent.Started,
-        Consent.ProfessionalAuthorised,
-        Consent.AuthorisationWithdrawn,
-        Consent.ProfessionalBlocked,
-        Consent.ProfessionalUnblocked,
-        Consent.CareTeamJoined,
-        Consent.CareTeamLeft,
-        Consent.MedecinTraitantDesignated,
-        Consent.MedecinTraitantRevoked,
-        Consent.EmergencyAccessRefused,
-        Consent.EmergencyAccessAllowed,
-        Consent.SamuAccessRefused,
-        Consent.SamuAccessAllowed,
-    )
 
     def load(
         self, conn: sa.Connection, keys: Collection[UUID]
@@ -89,57 +76,128 @@ class ConsentsProjection(EspaceFoldProjection[ConsentRows]):
         ]
         return {consent_settings: [state["settings"]], consent_professionals: pros}
 
-    def fold(self, state: ConsentRows | None, event: Any) -> ConsentRows | None:
-        if isinstance(event, Consent.Started):
-            settings: dict[str, Any] = {
-                "espace_id": event.espace_id,
-                "medecin_traitant": None,
-                "emergency_refused": False,
-                "samu_refused": False,
-                "updated_at": event.timestamp,
-            }
-            return {"settings": settings, "pros": {}}
-        if state is None:
-            return None
-        settings = {**state["settings"], "updated_at": event.timestamp}
-        pros = {k: dict(v) for k, v in state["pros"].items()}
-        flag = _FLAGS.get(type(event))
-        if flag is not None:
-            name, value = flag
-            row = pros.setdefault(
-                event.idnatps,
-                {
-                    "espace_id": event.espace_id,
-                    "idnatps": event.idnatps,
-                    "authorised": False,
-                    "blocked": False,
-                    "care_team": False,
-                },
-            )
-            row[name] = value
-        elif isinstance(event, Consent.MedecinTraitantDesignated):
-            settings["medecin_traitant"] = event.idnatps
-        elif isinstance(event, Consent.MedecinTraitantRevoked):
-            settings["medecin_traitant"] = None
-        elif isinstance(
-            event, Consent.EmergencyAccessRefused | Consent.EmergencyAccessAllowed
-        ):
-            settings["emergency_refused"] = isinstance(
-                event, Consent.EmergencyAccessRefused
-            )
-        elif isinstance(event, Consent.SamuAccessRefused | Consent.SamuAccessAllowed):
-            settings["samu_refused"] = isinstance(event, Consent.SamuAccessRefused)
-        return {"settings": settings, "pros": pros}
+    @singledispatchmethod
+    def apply(self, event: Any, state: ConsentRows | None) -> ConsentRows | None:
+        """An espace's consent rows after one of its events."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(
+        self, event: Consent.Started, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        settings: dict[str, Any] = {
+            "espace_id": event.espace_id,
+            "medecin_traitant": None,
+            "emergency_refused": False,
+            "samu_refused": False,
+            "updated_at": event.timestamp,
+        }
+        return {"settings": settings, "pros": {}}
+
+    @apply.register
+    def _(
+        self, event: Consent.ProfessionalAuthorised, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _flagged(state, event, authorised=True)
+
+    @apply.register
+    def _(
+        self, event: Consent.AuthorisationWithdrawn, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _flagged(state, event, authorised=False)
+
+    @apply.register
+    def _(
+        self, event: Consent.ProfessionalBlocked, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _flagged(state, event, blocked=True)
+
+    @apply.register
+    def _(
+        self, event: Consent.ProfessionalUnblocked, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _flagged(state, event, blocked=False)
+
+    @apply.register
+    def _(
+        self, event: Consent.CareTeamJoined, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _flagged(state, event, care_team=True)
+
+    @apply.register
+    def _(
+        self, event: Consent.CareTeamLeft, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _flagged(state, event, care_team=False)
+
+    @apply.register
+    def _(
+        self, event: Consent.MedecinTraitantDesignated, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _changed(state, event, medecin_traitant=event.idnatps)
+
+    @apply.register
+    def _(
+        self, event: Consent.MedecinTraitantRevoked, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _changed(state, event, medecin_traitant=None)
+
+    @apply.register
+    def _(
+        self, event: Consent.EmergencyAccessRefused, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _changed(state, event, emergency_refused=True)
+
+    @apply.register
+    def _(
+        self, event: Consent.EmergencyAccessAllowed, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _changed(state, event, emergency_refused=False)
+
+    @apply.register
+    def _(
+        self, event: Consent.SamuAccessRefused, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _changed(state, event, samu_refused=True)
+
+    @apply.register
+    def _(
+        self, event: Consent.SamuAccessAllowed, state: ConsentRows | None
+    ) -> ConsentRows | None:
+        return _changed(state, event, samu_refused=False)
 
 
-_FLAGS: dict[type[Any], tuple[str, bool]] = {
-    Consent.ProfessionalAuthorised: ("authorised", True),
-    Consent.AuthorisationWithdrawn: ("authorised", False),
-    Consent.ProfessionalBlocked: ("blocked", True),
-    Consent.ProfessionalUnblocked: ("blocked", False),
-    Consent.CareTeamJoined: ("care_team", True),
-    Consent.CareTeamLeft: ("care_team", False),
-}
+def _changed(
+    state: ConsentRows | None, event: Any, **settings: Any
+) -> ConsentRows | None:
+    """A copy of an espace's rows after one of its events, its settings
+    stamped and given these values; None for an espace not yet started."""
+    if state is None:
+        return None
+    return {
+        "settings": {**state["settings"], "updated_at": event.timestamp, **settings},
+        "pros": {k: dict(v) for k, v in state["pros"].items()},
+    }
+
+
+def _flagged(state: ConsentRows | None, event: Any, **flag: bool) -> ConsentRows | None:
+    """The rows after the holder set a flag about one professional
+    (``event.idnatps``), their row made if they had none."""
+    changed = _changed(state, event)
+    if changed is None:
+        return None
+    row = changed["pros"].setdefault(
+        event.idnatps,
+        {
+            "espace_id": event.espace_id,
+            "idnatps": event.idnatps,
+            "authorised": False,
+            "blocked": False,
+            "care_team": False,
+        },
+    )
+    row.update(flag)
+    return changed
 
 
 @checked_queries

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +39,7 @@ from espace.projections.base import (
     EspaceFoldProjection,
     UtcDateTime,
     checked_queries,
+    unhandled,
 )
 
 TS = UtcDateTime()
@@ -60,26 +62,6 @@ or one of its documents (DOC-5 timers)."""
 class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
     name = "deadlines"
     tables = (deadlines,)
-    handled = (
-        EspaceSante.Affiliated,
-        EspaceSante.NoticeSent,
-        EspaceSante.OppositionDeclared,
-        EspaceSante.Opened,
-        EspaceSante.Suspended,
-        EspaceSante.SuspensionEnded,
-        EspaceSante.Closed,
-        EspaceSante.DeathDeclared,
-        EspaceSante.ErasureRequested,
-        EspaceSante.Erased,
-        EspaceSante.Reopened,
-        EspaceSante.RepresentationEnded,
-        Document.HiddenFromHolder,
-        Document.HolderToldUpdateWaiting,
-        Document.RevealedToHolder,
-        Document.Deleted,
-        Erasure.Begun,
-        Erasure.Completed,
-    )
 
     def espace_id_of(self, event: Any) -> UUID:
         if isinstance(event, Erasure.Event):
@@ -130,57 +112,152 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
             ]
         }
 
-    def fold(self, state: DeadlineState | None, event: Any) -> DeadlineState | None:
-        s: DeadlineState = dict(state or {})
-        own = self.espace_id_of(event)
+    @singledispatchmethod
+    def apply(self, event: Any, state: DeadlineState | None) -> DeadlineState | None:
+        """An espace's deadlines after one of its events (or of its
+        documents, or of its erasure)."""
+        raise unhandled(self, event)
 
-        def put(kind: str, due: datetime, limit: datetime | None = None) -> None:
-            s[(kind, subject)] = (due, limit)
+    @apply.register
+    def _(
+        self, event: EspaceSante.Affiliated, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        if event.representative is None:
+            return _changed(state, self.espace_id_of(event))
+        majority = calendar.majority_at(event.birth_date)
+        return _changed(state, self.espace_id_of(event), majority=(majority, None))
 
-        def drop(*kinds: str) -> None:
-            for kind in kinds:
-                s.pop((kind, subject), None)
+    @apply.register
+    def _(
+        self, event: EspaceSante.NoticeSent, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        due = (event.opposition_deadline, None)
+        return _changed(state, self.espace_id_of(event), opening=due)
 
-        subject = event.originator_id if isinstance(event, Document.Event) else own
-        if isinstance(event, EspaceSante.Affiliated):
-            if event.representative is not None:
-                put("majority", calendar.majority_at(event.birth_date))
-        elif isinstance(event, EspaceSante.NoticeSent):
-            put("opening", event.opposition_deadline)
-        elif isinstance(event, EspaceSante.OppositionDeclared | EspaceSante.Opened):
-            drop("opening")
-        elif isinstance(event, EspaceSante.Suspended):
-            put("suspension_closure", event.closes_at)
-        elif isinstance(event, EspaceSante.SuspensionEnded):
-            drop("suspension_closure")
-        elif isinstance(event, EspaceSante.Closed):
-            drop("opening", "suspension_closure")
-            put("archive_expiry", event.archive_until)
-        elif isinstance(event, EspaceSante.DeathDeclared):
-            drop("majority")
-        elif isinstance(event, EspaceSante.ErasureRequested):
-            drop("archive_expiry")
-            put("erasure", event.timestamp, event.due_by)
-        elif isinstance(event, EspaceSante.Erased):
-            kept = {k: v for k, v in s.items() if k[0] in ("erasure", "archive_expiry")}
-            s = kept or {("erasure", subject): (event.timestamp, None)}
-        elif isinstance(event, Erasure.Begun):
-            due, limit = s.get(("erasure", subject), (event.timestamp, None))
-            s = {("erasure", subject): (min(due, event.timestamp), limit)}
-        elif isinstance(event, Erasure.Completed):
-            return None
-        elif isinstance(event, EspaceSante.Reopened):
-            drop("archive_expiry")
-        elif isinstance(event, EspaceSante.RepresentationEnded):
-            drop("majority")
-        elif isinstance(event, Document.HiddenFromHolder):
-            put("holder_notice", event.notice_at)
-            put("holder_reveal", event.reveal_at)
-        elif isinstance(event, Document.HolderToldUpdateWaiting):
-            drop("holder_notice")
-        elif isinstance(event, Document.RevealedToHolder | Document.Deleted):
-            drop("holder_notice", "holder_reveal")
-        return s or None
+    @apply.register
+    def _(
+        self,
+        event: EspaceSante.OppositionDeclared | EspaceSante.Opened,
+        state: DeadlineState | None,
+    ) -> DeadlineState | None:
+        return _changed(state, self.espace_id_of(event), "opening")
+
+    @apply.register
+    def _(
+        self, event: EspaceSante.Suspended, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        due = (event.closes_at, None)
+        return _changed(state, self.espace_id_of(event), suspension_closure=due)
+
+    @apply.register
+    def _(
+        self, event: EspaceSante.SuspensionEnded, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        return _changed(state, self.espace_id_of(event), "suspension_closure")
+
+    @apply.register
+    def _(
+        self, event: EspaceSante.Closed, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        return _changed(
+            state,
+            self.espace_id_of(event),
+            "opening",
+            "suspension_closure",
+            archive_expiry=(event.archive_until, None),
+        )
+
+    @apply.register
+    def _(
+        self,
+        event: EspaceSante.DeathDeclared | EspaceSante.RepresentationEnded,
+        state: DeadlineState | None,
+    ) -> DeadlineState | None:
+        return _changed(state, self.espace_id_of(event), "majority")
+
+    @apply.register
+    def _(
+        self, event: EspaceSante.ErasureRequested, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        return _changed(
+            state,
+            self.espace_id_of(event),
+            "archive_expiry",
+            erasure=(event.timestamp, event.due_by),
+        )
+
+    @apply.register
+    def _(
+        self, event: EspaceSante.Erased, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        kept = {
+            k: v
+            for k, v in (state or {}).items()
+            if k[0] in ("erasure", "archive_expiry")
+        }
+        return kept or {("erasure", self.espace_id_of(event)): (event.timestamp, None)}
+
+    @apply.register
+    def _(
+        self, event: Erasure.Begun, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        subject = self.espace_id_of(event)
+        due, limit = (state or {}).get(("erasure", subject), (event.timestamp, None))
+        return {("erasure", subject): (min(due, event.timestamp), limit)}
+
+    @apply.register
+    def _(
+        self, event: Erasure.Completed, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        return None
+
+    @apply.register
+    def _(
+        self, event: EspaceSante.Reopened, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        return _changed(state, self.espace_id_of(event), "archive_expiry")
+
+    @apply.register
+    def _(
+        self, event: Document.HiddenFromHolder, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        return _changed(
+            state,
+            event.originator_id,
+            holder_notice=(event.notice_at, None),
+            holder_reveal=(event.reveal_at, None),
+        )
+
+    @apply.register
+    def _(
+        self, event: Document.HolderToldUpdateWaiting, state: DeadlineState | None
+    ) -> DeadlineState | None:
+        return _changed(state, event.originator_id, "holder_notice")
+
+    @apply.register
+    def _(
+        self,
+        event: Document.RevealedToHolder | Document.Deleted,
+        state: DeadlineState | None,
+    ) -> DeadlineState | None:
+        return _changed(state, event.originator_id, "holder_notice", "holder_reveal")
+
+
+def _changed(
+    state: DeadlineState | None,
+    subject: UUID,
+    *dropped: str,
+    **put: tuple[datetime, datetime | None],
+) -> DeadlineState | None:
+    """An espace's deadlines with those of the ``dropped`` kinds gone, and
+    those ``put`` (kind: due, limit) set, for one subject (the espace, or a
+    document); None when none is left."""
+    s = dict(state or {})
+    for kind in dropped:
+        s.pop((kind, subject), None)
+    for kind, when in put.items():
+        s[(kind, subject)] = when
+    return s or None
 
 
 KINDS = (

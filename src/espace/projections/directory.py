@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from espace.projections.base import (
     UtcDateTime,
     checked_queries,
     page_rows,
+    unhandled,
 )
 
 professionals = sa.Table(
@@ -76,12 +78,6 @@ class DirectoryProjection(FoldProjection[DirState]):
     name = "directory"
     tables = (professionals, activities)
     key_column = "professional_id"
-    handled = (
-        Professional.Registered,
-        Professional.Updated,
-        Professional.Withdrawn,
-        Professional.Reinstated,
-    )
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
         """Reference data: an espace's erasure leaves nothing here to purge."""
@@ -107,49 +103,72 @@ class DirectoryProjection(FoldProjection[DirState]):
     def rows(self, key: UUID, state: DirState) -> dict[sa.Table, list[dict[str, Any]]]:
         return {professionals: [state["pro"]], activities: state["places"]}
 
-    def fold(self, state: DirState | None, event: Any) -> DirState | None:
-        if isinstance(event, Professional.Registered):
-            pro: dict[str, Any] = {
-                "professional_id": event.originator_id,
-                "idnatps": event.idnatps,
-                "id_type": event.id_type,
-                "listed": True,
-            }
-        elif state is None:
+    @singledispatchmethod
+    def apply(self, event: Any, state: DirState | None) -> DirState | None:
+        """A professional's rows after one of their events."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(
+        self, event: Professional.Registered, state: DirState | None
+    ) -> DirState | None:
+        pro: dict[str, Any] = {
+            "professional_id": event.originator_id,
+            "idnatps": event.idnatps,
+            "id_type": event.id_type,
+            "listed": True,
+        }
+        return _listed(pro, event)
+
+    @apply.register
+    def _(
+        self,
+        event: Professional.Updated | Professional.Reinstated,
+        state: DirState | None,
+    ) -> DirState | None:
+        return None if state is None else _listed(dict(state["pro"]), event)
+
+    @apply.register
+    def _(
+        self, event: Professional.Withdrawn, state: DirState | None
+    ) -> DirState | None:
+        if state is None:
             return None
-        else:
-            pro = dict(state["pro"])
-        pro["updated_at"] = event.timestamp
-        if isinstance(event, Professional.Withdrawn):
-            pro["listed"] = False
-            return {"pro": pro, "places": state["places"] if state else []}
-        pro.update(
-            listed=True,
-            last_name=event.last_name,
-            first_name=event.first_name,
-            name_key=search_key(f"{event.last_name} {event.first_name or ''}"),
-            profession=event.profession,
-            profession_code=event.profession_code,
-            profession_label=event.profession_label,
-            specialties="; ".join(
-                dict.fromkeys(
-                    a["specialty_label"] or a["specialty_code"]
-                    for a in event.activities
-                    if a.get("specialty_label") or a.get("specialty_code")
-                )
-            )[:1000]
-            or None,
-        )
-        places = [
-            {
-                "professional_id": event.originator_id,
-                "position": n,
-                **{k: a.get(k) for k in ACTIVITY_FIELDS},
-                "city_key": search_key(a.get("city")) or None,
-            }
-            for n, a in enumerate(event.activities, start=1)
-        ]
-        return {"pro": pro, "places": places}
+        pro = {**state["pro"], "updated_at": event.timestamp, "listed": False}
+        return {"pro": pro, "places": state["places"]}
+
+
+def _listed(pro: dict[str, Any], event: Any) -> DirState:
+    """A listed professional's rows, as an extract of the directory says
+    (``event``: registered, updated or reinstated)."""
+    pro["updated_at"] = event.timestamp
+    pro.update(
+        listed=True,
+        last_name=event.last_name,
+        first_name=event.first_name,
+        name_key=search_key(f"{event.last_name} {event.first_name or ''}"),
+        profession=event.profession,
+        profession_code=event.profession_code,
+        profession_label=event.profession_label,
+        specialties="; ".join(
+            dict.fromkeys(
+                a["specialty_label"] or a["specialty_code"]
+                for a in event.activities
+                if a.get("specialty_label") or a.get("specialty_code")
+            )
+        )[:1000]
+        or None,
+    )
+    places = [
+        {
+            "professional_id": event.originator_id,
+            "position": n,
+            **{k: a.get(k) for k in ACTIVITY_FIELDS},
+            "city_key": search_key(a.get("city")) or None,
+        }
+        for n, a in enumerate(event.activities, start=1)
+    ]
+    return {"pro": pro, "places": places}
 
 
 @checked_queries

@@ -9,13 +9,20 @@ through the access decision; the views themselves decide nothing.
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
 from espace.domain.documents import Document
-from espace.projections.base import VIEWS, FoldProjection, UtcDateTime, checked_queries
+from espace.projections.base import (
+    VIEWS,
+    FoldProjection,
+    UtcDateTime,
+    checked_queries,
+    unhandled,
+)
 
 TS = UtcDateTime()
 
@@ -67,18 +74,6 @@ class DocumentsProjection(FoldProjection[DocState]):
     name = "documents"
     tables = (documents, versions)
     key_column = "document_id"
-    handled = (
-        Document.Deposited,
-        Document.Replaced,
-        Document.Deleted,
-        Document.MaskedFromProfessionals,
-        Document.UnmaskedFromProfessionals,
-        Document.HiddenFromHolder,
-        Document.HolderToldUpdateWaiting,
-        Document.RevealedToHolder,
-        Document.HiddenFromRepresentatives,
-        Document.ShownToRepresentatives,
-    )
 
     def load(self, conn: sa.Connection, keys: Collection[UUID]) -> dict[UUID, DocState]:
         states: dict[UUID, DocState] = {}
@@ -101,93 +96,134 @@ class DocumentsProjection(FoldProjection[DocState]):
     def rows(self, key: UUID, state: DocState) -> dict[sa.Table, list[dict[str, Any]]]:
         return {documents: [state["doc"]], versions: state["versions"]}
 
-    def fold(self, state: DocState | None, event: Any) -> DocState | None:
-        if isinstance(event, Document.Deposited):
-            version = {
-                "version_id": event.version_id,
-                "document_id": event.originator_id,
-                "espace_id": event.espace_id,
-                "version_no": 1,
-                "loinc_code": event.loinc_code,
-                "format": event.format,
-                "size": event.size,
-                "care_time": event.care_time,
-                "deposited_at": event.timestamp,
-                "superseded_at": None,
-            }
-            doc = {
-                "document_id": event.originator_id,
-                "espace_id": event.espace_id,
-                "current_version_id": event.version_id,
-                "version_count": 1,
-                "category": event.category,
-                "loinc_code": event.loinc_code,
-                "author_kind": event.author_kind,
-                "author_id": event.author_id,
-                "author_profession": event.author_profession,
-                "care_time": event.care_time,
-                "format": event.format,
-                "size": event.size,
-                "deposited_at": event.timestamp,
-                "updated_at": event.timestamp,
-                "deleted_at": None,
-                "masked_from_professionals": False,
-                "hidden_from_holder": event.hidden_from_holder,
-                "holder_told": False,
-                "holder_reveal_at": None,
-                "hidden_from_representatives": event.hidden_from_representatives,
-            }
-            return {"doc": doc, "versions": [version]}
-        if state is None:
+    @singledispatchmethod
+    def apply(self, event: Any, state: DocState | None) -> DocState | None:
+        """A document's rows after one of its events."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: Document.Deposited, state: DocState | None) -> DocState | None:
+        doc = {
+            "document_id": event.originator_id,
+            "espace_id": event.espace_id,
+            "current_version_id": event.version_id,
+            "version_count": 1,
+            "category": event.category,
+            "loinc_code": event.loinc_code,
+            "author_kind": event.author_kind,
+            "author_id": event.author_id,
+            "author_profession": event.author_profession,
+            "care_time": event.care_time,
+            "format": event.format,
+            "size": event.size,
+            "deposited_at": event.timestamp,
+            "updated_at": event.timestamp,
+            "deleted_at": None,
+            "masked_from_professionals": False,
+            "hidden_from_holder": event.hidden_from_holder,
+            "holder_told": False,
+            "holder_reveal_at": None,
+            "hidden_from_representatives": event.hidden_from_representatives,
+        }
+        return {"doc": doc, "versions": [_version(event, 1)]}
+
+    @apply.register
+    def _(self, event: Document.Replaced, state: DocState | None) -> DocState | None:
+        changed = _changed(
+            state,
+            event,
+            current_version_id=event.version_id,
+            loinc_code=event.loinc_code,
+            care_time=event.care_time,
+            format=event.format,
+            size=event.size,
+        )
+        if changed is None:
             return None
-        doc = dict(state["doc"])
-        vers = [dict(v) for v in state["versions"]]
-        doc["updated_at"] = event.timestamp
-        if isinstance(event, Document.Replaced):
-            vers[-1]["superseded_at"] = event.timestamp
-            vers.append(
-                {
-                    "version_id": event.version_id,
-                    "document_id": event.originator_id,
-                    "espace_id": event.espace_id,
-                    "version_no": len(vers) + 1,
-                    "loinc_code": event.loinc_code,
-                    "format": event.format,
-                    "size": event.size,
-                    "care_time": event.care_time,
-                    "deposited_at": event.timestamp,
-                    "superseded_at": None,
-                }
-            )
-            doc.update(
-                current_version_id=event.version_id,
-                version_count=len(vers),
-                loinc_code=event.loinc_code,
-                care_time=event.care_time,
-                format=event.format,
-                size=event.size,
-            )
-        elif isinstance(event, Document.Deleted):
-            doc["deleted_at"] = event.timestamp
-        elif isinstance(event, Document.MaskedFromProfessionals):
-            doc["masked_from_professionals"] = True
-        elif isinstance(event, Document.UnmaskedFromProfessionals):
-            doc["masked_from_professionals"] = False
-        elif isinstance(event, Document.HiddenFromHolder):
-            doc.update(
-                hidden_from_holder=True,
-                holder_told=False,
-                holder_reveal_at=event.reveal_at,
-            )
-        elif isinstance(event, Document.HolderToldUpdateWaiting):
-            doc["holder_told"] = True
-        elif isinstance(event, Document.RevealedToHolder):
-            doc.update(hidden_from_holder=False, holder_reveal_at=None)
-        elif isinstance(event, Document.HiddenFromRepresentatives):
-            doc["hidden_from_representatives"] = True
-        elif isinstance(event, Document.ShownToRepresentatives):
-            doc["hidden_from_representatives"] = False
-        return {"doc": doc, "versions": vers}
+        versions = changed["versions"]
+        versions[-1]["superseded_at"] = event.timestamp
+        versions.append(_version(event, len(versions) + 1))
+        changed["doc"]["version_count"] = len(versions)
+        return changed
+
+    @apply.register
+    def _(self, event: Document.Deleted, state: DocState | None) -> DocState | None:
+        return _changed(state, event, deleted_at=event.timestamp)
+
+    @apply.register
+    def _(
+        self, event: Document.MaskedFromProfessionals, state: DocState | None
+    ) -> DocState | None:
+        return _changed(state, event, masked_from_professionals=True)
+
+    @apply.register
+    def _(
+        self, event: Document.UnmaskedFromProfessionals, state: DocState | None
+    ) -> DocState | None:
+        return _changed(state, event, masked_from_professionals=False)
+
+    @apply.register
+    def _(
+        self, event: Document.HiddenFromHolder, state: DocState | None
+    ) -> DocState | None:
+        return _changed(
+            state,
+            event,
+            hidden_from_holder=True,
+            holder_told=False,
+            holder_reveal_at=event.reveal_at,
+        )
+
+    @apply.register
+    def _(
+        self, event: Document.HolderToldUpdateWaiting, state: DocState | None
+    ) -> DocState | None:
+        return _changed(state, event, holder_told=True)
+
+    @apply.register
+    def _(
+        self, event: Document.RevealedToHolder, state: DocState | None
+    ) -> DocState | None:
+        return _changed(state, event, hidden_from_holder=False, holder_reveal_at=None)
+
+    @apply.register
+    def _(
+        self, event: Document.HiddenFromRepresentatives, state: DocState | None
+    ) -> DocState | None:
+        return _changed(state, event, hidden_from_representatives=True)
+
+    @apply.register
+    def _(
+        self, event: Document.ShownToRepresentatives, state: DocState | None
+    ) -> DocState | None:
+        return _changed(state, event, hidden_from_representatives=False)
+
+
+def _changed(state: DocState | None, event: Any, **values: Any) -> DocState | None:
+    """A copy of a document's rows after one of its events: its row stamped
+    and given these values; None for a document never deposited."""
+    if state is None:
+        return None
+    doc = {**state["doc"], "updated_at": event.timestamp, **values}
+    return {"doc": doc, "versions": [dict(v) for v in state["versions"]]}
+
+
+def _version(
+    event: Document.Deposited | Document.Replaced, number: int
+) -> dict[str, Any]:
+    """The row of the version a deposit or a replacement brings."""
+    return {
+        "version_id": event.version_id,
+        "document_id": event.originator_id,
+        "espace_id": event.espace_id,
+        "version_no": number,
+        "loinc_code": event.loinc_code,
+        "format": event.format,
+        "size": event.size,
+        "care_time": event.care_time,
+        "deposited_at": event.timestamp,
+        "superseded_at": None,
+    }
 
 
 @checked_queries

@@ -10,9 +10,10 @@ key is already destroyed.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any
+from functools import singledispatchmethod, wraps
+from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -20,9 +21,11 @@ import sqlalchemy as sa
 from espace.domain.espace import EspaceSante, State
 from espace.projections.base import (
     VIEWS,
+    Row,
     RowFoldProjection,
     UtcDateTime,
     checked_queries,
+    unhandled,
 )
 
 TS = UtcDateTime()
@@ -92,172 +95,179 @@ def next_deadline(row: dict[str, Any]) -> tuple[str | None, datetime | None]:
     return None, None
 
 
+E = TypeVar("E")
+
+
+def _change(
+    change: Callable[[EspacesProjection, E, Row], None],
+) -> Callable[[EspacesProjection, E, Row | None], Row | None]:
+    """A handler of ``EspacesProjection.apply`` from what an event ``change``s
+    in a copy of the row of an espace that lives, then stamped. An espace
+    with no row stays without, and an erased espace keeps its tombstone only.
+    The handler is registered for the class of ``change``'s event (its
+    annotations are the handler's)."""
+
+    @wraps(change)
+    def apply(view: EspacesProjection, event: E, state: Row | None) -> Row | None:
+        if state is None or state["state"] == State.ERASED:
+            return state
+        row = dict(state)
+        change(view, event, row)
+        return _stamped(row, event)
+
+    return apply
+
+
+def _stamped(row: Row, event: Any) -> Row:
+    """The row after an event: its version, its time, the deadline it now
+    waits for; the tombstone of an espace it erased."""
+    row["version"] = event.originator_version
+    row["updated_at"] = event.timestamp
+    row["next_deadline_kind"], row["next_deadline_at"] = next_deadline(row)
+    if row["state"] == State.ERASED:
+        return tombstone(row["espace_id"])
+    return row
+
+
 class EspacesProjection(RowFoldProjection):
     name = "espaces"
     tables = (espaces,)
-    handled = (
-        EspaceSante.Affiliated,
-        EspaceSante.NoticeSent,
-        EspaceSante.OppositionDeclared,
-        EspaceSante.Opened,
-        EspaceSante.LegacyDmpMerged,
-        EspaceSante.ActivationFailed,
-        EspaceSante.Activated,
-        EspaceSante.CodeReissued,
-        EspaceSante.Suspended,
-        EspaceSante.SuspensionEnded,
-        EspaceSante.Closed,
-        EspaceSante.DeathDeclared,
-        EspaceSante.ErasureRequested,
-        EspaceSante.Erased,
-        EspaceSante.Reopened,
-        EspaceSante.RepresentationEnded,
-    )
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
         self._write(conn, {i: tombstone(i) for i in espace_ids})
 
-    def fold(self, state: dict[str, Any] | None, event: Any) -> dict[str, Any] | None:
-        if isinstance(event, EspaceSante.Affiliated):
-            row: dict[str, Any] = dict.fromkeys(_COLUMNS)
-            row.update(
-                espace_id=event.originator_id,
-                state=str(State.AFFILIATED),
-                minor_represented=event.representative is not None,
-                affiliated_at=event.timestamp,
-                activation_failures=0,
-                legacy_dmp_merged=False,
-                deceased=False,
-            )
-        elif state is None or state["state"] == State.ERASED:
-            return state  # the erased espace keeps its tombstone only
-        else:
-            row = dict(state)
-            _FOLDS[type(event)](row, event)
-        row["version"] = event.originator_version
-        row["updated_at"] = event.timestamp
-        row["next_deadline_kind"], row["next_deadline_at"] = next_deadline(row)
-        if row["state"] == State.ERASED:
-            return tombstone(row["espace_id"])
-        return row
+    @singledispatchmethod
+    def apply(self, event: Any, state: Row | None) -> Row | None:
+        """An espace's row after one of its events."""
+        raise unhandled(self, event)
 
+    @apply.register
+    def _(self, event: EspaceSante.Affiliated, state: Row | None) -> Row | None:
+        row: Row = dict.fromkeys(_COLUMNS)
+        row.update(
+            espace_id=event.originator_id,
+            state=str(State.AFFILIATED),
+            minor_represented=event.representative is not None,
+            affiliated_at=event.timestamp,
+            activation_failures=0,
+            legacy_dmp_merged=False,
+            deceased=False,
+        )
+        return _stamped(row, event)
 
-def _notice(row: dict[str, Any], e: EspaceSante.NoticeSent) -> None:
-    row.update(
-        state=str(State.NOTIFIED),
-        notice_sent_at=e.timestamp,
-        notice_channel=e.channel,
-        opposition_deadline=e.opposition_deadline,
-    )
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.NoticeSent, row: Row) -> None:
+        row.update(
+            state=str(State.NOTIFIED),
+            notice_sent_at=e.timestamp,
+            notice_channel=e.channel,
+            opposition_deadline=e.opposition_deadline,
+        )
 
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.OppositionDeclared, row: Row) -> None:
+        row.update(state=str(State.OPPOSED), opposed_at=e.timestamp)
 
-def _opposed(row: dict[str, Any], e: Any) -> None:
-    row.update(state=str(State.OPPOSED), opposed_at=e.timestamp)
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.Opened, row: Row) -> None:
+        row.update(state=str(State.OPEN), opened_at=e.timestamp)
 
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.LegacyDmpMerged, row: Row) -> None:
+        row["legacy_dmp_merged"] = True
 
-def _opened(row: dict[str, Any], e: Any) -> None:
-    row.update(state=str(State.OPEN), opened_at=e.timestamp)
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.ActivationFailed, row: Row) -> None:
+        row["activation_failures"] = e.failures
 
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.Activated, row: Row) -> None:
+        row.update(
+            state=str(State.ACTIVE),
+            activated_at=e.timestamp,
+            activated_by=e.by,
+            activation_failures=0,
+        )
 
-def _merged(row: dict[str, Any], e: Any) -> None:
-    row["legacy_dmp_merged"] = True
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.CodeReissued, row: Row) -> None:
+        row["activation_failures"] = 0
 
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.Suspended, row: Row) -> None:
+        row.update(
+            resume_state=row["state"],
+            state=str(State.SUSPENDED),
+            suspended_at=e.timestamp,
+            suspension_closes_at=e.closes_at,
+        )
 
-def _failed(row: dict[str, Any], e: EspaceSante.ActivationFailed) -> None:
-    row["activation_failures"] = e.failures
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.SuspensionEnded, row: Row) -> None:
+        row.update(
+            state=row["resume_state"] or str(State.OPEN),
+            resume_state=None,
+            suspended_at=None,
+            suspension_closes_at=None,
+        )
 
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.Closed, row: Row) -> None:
+        row.update(
+            state=str(State.CLOSED),
+            closed_at=e.timestamp,
+            closure_reason=e.reason,
+            archive_until=e.archive_until,
+            resume_state=None,
+            suspended_at=None,
+            suspension_closes_at=None,
+        )
 
-def _activated(row: dict[str, Any], e: Any) -> None:
-    row.update(
-        state=str(State.ACTIVE),
-        activated_at=e.timestamp,
-        activated_by=e.by,
-        activation_failures=0,
-    )
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.DeathDeclared, row: Row) -> None:
+        row["deceased"] = True
 
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.ErasureRequested, row: Row) -> None:
+        row.update(erasure_requested_at=e.timestamp, erasure_due_by=e.due_by)
 
-def _reissued(row: dict[str, Any], e: Any) -> None:
-    row["activation_failures"] = 0
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.Erased, row: Row) -> None:
+        row.update(state=str(State.ERASED), erased_at=e.timestamp)
 
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.Reopened, row: Row) -> None:
+        row.update(
+            state=str(State.OPEN),
+            opened_at=e.timestamp,
+            reopened_at=e.timestamp,
+            closed_at=None,
+            closure_reason=None,
+            archive_until=None,
+            opposed_at=None,
+            activation_failures=0,
+        )
 
-def _suspended(row: dict[str, Any], e: EspaceSante.Suspended) -> None:
-    row.update(
-        resume_state=row["state"],
-        state=str(State.SUSPENDED),
-        suspended_at=e.timestamp,
-        suspension_closes_at=e.closes_at,
-    )
-
-
-def _resumed(row: dict[str, Any], e: Any) -> None:
-    row.update(
-        state=row["resume_state"] or str(State.OPEN),
-        resume_state=None,
-        suspended_at=None,
-        suspension_closes_at=None,
-    )
-
-
-def _closed(row: dict[str, Any], e: EspaceSante.Closed) -> None:
-    row.update(
-        state=str(State.CLOSED),
-        closed_at=e.timestamp,
-        closure_reason=e.reason,
-        archive_until=e.archive_until,
-        resume_state=None,
-        suspended_at=None,
-        suspension_closes_at=None,
-    )
-
-
-def _died(row: dict[str, Any], e: Any) -> None:
-    row["deceased"] = True
-
-
-def _erasure_requested(row: dict[str, Any], e: EspaceSante.ErasureRequested) -> None:
-    row.update(erasure_requested_at=e.timestamp, erasure_due_by=e.due_by)
-
-
-def _erased(row: dict[str, Any], e: Any) -> None:
-    row.update(state=str(State.ERASED), erased_at=e.timestamp)
-
-
-def _reopened(row: dict[str, Any], e: Any) -> None:
-    row.update(
-        state=str(State.OPEN),
-        opened_at=e.timestamp,
-        reopened_at=e.timestamp,
-        closed_at=None,
-        closure_reason=None,
-        archive_until=None,
-        opposed_at=None,
-        activation_failures=0,
-    )
-
-
-def _representation_ended(row: dict[str, Any], e: Any) -> None:
-    row["minor_represented"] = False
-    if row["state"] == State.ACTIVE and row["activated_by"] == "representative":
-        row.update(state=str(State.OPEN), activated_by=None)
-
-
-_FOLDS: dict[type[Any], Any] = {
-    EspaceSante.NoticeSent: _notice,
-    EspaceSante.OppositionDeclared: _opposed,
-    EspaceSante.Opened: _opened,
-    EspaceSante.LegacyDmpMerged: _merged,
-    EspaceSante.ActivationFailed: _failed,
-    EspaceSante.Activated: _activated,
-    EspaceSante.CodeReissued: _reissued,
-    EspaceSante.Suspended: _suspended,
-    EspaceSante.SuspensionEnded: _resumed,
-    EspaceSante.Closed: _closed,
-    EspaceSante.DeathDeclared: _died,
-    EspaceSante.ErasureRequested: _erasure_requested,
-    EspaceSante.Erased: _erased,
-    EspaceSante.Reopened: _reopened,
-    EspaceSante.RepresentationEnded: _representation_ended,
-}
+    @apply.register
+    @_change
+    def _(self, e: EspaceSante.RepresentationEnded, row: Row) -> None:
+        row["minor_represented"] = False
+        if row["state"] == State.ACTIVE and row["activated_by"] == "representative":
+            row.update(state=str(State.OPEN), activated_by=None)
 
 
 @checked_queries

@@ -8,6 +8,7 @@ with the espace (SEC-2, SEC-4).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from espace.projections.base import (
     AppendProjection,
     UtcDateTime,
     checked_queries,
+    unhandled,
 )
 
 journal = sa.Table(
@@ -47,10 +49,14 @@ journal = sa.Table(
 class JournalProjection(AppendProjection):
     name = "journal"
     tables = (journal,)
-    handled = (AccessTrace.Recorded,)
 
-    def rows_for(self, event: Any) -> dict[sa.Table, list[dict[str, Any]]]:
-        e: AccessTrace.Recorded = event
+    @singledispatchmethod
+    def apply(self, event: Any) -> dict[sa.Table, list[dict[str, Any]]]:
+        """The journal's row for a trace."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, e: AccessTrace.Recorded) -> dict[sa.Table, list[dict[str, Any]]]:
         return {
             journal: [
                 {

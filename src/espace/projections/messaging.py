@@ -11,6 +11,7 @@ never an address (MSG-2). Rows are purged with the espace (SEC-4).
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from espace.projections.base import (
     UtcDateTime,
     checked_queries,
     page_rows,
+    unhandled,
 )
 
 TS = UtcDateTime()
@@ -67,12 +69,6 @@ class ConversationsProjection(FoldProjection[ConvState]):
     name = "inbox"
     tables = (conversations, inbox)
     key_column = "conversation_id"
-    handled = (
-        Message.Opened,
-        Message.Posted,
-        Message.Read,
-        Message.Ended,
-    )
 
     def load(
         self, conn: sa.Connection, keys: Collection[UUID]
@@ -128,55 +124,82 @@ class ConversationsProjection(FoldProjection[ConvState]):
         ]
         return {conversations: [conv], inbox: entries}
 
-    def fold(self, state: ConvState | None, event: Any) -> ConvState | None:
-        if isinstance(event, Message.Opened):
-            conv: dict[str, Any] = {
-                "conversation_id": event.originator_id,
-                "espace_id": event.espace_id,
-                "counterpart_kind": event.opener_kind,
-                "counterpart_id": event.opener_id,
-                "opened_at": event.timestamp,
-                "last_posted_at": event.timestamp,
-                "message_count": 0,
-                "unread_by_holder": 0,
-                "unread_by_professional": 0,
-                "ended_at": None,
-            }
-            return {"conv": conv, "msgs": []}
+    @singledispatchmethod
+    def apply(self, event: Any, state: ConvState | None) -> ConvState | None:
+        """A conversation's rows after one of its events."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: Message.Opened, state: ConvState | None) -> ConvState | None:
+        conv: dict[str, Any] = {
+            "conversation_id": event.originator_id,
+            "espace_id": event.espace_id,
+            "counterpart_kind": event.opener_kind,
+            "counterpart_id": event.opener_id,
+            "opened_at": event.timestamp,
+            "last_posted_at": event.timestamp,
+            "message_count": 0,
+            "unread_by_holder": 0,
+            "unread_by_professional": 0,
+            "ended_at": None,
+        }
+        return {"conv": conv, "msgs": []}
+
+    @apply.register
+    def _(self, event: Message.Posted, state: ConvState | None) -> ConvState | None:
         if state is None:
             return None
-        conv = dict(state["conv"])
-        msgs = [dict(m) for m in state["msgs"]]
-        if isinstance(event, Message.Posted):
-            msgs.append(
-                {
-                    "message_no": event.message_no,
-                    "side": str(side_of(event.author_kind)),
-                    "author_kind": event.author_kind,
-                    "posted_at": event.timestamp,
-                    "read_at": None,
-                    "attachment_count": len(event.attachments),
-                }
-            )
-            conv["last_posted_at"] = event.timestamp
-        elif isinstance(event, Message.Read):
-            for m in msgs:
-                if (
-                    m["side"] != event.reader_side
-                    and m["message_no"] <= event.up_to
-                    and m["read_at"] is None
-                ):
-                    m["read_at"] = event.timestamp
-        elif isinstance(event, Message.Ended):
-            conv["ended_at"] = event.timestamp
-        conv["message_count"] = len(msgs)
-        conv["unread_by_holder"] = sum(
-            1 for m in msgs if m["side"] == "professional" and m["read_at"] is None
+        message = {
+            "message_no": event.message_no,
+            "side": str(side_of(event.author_kind)),
+            "author_kind": event.author_kind,
+            "posted_at": event.timestamp,
+            "read_at": None,
+            "attachment_count": len(event.attachments),
+        }
+        return _counted(
+            {**state["conv"], "last_posted_at": event.timestamp},
+            [*_copies(state), message],
         )
-        conv["unread_by_professional"] = sum(
-            1 for m in msgs if m["side"] == "holder" and m["read_at"] is None
-        )
-        return {"conv": conv, "msgs": msgs}
+
+    @apply.register
+    def _(self, event: Message.Read, state: ConvState | None) -> ConvState | None:
+        if state is None:
+            return None
+        msgs = _copies(state)
+        for m in msgs:
+            if (
+                m["side"] != event.reader_side
+                and m["message_no"] <= event.up_to
+                and m["read_at"] is None
+            ):
+                m["read_at"] = event.timestamp
+        return _counted(dict(state["conv"]), msgs)
+
+    @apply.register
+    def _(self, event: Message.Ended, state: ConvState | None) -> ConvState | None:
+        if state is None:
+            return None
+        conv = {**state["conv"], "ended_at": event.timestamp}
+        return _counted(conv, _copies(state))
+
+
+def _copies(state: ConvState) -> list[dict[str, Any]]:
+    """A copy of a conversation's messages, to change."""
+    return [dict(m) for m in state["msgs"]]
+
+
+def _counted(conv: dict[str, Any], msgs: list[dict[str, Any]]) -> ConvState:
+    """A conversation's rows, its counts of messages (and of those each side
+    has not read) taken from ``msgs``."""
+    conv["message_count"] = len(msgs)
+    conv["unread_by_holder"] = sum(
+        1 for m in msgs if m["side"] == "professional" and m["read_at"] is None
+    )
+    conv["unread_by_professional"] = sum(
+        1 for m in msgs if m["side"] == "holder" and m["read_at"] is None
+    )
+    return {"conv": conv, "msgs": msgs}
 
 
 @checked_queries

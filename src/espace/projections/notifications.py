@@ -3,6 +3,7 @@ traitant must be told, until delivered."""
 
 from __future__ import annotations
 
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -11,9 +12,11 @@ import sqlalchemy as sa
 from espace.domain.trace import Alert
 from espace.projections.base import (
     VIEWS,
+    Row,
     RowFoldProjection,
     UtcDateTime,
     checked_queries,
+    unhandled,
 )
 
 notifications = sa.Table(
@@ -36,22 +39,29 @@ class NotificationsProjection(RowFoldProjection):
     name = "notifications"
     tables = (notifications,)
     key_column = "alert_id"
-    handled = (Alert.Raised, Alert.Delivered)
 
-    def fold(self, state: dict[str, Any] | None, event: Any) -> dict[str, Any] | None:
-        if isinstance(event, Alert.Raised):
-            return {
-                "alert_id": event.originator_id,
-                "espace_id": event.espace_id,
-                "recipient_kind": event.recipient_kind,
-                "recipient_id": event.recipient_id,
-                "reason": event.reason,
-                "trace_id": event.trace_id,
-                "document_id": event.document_id,
-                "raised_at": event.timestamp,
-                "delivered_at": None,
-                "channel": None,
-            }
+    @singledispatchmethod
+    def apply(self, event: Any, state: Row | None) -> Row | None:
+        """An alert's row after one of its events."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: Alert.Raised, state: Row | None) -> Row | None:
+        return {
+            "alert_id": event.originator_id,
+            "espace_id": event.espace_id,
+            "recipient_kind": event.recipient_kind,
+            "recipient_id": event.recipient_id,
+            "reason": event.reason,
+            "trace_id": event.trace_id,
+            "document_id": event.document_id,
+            "raised_at": event.timestamp,
+            "delivered_at": None,
+            "channel": None,
+        }
+
+    @apply.register
+    def _(self, event: Alert.Delivered, state: Row | None) -> Row | None:
         if state is None:
             return None
         return dict(state, delivered_at=event.timestamp, channel=event.channel)

@@ -6,6 +6,7 @@ Rows are purged with the espace (SEC-4).
 
 from __future__ import annotations
 
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -14,9 +15,11 @@ import sqlalchemy as sa
 from espace.domain.profile import MedicalProfile
 from espace.projections.base import (
     VIEWS,
+    Row,
     RowFoldProjection,
     UtcDateTime,
     checked_queries,
+    unhandled,
 )
 
 profiles = sa.Table(
@@ -29,32 +32,42 @@ profiles = sa.Table(
 )
 
 
+_Change = (
+    MedicalProfile.MeasurementsRecorded
+    | MedicalProfile.AllergyRecorded
+    | MedicalProfile.AllergyRemoved
+    | MedicalProfile.ConditionRecorded
+    | MedicalProfile.ConditionRemoved
+    | MedicalProfile.TreatmentRecorded
+    | MedicalProfile.TreatmentStopped
+    | MedicalProfile.VaccinationRecorded
+    | MedicalProfile.VaccinationRemoved
+    | MedicalProfile.TrustedPersonDesignated
+    | MedicalProfile.TrustedPersonRevoked
+)
+"""The changes to a profile, each counted: what they change stays sealed."""
+
+
 class ProfilesProjection(RowFoldProjection):
     name = "profiles"
     tables = (profiles,)
-    handled = (
-        MedicalProfile.Started,
-        MedicalProfile.MeasurementsRecorded,
-        MedicalProfile.AllergyRecorded,
-        MedicalProfile.AllergyRemoved,
-        MedicalProfile.ConditionRecorded,
-        MedicalProfile.ConditionRemoved,
-        MedicalProfile.TreatmentRecorded,
-        MedicalProfile.TreatmentStopped,
-        MedicalProfile.VaccinationRecorded,
-        MedicalProfile.VaccinationRemoved,
-        MedicalProfile.TrustedPersonDesignated,
-        MedicalProfile.TrustedPersonRevoked,
-    )
 
-    def fold(self, state: dict[str, Any] | None, event: Any) -> dict[str, Any] | None:
-        if isinstance(event, MedicalProfile.Started):
-            return {
-                "espace_id": event.espace_id,
-                "started_at": event.timestamp,
-                "updated_at": event.timestamp,
-                "changes": 0,
-            }
+    @singledispatchmethod
+    def apply(self, event: Any, state: Row | None) -> Row | None:
+        """An espace's row after one of its profile's events."""
+        raise unhandled(self, event)
+
+    @apply.register
+    def _(self, event: MedicalProfile.Started, state: Row | None) -> Row | None:
+        return {
+            "espace_id": event.espace_id,
+            "started_at": event.timestamp,
+            "updated_at": event.timestamp,
+            "changes": 0,
+        }
+
+    @apply.register
+    def _(self, event: _Change, state: Row | None) -> Row | None:
         if state is None:
             return None
         return dict(state, updated_at=event.timestamp, changes=state["changes"] + 1)
