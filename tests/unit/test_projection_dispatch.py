@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from eventsourcing.utils import get_topic
 
-from espace.api import all_projections
+from espace.api.bootstrap import all_projections
 from espace.domain.agenda import Appointment
 from espace.projections.base import RowFoldProjection, unhandled
 

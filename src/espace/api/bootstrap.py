@@ -317,7 +317,7 @@ def use_cases(
             directory_view=views.directory,
             directory=listed,
         ),
-        profile=ProfileService(events, lifecycle, clock, queries=views.profile),
+        profile=ProfileService(events, lifecycle, clock),
         catalogue=CatalogueService(events, lifecycle, clock, queries=views.catalogue),
         deadlines=deadlines,
         audit=AuditService(

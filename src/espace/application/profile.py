@@ -14,14 +14,10 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import structlog
-from eventsourcing.application import Application
 
 from espace.application import schemas, service_schemas
 from espace.application.common import ServiceBase
 from espace.application.errors import NotFound
-from espace.application.lifecycle import LifecycleService
-from espace.application.ports import Clock
-from espace.application.queries import ProfileView
 from espace.domain.access import Action, Actor
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
@@ -32,17 +28,6 @@ log = structlog.get_logger("espace.profile")
 
 class ProfileService(ServiceBase):
     """PRO-1: the holder's medical profile."""
-
-    def __init__(
-        self,
-        app: Application[UUID],
-        lifecycle: LifecycleService,
-        clock: Clock,
-        *,
-        queries: ProfileView,
-    ) -> None:
-        super().__init__(app, lifecycle, clock)
-        self.queries = queries
 
     # ----------------------------------------------------------------- changes
 

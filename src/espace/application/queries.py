@@ -10,7 +10,7 @@ Each protocol declares only the methods the application calls, with the
 concrete class's signature: the same parameters, kinds and types, and a
 default (written ``...``: its value is the read model's, not repeated here to
 drift) where the read model has one. The concrete class fits structurally;
-``espace.api.Store`` wires one to the other, and mypy checks there that it
+``espace.api.bootstrap`` wires one to the other, and mypy checks there that it
 fits. A method the use cases start to call is declared here first.
 """
 
@@ -202,11 +202,3 @@ class DocumentView(Protocol):
     def history(self, document_id: UUID) -> list[dict[str, Any]]:
         """The versions of one document, in version order."""
         ...
-
-
-class ProfileView(Protocol):
-    """PRO-1: the medical profiles (``espace.projections.profiles``).
-
-    The profile use cases read the profile from its aggregate, not from this
-    view, so they call nothing on it yet; the service is handed it all the
-    same, and this port is where what it comes to call will be declared."""
