@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +43,7 @@ from espace.application.ports import Clock, ViewSync
 from espace.application.profile import ProfileService
 from espace.application.records import RecordService
 from espace.application.security import Hashing
+from espace.domain.deadlines import DeadlineKind, Subject
 from espace.domain.erasure import Erasure
 from espace.projections.agenda import AgendaQueries, AppointmentsProjection
 from espace.projections.auditor import AuditorReadsProjection, AuditorReadsQueries
@@ -287,13 +289,25 @@ def use_cases(
         notifications=views.notifications,
         directory=listed,
     )
-    deadlines = DeadlineService(lifecycle, views.deadlines, clock, sync=sync)
-    deadlines.register_subject_commands(
-        {
-            "holder_notice": lambda i, t: records.tell_holder_update_waiting(i, at=t),
-            "holder_reveal": lambda i, t: records.reveal_after_delay(i, at=t),
+    deadlines = DeadlineService(
+        lifecycle,
+        views.deadlines,
+        clock,
+        sync=sync,
+        commands={
+            DeadlineKind.OPENING: lifecycle.open_automatically,
+            DeadlineKind.SUSPENSION_CLOSURE: lifecycle.close_after_suspension,
+            # One key compaction per run, not per erasure (the job does it).
+            DeadlineKind.ARCHIVE_EXPIRY: partial(lifecycle.erase, compact=False),
+            DeadlineKind.ERASURE: partial(lifecycle.erase, compact=False),
+            DeadlineKind.MAJORITY: lifecycle.end_representation,
+            DeadlineKind.HOLDER_NOTICE: records.tell_holder_update_waiting,
+            DeadlineKind.HOLDER_REVEAL: records.reveal_after_delay,
         },
-        modified_on=records.document_modified_on,
+        modified_on={
+            Subject.ESPACE: lifecycle.modified_on,
+            Subject.DOCUMENT: records.document_modified_on,
+        },
     )
     return UseCases(
         lifecycle=lifecycle,

@@ -15,10 +15,10 @@ the espace's last event); an erasure is an act and is recorded when done.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import structlog
@@ -28,11 +28,19 @@ from espace.application.errors import Conflict, NotFound
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock
 from espace.application.queries import DeadlineView
+from espace.domain.deadlines import DEADLINE_KINDS, DeadlineKind, Subject
 from espace.domain.errors import RuleViolation
 
 log = structlog.get_logger("espace.deadlines")
 
-ACT_NOW = frozenset({"erasure", "archive_expiry"})
+
+class DeadlineCommand(Protocol):
+    """What the job calls for one deadline: the subject's id (the espace, or
+    the document of a DOC-5 timer) and the instant to record it at."""
+
+    def __call__(self, subject_id: UUID, at: datetime | None = None, /) -> object:
+        """Carry the deadline out (a rule refuses a stale one)."""
+        ...
 
 
 @dataclass
@@ -45,6 +53,7 @@ class DeadlineReport:
     failed: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as JSON holds it."""
         return {
             "now": self.now,
             "done": dict(self.done),
@@ -54,38 +63,29 @@ class DeadlineReport:
 
 
 class DeadlineService:
+    """The deadline job: every kind of :data:`DEADLINE_KINDS` has its
+    command, and each subject kind the instant it last changed."""
+
     def __init__(
         self,
         lifecycle: LifecycleService,
         queries: DeadlineView,
         clock: Clock,
         sync: Callable[[], object],
+        *,
+        commands: Mapping[DeadlineKind, DeadlineCommand],
+        modified_on: Mapping[Subject, Callable[[UUID], datetime]],
     ) -> None:
+        missing = [k.value for k in DEADLINE_KINDS if k not in commands]
+        missing += [s.value for s in Subject if s not in modified_on]
+        if missing:
+            raise ValueError(f"the deadline job lacks: {', '.join(missing)}")
         self.lifecycle = lifecycle
         self.queries = queries
         self.clock = clock
         self.sync = sync
-        self._commands: dict[str, Callable[[UUID, datetime], object]] = {
-            "opening": lambda i, t: lifecycle.open_automatically(i, at=t),
-            "suspension_closure": lambda i, t: lifecycle.close_after_suspension(
-                i, at=t
-            ),
-            "archive_expiry": lambda i, t: lifecycle.erase(i, at=t, compact=False),
-            "erasure": lambda i, t: lifecycle.erase(i, at=t, compact=False),
-            "majority": lambda i, t: lifecycle.end_representation(i, at=t),
-        }
-        self._subject_commands: dict[str, Callable[[UUID, datetime], object]] = {}
-        self._subject_modified: Callable[[UUID], datetime] = lambda _id: datetime.min
-
-    def register_subject_commands(
-        self,
-        commands: dict[str, Callable[[UUID, datetime], object]],
-        modified_on: Callable[[UUID], datetime],
-    ) -> None:
-        """Deadlines about something other than the espace (a document's DOC-5
-        timers): the command takes the subject's id."""
-        self._subject_commands.update(commands)
-        self._subject_modified = modified_on
+        self._commands = dict(commands)
+        self._modified_on = dict(modified_on)
 
     def run_due(
         self,
@@ -114,7 +114,10 @@ class DeadlineService:
                 if progress is not None:
                     progress(1)
             self.sync()
-        if report.done["erasure"] or report.done["archive_expiry"]:
+        erased = (
+            report.done[DeadlineKind.ERASURE] + report.done[DeadlineKind.ARCHIVE_EXPIRY]
+        )
+        if erased:
             self.lifecycle.compact_keys()
         log.info("deadlines.run", **{f"done_{k}": v for k, v in report.done.items()})
         return report
@@ -128,35 +131,29 @@ class DeadlineService:
         now: datetime,
         report: DeadlineReport,
     ) -> None:
-        if kind in self._subject_commands:
-            self._run_command(
-                self._subject_commands[kind],
-                subject_id,
-                kind,
-                lambda: max(due_at, self._subject_modified(subject_id)),
-                report,
-                espace_id,
-            )
-            return
-        command = self._commands.get(kind)
-        if command is None:
+        if kind not in DEADLINE_KINDS:  # a row written by a newer espace
             report.failed.append(
                 {"espace_id": str(espace_id), "kind": kind, "error": "unknown kind"}
             )
             return
+        known = DeadlineKind(kind)
+        rule = DEADLINE_KINDS[known]
+        modified_on = self._modified_on[rule.subject]
 
         def when() -> datetime:
-            if kind in ACT_NOW:
+            if rule.acts_now:
                 return now
-            return max(due_at, self.lifecycle.get(espace_id).modified_on)
+            return max(due_at, modified_on(subject_id))
 
-        self._run_command(command, espace_id, kind, when, report, espace_id)
+        self._run_command(
+            self._commands[known], subject_id, known, when, report, espace_id
+        )
 
     def _run_command(
         self,
-        command: Callable[[UUID, datetime], object],
+        command: DeadlineCommand,
         subject_id: UUID,
-        kind: str,
+        kind: DeadlineKind,
         when: Callable[[], datetime],
         report: DeadlineReport,
         espace_id: UUID,

@@ -221,6 +221,12 @@ class LifecycleService:
         data = schemas.load(schemas.NirSchema, {"nir": nir, "oid": oid})
         return self.hashing.espace_id(data["nir"], data["oid"])
 
+    def modified_on(self, espace_id: UUID) -> datetime:
+        """When the espace last changed (a deadline's effect is recorded no
+        earlier)."""
+        modified: datetime = self.get(espace_id).modified_on
+        return modified
+
     def get(self, espace_id: UUID) -> EspaceSante:
         """Load an espace; NotFound if it never existed or was erased."""
         try:

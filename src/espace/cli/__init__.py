@@ -51,9 +51,9 @@ from espace.application.errors import (
 )
 from espace.application.lifecycle import read_feed
 from espace.application.schemas import parse_instant
+from espace.domain.deadlines import DeadlineKind
 from espace.domain.documents import MAX_SIZE
 from espace.domain.errors import EspaceError, InvalidIdentifier, RuleViolation
-from espace.projections.deadlines import KINDS as DEADLINE_KINDS
 
 EXIT_CODES: dict[type[EspaceError], int] = {
     InvalidInput: 2,
@@ -1093,7 +1093,7 @@ def deadlines_run_cmd(ctx: Context, as_json: bool) -> None:
 
 
 @command(deadlines_group, "list")
-@click.option("--kind", type=click.Choice(DEADLINE_KINDS))
+@click.option("--kind", type=click.Choice([k.value for k in DeadlineKind]))
 @click.option("--before", help="Only deadlines due before this instant (ISO 8601).")
 @click.option("--nir", help="Only this person's espace's deadlines.")
 @click.option("--id", "espace_id", type=click.UUID, help="Only this espace's.")
@@ -1114,9 +1114,10 @@ def deadlines_list_cmd(
     until = parse_instant(before, "before") if before else None
     which = resolve(store, nir, espace_id) if nir or espace_id else None
     view = store.views.deadlines
-    total = view.count(kind=kind, before=until, espace_id=which)
+    wanted = DeadlineKind(kind) if kind else None
+    total = view.count(kind=wanted, before=until, espace_id=which)
     rows = view.upcoming(
-        kind=kind,
+        kind=wanted,
         before=until,
         espace_id=which,
         limit=page_limit(limit, all_rows),

@@ -1,6 +1,7 @@
 """The deadlines view: what falls due when, one row per pending deadline.
 
-Kinds (and the command the deadline job issues for each):
+Kinds (``espace.domain.deadlines.DEADLINE_KINDS`` declares them, and the
+command the deadline job issues for each):
 - ``opening`` (LC-4): the opposition window ends; the espace opens.
 - ``suspension_closure`` (LC-7): six weeks after the holder was told.
 - ``archive_expiry`` (LC-8): ten years after closure; the content is erased.
@@ -31,6 +32,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from espace.domain import calendar
+from espace.domain.deadlines import DeadlineKind
 from espace.domain.documents import Document
 from espace.domain.erasure import Erasure
 from espace.domain.espace import EspaceSante
@@ -54,7 +56,7 @@ deadlines = sa.Table(
     sa.Column("limit_at", TS),
 )
 
-DeadlineState = dict[tuple[str, UUID], tuple[datetime, datetime | None]]
+DeadlineState = dict[tuple[DeadlineKind, UUID], tuple[datetime, datetime | None]]
 """(kind, subject id) -> (due_at, limit_at). The subject is the espace itself,
 or one of its documents (DOC-5 timers)."""
 
@@ -77,7 +79,7 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
             conn.execute(
                 deadlines.delete()
                 .where(deadlines.c.espace_id.in_(ids[i : i + 500]))
-                .where(deadlines.c.kind != "erasure")
+                .where(deadlines.c.kind != DeadlineKind.ERASURE.value)
             )
 
     def load(
@@ -90,7 +92,8 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
                 deadlines.c.espace_id.in_(ids[i : i + 500])
             )
             for r in conn.execute(query):
-                states.setdefault(r.espace_id, {})[(r.kind, r.subject_id)] = (
+                key = (DeadlineKind(r.kind), r.subject_id)
+                states.setdefault(r.espace_id, {})[key] = (
                     r.due_at,
                     r.limit_at,
                 )
@@ -103,7 +106,7 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
             deadlines: [
                 {
                     "espace_id": espace_id,
-                    "kind": kind,
+                    "kind": kind.value,
                     "subject_id": subject,
                     "due_at": due,
                     "limit_at": limit,
@@ -193,17 +196,18 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
         kept = {
             k: v
             for k, v in (state or {}).items()
-            if k[0] in ("erasure", "archive_expiry")
+            if k[0] in (DeadlineKind.ERASURE, DeadlineKind.ARCHIVE_EXPIRY)
         }
-        return kept or {("erasure", self.espace_id_of(event)): (event.timestamp, None)}
+        erasure = (DeadlineKind.ERASURE, self.espace_id_of(event))
+        return kept or {erasure: (event.timestamp, None)}
 
     @apply.register
     def _(
         self, event: Erasure.Begun, state: DeadlineState | None
     ) -> DeadlineState | None:
-        subject = self.espace_id_of(event)
-        due, limit = (state or {}).get(("erasure", subject), (event.timestamp, None))
-        return {("erasure", subject): (min(due, event.timestamp), limit)}
+        key = (DeadlineKind.ERASURE, self.espace_id_of(event))
+        due, limit = (state or {}).get(key, (event.timestamp, None))
+        return {key: (min(due, event.timestamp), limit)}
 
     @apply.register
     def _(
@@ -251,25 +255,14 @@ def _changed(
 ) -> DeadlineState | None:
     """An espace's deadlines with those of the ``dropped`` kinds gone, and
     those ``put`` (kind: due, limit) set, for one subject (the espace, or a
-    document); None when none is left."""
+    document); None when none is left. Kinds are named as their
+    :class:`DeadlineKind` values: any other name is a ``ValueError``."""
     s = dict(state or {})
     for kind in dropped:
-        s.pop((kind, subject), None)
+        s.pop((DeadlineKind(kind), subject), None)
     for kind, when in put.items():
-        s[(kind, subject)] = when
+        s[(DeadlineKind(kind), subject)] = when
     return s or None
-
-
-KINDS = (
-    "opening",
-    "suspension_closure",
-    "archive_expiry",
-    "erasure",
-    "majority",
-    "holder_notice",
-    "holder_reveal",
-)
-"""The kinds of deadline the view holds (LC-4, LC-7, LC-8, LC-9, LC-12, DOC-5)."""
 
 
 @checked_queries
@@ -288,7 +281,7 @@ class DeadlineQueries:
     def upcoming(
         self,
         *,
-        kind: str | None = None,
+        kind: DeadlineKind | None = None,
         before: datetime | None = None,
         espace_id: UUID | None = None,
         limit: int = 100,
@@ -310,7 +303,7 @@ class DeadlineQueries:
     def count(
         self,
         *,
-        kind: str | None = None,
+        kind: DeadlineKind | None = None,
         before: datetime | None = None,
         espace_id: UUID | None = None,
     ) -> int:
@@ -322,10 +315,13 @@ class DeadlineQueries:
 
     @staticmethod
     def _where(
-        query: Any, kind: str | None, before: datetime | None, espace_id: UUID | None
+        query: Any,
+        kind: DeadlineKind | None,
+        before: datetime | None,
+        espace_id: UUID | None,
     ) -> Any:
         if kind is not None:
-            query = query.where(deadlines.c.kind == kind)
+            query = query.where(deadlines.c.kind == DeadlineKind(kind).value)
         if before is not None:
             query = query.where(deadlines.c.due_at < before)
         if espace_id is not None:

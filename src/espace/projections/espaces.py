@@ -18,6 +18,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from espace.domain.deadlines import DeadlineKind
 from espace.domain.espace import EspaceSante, State
 from espace.projections.base import (
     VIEWS,
@@ -81,17 +82,19 @@ def tombstone(espace_id: UUID) -> dict[str, Any]:
     return row
 
 
-def next_deadline(row: dict[str, Any]) -> tuple[str | None, datetime | None]:
+def next_deadline(
+    row: dict[str, Any],
+) -> tuple[DeadlineKind | None, datetime | None]:
     """The deadline the espace waits for, from its row (see the deadlines view)."""
     state = row["state"]
     if state == State.NOTIFIED:
-        return "opening", row["opposition_deadline"]
+        return DeadlineKind.OPENING, row["opposition_deadline"]
     if state == State.SUSPENDED:
-        return "suspension_closure", row["suspension_closes_at"]
+        return DeadlineKind.SUSPENSION_CLOSURE, row["suspension_closes_at"]
     if state == State.CLOSED:
         if row["erasure_requested_at"] is not None:
-            return "erasure", row["erasure_due_by"]
-        return "archive_expiry", row["archive_until"]
+            return DeadlineKind.ERASURE, row["erasure_due_by"]
+        return DeadlineKind.ARCHIVE_EXPIRY, row["archive_until"]
     return None, None
 
 
