@@ -26,7 +26,8 @@ from eventsourcing.persistence import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from espace.adapters.runner import PgListen, ProjectionRunner, ViewStatus
+from espace.adapters.listen import PgListen
+from espace.adapters.runner import ProjectionRunner, ViewStatus
 from espace.adapters.settings import StoreSettings, create_engine, parse_database_url
 from espace.adapters.tracking import ViewTrackingRecorder
 from espace.application.errors import DamagedRecord, RecordErased

@@ -28,6 +28,12 @@ Contracts this module relies on:
   table on PostgreSQL; SQLite serialises writers), so once the largest id is
   ``H``, every event up to ``H`` is visible and a view can be tracked at ``H``
   even when its last events were of topics it ignores.
+
+Over 500 lines on purpose: :class:`ProjectionRunner` is one class because
+catch-up, rebuild, quarantine and status share one write transaction, its
+locks and the tracking rows; splitting it would spread the exactly-once
+argument over several files. How a continuous runner wakes is apart, in
+``espace.adapters.listen``.
 """
 
 from __future__ import annotations
@@ -36,10 +42,9 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from time import monotonic
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -53,11 +58,9 @@ from eventsourcing.persistence import (
     Tracking,
 )
 from eventsourcing.utils import get_topic
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from espace.adapters.audittree import events_table
-from espace.adapters.settings import StoreSettings
+from espace.adapters.listen import PgListen, waiter_for
 from espace.adapters.shadow import Shadow, shadow_of, sqlite_immediate_engine
 from espace.adapters.tracking import (
     QUARANTINE_TABLE,
@@ -70,7 +73,6 @@ from espace.projections.base import Projection
 
 log = structlog.get_logger(__name__)
 
-_STOP_CHECK_SECONDS = 0.2
 """How long a LISTEN wait blocks before looking at the stop flag again."""
 
 
@@ -88,38 +90,6 @@ class EventMapper(Protocol):
 
     def key_id_of(self, stored_event: StoredEvent) -> UUID:
         """The id of the key that encrypts this event, read from clear fields."""
-
-
-@dataclass(frozen=True)
-class PgListen:
-    """Where to LISTEN for new events on PostgreSQL.
-
-    eventsourcing's PostgreSQL recorder runs ``NOTIFY <channel>`` in every
-    transaction that inserts events, the channel being the events table's
-    name (``PostgresApplicationRecorder.channel_name``). Channels are
-    database-wide, not per schema: writers in another schema of the same
-    database wake this runner too, which costs one empty catch-up.
-    """
-
-    conninfo: str = field(repr=False)  # may hold a password: keep it out of logs
-    channel: str
-
-    @classmethod
-    def for_store(
-        cls, settings: StoreSettings, recorder: ApplicationRecorder
-    ) -> PgListen | None:
-        """The LISTEN config for this store, or ``None`` on SQLite (which polls)."""
-        channel = getattr(recorder, "channel_name", None)
-        if settings.kind != "postgresql" or not isinstance(channel, str):
-            return None
-        conninfo = make_conninfo(
-            host=settings.host,
-            port=settings.port,
-            user=settings.user,
-            password=settings.password or None,
-            dbname=settings.dbname,
-        )
-        return cls(conninfo=conninfo, channel=channel)
 
 
 @dataclass(frozen=True)
@@ -663,9 +633,7 @@ class ProjectionRunner:
         continuous runner must survive a database restart, and the lag shows
         in :meth:`status` if the fault persists.
         """
-        waiter: _Waiter = (
-            _ListenWaiter(self.listen) if self.listen is not None else _PollWaiter()
-        )
+        waiter = waiter_for(self.listen)
         try:
             while not stop.is_set():
                 try:
@@ -675,80 +643,6 @@ class ProjectionRunner:
                 waiter.wait(stop, poll_interval)
         finally:
             waiter.close()
-
-
-class _Waiter(Protocol):
-    def wait(self, stop: threading.Event, timeout: float) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class _PollWaiter:
-    def wait(self, stop: threading.Event, timeout: float) -> None:
-        stop.wait(timeout)
-
-    def close(self) -> None:
-        pass
-
-
-class _ListenWaiter:
-    """Wakes on NOTIFY, on a dedicated connection, and falls back to polling.
-
-    The LISTEN is registered before the first catch-up, so an event committed
-    between a catch-up and the next wait is still announced: PostgreSQL queues
-    the notification on this connection.
-    """
-
-    def __init__(self, listen: PgListen) -> None:
-        self._listen = listen
-        self._conn: psycopg.Connection[Any] | None = None
-        self._connect()
-
-    def _connect(self) -> bool:
-        try:
-            conn = psycopg.connect(
-                self._listen.conninfo, autocommit=True, connect_timeout=5
-            )
-            conn.execute(
-                sql.SQL("LISTEN {}").format(sql.Identifier(self._listen.channel))
-            )
-        except psycopg.Error as exc:
-            log.warning("projection.listen_failed", error=str(exc), fallback="polling")
-            return False
-        self._conn = conn
-        return True
-
-    def wait(self, stop: threading.Event, timeout: float) -> None:
-        if self._conn is None:
-            if not self._connect():
-                stop.wait(timeout)
-            # Just (re)connected: notifications may have been missed, so
-            # return and let the caller catch up at once.
-            return
-        deadline = monotonic() + timeout
-        try:
-            while not stop.is_set():
-                remaining = deadline - monotonic()
-                if remaining <= 0:
-                    return
-                slice_ = min(remaining, _STOP_CHECK_SECONDS)
-                notified = False
-                for _ in self._conn.notifies(timeout=slice_, stop_after=1):
-                    notified = True
-                if notified:
-                    # Drain what else is queued: one catch-up covers them all.
-                    for _ in self._conn.notifies(timeout=0):
-                        pass
-                    return
-        except psycopg.Error as exc:
-            log.warning("projection.listen_lost", error=str(exc), fallback="polling")
-            self.close()
-
-    def close(self) -> None:
-        if self._conn is not None:
-            with suppress(psycopg.Error):
-                self._conn.close()
-            self._conn = None
 
 
 def _advisory_key(text: str) -> int:

@@ -26,8 +26,9 @@ from espace.adapters.audittree import (
 from espace.adapters.contents import SealedContentStore
 from espace.adapters.crypto import Keystore, load_secrets, sealed_key
 from espace.adapters.eventstore import EventStore
+from espace.adapters.listen import PgListen
 from espace.adapters.meta import french_non_working_day, read_meta
-from espace.adapters.runner import PgListen, ProjectionRunner
+from espace.adapters.runner import ProjectionRunner
 from espace.adapters.schema import check_schema_version
 from espace.adapters.settings import StoreSettings, create_engine
 from espace.adapters.tracking import ViewTrackingRecorder
