@@ -11,7 +11,8 @@ from uuid import UUID
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 
 from espace.adapters.transcodings import register_transcodings
-from espace.domain.trace import AccessTrace, TraceFacts
+from espace.domain.access import ActorKind
+from espace.domain.trace import AccessTrace, Alert, TraceFacts
 
 TRACE_ID = UUID(int=9)
 STORED_STATE = (
@@ -68,3 +69,22 @@ def test_a_trace_recorded_now_stores_the_same_state() -> None:
     stored = mapper().to_stored_event(event)
     assert (stored.topic, stored.originator_version) == (TOPIC, 1)
     assert stored.state.decode("utf-8") == STORED_STATE
+
+
+def test_an_actor_kind_given_as_its_enum_is_stored_as_its_plain_string() -> None:
+    """The use cases pass ``ActorKind`` members where they passed strings:
+    a StrEnum is a ``str``, and the transcoder writes its value."""
+    alert = Alert.raise_(
+        alert_id=UUID(int=7),
+        espace_id=UUID(int=1),
+        at=AT,
+        recipient_kind=ActorKind.HOLDER,
+        recipient_id=str(UUID(int=1)),
+        reason="emergency_access",
+    )
+    (event,) = alert.collect_events()
+    codec = mapper()
+    stored = codec.to_stored_event(event)
+    assert '"recipient_kind":"holder"' in stored.state.decode("utf-8")
+    reread = codec.to_domain_event(stored)
+    assert type(vars(reread)["recipient_kind"]) is str
