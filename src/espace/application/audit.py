@@ -49,7 +49,7 @@ from espace.domain.access import (
 from espace.domain.auditor import AuditorRead
 from espace.domain.consent import Consent, ConsentState, consent_id
 from espace.domain.directory import Professional, professional_id
-from espace.domain.documents import Document
+from espace.domain.documents import AuthorKind, Document
 from espace.domain.espace import EspaceSante
 from espace.domain.trace import AccessTrace, TraceFacts
 
@@ -375,7 +375,9 @@ class AuditService:
             ("blocked", sorted(state.blocked)),
             (
                 "author",
-                [document.author_id] if document.author_kind == "professional" else [],
+                [document.author_id]
+                if document.author_kind == AuthorKind.PROFESSIONAL
+                else [],
             ),
         ):
             for idnatps in ids:

@@ -27,6 +27,7 @@ from espace.application.security import (
     new_salt,
 )
 from espace.domain import calendar
+from espace.domain.access import ActorKind
 from espace.domain.calendar import NonWorkingDay
 from espace.domain.erasure import Erasure, erasure_id
 from espace.domain.errors import EspaceError, RuleViolation
@@ -481,7 +482,11 @@ class LifecycleService:
             nir=params["nir"],
             birth_date=params["birth_date"],
             vitale_digest=self.hashing.vitale_digest(params["vitale_serial"]),
-            by="representative" if params["as_representative"] else "holder",
+            by=(
+                ActorKind.REPRESENTATIVE
+                if params["as_representative"]
+                else ActorKind.HOLDER
+            ),
         )
         self._save(espace, "activation.succeeded" if ok else "activation.failed")
         if not ok:

@@ -285,7 +285,7 @@ class MessagingService(ServiceBase):
             [
                 r["counterpart_id"]
                 for r in rows
-                if r["counterpart_kind"] == "professional"
+                if r["counterpart_kind"] == AuthorKind.PROFESSIONAL
             ]
         )
         out = []

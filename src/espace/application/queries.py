@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from espace.domain.access import ActorKind
 from espace.domain.pages import Rows
 
 
@@ -157,7 +158,7 @@ class MessagingView(Protocol):
         ...
 
     def conversations_of_party(
-        self, kind: str, party_id: str, *, limit: int = ..., offset: int = ...
+        self, kind: ActorKind, party_id: str, *, limit: int = ..., offset: int = ...
     ) -> Rows:
         """A professional's (or establishment's) inbox, latest first."""
         ...

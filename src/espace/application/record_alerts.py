@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 from espace.application import schemas
 from espace.application.record_base import RecordBase
+from espace.domain.access import ActorKind
 from espace.domain.trace import Alert
 
 
@@ -30,7 +31,7 @@ class AlertUseCases(RecordBase):
             alert_id=uuid4(),
             espace_id=doc.espace_id,
             at=now,
-            recipient_kind="holder",
+            recipient_kind=ActorKind.HOLDER,
             recipient_id=str(doc.espace_id),
             reason="update_waiting",
             document_id=doc.id,

@@ -37,6 +37,7 @@ from espace.domain.access import (
     AccessMatrixLog,
     Action,
     Actor,
+    ActorKind,
     Decision,
     DocumentType,
     Mode,
@@ -277,10 +278,10 @@ class RecordBase(ServiceBase):
         """ACC-5: after any emergency access, notify the holder and the MT."""
         if mode is Mode.CARE:
             return []
-        recipients = [("holder", str(espace_id))]
+        recipients = [(ActorKind.HOLDER, str(espace_id))]
         mt = self._consent_state(espace_id).medecin_traitant
         if mt is not None:
-            recipients.append(("professional", mt))
+            recipients.append((ActorKind.PROFESSIONAL, mt))
         return [
             Alert.raise_(
                 alert_id=uuid4(),

@@ -112,7 +112,9 @@ class ConsentUseCases(RecordBase):
         ).trace()
         consent = existing or Consent.start(espace_id=espace_id, at=now)
         if actor.id not in consent.authorised:
-            consent.authorise(at=now, idnatps=actor.id, declared_by="professional")
+            consent.authorise(
+                at=now, idnatps=actor.id, declared_by=ActorKind.PROFESSIONAL
+            )
         self._save(consent, trace)
         return {
             "espace_id": str(espace_id),

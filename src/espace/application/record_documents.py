@@ -24,7 +24,7 @@ from espace.domain.access import (
     facts_of_document,
 )
 from espace.domain.consent import ConsentState
-from espace.domain.documents import Document
+from espace.domain.documents import AuthorKind, Document
 from espace.domain.errors import RuleViolation
 
 
@@ -106,7 +106,7 @@ class DocumentUseCases(RecordBase):
             espace_id=espace_id,
             version_id=version_id,
             at=now,
-            author_kind="holder" if holder else "professional",
+            author_kind=AuthorKind.HOLDER if holder else AuthorKind.PROFESSIONAL,
             author_id=str(espace_id) if holder else actor.id,
             author_profession=actor.profession,
             category=meta["category"],
@@ -266,9 +266,9 @@ class DocumentUseCases(RecordBase):
 
     def _author_key(self, actor: Actor, doc: Document) -> tuple[str, str]:
         if actor.kind is ActorKind.PROFESSIONAL:
-            return "professional", actor.id
+            return AuthorKind.PROFESSIONAL, actor.id
         if actor.holder_side:
-            return "holder", str(doc.espace_id)
+            return AuthorKind.HOLDER, str(doc.espace_id)
         return str(actor.kind), actor.id
 
     # ----------------------------------------------------------------- reads
@@ -278,7 +278,7 @@ class DocumentUseCases(RecordBase):
         actor: Actor,
         document_id: UUID,
         *,
-        mode: str = "care",
+        mode: str = Mode.CARE,
         version_id: UUID | None = None,
         at: datetime | None = None,
     ) -> dict[str, Any]:
@@ -339,7 +339,7 @@ class DocumentUseCases(RecordBase):
         actor: Actor,
         espace_id: UUID,
         *,
-        mode: str = "care",
+        mode: str = Mode.CARE,
         at: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """The documents this actor may see in this espace; one trace.

@@ -24,7 +24,7 @@ from marshmallow import (
 
 from espace.application.errors import InvalidInput
 from espace.domain import calendar
-from espace.domain.access import PROFESSIONS, ActorKind
+from espace.domain.access import PROFESSIONS, ActorKind, Mode
 from espace.domain.documents import FORMATS, TYPE_CODE, Category
 from espace.domain.errors import InvalidIdentifier
 from espace.domain.identifiers import (
@@ -399,9 +399,9 @@ class ActorSchema(_Base):
     @validates_schema
     def _coherent(self, data: dict[str, Any], **kwargs: Any) -> None:
         needs = {
-            "professional": ("idnatps",),
-            "heir": ("heir_id",),
-            "establishment": ("finess", "name"),
+            ActorKind.PROFESSIONAL: ("idnatps",),
+            ActorKind.HEIR: ("heir_id",),
+            ActorKind.ESTABLISHMENT: ("finess", "name"),
         }
         for name in needs.get(data["kind"], ()):
             if not data.get(name):
@@ -414,7 +414,7 @@ class ModeSchema(_Base):
     """ACC-7: the purpose of an access is care, or an emergency; nothing else."""
 
     mode = fields.String(
-        load_default="care", validate=validate.OneOf(["care", "emergency", "samu"])
+        load_default=Mode.CARE.value, validate=validate.OneOf([m.value for m in Mode])
     )
 
 

@@ -607,7 +607,7 @@ def _holder(
     if (
         action is Action.DELETE
         and document is not None
-        and document.author_kind != "holder"
+        and document.author_kind != AuthorKind.HOLDER
     ):
         return Decision.deny("DOC-4", "only the author deletes a document")
     return Decision.allow(Ground.HOLDER)

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from espace.domain.access import ActorKind
 from espace.domain.errors import RuleViolation
 
 
@@ -24,7 +25,7 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
-HOLDER_KINDS = frozenset({"holder", "representative"})
+HOLDER_KINDS = frozenset({ActorKind.HOLDER, ActorKind.REPRESENTATIVE})
 PROFESSIONAL_STATES = frozenset({"open", "active"})
 """LC-4: professionals feed an opened espace, activated or not."""
 
@@ -145,9 +146,11 @@ class Appointment(Aggregate):
         who made it."""
         if kind in HOLDER_KINDS:
             return party_id == str(self.espace_id)
-        return kind == "professional" and party_id in (
+        return kind == ActorKind.PROFESSIONAL and party_id in (
             self.professional_id,
-            self.created_by_id if self.created_by_kind == "professional" else None,
+            self.created_by_id
+            if self.created_by_kind == ActorKind.PROFESSIONAL
+            else None,
         )
 
     # ---------------------------------------------------------------- commands
@@ -222,7 +225,7 @@ def _may_write(by_kind: str, espace_state: str) -> None:
             raise RuleViolation(
                 rule, f"the holder's agenda is not writable (espace {espace_state})"
             )
-    elif by_kind == "professional":
+    elif by_kind == ActorKind.PROFESSIONAL:
         if espace_state not in PROFESSIONAL_STATES:
             raise RuleViolation(
                 "LC-7" if espace_state == "suspended" else "LC-4",

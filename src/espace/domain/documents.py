@@ -87,9 +87,6 @@ HOLDER_NOTICE_DAYS = 14
 HOLDER_REVEAL_MONTHS = 1
 """DOC-5: one month: the document becomes visible to the holder by itself."""
 
-HOLDER = "holder"
-
-
 class AuthorKind(StrEnum):
     PROFESSIONAL = "professional"
     HOLDER = "holder"

@@ -71,28 +71,20 @@ class AccessTrace(Aggregate):
     Its fields are :class:`TraceFacts`'; the event stores them flat.
     """
 
-    class Recorded(Aggregate.Created):
-        class_version = 2
+    class Recorded(TraceFacts, Aggregate.Created):
+        """The trace, recorded: its facts, stored flat (one key a fact).
 
-        espace_id: UUID
-        actor_kind: str
-        actor_id: str
-        actor_profession: str | None
-        action: str
-        mode: str
-        allowed: bool
-        ground: str | None
-        rule: str | None
-        reason: str | None
-        document_id: UUID | None
-        version_id: UUID | None
-        detail: str | None
-        espace_version: int | None
-        consent_version: int | None
-        document_version: int | None
-        matrix_version: int | None
-        listing_version: int | None
-        decided_by: str | None
+        Its fields are :class:`TraceFacts`': a base class, so they are
+        declared once. It comes first among the bases on purpose: a
+        dataclass puts the fields of the later bases first, so the
+        library's (``timestamp``, ``originator_topic``…) stay ahead of the
+        facts and the stored state keeps its keys, in their order, as when
+        the fields were written out here. The facts' defaults never fill a
+        stored event (the mapper sets its state as stored; ``upcast_v1_v2``
+        fills the provenance of older ones).
+        """
+
+        class_version = 2
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:

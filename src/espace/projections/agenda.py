@@ -16,6 +16,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from espace.domain.access import ActorKind
 from espace.domain.agenda import Appointment, Status
 from espace.domain.pages import Rows
 from espace.projections.base import (
@@ -126,7 +127,7 @@ class AgendaQueries:
                 sa.or_(
                     appointments.c.professional_id == professional_id,
                     sa.and_(
-                        appointments.c.created_by_kind == "professional",
+                        appointments.c.created_by_kind == str(ActorKind.PROFESSIONAL),
                         appointments.c.created_by_id == professional_id,
                     ),
                 )

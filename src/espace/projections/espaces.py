@@ -18,6 +18,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from espace.domain.access import ActorKind
 from espace.domain.deadlines import DeadlineKind
 from espace.domain.espace import EspaceSante, State
 from espace.projections.base import (
@@ -269,7 +270,10 @@ class EspacesProjection(RowFoldProjection):
     @_change
     def _(self, e: EspaceSante.RepresentationEnded, row: Row) -> None:
         row["minor_represented"] = False
-        if row["state"] == State.ACTIVE and row["activated_by"] == "representative":
+        if (
+            row["state"] == State.ACTIVE
+            and row["activated_by"] == ActorKind.REPRESENTATIVE
+        ):
             row.update(state=str(State.OPEN), activated_by=None)
 
 

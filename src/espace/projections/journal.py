@@ -14,7 +14,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from espace.domain.trace import AccessTrace
+from espace.domain.trace import FACT_NAMES, AccessTrace
 from espace.projections.base import (
     VIEWS,
     AppendProjection,
@@ -46,6 +46,12 @@ journal = sa.Table(
 )
 
 
+_FACT_COLUMNS = tuple(c.name for c in journal.columns if c.name in FACT_NAMES)
+"""The journal's columns that are a trace's facts, under the same names."""
+_CLIPPED = ("reason", "detail")
+"""Free text, cut to its column's 200 characters."""
+
+
 class JournalProjection(AppendProjection):
     name = "journal"
     tables = (journal,)
@@ -57,27 +63,10 @@ class JournalProjection(AppendProjection):
 
     @apply.register
     def _(self, e: AccessTrace.Recorded) -> dict[sa.Table, list[dict[str, Any]]]:
-        return {
-            journal: [
-                {
-                    "trace_id": e.originator_id,
-                    "espace_id": e.espace_id,
-                    "at": e.timestamp,
-                    "actor_kind": e.actor_kind,
-                    "actor_id": e.actor_id,
-                    "actor_profession": e.actor_profession,
-                    "action": e.action,
-                    "mode": e.mode,
-                    "allowed": e.allowed,
-                    "ground": e.ground,
-                    "rule": e.rule,
-                    "reason": (e.reason or "")[:200] or None,
-                    "document_id": e.document_id,
-                    "version_id": e.version_id,
-                    "detail": (e.detail or "")[:200] or None,
-                }
-            ]
-        }
+        row = {name: getattr(e, name) for name in _FACT_COLUMNS}
+        for name in _CLIPPED:
+            row[name] = (row[name] or "")[:200] or None
+        return {journal: [{"trace_id": e.originator_id, "at": e.timestamp, **row}]}
 
 
 @checked_queries

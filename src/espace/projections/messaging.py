@@ -17,7 +17,8 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from espace.domain.messaging import Message, side_of
+from espace.domain.access import ActorKind
+from espace.domain.messaging import AuthorKind, Message, Side, side_of
 from espace.domain.pages import Rows
 from espace.projections.base import (
     VIEWS,
@@ -84,14 +85,16 @@ class ConversationsProjection(FoldProjection[ConvState]):
             query = (
                 inbox.select()
                 .where(inbox.c.conversation_id.in_(chunk))
-                .where(inbox.c.party_kind == "holder")
+                .where(inbox.c.party_kind == str(AuthorKind.HOLDER))
                 .order_by(inbox.c.conversation_id, inbox.c.message_no)
             )
             for r in conn.execute(query).mappings():
                 states[r["conversation_id"]]["msgs"].append(
                     {
                         "message_no": r["message_no"],
-                        "side": "professional" if r["direction"] == "in" else "holder",
+                        "side": str(
+                            Side.PROFESSIONAL if r["direction"] == "in" else Side.HOLDER
+                        ),
                         "author_kind": r["author_kind"],
                         "posted_at": r["posted_at"],
                         "read_at": r["read_at"],
@@ -103,8 +106,8 @@ class ConversationsProjection(FoldProjection[ConvState]):
     def rows(self, key: UUID, state: ConvState) -> dict[sa.Table, list[dict[str, Any]]]:
         conv = state["conv"]
         parties = [
-            ("holder", str(conv["espace_id"]), "professional"),
-            (conv["counterpart_kind"], conv["counterpart_id"], "holder"),
+            (str(AuthorKind.HOLDER), str(conv["espace_id"]), Side.PROFESSIONAL),
+            (conv["counterpart_kind"], conv["counterpart_id"], Side.HOLDER),
         ]
         entries = [
             {
@@ -194,10 +197,10 @@ def _counted(conv: dict[str, Any], msgs: list[dict[str, Any]]) -> ConvState:
     has not read) taken from ``msgs``."""
     conv["message_count"] = len(msgs)
     conv["unread_by_holder"] = sum(
-        1 for m in msgs if m["side"] == "professional" and m["read_at"] is None
+        1 for m in msgs if m["side"] == Side.PROFESSIONAL and m["read_at"] is None
     )
     conv["unread_by_professional"] = sum(
-        1 for m in msgs if m["side"] == "holder" and m["read_at"] is None
+        1 for m in msgs if m["side"] == Side.HOLDER and m["read_at"] is None
     )
     return {"conv": conv, "msgs": msgs}
 
@@ -218,7 +221,7 @@ class MessagingQueries:
         )
 
     def conversations_of_party(
-        self, kind: str, party_id: str, *, limit: int = 50, offset: int = 0
+        self, kind: ActorKind, party_id: str, *, limit: int = 50, offset: int = 0
     ) -> Rows:
         """A professional's (or establishment's) inbox, latest first."""
         return self._conversations(
