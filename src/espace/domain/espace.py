@@ -68,6 +68,73 @@ class Addressee:
     postal_address: str | None
 
 
+@dataclass(frozen=True)
+class ProvisionalCode:
+    """LC-5: the provisional activation code in force, as the store keeps it:
+    a salted keyed digest, never the code, and when it expires."""
+
+    digest: str
+    salt: str
+    expires_at: datetime
+
+    @classmethod
+    def issued_by(
+        cls,
+        event: EspaceSante.NoticeSent | EspaceSante.CodeReissued | EspaceSante.Reopened,
+    ) -> ProvisionalCode:
+        """The code an event issued (LC-1, LC-5, LC-10)."""
+        return cls(event.code_digest, event.code_salt, event.code_expires_at)
+
+
+@dataclass(frozen=True)
+class FailedActivations:
+    """LC-5: consecutive failed activations, and the lock they set, if any."""
+
+    count: int = 0
+    locked_until: datetime | None = None
+
+
+NO_FAILURES = FailedActivations()
+"""No failure since the last code, activation or reopening (LC-5)."""
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """LC-7: the insurer's suspension of an espace, while it lasts."""
+
+    resume_state: State
+    """The state the espace goes back to if the suspension ends."""
+    since: datetime
+    reason: str
+    closes_at: datetime
+    """Six weeks after the holder was informed: the espace closes then."""
+
+
+@dataclass(frozen=True)
+class Archive:
+    """LC-8: a closed espace's archive, kept for ten years from the closure."""
+
+    closed_at: datetime
+    reason: str
+    until: datetime
+
+
+SPELLED_OUT = {
+    "code": ("code_digest", "code_salt", "code_expires_at"),
+    "failures": ("activation_failures", "activation_locked_until"),
+    "suspension": (
+        "resume_state",
+        "suspended_at",
+        "suspension_reason",
+        "suspension_closes_at",
+    ),
+    "archive": ("closed_at", "closure_reason", "archive_until"),
+}
+"""Each value object of an espace, and the flat attributes that read it:
+the names the espace had before the value objects grouped them, which the
+audit history still shows (:meth:`EspaceSante.flat_state`)."""
+
+
 class EspaceSante(Aggregate):
     """The digital health space of one insured person.
 
@@ -281,18 +348,10 @@ class EspaceSante(Aggregate):
         self.activated_at: datetime | None = None
         self.activated_by: str | None = None
         self.legacy_dmp_merged = False
-        self.code_digest: str | None = None
-        self.code_salt: str | None = None
-        self.code_expires_at: datetime | None = None
-        self.activation_failures = 0
-        self.activation_locked_until: datetime | None = None
-        self.resume_state: State | None = None
-        self.suspended_at: datetime | None = None
-        self.suspension_reason: str | None = None
-        self.suspension_closes_at: datetime | None = None
-        self.closed_at: datetime | None = None
-        self.closure_reason: str | None = None
-        self.archive_until: datetime | None = None
+        self.code: ProvisionalCode | None = None
+        self.failures = NO_FAILURES
+        self.suspension: Suspension | None = None
+        self.archive: Archive | None = None
         self.date_of_death: date | None = None
         self.erasure_requested_at: datetime | None = None
         self.erasure_due_by: datetime | None = None
@@ -305,7 +364,7 @@ class EspaceSante(Aggregate):
         self.notice_sent_at = event.timestamp
         self.notice_channel = event.channel
         self.opposition_deadline = event.opposition_deadline
-        self._set_code(event.code_digest, event.code_salt, event.code_expires_at)
+        self.code = ProvisionalCode.issued_by(event)
 
     @apply.register
     def _(self, event: EspaceSante.OppositionDeclared) -> None:
@@ -313,7 +372,7 @@ class EspaceSante(Aggregate):
         self.opposed_at = event.timestamp
         self.opposition_receipt = event.receipt
         self.ever_opposed = True
-        self._clear_code()
+        self.code = None
 
     @apply.register
     def _(self, event: EspaceSante.Opened) -> None:
@@ -326,51 +385,44 @@ class EspaceSante(Aggregate):
 
     @apply.register
     def _(self, event: EspaceSante.ActivationFailed) -> None:
-        self.activation_failures = event.failures
-        self.activation_locked_until = event.locked_until
+        self.failures = FailedActivations(event.failures, event.locked_until)
 
     @apply.register
     def _(self, event: EspaceSante.Activated) -> None:
         self.state = State.ACTIVE
         self.activated_at = event.timestamp
         self.activated_by = event.by
-        self.activation_failures = 0
-        self.activation_locked_until = None
-        self._clear_code()
+        self.failures = NO_FAILURES
+        self.code = None
 
     @apply.register
     def _(self, event: EspaceSante.CodeReissued) -> None:
-        self._set_code(event.code_digest, event.code_salt, event.code_expires_at)
-        self.activation_failures = 0
-        self.activation_locked_until = None
+        self.code = ProvisionalCode.issued_by(event)
+        self.failures = NO_FAILURES
 
     @apply.register
     def _(self, event: EspaceSante.Suspended) -> None:
-        self.resume_state = self.state
+        self.suspension = Suspension(
+            resume_state=self.state,
+            since=event.timestamp,
+            reason=event.reason,
+            closes_at=event.closes_at,
+        )
         self.state = State.SUSPENDED
-        self.suspended_at = event.timestamp
-        self.suspension_reason = event.reason
-        self.suspension_closes_at = event.closes_at
 
     @apply.register
     def _(self, event: EspaceSante.SuspensionEnded) -> None:
-        self.state = self.resume_state or State.OPEN
-        self.resume_state = None
-        self.suspended_at = None
-        self.suspension_reason = None
-        self.suspension_closes_at = None
+        self.state = self.suspension.resume_state if self.suspension else State.OPEN
+        self.suspension = None
 
     @apply.register
     def _(self, event: EspaceSante.Closed) -> None:
         self.state = State.CLOSED
-        self.closed_at = event.timestamp
-        self.closure_reason = event.reason
-        self.archive_until = event.archive_until
-        self.resume_state = None
-        self.suspended_at = None
-        self.suspension_reason = None
-        self.suspension_closes_at = None
-        self._clear_code()
+        self.archive = Archive(
+            closed_at=event.timestamp, reason=event.reason, until=event.archive_until
+        )
+        self.suspension = None
+        self.code = None
 
     @apply.register
     def _(self, event: EspaceSante.DeathDeclared) -> None:
@@ -391,13 +443,10 @@ class EspaceSante(Aggregate):
         self.state = State.OPEN
         self.opened_at = event.timestamp
         self.reopened_at = event.timestamp
-        self.closed_at = None
-        self.closure_reason = None
-        self.archive_until = None
+        self.archive = None
         self.opposed_at = None
-        self.activation_failures = 0
-        self.activation_locked_until = None
-        self._set_code(event.code_digest, event.code_salt, event.code_expires_at)
+        self.failures = NO_FAILURES
+        self.code = ProvisionalCode.issued_by(event)
 
     @apply.register
     def _(self, event: EspaceSante.RepresentationEnded) -> None:
@@ -407,6 +456,78 @@ class EspaceSante(Aggregate):
             self.activated_by = None
 
     # ------------------------------------------------------------- queries
+
+    @property
+    def code_digest(self) -> str | None:
+        """LC-5: the keyed digest of the code in force, if any."""
+        return self.code.digest if self.code else None
+
+    @property
+    def code_salt(self) -> str | None:
+        """LC-5: the salt of the code in force, if any."""
+        return self.code.salt if self.code else None
+
+    @property
+    def code_expires_at(self) -> datetime | None:
+        """LC-5: when the code in force expires, if there is one."""
+        return self.code.expires_at if self.code else None
+
+    @property
+    def activation_failures(self) -> int:
+        """LC-5: consecutive failed activations."""
+        return self.failures.count
+
+    @property
+    def activation_locked_until(self) -> datetime | None:
+        """LC-5: the end of the lock after repeated failures, if one was set."""
+        return self.failures.locked_until
+
+    @property
+    def resume_state(self) -> State | None:
+        """LC-7: the state a suspended espace goes back to."""
+        return self.suspension.resume_state if self.suspension else None
+
+    @property
+    def suspended_at(self) -> datetime | None:
+        """LC-7: when the suspension in force began."""
+        return self.suspension.since if self.suspension else None
+
+    @property
+    def suspension_reason(self) -> str | None:
+        """LC-7: why the espace is suspended."""
+        return self.suspension.reason if self.suspension else None
+
+    @property
+    def suspension_closes_at(self) -> datetime | None:
+        """LC-7: when a suspended espace closes without the holder's objection."""
+        return self.suspension.closes_at if self.suspension else None
+
+    @property
+    def closed_at(self) -> datetime | None:
+        """LC-7: when the espace was closed (until it is reopened)."""
+        return self.archive.closed_at if self.archive else None
+
+    @property
+    def closure_reason(self) -> str | None:
+        """LC-7: why it was closed: holder, death, suspension or erasure."""
+        return self.archive.reason if self.archive else None
+
+    @property
+    def archive_until(self) -> datetime | None:
+        """LC-8: the end of the ten-year archive of a closed espace."""
+        return self.archive.until if self.archive else None
+
+    def flat_state(self) -> dict[str, Any]:
+        """The espace's public attributes, in the order they were set, each
+        value object spelled out as the flat attributes that read it
+        (:data:`SPELLED_OUT`): the same names and values whether or not the
+        value object is there."""
+        return {
+            flat: value if flat == name else getattr(self, flat)
+            for name, value in vars(self).items()
+            if not name.startswith("_")
+            for flat in SPELLED_OUT.get(name, (name,))
+        }
 
     @property
     def is_minor_represented(self) -> bool:
@@ -525,43 +646,41 @@ class EspaceSante(Aggregate):
             raise RuleViolation(
                 "LC-5", f"an espace that is {self.state} cannot be activated"
             )
-        if (
-            self.activation_locked_until is not None
-            and at < self.activation_locked_until
-        ):
+        locked_until = self.failures.locked_until
+        if locked_until is not None and at < locked_until:
             raise RuleViolation(
                 "LC-5",
                 "activation is locked after repeated failures until "
-                f"{self.activation_locked_until.isoformat()}",
+                f"{locked_until.isoformat()}",
             )
-        if self.code_digest is None or self.code_expires_at is None:
+        code = self.code
+        if code is None:
             raise RuleViolation(
                 "LC-5", "no provisional code is valid: ask for a new one"
             )
-        if at >= self.code_expires_at:
+        if at >= code.expires_at:
             raise RuleViolation(
                 "LC-5", "the provisional code expired: ask for a new one"
             )
         if by == "representative" and self.representative is None:
             raise RuleViolation("LC-12", "this espace has no legal representative")
         matches = (
-            hmac.compare_digest(code_digest, self.code_digest)
+            hmac.compare_digest(code_digest, code.digest)
             & hmac.compare_digest(nir, self.ins.nir)
             & (birth_date == self.ins.birth_date)
             & hmac.compare_digest(vitale_digest, self.vitale_digest)
         )
         if not matches:
-            failures = (
-                1 if self.activation_locked_until else self.activation_failures + 1
-            )
-            locked_until = None
-            if failures >= MAX_ACTIVATION_FAILURES:
-                locked_until = calendar.minutes_after(at, ACTIVATION_LOCK_MINUTES)
+            failures = 1 if locked_until else self.failures.count + 1
             self.trigger_event(
                 self.ActivationFailed,
                 timestamp=at,
                 failures=failures,
-                locked_until=locked_until,
+                locked_until=(
+                    calendar.minutes_after(at, ACTIVATION_LOCK_MINUTES)
+                    if failures >= MAX_ACTIVATION_FAILURES
+                    else None
+                ),
             )
             return False
         if self.state is State.NOTIFIED:
@@ -640,12 +759,12 @@ class EspaceSante(Aggregate):
         self._guard(at)
         if self.state is not State.SUSPENDED:
             raise RuleViolation("LC-7", f"the espace is not suspended ({self.state})")
-        assert self.suspension_closes_at is not None
-        if at >= self.suspension_closes_at:
+        assert self.suspension is not None  # set with SUSPENDED
+        if at >= self.suspension.closes_at:
             raise RuleViolation(
                 "LC-7",
                 "the objection period ended at "
-                f"{self.suspension_closes_at.isoformat()}",
+                f"{self.suspension.closes_at.isoformat()}",
             )
         self.trigger_event(self.SuspensionEnded, timestamp=at, by="holder")
 
@@ -661,11 +780,11 @@ class EspaceSante(Aggregate):
         self._guard(at)
         if self.state is not State.SUSPENDED:
             raise RuleViolation("LC-7", f"the espace is not suspended ({self.state})")
-        assert self.suspension_closes_at is not None
-        if at < self.suspension_closes_at:
+        assert self.suspension is not None  # set with SUSPENDED
+        if at < self.suspension.closes_at:
             raise RuleViolation(
                 "LC-7",
-                f"the holder may object until {self.suspension_closes_at.isoformat()}",
+                f"the holder may object until {self.suspension.closes_at.isoformat()}",
             )
         self._close(at, "suspension")
 
@@ -696,15 +815,15 @@ class EspaceSante(Aggregate):
             raise RuleViolation(
                 "LC-8", f"only a closed espace is erased ({self.state})"
             )
-        assert self.archive_until is not None
+        assert self.archive is not None  # set with CLOSED
         if self.erasure_requested_at is not None:
             reason = "holder-request"
-        elif at >= self.archive_until:
+        elif at >= self.archive.until:
             reason = "archive-expired"
         else:
             raise RuleViolation(
                 "LC-8",
-                f"the archive is kept until {self.archive_until.isoformat()}",
+                f"the archive is kept until {self.archive.until.isoformat()}",
             )
         self.trigger_event(self.Erased, timestamp=at, reason=reason)
 
@@ -765,16 +884,6 @@ class EspaceSante(Aggregate):
             reason=reason,
             archive_until=calendar.archive_deadline(at),
         )
-
-    def _set_code(self, digest: str, salt: str, expires_at: datetime) -> None:
-        self.code_digest = digest
-        self.code_salt = salt
-        self.code_expires_at = expires_at
-
-    def _clear_code(self) -> None:
-        self.code_digest = None
-        self.code_salt = None
-        self.code_expires_at = None
 
 
 # The handlers name EspaceSante in their annotations, so eventsourcing's
