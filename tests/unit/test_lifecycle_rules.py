@@ -15,8 +15,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from espace.domain import calendar
 from espace.domain.errors import RuleViolation
-from espace.domain.espace import EspaceSante, State
+from espace.domain.espace import (
+    ACTIVATION_CODE_VALIDITY_DAYS,
+    NO_FAILURES,
+    Archive,
+    EspaceSante,
+    ProvisionalCode,
+    State,
+)
 from espace.domain.identifiers import NIA_OID, Ins
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -1188,3 +1196,99 @@ def test_an_nia_based_identity_is_kept_with_its_oid_lc_1() -> None:
     )
     espace = affiliated(ins=ins)
     assert espace.ins.oid == NIA_OID
+
+
+# ------------------------------------------------------------ value objects
+# What changes together is one value object, replaced whole (ADR-0026); the
+# flat attributes read them.
+
+
+def test_a_notice_issues_a_provisional_code_and_no_failures_lc_5() -> None:
+    espace = notified()
+    expires_at = calendar.days_after(SENT_AT, ACTIVATION_CODE_VALIDITY_DAYS)
+    assert espace.code == ProvisionalCode(CODE, "salt-1", expires_at)
+    assert (espace.code_digest, espace.code_salt) == (CODE, "salt-1")
+    assert espace.code_expires_at == expires_at
+    assert espace.failures is NO_FAILURES
+
+
+def test_a_closure_replaces_the_suspension_and_the_code_with_an_archive_lc_7_lc_8() -> (
+    None
+):
+    espace = suspended()
+    assert espace.suspension is not None
+    assert espace.suspension.resume_state is State.ACTIVE
+    assert espace.suspended_at == LATER
+    closes_at = espace.suspension.closes_at
+    espace.close_after_suspension(at=closes_at)
+    assert (espace.suspension, espace.code) == (None, None)
+    assert espace.archive == Archive(
+        closes_at, "suspension", calendar.archive_deadline(closes_at)
+    )
+    assert (espace.closed_at, espace.closure_reason, espace.archive_until) == (
+        closes_at,
+        "suspension",
+        espace.archive.until,
+    )
+    assert [espace.resume_state, espace.suspended_at, espace.suspension_reason] == [
+        None,
+        None,
+        None,
+    ]
+
+
+def test_a_reopening_replaces_the_archive_the_failures_and_the_code_lc_10() -> None:
+    espace = closed()
+    espace.reopen(at=LATER + timedelta(days=1), code_digest="code-2", code_salt="s-2")
+    assert espace.archive is None
+    assert espace.closed_at is None
+    assert espace.failures is NO_FAILURES
+    assert espace.code is not None
+    assert espace.code.digest == "code-2"
+
+
+def test_the_flat_state_keeps_the_names_and_order_the_espace_always_had_lc_8() -> None:
+    """The audit history shows these (ADR-0022): value objects spelled out."""
+    espace = notified()
+    assert list(espace.flat_state()) == FLAT_NAMES
+    assert espace.flat_state()["code_salt"] == "salt-1"
+    assert espace.flat_state()["suspension_closes_at"] is None
+
+
+FLAT_NAMES = [
+    "ins",
+    "vitale_digest",
+    "email",
+    "postal_address",
+    "representative",
+    "legacy_dmp_ref",
+    "state",
+    "affiliated_at",
+    "notice_sent_at",
+    "notice_channel",
+    "opposition_deadline",
+    "opposed_at",
+    "opposition_receipt",
+    "ever_opposed",
+    "opened_at",
+    "activated_at",
+    "activated_by",
+    "legacy_dmp_merged",
+    "code_digest",
+    "code_salt",
+    "code_expires_at",
+    "activation_failures",
+    "activation_locked_until",
+    "resume_state",
+    "suspended_at",
+    "suspension_reason",
+    "suspension_closes_at",
+    "closed_at",
+    "closure_reason",
+    "archive_until",
+    "date_of_death",
+    "erasure_requested_at",
+    "erasure_due_by",
+    "erased_at",
+    "reopened_at",
+]

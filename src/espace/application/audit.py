@@ -114,10 +114,14 @@ the aggregate and version beside it."""
 
 
 def state_of(aggregate: Any) -> dict[str, Any]:
-    """An aggregate's state as it stands: its public attributes."""
-    state = _plain_fields(
-        ((k, v) for k, v in vars(aggregate).items() if not k.startswith("_")), HIDDEN
+    """An aggregate's state as it stands: its public attributes (an espace's
+    value objects spelled out, as they always were shown)."""
+    named = (
+        aggregate.flat_state().items()
+        if isinstance(aggregate, EspaceSante)
+        else ((k, v) for k, v in vars(aggregate).items() if not k.startswith("_"))
     )
+    state = _plain_fields(named, HIDDEN)
     if isinstance(aggregate, AccessTrace):
         state["facts"] = plain(aggregate.facts)
     return state

@@ -42,7 +42,7 @@ class EspaceSummary:
     """What a command returns: the espace's state, never its personal data."""
 
     espace_id: str
-    state: str
+    state: State
     version: int
     opposition_deadline: str | None = None
     archive_until: str | None = None
@@ -53,7 +53,7 @@ class EspaceSummary:
     def of(cls, e: EspaceSante) -> EspaceSummary:
         return cls(
             espace_id=str(e.id),
-            state=str(e.state),
+            state=e.state,
             version=e.version,
             opposition_deadline=_iso(e.opposition_deadline),
             archive_until=_iso(e.archive_until),
@@ -429,7 +429,9 @@ class LifecycleService:
                 )
             saved = self._save_batch(espaces)
             for espace_id in saved:
-                log.info("notice.sent", espace_id=str(espace_id), state="notified")
+                log.info(
+                    "notice.sent", espace_id=str(espace_id), state=str(State.NOTIFIED)
+                )
             yield from (issued[i] for i in issued if i in saved)
 
     # ------------------------------------------------------------ LC-3
@@ -622,7 +624,7 @@ class LifecycleService:
             record = record or Erasure.begin(espace_id=espace_id, at=now, reason=reason)
             self._save_together(espace, record)
             version = espace.version
-            log.info("espace.erased", espace_id=str(espace_id), state="erased")
+            log.info("espace.erased", espace_id=str(espace_id), state=str(State.ERASED))
         elif record is None:
             record = Erasure.begin(
                 espace_id=espace_id, at=now, reason="found-destroyed"
@@ -634,7 +636,7 @@ class LifecycleService:
         if compact:
             self.compact_keys()
         return EspaceSummary(
-            espace_id=str(espace_id), state=str(State.ERASED), version=version
+            espace_id=str(espace_id), state=State.ERASED, version=version
         )
 
     def _readable(self, espace_id: UUID) -> EspaceSante | None:

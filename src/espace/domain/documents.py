@@ -87,6 +87,7 @@ HOLDER_NOTICE_DAYS = 14
 HOLDER_REVEAL_MONTHS = 1
 """DOC-5: one month: the document becomes visible to the holder by itself."""
 
+
 class AuthorKind(StrEnum):
     PROFESSIONAL = "professional"
     HOLDER = "holder"

@@ -14,15 +14,18 @@ which the store encrypts under the espace's own key.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.domain import Aggregate
 
 from espace.domain import calendar
+from espace.domain.access import ActorKind
 from espace.domain.errors import RuleViolation
 from espace.domain.identifiers import Ins
 
@@ -66,14 +69,88 @@ class Addressee:
     postal_address: str | None
 
 
+@dataclass(frozen=True)
+class ProvisionalCode:
+    """LC-5: the provisional activation code in force, as the store keeps it:
+    a salted keyed digest, never the code, and when it expires."""
+
+    digest: str
+    salt: str
+    expires_at: datetime
+
+    @classmethod
+    def issued_by(
+        cls,
+        event: EspaceSante.NoticeSent | EspaceSante.CodeReissued | EspaceSante.Reopened,
+    ) -> ProvisionalCode:
+        """The code an event issued (LC-1, LC-5, LC-10)."""
+        return cls(event.code_digest, event.code_salt, event.code_expires_at)
+
+
+@dataclass(frozen=True)
+class FailedActivations:
+    """LC-5: consecutive failed activations, and the lock they set, if any."""
+
+    count: int = 0
+    locked_until: datetime | None = None
+
+
+NO_FAILURES = FailedActivations()
+"""No failure since the last code, activation or reopening (LC-5)."""
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """LC-7: the insurer's suspension of an espace, while it lasts."""
+
+    resume_state: State
+    """The state the espace goes back to if the suspension ends."""
+    since: datetime
+    reason: str
+    closes_at: datetime
+    """Six weeks after the holder was informed: the espace closes then."""
+
+
+@dataclass(frozen=True)
+class Archive:
+    """LC-8: a closed espace's archive, kept for ten years from the closure."""
+
+    closed_at: datetime
+    reason: str
+    until: datetime
+
+
+SPELLED_OUT = {
+    "code": ("code_digest", "code_salt", "code_expires_at"),
+    "failures": ("activation_failures", "activation_locked_until"),
+    "suspension": (
+        "resume_state",
+        "suspended_at",
+        "suspension_reason",
+        "suspension_closes_at",
+    ),
+    "archive": ("closed_at", "closure_reason", "archive_until"),
+}
+"""Each value object of an espace, and the flat attributes that read it:
+the names the espace had before the value objects grouped them, which the
+audit history still shows (:meth:`EspaceSante.flat_state`)."""
+
+
 class EspaceSante(Aggregate):
-    """The digital health space of one insured person."""
+    """The digital health space of one insured person.
+
+    Commands check their rules and trigger events; only :meth:`apply`, one
+    handler per event, changes the espace (ADR-0026).
+    """
 
     # ------------------------------------------------------------------ events
 
     class Event(Aggregate.Event):
         def apply(self, aggregate: Any) -> None:
-            """Each event class overrides this; the base does nothing."""
+            """Hand the event to the espace, which changes itself: the
+            handler :meth:`EspaceSante.apply` registers for its class
+            (ADR-0026)."""
+            _handler_of(type(self))(aggregate, self)
 
     class Affiliated(Aggregate.Created, Event):
         """LC-1: created from the insurer's affiliation feed."""
@@ -101,46 +178,21 @@ class EspaceSante(Aggregate):
         code_salt: str
         code_expires_at: datetime
 
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.state = State.NOTIFIED
-            e.notice_sent_at = self.timestamp
-            e.notice_channel = self.channel
-            e.opposition_deadline = self.opposition_deadline
-            e._set_code(self.code_digest, self.code_salt, self.code_expires_at)
-
     class OppositionDeclared(Event):
         """LC-3: the person opposed inside the window; a receipt is issued."""
 
         channel: str
         receipt: str
 
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.state = State.OPPOSED
-            e.opposed_at = self.timestamp
-            e.opposition_receipt = self.receipt
-            e.ever_opposed = True
-            e._clear_code()
-
     class Opened(Event):
         """LC-4/LC-5: the espace and its DMP open."""
 
         automatic: bool
 
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.state = State.OPEN
-            e.opened_at = self.timestamp
-
     class LegacyDmpMerged(Event):
         """LC-6: the pre-existing DMP is merged into the espace."""
 
         legacy_dmp_ref: str
-
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.legacy_dmp_merged = True
 
     class ActivationFailed(Event):
         """LC-5: details did not match; counted towards the lock."""
@@ -148,24 +200,10 @@ class EspaceSante(Aggregate):
         failures: int
         locked_until: datetime | None
 
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.activation_failures = self.failures
-            e.activation_locked_until = self.locked_until
-
     class Activated(Event):
         """LC-5: the holder activated the espace."""
 
         by: str
-
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.state = State.ACTIVE
-            e.activated_at = self.timestamp
-            e.activated_by = self.by
-            e.activation_failures = 0
-            e.activation_locked_until = None
-            e._clear_code()
 
     class CodeReissued(Event):
         """LC-5: a new provisional code; the old one is void."""
@@ -174,12 +212,6 @@ class EspaceSante(Aggregate):
         code_salt: str
         code_expires_at: datetime
 
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e._set_code(self.code_digest, self.code_salt, self.code_expires_at)
-            e.activation_failures = 0
-            e.activation_locked_until = None
-
     class Suspended(Event):
         """LC-7: the insurer suspended the espace (fraud, malfunction)."""
 
@@ -187,26 +219,10 @@ class EspaceSante(Aggregate):
         informed_at: datetime
         closes_at: datetime
 
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.resume_state = e.state
-            e.state = State.SUSPENDED
-            e.suspended_at = self.timestamp
-            e.suspension_reason = self.reason
-            e.suspension_closes_at = self.closes_at
-
     class SuspensionEnded(Event):
         """LC-7: the holder objected in time, or the insurer lifted it."""
 
         by: str
-
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.state = e.resume_state or State.OPEN
-            e.resume_state = None
-            e.suspended_at = None
-            e.suspension_reason = None
-            e.suspension_closes_at = None
 
     class Closed(Event):
         """LC-7/LC-8: closed; the content is archived for ten years."""
@@ -214,46 +230,20 @@ class EspaceSante(Aggregate):
         reason: str
         archive_until: datetime
 
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.state = State.CLOSED
-            e.closed_at = self.timestamp
-            e.closure_reason = self.reason
-            e.archive_until = self.archive_until
-            e.resume_state = None
-            e.suspended_at = None
-            e.suspension_reason = None
-            e.suspension_closes_at = None
-            e._clear_code()
-
     class DeathDeclared(Event):
         """LC-7/LC-11: the holder died."""
 
         date_of_death: date
-
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.date_of_death = self.date_of_death
 
     class ErasureRequested(Event):
         """LC-9: express erasure asked; due within three months."""
 
         due_by: datetime
 
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.erasure_requested_at = self.timestamp
-            e.erasure_due_by = self.due_by
-
     class Erased(Event):
         """LC-8/LC-9: the content is erased; the key is destroyed next."""
 
         reason: str
-
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.state = State.ERASED
-            e.erased_at = self.timestamp
 
     class Reopened(Event):
         """LC-10: a new espace for the same person; the archive comes back."""
@@ -262,32 +252,12 @@ class EspaceSante(Aggregate):
         code_salt: str
         code_expires_at: datetime
 
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.state = State.OPEN
-            e.opened_at = self.timestamp
-            e.reopened_at = self.timestamp
-            e.closed_at = None
-            e.closure_reason = None
-            e.archive_until = None
-            e.opposed_at = None
-            e.activation_failures = 0
-            e.activation_locked_until = None
-            e._set_code(self.code_digest, self.code_salt, self.code_expires_at)
-
     class RepresentationEnded(Event):
         """LC-12: the holder came of age; the representative's mandate ends.
 
         An espace the representative had activated goes back to open: the
         now-adult holder activates it with a code of their own (ADR-0007).
         """
-
-        def apply(self, aggregate: Any) -> None:
-            e: EspaceSante = aggregate
-            e.representative = None
-            if e.state is State.ACTIVE and e.activated_by == "representative":
-                e.state = State.OPEN
-                e.activated_by = None
 
     # ------------------------------------------------------------- creation
 
@@ -344,29 +314,29 @@ class EspaceSante(Aggregate):
             legacy_dmp_ref=legacy_dmp_ref,
         )
 
-    def __init__(
-        self,
-        nir: str,
-        oid: str,
-        birth_name: str,
-        first_names: str,
-        birth_date: date,
-        sex: str,
-        birthplace_code: str,
-        vitale_digest: str,
-        email: str | None,
-        postal_address: str | None,
-        representative: dict[str, str] | None,
-        legacy_dmp_ref: str | None,
-    ) -> None:
+    # ------------------------------------------------------------- mutation
+
+    @singledispatchmethod
+    def apply(self, event: EspaceSante.Event) -> None:
+        """How the espace changes with one of its events: one handler per
+        event class, registered below (ADR-0026). Only these change it."""
+
+    @apply.register
+    def _(self, event: EspaceSante.Affiliated) -> None:
         self.ins = Ins(
-            nir, oid, birth_name, first_names, birth_date, sex, birthplace_code
+            event.nir,
+            event.oid,
+            event.birth_name,
+            event.first_names,
+            event.birth_date,
+            event.sex,
+            event.birthplace_code,
         )
-        self.vitale_digest = vitale_digest
-        self.email = email
-        self.postal_address = postal_address
-        self.representative = representative
-        self.legacy_dmp_ref = legacy_dmp_ref
+        self.vitale_digest = event.vitale_digest
+        self.email = event.email
+        self.postal_address = event.postal_address
+        self.representative = event.representative
+        self.legacy_dmp_ref = event.legacy_dmp_ref
         self.state = State.AFFILIATED
         self.affiliated_at: datetime = self.created_on
         self.notice_sent_at: datetime | None = None
@@ -379,25 +349,186 @@ class EspaceSante(Aggregate):
         self.activated_at: datetime | None = None
         self.activated_by: str | None = None
         self.legacy_dmp_merged = False
-        self.code_digest: str | None = None
-        self.code_salt: str | None = None
-        self.code_expires_at: datetime | None = None
-        self.activation_failures = 0
-        self.activation_locked_until: datetime | None = None
-        self.resume_state: State | None = None
-        self.suspended_at: datetime | None = None
-        self.suspension_reason: str | None = None
-        self.suspension_closes_at: datetime | None = None
-        self.closed_at: datetime | None = None
-        self.closure_reason: str | None = None
-        self.archive_until: datetime | None = None
+        self.code: ProvisionalCode | None = None
+        self.failures = NO_FAILURES
+        self.suspension: Suspension | None = None
+        self.archive: Archive | None = None
         self.date_of_death: date | None = None
         self.erasure_requested_at: datetime | None = None
         self.erasure_due_by: datetime | None = None
         self.erased_at: datetime | None = None
         self.reopened_at: datetime | None = None
 
+    @apply.register
+    def _(self, event: EspaceSante.NoticeSent) -> None:
+        self.state = State.NOTIFIED
+        self.notice_sent_at = event.timestamp
+        self.notice_channel = event.channel
+        self.opposition_deadline = event.opposition_deadline
+        self.code = ProvisionalCode.issued_by(event)
+
+    @apply.register
+    def _(self, event: EspaceSante.OppositionDeclared) -> None:
+        self.state = State.OPPOSED
+        self.opposed_at = event.timestamp
+        self.opposition_receipt = event.receipt
+        self.ever_opposed = True
+        self.code = None
+
+    @apply.register
+    def _(self, event: EspaceSante.Opened) -> None:
+        self.state = State.OPEN
+        self.opened_at = event.timestamp
+
+    @apply.register
+    def _(self, event: EspaceSante.LegacyDmpMerged) -> None:
+        self.legacy_dmp_merged = True
+
+    @apply.register
+    def _(self, event: EspaceSante.ActivationFailed) -> None:
+        self.failures = FailedActivations(event.failures, event.locked_until)
+
+    @apply.register
+    def _(self, event: EspaceSante.Activated) -> None:
+        self.state = State.ACTIVE
+        self.activated_at = event.timestamp
+        self.activated_by = event.by
+        self.failures = NO_FAILURES
+        self.code = None
+
+    @apply.register
+    def _(self, event: EspaceSante.CodeReissued) -> None:
+        self.code = ProvisionalCode.issued_by(event)
+        self.failures = NO_FAILURES
+
+    @apply.register
+    def _(self, event: EspaceSante.Suspended) -> None:
+        self.suspension = Suspension(
+            resume_state=self.state,
+            since=event.timestamp,
+            reason=event.reason,
+            closes_at=event.closes_at,
+        )
+        self.state = State.SUSPENDED
+
+    @apply.register
+    def _(self, event: EspaceSante.SuspensionEnded) -> None:
+        self.state = self.suspension.resume_state if self.suspension else State.OPEN
+        self.suspension = None
+
+    @apply.register
+    def _(self, event: EspaceSante.Closed) -> None:
+        self.state = State.CLOSED
+        self.archive = Archive(
+            closed_at=event.timestamp, reason=event.reason, until=event.archive_until
+        )
+        self.suspension = None
+        self.code = None
+
+    @apply.register
+    def _(self, event: EspaceSante.DeathDeclared) -> None:
+        self.date_of_death = event.date_of_death
+
+    @apply.register
+    def _(self, event: EspaceSante.ErasureRequested) -> None:
+        self.erasure_requested_at = event.timestamp
+        self.erasure_due_by = event.due_by
+
+    @apply.register
+    def _(self, event: EspaceSante.Erased) -> None:
+        self.state = State.ERASED
+        self.erased_at = event.timestamp
+
+    @apply.register
+    def _(self, event: EspaceSante.Reopened) -> None:
+        self.state = State.OPEN
+        self.opened_at = event.timestamp
+        self.reopened_at = event.timestamp
+        self.archive = None
+        self.opposed_at = None
+        self.failures = NO_FAILURES
+        self.code = ProvisionalCode.issued_by(event)
+
+    @apply.register
+    def _(self, event: EspaceSante.RepresentationEnded) -> None:
+        self.representative = None
+        if self.state is State.ACTIVE and self.activated_by == ActorKind.REPRESENTATIVE:
+            self.state = State.OPEN
+            self.activated_by = None
+
     # ------------------------------------------------------------- queries
+
+    @property
+    def code_digest(self) -> str | None:
+        """LC-5: the keyed digest of the code in force, if any."""
+        return self.code.digest if self.code else None
+
+    @property
+    def code_salt(self) -> str | None:
+        """LC-5: the salt of the code in force, if any."""
+        return self.code.salt if self.code else None
+
+    @property
+    def code_expires_at(self) -> datetime | None:
+        """LC-5: when the code in force expires, if there is one."""
+        return self.code.expires_at if self.code else None
+
+    @property
+    def activation_failures(self) -> int:
+        """LC-5: consecutive failed activations."""
+        return self.failures.count
+
+    @property
+    def activation_locked_until(self) -> datetime | None:
+        """LC-5: the end of the lock after repeated failures, if one was set."""
+        return self.failures.locked_until
+
+    @property
+    def resume_state(self) -> State | None:
+        """LC-7: the state a suspended espace goes back to."""
+        return self.suspension.resume_state if self.suspension else None
+
+    @property
+    def suspended_at(self) -> datetime | None:
+        """LC-7: when the suspension in force began."""
+        return self.suspension.since if self.suspension else None
+
+    @property
+    def suspension_reason(self) -> str | None:
+        """LC-7: why the espace is suspended."""
+        return self.suspension.reason if self.suspension else None
+
+    @property
+    def suspension_closes_at(self) -> datetime | None:
+        """LC-7: when a suspended espace closes without the holder's objection."""
+        return self.suspension.closes_at if self.suspension else None
+
+    @property
+    def closed_at(self) -> datetime | None:
+        """LC-7: when the espace was closed (until it is reopened)."""
+        return self.archive.closed_at if self.archive else None
+
+    @property
+    def closure_reason(self) -> str | None:
+        """LC-7: why it was closed: holder, death, suspension or erasure."""
+        return self.archive.reason if self.archive else None
+
+    @property
+    def archive_until(self) -> datetime | None:
+        """LC-8: the end of the ten-year archive of a closed espace."""
+        return self.archive.until if self.archive else None
+
+    def flat_state(self) -> dict[str, Any]:
+        """The espace's public attributes, in the order they were set, each
+        value object spelled out as the flat attributes that read it
+        (:data:`SPELLED_OUT`): the same names and values whether or not the
+        value object is there."""
+        return {
+            flat: value if flat == name else getattr(self, flat)
+            for name, value in vars(self).items()
+            if not name.startswith("_")
+            for flat in SPELLED_OUT.get(name, (name,))
+        }
 
     @property
     def is_minor_represented(self) -> bool:
@@ -405,7 +536,7 @@ class EspaceSante(Aggregate):
 
     @property
     def notice_recipient(self) -> str:
-        return "representative" if self.representative else "holder"
+        return ActorKind.REPRESENTATIVE if self.representative else ActorKind.HOLDER
 
     @property
     def notice_addressee(self) -> Addressee:
@@ -503,7 +634,7 @@ class EspaceSante(Aggregate):
         nir: str,
         birth_date: date,
         vitale_digest: str,
-        by: str = "holder",
+        by: str = ActorKind.HOLDER,
     ) -> bool:
         """LC-5: activate when code, NIR, birth date and Vitale serial all match.
 
@@ -516,43 +647,41 @@ class EspaceSante(Aggregate):
             raise RuleViolation(
                 "LC-5", f"an espace that is {self.state} cannot be activated"
             )
-        if (
-            self.activation_locked_until is not None
-            and at < self.activation_locked_until
-        ):
+        locked_until = self.failures.locked_until
+        if locked_until is not None and at < locked_until:
             raise RuleViolation(
                 "LC-5",
                 "activation is locked after repeated failures until "
-                f"{self.activation_locked_until.isoformat()}",
+                f"{locked_until.isoformat()}",
             )
-        if self.code_digest is None or self.code_expires_at is None:
+        code = self.code
+        if code is None:
             raise RuleViolation(
                 "LC-5", "no provisional code is valid: ask for a new one"
             )
-        if at >= self.code_expires_at:
+        if at >= code.expires_at:
             raise RuleViolation(
                 "LC-5", "the provisional code expired: ask for a new one"
             )
-        if by == "representative" and self.representative is None:
+        if by == ActorKind.REPRESENTATIVE and self.representative is None:
             raise RuleViolation("LC-12", "this espace has no legal representative")
         matches = (
-            hmac.compare_digest(code_digest, self.code_digest)
+            hmac.compare_digest(code_digest, code.digest)
             & hmac.compare_digest(nir, self.ins.nir)
             & (birth_date == self.ins.birth_date)
             & hmac.compare_digest(vitale_digest, self.vitale_digest)
         )
         if not matches:
-            failures = (
-                1 if self.activation_locked_until else self.activation_failures + 1
-            )
-            locked_until = None
-            if failures >= MAX_ACTIVATION_FAILURES:
-                locked_until = calendar.minutes_after(at, ACTIVATION_LOCK_MINUTES)
+            failures = 1 if locked_until else self.failures.count + 1
             self.trigger_event(
                 self.ActivationFailed,
                 timestamp=at,
                 failures=failures,
-                locked_until=locked_until,
+                locked_until=(
+                    calendar.minutes_after(at, ACTIVATION_LOCK_MINUTES)
+                    if failures >= MAX_ACTIVATION_FAILURES
+                    else None
+                ),
             )
             return False
         if self.state is State.NOTIFIED:
@@ -631,14 +760,14 @@ class EspaceSante(Aggregate):
         self._guard(at)
         if self.state is not State.SUSPENDED:
             raise RuleViolation("LC-7", f"the espace is not suspended ({self.state})")
-        assert self.suspension_closes_at is not None
-        if at >= self.suspension_closes_at:
+        assert self.suspension is not None  # set with SUSPENDED
+        if at >= self.suspension.closes_at:
             raise RuleViolation(
                 "LC-7",
                 "the objection period ended at "
-                f"{self.suspension_closes_at.isoformat()}",
+                f"{self.suspension.closes_at.isoformat()}",
             )
-        self.trigger_event(self.SuspensionEnded, timestamp=at, by="holder")
+        self.trigger_event(self.SuspensionEnded, timestamp=at, by=ActorKind.HOLDER)
 
     def lift_suspension(self, *, at: datetime) -> None:
         """LC-7: the insurer lifts its own suspension."""
@@ -652,11 +781,11 @@ class EspaceSante(Aggregate):
         self._guard(at)
         if self.state is not State.SUSPENDED:
             raise RuleViolation("LC-7", f"the espace is not suspended ({self.state})")
-        assert self.suspension_closes_at is not None
-        if at < self.suspension_closes_at:
+        assert self.suspension is not None  # set with SUSPENDED
+        if at < self.suspension.closes_at:
             raise RuleViolation(
                 "LC-7",
-                f"the holder may object until {self.suspension_closes_at.isoformat()}",
+                f"the holder may object until {self.suspension.closes_at.isoformat()}",
             )
         self._close(at, "suspension")
 
@@ -687,15 +816,15 @@ class EspaceSante(Aggregate):
             raise RuleViolation(
                 "LC-8", f"only a closed espace is erased ({self.state})"
             )
-        assert self.archive_until is not None
+        assert self.archive is not None  # set with CLOSED
         if self.erasure_requested_at is not None:
             reason = "holder-request"
-        elif at >= self.archive_until:
+        elif at >= self.archive.until:
             reason = "archive-expired"
         else:
             raise RuleViolation(
                 "LC-8",
-                f"the archive is kept until {self.archive_until.isoformat()}",
+                f"the archive is kept until {self.archive.until.isoformat()}",
             )
         self.trigger_event(self.Erased, timestamp=at, reason=reason)
 
@@ -757,15 +886,17 @@ class EspaceSante(Aggregate):
             archive_until=calendar.archive_deadline(at),
         )
 
-    def _set_code(self, digest: str, salt: str, expires_at: datetime) -> None:
-        self.code_digest = digest
-        self.code_salt = salt
-        self.code_expires_at = expires_at
 
-    def _clear_code(self) -> None:
-        self.code_digest = None
-        self.code_salt = None
-        self.code_expires_at = None
+# The handlers name EspaceSante in their annotations, so eventsourcing's
+# singledispatchmethod registers them at the first look-up of ``apply``; look
+# it up once, then keep its dispatcher. ``aggregate.apply(event)`` would do the
+# same, but Python 3.11 builds a new bound wrapper at every look-up, which made
+# a replay three times slower (ADR-0026).
+_apply = vars(EspaceSante)["apply"]
+_apply.__get__(None, EspaceSante)
+_handler_of: Callable[[type[Any]], Callable[[EspaceSante, Any], None]] = (
+    _apply.dispatcher.dispatch
+)
 
 
 def _aware(at: datetime) -> None:

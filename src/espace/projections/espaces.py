@@ -73,7 +73,7 @@ def tombstone(espace_id: UUID) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(_COLUMNS)
     row.update(
         espace_id=espace_id,
-        state=str(State.ERASED),
+        state=State.ERASED,
         version=0,
         minor_represented=False,
         activation_failures=0,
@@ -150,7 +150,7 @@ class EspacesProjection(RowFoldProjection):
         row: Row = dict.fromkeys(_COLUMNS)
         row.update(
             espace_id=event.originator_id,
-            state=str(State.AFFILIATED),
+            state=State.AFFILIATED,
             minor_represented=event.representative is not None,
             affiliated_at=event.timestamp,
             activation_failures=0,
@@ -163,7 +163,7 @@ class EspacesProjection(RowFoldProjection):
     @_change
     def _(self, e: EspaceSante.NoticeSent, row: Row) -> None:
         row.update(
-            state=str(State.NOTIFIED),
+            state=State.NOTIFIED,
             notice_sent_at=e.timestamp,
             notice_channel=e.channel,
             opposition_deadline=e.opposition_deadline,
@@ -172,12 +172,12 @@ class EspacesProjection(RowFoldProjection):
     @apply.register
     @_change
     def _(self, e: EspaceSante.OppositionDeclared, row: Row) -> None:
-        row.update(state=str(State.OPPOSED), opposed_at=e.timestamp)
+        row.update(state=State.OPPOSED, opposed_at=e.timestamp)
 
     @apply.register
     @_change
     def _(self, e: EspaceSante.Opened, row: Row) -> None:
-        row.update(state=str(State.OPEN), opened_at=e.timestamp)
+        row.update(state=State.OPEN, opened_at=e.timestamp)
 
     @apply.register
     @_change
@@ -193,7 +193,7 @@ class EspacesProjection(RowFoldProjection):
     @_change
     def _(self, e: EspaceSante.Activated, row: Row) -> None:
         row.update(
-            state=str(State.ACTIVE),
+            state=State.ACTIVE,
             activated_at=e.timestamp,
             activated_by=e.by,
             activation_failures=0,
@@ -209,7 +209,7 @@ class EspacesProjection(RowFoldProjection):
     def _(self, e: EspaceSante.Suspended, row: Row) -> None:
         row.update(
             resume_state=row["state"],
-            state=str(State.SUSPENDED),
+            state=State.SUSPENDED,
             suspended_at=e.timestamp,
             suspension_closes_at=e.closes_at,
         )
@@ -218,7 +218,7 @@ class EspacesProjection(RowFoldProjection):
     @_change
     def _(self, e: EspaceSante.SuspensionEnded, row: Row) -> None:
         row.update(
-            state=row["resume_state"] or str(State.OPEN),
+            state=row["resume_state"] or State.OPEN,
             resume_state=None,
             suspended_at=None,
             suspension_closes_at=None,
@@ -228,7 +228,7 @@ class EspacesProjection(RowFoldProjection):
     @_change
     def _(self, e: EspaceSante.Closed, row: Row) -> None:
         row.update(
-            state=str(State.CLOSED),
+            state=State.CLOSED,
             closed_at=e.timestamp,
             closure_reason=e.reason,
             archive_until=e.archive_until,
@@ -250,13 +250,13 @@ class EspacesProjection(RowFoldProjection):
     @apply.register
     @_change
     def _(self, e: EspaceSante.Erased, row: Row) -> None:
-        row.update(state=str(State.ERASED), erased_at=e.timestamp)
+        row.update(state=State.ERASED, erased_at=e.timestamp)
 
     @apply.register
     @_change
     def _(self, e: EspaceSante.Reopened, row: Row) -> None:
         row.update(
-            state=str(State.OPEN),
+            state=State.OPEN,
             opened_at=e.timestamp,
             reopened_at=e.timestamp,
             closed_at=None,
@@ -274,7 +274,7 @@ class EspacesProjection(RowFoldProjection):
             row["state"] == State.ACTIVE
             and row["activated_by"] == ActorKind.REPRESENTATIVE
         ):
-            row.update(state=str(State.OPEN), activated_by=None)
+            row.update(state=State.OPEN, activated_by=None)
 
 
 @checked_queries
