@@ -35,10 +35,13 @@ FORMAT = "espace-audit-export/1"
 
 
 def b64(raw: bytes) -> str:
+    """Bytes as the export writes them: standard base64, padded, as ASCII text."""
     return base64.b64encode(raw).decode("ascii")
 
 
 def unb64(text: Any) -> bytes:
+    """The bytes of an export's base64 field; ``ValueError`` if it is not text or
+    not canonical base64 (padded, no stray characters): one spelling per value."""
     if not isinstance(text, str):
         raise ValueError("expected base64 text")
     raw = base64.b64decode(text.encode("ascii"), validate=True)
@@ -81,6 +84,9 @@ def manifest_text(
 
 @dataclass
 class ExportProblem:
+    """One thing ``audit verify-export`` found wrong: the index of the entry (or
+    ``None`` for the document as a whole) and what is wrong with it."""
+
     entry: int | None
     what: str
 
@@ -99,9 +105,11 @@ class ExportCheck:
 
     @property
     def valid(self) -> bool:
+        """True when the verifier found no problem at all."""
         return not self.problems
 
     def as_dict(self) -> dict[str, Any]:
+        """The outcome as the CLI prints it in JSON."""
         return {
             "valid": self.valid,
             "espace_id": self.espace_id,
@@ -261,6 +269,10 @@ class ExportEntry:
     timestamp: datetime | None
 
     def as_dict(self) -> dict[str, Any]:
+        """The entry as the export's JSON holds it (``docs/audit-export.md``): its
+        leaf's clear fields, the leaf and its proof, then either its salt,
+        serialised state and clear content, or ``erased`` when its key was
+        destroyed (SEC-4)."""
         leaf = Leaf.decode(self.leaf)
         data: dict[str, Any] = {
             "leaf_index": self.leaf_index,

@@ -116,6 +116,9 @@ class AuditTreeProjection(Projection):
         self.header = header
 
     def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
+        """Add the page's events as the next leaves (ADR-0021): each leaf from the
+        event's clear fields and sealed header, then the subtree nodes the new
+        leaves complete, computed from the stored frontier, never from all leaves."""
         if not events:
             return
         size = size_in(conn)
@@ -205,6 +208,7 @@ def _hex_ids(row: tuple[Any, ...], positions: list[int]) -> tuple[Any, ...]:
 
 
 def size_in(conn: sa.Connection) -> int:
+    """The number of leaves the stored tree has: the next leaf's index."""
     found = conn.execute(sa.select(sa.func.max(leaves.c.leaf_index))).scalar()
     return 0 if found is None else int(found) + 1
 
@@ -254,6 +258,10 @@ def fetch_nodes(
 
 @dataclass(frozen=True)
 class StoredCheckpoint:
+    """A signed tree head as stored (ADR-0021): the tree's size and root hash at
+    signing, the C2SP checkpoint note, the name of the key that signed it, and
+    when."""
+
     size: int
     root: bytes
     note: str
@@ -269,6 +277,7 @@ class AuditTree:
         self.engine = engine
 
     def size(self) -> int:
+        """The number of leaves the tree has reached (events appended so far)."""
         with self.engine.connect() as conn:
             return size_in(conn)
 
@@ -278,14 +287,21 @@ class AuditTree:
         return merkle.resolve(ranges, got.__getitem__)
 
     def root(self, size: int) -> bytes:
+        """The RFC 6962 root hash of the tree's first ``size`` leaves: the root a
+        checkpoint of that size signs. ``ValueError`` beyond the tree's size."""
         self._within(size)
         return self._hashes([(0, size)])[0] if size else merkle.EMPTY_ROOT
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """The audit path that proves leaf ``index`` is in the tree of ``size``
+        leaves (RFC 6962); ``ValueError`` beyond the tree's size."""
         self._within(size)
         return self._hashes(merkle.inclusion_ranges(index, size))
 
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        """The proof that the tree of ``first`` leaves is a prefix of the tree of
+        ``second`` (RFC 6962): what shows a new checkpoint extends the last one,
+        nothing rewritten. ``ValueError`` beyond the tree's size."""
         self._within(second)
         return self._hashes(merkle.consistency_ranges(first, second))
 
@@ -333,21 +349,27 @@ class AuditTree:
             return [_checkpoint(r) for r in conn.execute(query).mappings()]
 
     def checkpoint_count(self) -> int:
+        """How many signed checkpoints are stored, for paging through them."""
         with self.engine.connect() as conn:
             query = sa.select(sa.func.count()).select_from(checkpoints)
             return int(conn.execute(query).scalar_one())
 
     def checkpoint(self, size: int) -> StoredCheckpoint | None:
+        """The signed checkpoint of exactly this tree size, if one was recorded."""
         query = checkpoints.select().where(checkpoints.c.tree_size == size)
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return _checkpoint(row) if row is not None else None
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The checkpoint of the largest size: the head a new one must be consistent
+        with."""
         found = self.checkpoints(limit=1)
         return found[0] if found else None
 
     def record_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        """Store a signed checkpoint, unless one of its size is stored already: the
+        first signature of a size stays, never overwritten."""
         with self.engine.begin() as conn:
             exists = conn.execute(
                 sa.select(checkpoints.c.tree_size).where(
@@ -396,6 +418,8 @@ class StoredAggregates:
         self.table, _ = events_table(engine, table_name)
 
     def existing(self, aggregate_ids: Collection[UUID]) -> set[UUID]:
+        """Those of these ids that have a stored event (their version 1): a bulk
+        import tells a new aggregate from a known one without loading it."""
         sqlite = self.engine.dialect.name == "sqlite"  # ids are hex text there
         ids = [i.hex if sqlite else i for i in aggregate_ids]
         column = self.table.c.originator_id

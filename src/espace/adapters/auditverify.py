@@ -63,6 +63,9 @@ class Problem:
 
 @dataclass
 class CheckpointCheck:
+    """What ``audit verify`` found of one signed checkpoint: its size, when it was
+    signed, whether its signature holds and whether its root is the log's."""
+
     size: int
     signed_at: str
     signature: str
@@ -84,18 +87,25 @@ class VerifyReport:
 
     @property
     def intact(self) -> bool:
+        """True when no problem was found, counting those past ``MAX_PROBLEMS`` that
+        the report does not list."""
         return self.problems_total == 0
 
     @property
     def first(self) -> Problem | None:
+        """The listed problem earliest in the log (``verify`` sorts them by
+        position): the first place the log differs from its tree or checkpoints."""
         return self.problems[0] if self.problems else None
 
     def add(self, problem: Problem) -> None:
+        """Count a problem, and keep it in the list while it has fewer than
+        ``MAX_PROBLEMS``: a badly damaged log must not fill the report."""
         self.problems_total += 1
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(problem)
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as the CLI prints it in JSON, with ``intact`` and ``first``."""
         data = asdict(self)
         data["intact"] = self.intact
         data["first"] = asdict(self.first) if self.first else None

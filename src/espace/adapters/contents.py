@@ -43,6 +43,9 @@ class SealedContentStore:
         self.keystore = keystore
 
     def put(self, espace_id: UUID, version_id: UUID, content: bytes) -> None:
+        """Seal one version's bytes under its espace's key (AES-GCM, a fresh nonce,
+        bound to the espace and version ids) and store them, once: a version
+        already stored is left as it is, so a retried deposit changes nothing."""
         nonce = os.urandom(12)
         sealed = nonce + self.keystore.aead(espace_id).encrypt(
             nonce, content, _aad(espace_id, version_id)
@@ -64,6 +67,9 @@ class SealedContentStore:
                 )
 
     def get(self, espace_id: UUID, version_id: UUID) -> bytes:
+        """The clear bytes of one version of this espace. ``NotFound`` if it has
+        none, if the row belongs to another espace, or if it fails its integrity
+        check (altered, or moved from another row)."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(contents.c.sealed, contents.c.espace_id).where(
@@ -83,6 +89,8 @@ class SealedContentStore:
             ) from None
 
     def purge_espace(self, espace_id: UUID) -> int:
+        """Delete every content row of an erased espace (SEC-4); returns how many.
+        Erasure also destroys their key, so a copy of the rows stays unreadable."""
         with self.engine.begin() as conn:
             result = conn.execute(
                 contents.delete().where(contents.c.espace_id == espace_id)

@@ -79,17 +79,23 @@ class EventStore(Application[UUID]):
                 self.after_save(topics)
 
     def construct_mapper(self) -> Mapper[UUID]:
+        """The mapper that seals each event under its espace's data key (ADR-0004),
+        in place of the library's one cipher per application."""
         return EspaceMapper(
             transcoder=self.construct_transcoder(), keystore=self.keystore
         )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """Add the ``date`` transcoding to the library's UUID, Decimal and
+        datetime: events carry calendar dates (birth dates, LC-2's notice day)."""
         super().register_transcodings(transcoder)
         register_transcodings(transcoder)
 
     def construct_env(self, name: str, env: Any = None) -> Any:
         # Configuration comes from the store URL alone, never from stray
         # variables in the process environment (PERSISTENCE_MODULE, ...).
+        """The application's environment from the ``env`` given (the store URL's)
+        only, never from stray variables of the process (``PERSISTENCE_MODULE``...)."""
         from eventsourcing.utils import Environment
 
         return Environment(name, dict(env or {}))
@@ -110,6 +116,8 @@ class PostgresRecorder(PostgresApplicationRecorder):
     _settings: StoreSettings | None = None
 
     def bound(self, settings: StoreSettings) -> None:
+        """Fit the pool's waits in the store's timeout (ADR-0020): the wait per
+        attempt for a pooled connection, the reconnection and connection timeouts."""
         self._settings = settings
         pool = self.datastore.pool
         pool.timeout = max(0.05, settings.timeout / RETRIES - 0.2)
@@ -131,18 +139,26 @@ class PostgresRecorder(PostgresApplicationRecorder):
             raise unavailable(self._settings, exc) from exc
 
     def insert_events(self, *args: Any, **kwargs: Any) -> Any:
+        """Store events, as the library does; a database that does not answer
+        within the bound raises :class:`DatabaseUnavailable`."""
         with self._answering():
             return super().insert_events(*args, **kwargs)
 
     def select_events(self, *args: Any, **kwargs: Any) -> Any:
+        """Read an aggregate's events, as the library does; a database that does
+        not answer within the bound raises :class:`DatabaseUnavailable`."""
         with self._answering():
             return super().select_events(*args, **kwargs)
 
     def select_notifications(self, *args: Any, **kwargs: Any) -> Any:
+        """Read a page of the log, as the library does; a database that does not
+        answer within the bound raises :class:`DatabaseUnavailable`."""
         with self._answering():
             return super().select_notifications(*args, **kwargs)
 
     def max_notification_id(self) -> int | None:
+        """The log's last position, as the library reads it; a database that does
+        not answer within the bound raises :class:`DatabaseUnavailable`."""
         with self._answering():
             found: int | None = super().max_notification_id()
             return found

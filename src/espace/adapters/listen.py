@@ -59,18 +59,23 @@ class PgListen:
 class Waiter(Protocol):
     """Sleeps between catch-ups until there may be something to apply."""
 
-    def wait(self, stop: threading.Event, timeout: float) -> None: ...
+    def wait(self, stop: threading.Event, timeout: float) -> None:
+        """Return when there may be new events, after ``timeout`` seconds at
+        most, or soon after ``stop`` is set."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what the waiter holds (a connection); it is not used after."""
 
 
 class PollWaiter:
     """Polls: sleeps the whole interval (SQLite, or LISTEN unavailable)."""
 
     def wait(self, stop: threading.Event, timeout: float) -> None:
+        """Sleep the whole interval, or until ``stop`` is set: nothing wakes it."""
         stop.wait(timeout)
 
     def close(self) -> None:
+        """Nothing to release: a poller holds no connection."""
         pass
 
 
@@ -102,6 +107,10 @@ class ListenWaiter:
         return True
 
     def wait(self, stop: threading.Event, timeout: float) -> None:
+        """Return on the first NOTIFY (draining the others queued), at ``timeout``, or
+        when ``stop`` is set. Without a connection it tries to reconnect: on success
+        it returns at once (notifications may have been missed), else it polls. A
+        connection lost while waiting is logged and closed, to be retried next time."""
         if self._conn is None:
             if not self._connect():
                 stop.wait(timeout)
@@ -128,6 +137,7 @@ class ListenWaiter:
             self.close()
 
     def close(self) -> None:
+        """Close the LISTEN connection, errors ignored; the next ``wait`` reconnects."""
         if self._conn is not None:
             with suppress(psycopg.Error):
                 self._conn.close()

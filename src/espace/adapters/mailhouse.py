@@ -35,6 +35,8 @@ class MailHouseFile:
             self.writer.writeheader()
 
     def write(self, notices: Iterable[CodeIssued]) -> None:
+        """Append one record per notice just saved (LC-1: the code the mail house
+        sends) and flush, so that the file holds every notice whose batch is saved."""
         for notice in notices:
             record = notice.mail_record()
             if self.writer is not None:

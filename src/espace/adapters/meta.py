@@ -30,6 +30,8 @@ WINDOW_POLICIES = ("calendar", "working-day")
 
 
 def read_meta(engine: sa.Engine) -> dict[str, str]:
+    """The store's metadata, key by key (``mode``, ``window_policy``, the schema
+    version); empty for a store not initialised yet, whose table is absent."""
     if not sa.inspect(engine).has_table("espace_meta"):
         return {}
     with engine.connect() as conn:

@@ -106,6 +106,8 @@ class Verifier:
         return f"{self.name}+{self.id:08x}+{_b64(bytes((ED25519,)) + self.public)}"
 
     def verify(self, text: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` is this key's Ed25519 signature of ``text``: False,
+        not an error, for one that does not verify."""
         try:
             Ed25519PublicKey.from_public_bytes(self.public).verify(signature, text)
         except InvalidSignature:
@@ -147,6 +149,8 @@ class Signer:
 
     @classmethod
     def generate(cls, name: str) -> Signer:
+        """A new random Ed25519 key under ``name`` (``espace audit keygen``); a name
+        with a space or a ``+`` is refused, as the key formats cannot hold it."""
         if not _valid_name(name):
             raise ConfigurationError(
                 f"a key name has no space and no '+': {name!r} "
@@ -164,6 +168,8 @@ class Signer:
 
     @property
     def verifier(self) -> Verifier:
+        """The public half of this key: what an auditor is given to check the
+        checkpoints and exports it signs."""
         public = _raw_public(
             Ed25519PrivateKey.from_private_bytes(self.seed).public_key()
         )
@@ -242,12 +248,18 @@ class Checkpoint:
     root: bytes = field(repr=False)
 
     def text(self) -> str:
+        """The checkpoint's note text (C2SP tlog-checkpoint): origin, size in decimal,
+        base64 root hash, one per line. ``NoteError`` for an origin that is not one
+        non-empty line."""
         if not self.origin or "\n" in self.origin:
             raise NoteError("a checkpoint's origin is one non-empty line")
         return f"{self.origin}\n{self.size}\n{_b64(self.root)}\n"
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
+        """Read a checkpoint's note text, refusing any other spelling: a size with a
+        leading zero, non-standard base64, a root that is not 32 bytes. Extension
+        lines after the root are allowed (C2SP) and ignored."""
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "" or any(not line for line in lines[:-1]):
             raise NoteError("a checkpoint is origin, size and root hash, one per line")

@@ -32,6 +32,9 @@ EVENT_STORE_NAME = "espace"
 
 @dataclass(frozen=True)
 class StoreSettings:
+    """The store URL, parsed once (ADR-0003): which database, where, and how
+    long a command waits for it (ADR-0020). Made by :func:`parse_database_url`."""
+
     url: str
     kind: Literal["sqlite", "postgresql"]
     sqlite_path: Path | None = None
@@ -91,6 +94,9 @@ class StoreSettings:
         return env
 
     def sqlalchemy_url(self) -> sa.URL:
+        """The URL of the same database for SQLAlchemy, which holds the read models,
+        the tracking and the keystore (with psycopg 3 on PostgreSQL); the schema is
+        set per connection by :func:`create_engine`, not here."""
         if self.kind == "sqlite":
             return sa.URL.create("sqlite+pysqlite", database=str(self.sqlite_path))
         return sa.URL.create(

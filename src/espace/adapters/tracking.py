@@ -105,6 +105,8 @@ class ViewTrackingRecorder(TrackingRecorder):
             )
 
     def max_tracking_id(self, application_name: str) -> int | None:
+        """The position recorded for a view, on a connection of its own; ``None``
+        before its first page (the library's ``TrackingRecorder`` contract)."""
         with self.engine.connect() as conn:
             return self.max_tracking_id_in(conn, application_name)
 
@@ -139,6 +141,9 @@ class ViewTrackingRecorder(TrackingRecorder):
         return found
 
     def positions(self, names: Collection[str]) -> dict[str, int]:
+        """The positions of several views, 0 for one with none recorded, on a
+        connection of its own: where each view stands before a catch-up plans its
+        pages."""
         with self.engine.connect() as conn:
             return self.positions_in(conn, names)
 

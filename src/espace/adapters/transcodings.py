@@ -36,9 +36,12 @@ class DateAsISO(Transcoding):
     name = "date_iso"
 
     def encode(self, obj: date) -> str:
+        """The date as stored in an event: ``YYYY-MM-DD``."""
         return obj.isoformat()
 
     def decode(self, data: str) -> date:
+        """The date back from its stored ``YYYY-MM-DD``; ``TypeError`` for a value
+        that is not text, ``ValueError`` for text that is not such a date."""
         if not isinstance(data, str):
             raise TypeError(f"date_iso expects a string, got {type(data).__name__}")
         return date.fromisoformat(data)

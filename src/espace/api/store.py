@@ -277,6 +277,7 @@ class Store:
         self._infra.close()
 
     def __enter__(self) -> Self:
+        """The store itself, to use in a ``with`` block that closes it at the end."""
         return self
 
     def __exit__(
@@ -285,4 +286,6 @@ class Store:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Close the store's connections, whether the block ended or raised; an
+        exception is never swallowed."""
         self.close()

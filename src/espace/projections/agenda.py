@@ -49,6 +49,9 @@ appointments = sa.Table(
 
 
 class AppointmentsProjection(RowFoldProjection):
+    """The agenda view (AG-1): one row per appointment, keyed by appointment,
+    with when, with whom and its status, but no health data."""
+
     name = "agenda"
     tables = (appointments,)
     key_column = "appointment_id"
@@ -99,6 +102,8 @@ class AppointmentsProjection(RowFoldProjection):
 
 @checked_queries
 class AgendaQueries:
+    """Read side of the agenda view (AG-1). Never loads an aggregate."""
+
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
@@ -138,6 +143,7 @@ class AgendaQueries:
             return page_rows(conn, query, limit, offset)
 
     def get(self, appointment_id: UUID) -> dict[str, Any] | None:
+        """One appointment's row, cancelled or not, or ``None`` if the view has none."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(
@@ -151,6 +157,8 @@ class AgendaQueries:
         return dict(row) if row is not None else None
 
     def counts(self) -> dict[str, int]:
+        """How many appointments the view holds, by status: for the operator's stats,
+        with nothing that names anyone."""
         query = sa.select(appointments.c.status, sa.func.count()).group_by(
             appointments.c.status
         )

@@ -34,6 +34,9 @@ auditor_reads = sa.Table(
 
 
 class AuditorReadsProjection(AppendProjection):
+    """The audit log of auditors' reads (ACC-6, ADR-0022): one row appended per
+    history, access question or export asked for, never changed."""
+
     name = "auditor_reads"
     tables = (auditor_reads,)
 
@@ -63,6 +66,8 @@ class AuditorReadsProjection(AppendProjection):
 
 @checked_queries
 class AuditorReadsQueries:
+    """Read side of the auditors' reads. Never loads an aggregate."""
+
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
@@ -74,6 +79,9 @@ class AuditorReadsQueries:
         limit: int = 100,
         offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]:
+        """ACC-6: who audited what, newest first: every read, or those of one
+        subject (an espace id, a document id or an IdNatPS), or since an
+        instant; and how many there are in all."""
         where: list[Any] = []
         if subject is not None:
             where.append(auditor_reads.c.subject == subject)

@@ -59,6 +59,8 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> Any:
+        """The value as the database stores it: UTC, naive on SQLite (which has no
+        zones); ``ValueError`` for a naive datetime, whose zone is unknown."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -67,6 +69,7 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        """The stored value as an aware UTC datetime, whichever database read it."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -258,6 +261,8 @@ class FoldProjection(Projection, Generic[S]):
         return key
 
     def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
+        """Fold a page in memory: load the state of the keys it touches, apply each
+        event in log order, then replace those keys' rows in one write."""
         if not events:
             return
         keys = {self.espace_id_of(e) for e in events}
@@ -270,6 +275,7 @@ class FoldProjection(Projection, Generic[S]):
         self._write(conn, states, existing=loaded.keys())
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
+        """Delete every row of these espaces, in every table of the view (SEC-4)."""
         if espace_ids:
             purge_espaces(conn, self.tables, espace_ids)
 
@@ -312,6 +318,7 @@ class RowFoldProjection(FoldProjection[Row]):
     """A fold whose state is the one row its key has in its one table."""
 
     def load(self, conn: sa.Connection, keys: Collection[UUID]) -> dict[UUID, Row]:
+        """The stored row of each key that has one; a key without a row is absent."""
         (table,) = self.tables
         column = table.c[self.key_column]
         rows: dict[UUID, Row] = {}
@@ -321,6 +328,7 @@ class RowFoldProjection(FoldProjection[Row]):
         return rows
 
     def rows(self, key: UUID, state: Row) -> dict[sa.Table, list[Row]]:
+        """The state is the row itself: it goes back as it is, in the view's table."""
         return {self.tables[0]: [state]}
 
 
@@ -334,6 +342,7 @@ class AppendProjection(Projection):
         and registers a handler per event class."""
 
     def apply_page(self, conn: sa.Connection, events: Sequence[Any]) -> None:
+        """Insert the rows the page's events add, one bulk INSERT per table."""
         inserts: dict[sa.Table, list[dict[str, Any]]] = {t: [] for t in self.tables}
         apply = self.apply
         for event in events:
@@ -344,6 +353,7 @@ class AppendProjection(Projection):
                 conn.execute(table.insert(), inserts[table])
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
+        """Delete every row of these espaces, in every table of the view (SEC-4)."""
         if espace_ids:
             purge_espaces(conn, self.tables, espace_ids)
 

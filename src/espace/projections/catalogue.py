@@ -51,6 +51,9 @@ connections = sa.Table(
 
 
 class CatalogueProjection(FoldProjection[list[dict[str, Any]]]):
+    """The service catalogue view (PRO-3, ADR-0014): the services of the catalogue
+    in force, one row each, keyed by the catalogue's aggregate."""
+
     name = "services"
     tables = (services,)
     key_column = "catalogue_id"
@@ -61,6 +64,7 @@ class CatalogueProjection(FoldProjection[list[dict[str, Any]]]):
     def load(
         self, conn: sa.Connection, keys: Collection[UUID]
     ) -> dict[UUID, list[dict[str, Any]]]:
+        """The stored rows of each catalogue: its services, at its version."""
         rows: dict[UUID, list[dict[str, Any]]] = {}
         query = services.select().where(services.c.catalogue_id.in_(list(keys)))
         for r in conn.execute(query).mappings():
@@ -70,6 +74,7 @@ class CatalogueProjection(FoldProjection[list[dict[str, Any]]]):
     def rows(
         self, key: UUID, state: list[dict[str, Any]]
     ) -> dict[sa.Table, list[dict[str, Any]]]:
+        """The catalogue's rows as they are: one per service."""
         return {services: state}
 
     @singledispatchmethod
@@ -100,12 +105,17 @@ Connected = dict[str, dict[str, Any]]
 
 
 class ConnectionsProjection(EspaceFoldProjection[Connected]):
+    """Each espace's connected services (PRO-3): one row per connection, with the
+    catalogue version it was made under; purged with the espace (SEC-4)."""
+
     name = "service_connections"
     tables = (connections,)
 
     def load(
         self, conn: sa.Connection, espace_ids: Collection[UUID]
     ) -> dict[UUID, Connected]:
+        """The stored connections of each espace, by service id; an espace with none
+        is absent."""
         states: dict[UUID, Connected] = {}
         ids = list(espace_ids)
         for i in range(0, len(ids), 500):
@@ -119,6 +129,7 @@ class ConnectionsProjection(EspaceFoldProjection[Connected]):
     def rows(
         self, espace_id: UUID, state: Connected
     ) -> dict[sa.Table, list[dict[str, Any]]]:
+        """One row per service the espace has connected."""
         return {connections: list(state.values())}
 
     @singledispatchmethod
@@ -157,6 +168,8 @@ class ConnectionsProjection(EspaceFoldProjection[Connected]):
 
 @checked_queries
 class CatalogueQueries:
+    """Read side of the catalogue and connections views. Never loads an aggregate."""
+
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
@@ -172,6 +185,9 @@ class CatalogueQueries:
         return rows
 
     def connections_of(self, espace_id: UUID) -> list[dict[str, Any]]:
+        """PRO-3: the services an espace has connected, by service id, with the name
+        and provider the catalogue gives them; ``referenced`` is false for one the
+        catalogue no longer lists (its name and provider are then ``None``)."""
         query = (
             sa.select(connections, services.c.name, services.c.provider)
             .select_from(
@@ -189,6 +205,8 @@ class CatalogueQueries:
         return rows
 
     def counts(self) -> dict[str, int]:
+        """How many espaces have connected each service: for the operator's stats,
+        with nothing that names anyone."""
         query = sa.select(connections.c.service_id, sa.func.count()).group_by(
             connections.c.service_id
         )

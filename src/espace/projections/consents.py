@@ -44,12 +44,18 @@ ConsentRows = dict[str, Any]
 
 
 class ConsentsProjection(EspaceFoldProjection[ConsentRows]):
+    """The consents view (ACC-1, ACC-2, ACC-4, ACC-5): per espace, one settings
+    row (the médecin traitant, the emergency and SAMU refusals) and one row per
+    professional authorised, blocked or in the care team."""
+
     name = "consents"
     tables = (consent_settings, consent_professionals)
 
     def load(
         self, conn: sa.Connection, keys: Collection[UUID]
     ) -> dict[UUID, ConsentRows]:
+        """The stored settings and professionals' rows of each espace; an espace
+        without a settings row is absent."""
         states: dict[UUID, ConsentRows] = {}
         ids = list(keys)
         for i in range(0, len(ids), 500):
@@ -69,6 +75,8 @@ class ConsentsProjection(EspaceFoldProjection[ConsentRows]):
     def rows(
         self, key: UUID, state: ConsentRows
     ) -> dict[sa.Table, list[dict[str, Any]]]:
+        """The settings row, and a row for each professional still authorised,
+        blocked or in the care team: one whose flags are all cleared is dropped."""
         pros = [
             p
             for p in state["pros"].values()
@@ -202,10 +210,15 @@ def _flagged(state: ConsentRows | None, event: Any, **flag: bool) -> ConsentRows
 
 @checked_queries
 class ConsentQueries:
+    """Read side of the consents view. Never loads an aggregate."""
+
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
     def of_espace(self, espace_id: UUID) -> dict[str, Any]:
+        """The holder's access choices for one espace (ACC-1, ACC-2, ACC-4, ACC-5):
+        its settings (``None`` before its consent starts) and its professionals
+        by IdNatPS, each with the flags authorised, blocked, care team."""
         with self.engine.connect() as conn:
             settings = (
                 conn.execute(

@@ -62,10 +62,15 @@ or one of its documents (DOC-5 timers)."""
 
 
 class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
+    """The deadlines view (LC-4, LC-7, LC-8, LC-9, LC-12, DOC-5): per espace, one
+    row per pending deadline, which the deadline job reads to know what is due."""
+
     name = "deadlines"
     tables = (deadlines,)
 
     def espace_id_of(self, event: Any) -> UUID:
+        """The espace an event's deadlines belong to: for an erasure's record, an
+        aggregate of its own (ADR-0019), the espace it erases."""
         if isinstance(event, Erasure.Event):
             erased: UUID = event.erased_espace
             return erased
@@ -85,6 +90,8 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
     def load(
         self, conn: sa.Connection, espace_ids: Collection[UUID]
     ) -> dict[UUID, DeadlineState]:
+        """The stored deadlines of each espace, by kind and subject; an espace with
+        none is absent."""
         states: dict[UUID, DeadlineState] = {}
         ids = list(espace_ids)
         for i in range(0, len(ids), 500):
@@ -102,6 +109,7 @@ class DeadlinesProjection(EspaceFoldProjection[DeadlineState]):
     def rows(
         self, espace_id: UUID, state: DeadlineState
     ) -> dict[sa.Table, list[dict[str, Any]]]:
+        """One row per pending deadline of the espace, in kind and subject order."""
         return {
             deadlines: [
                 {

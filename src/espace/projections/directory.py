@@ -75,6 +75,10 @@ DirState = dict[str, Any]
 
 
 class DirectoryProjection(FoldProjection[DirState]):
+    """The directory view (PRO-2, ADR-0011): per professional, keyed by their
+    aggregate, one row (name, profession, listed or withdrawn) and one row per
+    place of practice, as the last directory extract gave them."""
+
     name = "directory"
     tables = (professionals, activities)
     key_column = "professional_id"
@@ -83,6 +87,8 @@ class DirectoryProjection(FoldProjection[DirState]):
         """Reference data: an espace's erasure leaves nothing here to purge."""
 
     def load(self, conn: sa.Connection, keys: Collection[UUID]) -> dict[UUID, DirState]:
+        """The stored rows of each professional: their row and their places, in the
+        extract's order; a professional with no row is absent."""
         states: dict[UUID, DirState] = {}
         ids = list(keys)
         for i in range(0, len(ids), 500):
@@ -101,6 +107,7 @@ class DirectoryProjection(FoldProjection[DirState]):
         return states
 
     def rows(self, key: UUID, state: DirState) -> dict[sa.Table, list[dict[str, Any]]]:
+        """The professional's row and one row per place of practice."""
         return {professionals: [state["pro"]], activities: state["places"]}
 
     @singledispatchmethod
@@ -222,6 +229,8 @@ class DirectoryQueries:
         return rows
 
     def get(self, idnatps: str) -> dict[str, Any] | None:
+        """PRO-2: one professional by IdNatPS, listed or withdrawn, with their places
+        of practice; ``None`` if the directory never listed them."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(
@@ -257,6 +266,8 @@ class DirectoryQueries:
         return found
 
     def counts(self) -> dict[str, int]:
+        """How many listed professionals each profession has: for the operator's
+        stats (withdrawn ones are not counted)."""
         query = (
             sa.select(professionals.c.profession, sa.func.count())
             .where(professionals.c.listed.is_(True))

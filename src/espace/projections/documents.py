@@ -71,11 +71,16 @@ DocState = dict[str, Any]
 
 
 class DocumentsProjection(FoldProjection[DocState]):
+    """The documents views (DOC-1, DOC-3, DOC-4, DOC-5): per logical document, its
+    row (current version, flags, logical deletion) and one row per version."""
+
     name = "documents"
     tables = (documents, versions)
     key_column = "document_id"
 
     def load(self, conn: sa.Connection, keys: Collection[UUID]) -> dict[UUID, DocState]:
+        """The stored rows of each document: its row and its versions, oldest first;
+        a document with no row is absent."""
         states: dict[UUID, DocState] = {}
         ids = list(keys)
         for i in range(0, len(ids), 500):
@@ -94,6 +99,7 @@ class DocumentsProjection(FoldProjection[DocState]):
         return states
 
     def rows(self, key: UUID, state: DocState) -> dict[sa.Table, list[dict[str, Any]]]:
+        """The document's row and one row per version (DOC-3: the history stays)."""
         return {documents: [state["doc"]], versions: state["versions"]}
 
     @singledispatchmethod
@@ -236,6 +242,9 @@ class DocumentQueries:
     def of_espace(
         self, espace_id: UUID, *, include_deleted: bool = False
     ) -> list[dict[str, Any]]:
+        """An espace's documents, most recent care first; logically deleted ones
+        (DOC-4) only with ``include_deleted``. Unfiltered: the caller applies the
+        access decision and the visibility flags (DOC-5)."""
         query = (
             documents.select()
             .where(documents.c.espace_id == espace_id)
@@ -247,6 +256,7 @@ class DocumentQueries:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def get(self, document_id: UUID) -> dict[str, Any] | None:
+        """One document's row, deleted or not, or ``None``; unfiltered, as above."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(
@@ -258,6 +268,8 @@ class DocumentQueries:
         return dict(row) if row is not None else None
 
     def history(self, document_id: UUID) -> list[dict[str, Any]]:
+        """DOC-3: every version of a document, oldest first, superseded ones with
+        the time they were replaced."""
         query = (
             versions.select()
             .where(versions.c.document_id == document_id)
@@ -267,6 +279,8 @@ class DocumentQueries:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def counts(self) -> dict[str, int]:
+        """How many documents the view holds per category (DOC-1), deleted ones
+        included: for the operator's stats, with nothing that names anyone."""
         query = sa.select(documents.c.category, sa.func.count()).group_by(
             documents.c.category
         )

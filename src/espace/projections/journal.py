@@ -53,6 +53,9 @@ _CLIPPED = ("reason", "detail")
 
 
 class JournalProjection(AppendProjection):
+    """The access journal (ACC-6, SEC-2): one row appended per trace, with its
+    facts (who, what, when, on what grounds), never changed."""
+
     name = "journal"
     tables = (journal,)
 
@@ -71,6 +74,8 @@ class JournalProjection(AppendProjection):
 
 @checked_queries
 class JournalQueries:
+    """Read side of the access journal. Never loads an aggregate."""
+
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
@@ -82,6 +87,9 @@ class JournalQueries:
         limit: int = 200,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
+        """ACC-6: an espace's traces, newest first: every one, or only those of one
+        actor (``actor_id``: what a professional may see of their own actions).
+        The caller decides which filter the viewer gets."""
         query = (
             journal.select()
             .where(journal.c.espace_id == espace_id)

@@ -67,6 +67,9 @@ ConvState = dict[str, Any]
 
 
 class ConversationsProjection(FoldProjection[ConvState]):
+    """The inboxes (MSG-1 to MSG-5, ADR-0012): per conversation, its row (parties,
+    counts, unread, ended) and each message once in each party's inbox."""
+
     name = "inbox"
     tables = (conversations, inbox)
     key_column = "conversation_id"
@@ -74,6 +77,8 @@ class ConversationsProjection(FoldProjection[ConvState]):
     def load(
         self, conn: sa.Connection, keys: Collection[UUID]
     ) -> dict[UUID, ConvState]:
+        """The stored state of each conversation: its row, and its messages read
+        back from the holder's inbox entries (each message is there once)."""
         states: dict[UUID, ConvState] = {}
         ids = list(keys)
         for i in range(0, len(ids), 500):
@@ -104,6 +109,8 @@ class ConversationsProjection(FoldProjection[ConvState]):
         return states
 
     def rows(self, key: UUID, state: ConvState) -> dict[sa.Table, list[dict[str, Any]]]:
+        """The conversation's row, and each message twice: an entry in the holder's
+        inbox and one in the counterpart's, ``in`` for the party it was sent to."""
         conv = state["conv"]
         parties = [
             (str(AuthorKind.HOLDER), str(conv["espace_id"]), Side.PROFESSIONAL),
@@ -234,6 +241,7 @@ class MessagingQueries:
         )
 
     def get(self, conversation_id: UUID) -> dict[str, Any] | None:
+        """One conversation's row, ended or not, or ``None``."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(
@@ -267,6 +275,8 @@ class MessagingQueries:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def counts(self) -> dict[str, int]:
+        """How many conversations, messages and ended conversations (MSG-3) there
+        are: for the operator's stats, with nothing that names anyone."""
         query = sa.select(
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(conversations.c.message_count), 0),

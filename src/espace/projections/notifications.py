@@ -36,6 +36,9 @@ notifications = sa.Table(
 
 
 class NotificationsProjection(RowFoldProjection):
+    """The notifications view (ACC-5, DOC-5): one row per alert, keyed by alert,
+    pending until its delivery is recorded, then with its time and channel."""
+
     name = "notifications"
     tables = (notifications,)
     key_column = "alert_id"
@@ -69,6 +72,8 @@ class NotificationsProjection(RowFoldProjection):
 
 @checked_queries
 class NotificationQueries:
+    """Read side of the notifications view. Never loads an aggregate."""
+
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
@@ -79,6 +84,8 @@ class NotificationQueries:
         recipient_id: str | None = None,
         limit: int = 200,
     ) -> list[dict[str, Any]]:
+        """ACC-5, DOC-5: the alerts not yet delivered, oldest first: every one, or
+        those of one espace or one recipient (``limit`` at most)."""
         query = (
             notifications.select()
             .where(notifications.c.delivered_at.is_(None))
@@ -93,6 +100,7 @@ class NotificationQueries:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def of_espace(self, espace_id: UUID) -> list[dict[str, Any]]:
+        """Every alert of one espace, delivered or not, oldest first."""
         query = (
             notifications.select()
             .where(notifications.c.espace_id == espace_id)

@@ -49,6 +49,9 @@ _Change = (
 
 
 class ProfilesProjection(RowFoldProjection):
+    """The profiles view (PRO-1, ADR-0013): one row per espace with a medical
+    profile, when it started, last changed and how many changes, no content."""
+
     name = "profiles"
     tables = (profiles,)
 
@@ -75,10 +78,15 @@ class ProfilesProjection(RowFoldProjection):
 
 @checked_queries
 class ProfileQueries:
+    """Read side of the profiles view. Never loads an aggregate."""
+
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
     def get(self, espace_id: UUID) -> dict[str, Any] | None:
+        """PRO-1: when an espace's profile started and last changed, and how many
+        changes it had; ``None`` for an espace without one. Its content is read
+        from the aggregate, never from here."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(profiles.select().where(profiles.c.espace_id == espace_id))
@@ -88,6 +96,7 @@ class ProfileQueries:
         return dict(row) if row is not None else None
 
     def count(self) -> int:
+        """How many espaces have a medical profile: for the operator's stats."""
         with self.engine.connect() as conn:
             return int(
                 conn.execute(sa.select(sa.func.count(profiles.c.espace_id))).one()[0]

@@ -66,6 +66,8 @@ class Secrets:
     so that a key row that fails to unwrap is known to be damaged."""
 
     def __post_init__(self) -> None:
+        """Refuse a secret that is not ``KEY_BYTES`` long (``ValueError``): a short
+        key must fail at construction, never weaken what it protects."""
         for name in ("kek", "id_key", "pepper", "check"):
             if len(getattr(self, name)) != KEY_BYTES:
                 raise ValueError(f"Secrets.{name} must be {KEY_BYTES} bytes")

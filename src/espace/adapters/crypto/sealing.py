@@ -93,6 +93,9 @@ class DamagedEvent(DamagedRecord, MapperDeserialisationError):
 
     @classmethod
     def of(cls, stored: StoredEvent, what: str, key_id: UUID | None) -> DamagedEvent:
+        """The error for one stored event that failed to open, saying what failed
+        (``what``) and naming its row; ``key_id`` is the espace its header names,
+        when it was readable (ADR-0018 quarantines the event)."""
         return cls(
             f"Stored event with {_event_id(stored)} is damaged: {what}",
             aggregate_id=stored.originator_id,
