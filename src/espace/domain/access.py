@@ -47,8 +47,8 @@ class Mode(StrEnum):
 
 
 class Action(StrEnum):
-    """What an actor asks to do on a record: what :func:`decide` allows or
-    denies, and what a trace names (ACC-6)."""
+    """What an actor asks to do, on the record or in a service (MSG-1, AG-1):
+    what :func:`decide` allows or denies, and what a trace names (ACC-6)."""
 
     READ = "read"
     LIST = "list"

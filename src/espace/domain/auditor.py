@@ -46,9 +46,9 @@ class AuditorRead(Aggregate):
         subject: str,
         detail: str | None = None,
     ) -> AuditorRead:
-        """ACC-6: trace one auditor's read of ``subject`` (an espace by its id, never
-        the person). ``action`` is one of :data:`AUDITOR_ACTIONS` and ``at`` is
-        timezone-aware, else RuleViolation."""
+        """ACC-6: trace one auditor's read of ``subject``, by id (an espace, a
+        document, an IdNatPS), never a person's name. ``action`` is one of
+        :data:`AUDITOR_ACTIONS` and ``at`` is timezone-aware, else RuleViolation."""
         if action not in AUDITOR_ACTIONS:
             raise RuleViolation("ACC-6", f"unknown auditor action {action!r}")
         if at.tzinfo is None:

@@ -59,8 +59,8 @@ class MedicalProfile(Aggregate):
     """PRO-1: the holder's medical profile."""
 
     class Event(Aggregate.Event):
-        """The profile's events: each carries ``espace_id``, so the profile is
-        sealed under the espace's key and erased with it, and ``by``, who changed it."""
+        """The profile's events: each carries ``espace_id`` (sealed under the
+        espace's key, erased with it) and ``by``, who made the change."""
 
         espace_id: UUID
         by: str
