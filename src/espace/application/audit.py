@@ -228,6 +228,9 @@ class AuditService:
     def prove_consistency(
         self, first: int, second: int | None = None
     ) -> dict[str, Any]:
+        """ADR-0021: an RFC 9162 proof that the signed checkpoint of size
+        ``first`` is a prefix of the one of size ``second`` (default: the
+        latest); ConfigurationError if there is no checkpoint of that size."""
         return self.evidence.prove_consistency(first, second)
 
     # ----------------------------------------------------------------- history

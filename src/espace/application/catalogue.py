@@ -42,6 +42,7 @@ DEFAULT_CATALOGUE = "services.csv"
 
 
 def default_catalogue_text() -> str:
+    """PRO-3: the shipped service catalogue (CSV), published if none exists yet."""
     return resources.files("espace.data").joinpath(DEFAULT_CATALOGUE).read_text("utf-8")
 
 
@@ -62,6 +63,7 @@ class CatalogueService(ServiceBase):
     # ----------------------------------------------------------------- catalogue
 
     def catalogue(self) -> ServiceCatalogue:
+        """PRO-3: the catalogue log; NotFound until a first version is published."""
         found = self._maybe(CATALOGUE_ID, ServiceCatalogue, "catalogue")
         if found is None or not found.published_version:
             raise NotFound(

@@ -74,6 +74,7 @@ class DirectoryReport:
     """The first of the absent (IdNatPS), to show before withdrawing."""
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as plain data (``withdrawal_skipped`` only when it was)."""
         return {
             "dry_run": self.dry_run,
             "rows": self.rows,
@@ -182,6 +183,8 @@ class DirectoryService(ServiceBase):
         return self.queries.search(**params)
 
     def get(self, idnatps: str) -> dict[str, Any]:
+        """PRO-2: a professional's directory entry, by IdNatPS (checked); NotFound
+        if the directory has no entry for them."""
         row = self.queries.get(_idnatps(idnatps))
         if row is None:
             raise NotFound(f"no professional {idnatps} in the directory")

@@ -73,6 +73,7 @@ class DamagedRecord(EspaceError):
         self.espace_id = espace_id
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON body, with the aggregate, version, topic and espace it names."""
         located = {
             "aggregate_id": self.aggregate_id,
             "version": self.version,

@@ -59,6 +59,8 @@ class NewFile:
 
 
 def attachment_document_id(conversation_id: UUID, attachment_id: UUID) -> UUID:
+    """MSG-4: the document id a file attachment becomes in the DMP: derived,
+    so that the same attachment always maps to the same document."""
     return uuid.uuid5(ATTACHMENT_DOCUMENTS, f"{conversation_id}:{attachment_id}")
 
 

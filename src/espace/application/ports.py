@@ -35,7 +35,9 @@ class KeyVault(Protocol):
 class ViewSync(Protocol):
     """Brings the read models up to date with the log."""
 
-    def __call__(self) -> object: ...
+    def __call__(self) -> object:
+        """Catch every read model up with the log, so that a query that follows
+        sees every event saved so far (the result is not used)."""
 
 
 class ContentStore(Protocol):

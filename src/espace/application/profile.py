@@ -202,6 +202,8 @@ class ProfileService(ServiceBase):
     def revoke_trusted_person(
         self, actor: Actor, espace_id: UUID, at: datetime | None = None
     ) -> dict[str, Any]:
+        """PRO-1: the holder side revokes the trusted person; returns the change
+        and the profile's new version."""
         return self._change(
             actor,
             espace_id,

@@ -45,17 +45,24 @@ class AlertUseCases(RecordBase):
         self._save(doc)
 
     def document_modified_on(self, document_id: UUID) -> datetime:
+        """DOC-5: when the document last changed: the deadline job dates a timer's
+        event no earlier than that."""
         modified: datetime = self._document(document_id).modified_on
         return modified
 
     def pending_notifications(
         self, espace_id: UUID | None = None
     ) -> list[dict[str, Any]]:
+        """ACC-5, DOC-5: the notifications not yet delivered, of one espace or of
+        all, oldest first (the notifications view)."""
         return self.notifications.pending(espace_id=espace_id)
 
     def deliver_notification(
         self, alert_id: UUID, channel: str = "app", at: datetime | None = None
     ) -> None:
+        """ACC-5, DOC-5: mark a notification delivered by ``channel`` (app, email,
+        sms, post). NotFound if there is no such alert, RuleViolation if it was
+        delivered already."""
         params = schemas.load(schemas.DeliverySchema, {"channel": channel})
         alert = self._load(alert_id, Alert, "notification")
         alert.deliver(at=self._now(at), channel=params["channel"])

@@ -65,10 +65,12 @@ class Outcome:
     trace_id: str
 
     def as_dict(self) -> dict[str, Any]:
+        """The outcome as plain data, leaving out the ids it does not have."""
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 def default_matrix_text() -> str:
+    """ACC-3: the shipped access matrix (CSV), published if none exists yet."""
     return resources.files("espace.data").joinpath(DEFAULT_MATRIX).read_text("utf-8")
 
 

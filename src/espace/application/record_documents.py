@@ -185,6 +185,7 @@ class DocumentUseCases(RecordBase):
     def unmask(
         self, actor: Actor, document_id: UUID, at: datetime | None = None
     ) -> Outcome:
+        """DOC-5: the holder lifts the mask: professionals see the document again."""
         return self._flag(
             actor, document_id, Action.UNMASK, lambda d, t, k, i: d.unmask(at=t), at
         )
@@ -231,6 +232,7 @@ class DocumentUseCases(RecordBase):
     def show_to_representatives(
         self, actor: Actor, document_id: UUID, at: datetime | None = None
     ) -> Outcome:
+        """DOC-5: the author shows the document to the legal representatives again."""
         return self._flag(
             actor,
             document_id,

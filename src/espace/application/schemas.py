@@ -185,6 +185,8 @@ class AffiliationSchema(_Base):
     """One row of the insurer's affiliation feed (LC-1, ID-1, ID-2, ID-4, LC-12)."""
 
     class Meta:
+        """The feed's other columns are ignored, not refused."""
+
         unknown = EXCLUDE
 
     nir = Identifier(validate_nir, required=True)
@@ -299,6 +301,8 @@ class DeathSchema(_Base):
 
 
 class NirSchema(_Base):
+    """ID-1, ID-2: an INS number (NIR or NIA, key checked) and its OID."""
+
     nir = Identifier(validate_nir, required=True)
     oid = fields.String(load_default=NIR_OID, validate=validate.OneOf(sorted(INS_OIDS)))
 
@@ -364,6 +368,8 @@ def command_time(at: datetime | None, clock: Callable[[], datetime]) -> datetime
 
 
 def parse_date(value: str, field: str) -> date:
+    """An ISO 8601 calendar day within the range the record holds (ADR-0017),
+    or InvalidInput naming ``field``."""
     try:
         parsed = date.fromisoformat(value)
     except (TypeError, ValueError):

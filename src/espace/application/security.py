@@ -41,13 +41,19 @@ class Hashing:
         return hmac.new(self.pepper, message, hashlib.sha256).hexdigest()
 
     def code_digest(self, code: str, salt: str) -> str:
+        """LC-5: the digest of an activation code under its own salt (ADR-0006);
+        case, spaces and dashes do not count."""
         return self.digest("activation-code", normalise_code(code), salt)
 
     def vitale_digest(self, serial: str) -> str:
+        """ID-4, LC-5: the digest of a Vitale card serial, to compare with the
+        insurer's record without storing it in clear."""
         return self.digest("vitale-serial", serial)
 
 
 def normalise_code(code: str) -> str:
+    """LC-5: a code as its digest sees it: capitals, letters and digits only,
+    so that a dash or a space typed does not matter (ADR-0006)."""
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
@@ -59,6 +65,7 @@ def new_activation_code() -> str:
 
 
 def new_salt() -> str:
+    """LC-5: a fresh salt for one activation code: 16 random bytes, as hex."""
     return secrets.token_hex(16)
 
 

@@ -76,6 +76,8 @@ class DirectoryRowSchema(_Base):
     """
 
     class Meta:
+        """The extract's other columns (about fifty in all) are ignored."""
+
         unknown = EXCLUDE
 
     idnatps = Identifier(validate_idnatps, data_key=ID, required=True)
@@ -176,6 +178,8 @@ class OpeningSchema(_Base):
 
 
 class ReplySchema(_Base):
+    """MSG-1, MSG-3: a reply of the holder or a follow-up of the professional."""
+
     body = fields.String(required=True, validate=validate.Length(min=1, max=MAX_BODY))
 
 
@@ -248,6 +252,8 @@ class MeasurementsSchema(_Base):
 
 
 class AllergySchema(_Base):
+    """PRO-1: an allergy: the substance, the reaction, the severity."""
+
     substance = fields.String(required=True, validate=validate.Length(min=1, max=200))
     reaction = _optional(200)
     severity = fields.String(
@@ -256,23 +262,31 @@ class AllergySchema(_Base):
 
 
 class ConditionSchema(_Base):
+    """PRO-1: a condition, and the day it was diagnosed if known."""
+
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     diagnosed_on = Day(load_default=None, allow_none=True)
 
 
 class TreatmentSchema(_Base):
+    """PRO-1: a treatment, its dosage, and the day it started if known."""
+
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     dosage = _optional(200)
     started_on = Day(load_default=None, allow_none=True)
 
 
 class VaccinationSchema(_Base):
+    """PRO-1: a vaccination, the day it was given, and the dose."""
+
     vaccine = fields.String(required=True, validate=validate.Length(min=1, max=200))
     given_on = Day(required=True)
     dose = _optional(200)
 
 
 class TrustedPersonSchema(_Base):
+    """PRO-1: the trusted person: a name, a relationship, a phone or an e-mail."""
+
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     relationship = fields.String(required=True, validate=validate.OneOf(RELATIONSHIPS))
     phone = fields.String(
@@ -284,6 +298,8 @@ class TrustedPersonSchema(_Base):
 
 
 class EntrySchema(_Base):
+    """PRO-1: one entry of a section of the profile, by its id."""
+
     section = fields.String(required=True, validate=validate.OneOf(sorted(SECTIONS)))
     entry_id = fields.UUID(required=True)
 
@@ -292,6 +308,8 @@ class EntrySchema(_Base):
 
 
 class ServiceRefSchema(_Base):
+    """PRO-3: a service of the catalogue, by its id (a lowercase slug)."""
+
     service_id = fields.String(
         required=True,
         validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", error="a service id"),
@@ -299,6 +317,8 @@ class ServiceRefSchema(_Base):
 
 
 class CategorySchema(_Base):
+    """PRO-3: the category the list of services is filtered by, if any."""
+
     category = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(CATEGORIES)
     )

@@ -51,6 +51,7 @@ def matrix_from_csv(
 
 
 def matrix_to_csv(matrix: AccessMatrix) -> str:
+    """ACC-3: the matrix as the CSV file :func:`matrix_from_csv` reads."""
     return write_table(*matrix.table())
 
 
@@ -60,6 +61,7 @@ def types_from_csv(text: str) -> dict[str, DocumentType]:
 
 
 def types_to_csv(types: Mapping[str, DocumentType]) -> str:
+    """DOC-1: the type list as the CSV file :func:`types_from_csv` reads."""
     return write_table(*types_table(types))
 
 

@@ -27,6 +27,10 @@ from espace.domain.tables import Table
 
 
 class ActorKind(StrEnum):
+    """Who acts (ACC-6: the trace says who): the holder, their legal
+    representative (LC-12), a professional (ID-3), an heir (LC-11), or an
+    establishment (MSG-1)."""
+
     HOLDER = "holder"
     REPRESENTATIVE = "representative"
     PROFESSIONAL = "professional"
@@ -43,6 +47,9 @@ class Mode(StrEnum):
 
 
 class Action(StrEnum):
+    """What an actor asks to do, on the record or in a service (MSG-1, AG-1):
+    what :func:`decide` allows or denies, and what a trace names (ACC-6)."""
+
     READ = "read"
     LIST = "list"
     DEPOSIT = "deposit"
@@ -66,6 +73,8 @@ class Action(StrEnum):
 
 
 class Ground(StrEnum):
+    """ACC-6: on what grounds an action was allowed, as its trace records it."""
+
     CONSENT = "consent"
     CARE_TEAM = "care_team"
     MEDECIN_TRAITANT = "medecin_traitant"
@@ -118,6 +127,8 @@ class Actor:
     name: str | None = None
 
     def __post_init__(self) -> None:
+        """ACC-3: a professional's profession, if given, is one the matrix knows
+        (:data:`PROFESSIONS`); else RuleViolation."""
         if self.kind is ActorKind.PROFESSIONAL and (
             self.profession is not None and self.profession not in PROFESSIONS
         ):
@@ -125,24 +136,32 @@ class Actor:
 
     @classmethod
     def holder(cls, espace_id: UUID) -> Actor:
+        """The holder of the espace ``espace_id`` (a UUID, else InvalidIdentifier)."""
         return cls(ActorKind.HOLDER, str(_espace_id(espace_id)))
 
     @classmethod
     def representative(cls, espace_id: UUID) -> Actor:
+        """LC-12: the legal representative who manages the espace ``espace_id``."""
         return cls(ActorKind.REPRESENTATIVE, str(_espace_id(espace_id)))
 
     @classmethod
     def professional(cls, idnatps: str, profession: str | None = None) -> Actor:
+        """ID-3: a professional by IdNatPS (checked, else InvalidIdentifier), with
+        their profession if known (ACC-3)."""
         return cls(ActorKind.PROFESSIONAL, validate_idnatps(idnatps), profession)
 
     @classmethod
     def heir(cls, heir_id: str) -> Actor:
+        """LC-11: an heir or partner, by the id their access was granted under
+        (1 to 64 characters, stripped)."""
         if not 1 <= len(heir_id.strip()) <= 64:
             raise InvalidIdentifier("heir_id", "LC-11", "1 to 64 characters")
         return cls(ActorKind.HEIR, heir_id.strip())
 
     @classmethod
     def establishment(cls, finess: str, name: str) -> Actor:
+        """MSG-1, MSG-2: an establishment by FINESS (checked), and the name the
+        holder sees (1 to 200 characters)."""
         if not 1 <= len(name.strip()) <= 200:
             raise InvalidIdentifier(
                 "name", "MSG-2", "the name the holder sees: 1 to 200 characters"
@@ -183,6 +202,9 @@ class Listing:
 
 @dataclass(frozen=True)
 class DocumentFacts:
+    """What the decision needs of a document: its category and author (ACC-3,
+    DOC-4), whether it is deleted, and its visibility flags (DOC-5)."""
+
     category: str
     author_kind: str
     author_id: str
@@ -196,6 +218,9 @@ class DocumentFacts:
 
 @dataclass(frozen=True)
 class Decision:
+    """What :func:`decide` says: allowed on a ground, or denied by a rule with
+    its reason; the trace records either (ACC-6)."""
+
     allowed: bool
     ground: Ground | None = None
     reason: str | None = None
@@ -203,10 +228,12 @@ class Decision:
 
     @classmethod
     def allow(cls, ground: Ground) -> Decision:
+        """An allow, on ``ground``."""
         return cls(True, ground=ground)
 
     @classmethod
     def deny(cls, rule: str, reason: str) -> Decision:
+        """A denial by ``rule`` (a rule id such as ``ACC-2``), saying why."""
         return cls(False, reason=reason, rule=rule)
 
     def require(self) -> Ground:
@@ -288,6 +315,8 @@ class AccessMatrix:
     def permits(
         self, profession: str | None, category: str, type_code: str | None = None
     ) -> bool:
+        """ACC-3: whether ``profession`` may read a document of ``category``; the
+        document type's own right, where the matrix has one, beats the category's."""
         own = self.by_type.get(profession or "", {}).get(type_code or "")
         if own is not None:
             return own
@@ -343,6 +372,8 @@ class AccessMatrix:
         return cls(version=version, allowed=allowed, types=dict(known), by_type=by_type)
 
     def to_rows(self) -> dict[str, list[str]]:
+        """Each profession's allowed categories, sorted: the ``rows`` that
+        :class:`AccessMatrixLog.Published` stores."""
         return {p: sorted(cats) for p, cats in sorted(self.allowed.items())}
 
     def entries(self) -> dict[str, Any]:
@@ -382,15 +413,21 @@ class AccessMatrixLog(Aggregate):
     """ACC-3: the versions of the access matrix, as the operator published them."""
 
     class Event(Aggregate.Event):
+        """The log's events: reference data of no espace, sealed under the system
+        key (``KEY_SCOPE``, ADR-0004)."""
+
         KEY_SCOPE = "system"
 
         def apply(self, aggregate: Any) -> None:
             """Each event class overrides this."""
 
     class Started(Aggregate.Created, Event):
-        pass
+        """ACC-3: the matrix log was created, before any version was published."""
 
     class Published(Event):
+        """ACC-3: the operator published a new version of the access matrix, with
+        its document type list (DOC-1)."""
+
         class_version = 2
 
         version: int
@@ -411,6 +448,7 @@ class AccessMatrixLog(Aggregate):
             state["by_type"] = {}
 
         def matrix(self) -> AccessMatrix:
+            """The access matrix this event published."""
             return AccessMatrix(
                 version=self.version,
                 allowed={p: frozenset(c) for p, c in self.rows.items()},
@@ -422,6 +460,7 @@ class AccessMatrixLog(Aggregate):
             )
 
         def apply(self, aggregate: Any) -> None:
+            """The published version comes into force and joins the history."""
             matrix = self.matrix()
             aggregate.current = matrix
             aggregate.published_at = self.timestamp
@@ -432,6 +471,7 @@ class AccessMatrixLog(Aggregate):
 
     @classmethod
     def start(cls, *, at: datetime) -> AccessMatrixLog:
+        """ACC-3: the system's one matrix log, at its fixed id :data:`MATRIX_ID`."""
         return cls._create(cls.Started, id=MATRIX_ID, timestamp=at)
 
     def __init__(self) -> None:
@@ -756,4 +796,5 @@ def facts_of_document(doc: Any) -> DocumentFacts:
 
 
 def uuid_or_none(value: str | None) -> UUID | None:
+    """The UUID that ``value`` spells, or None for None or an empty string."""
     return UUID(value) if value else None

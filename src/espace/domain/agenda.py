@@ -21,6 +21,8 @@ from espace.domain.errors import RuleViolation
 
 
 class Status(StrEnum):
+    """AG-1: whether an appointment still stands or was cancelled."""
+
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
 
@@ -36,6 +38,9 @@ class Appointment(Aggregate):
     """AG-1: a medical appointment in a holder's agenda."""
 
     class Event(Aggregate.Event):
+        """An appointment's events: each carries ``espace_id``, so the health data
+        they hold is sealed under the espace's key and erased with it (ADR-0013)."""
+
         espace_id: UUID
 
         def apply(self, aggregate: Any) -> None:
@@ -61,6 +66,7 @@ class Appointment(Aggregate):
         place: str | None
 
         def apply(self, aggregate: Any) -> None:
+            """The appointment takes the new time and place."""
             a: Appointment = aggregate
             a.starts_at = self.starts_at
             a.place = self.place
@@ -72,6 +78,7 @@ class Appointment(Aggregate):
         by_id: str
 
         def apply(self, aggregate: Any) -> None:
+            """The appointment is cancelled as of the event's time."""
             a: Appointment = aggregate
             a.status = Status.CANCELLED
             a.cancelled_at = self.timestamp

@@ -63,6 +63,7 @@ class Leaf:
     commitment: bytes
 
     def encode(self) -> bytes:
+        """The leaf's bytes (see the module's table), as the tree hashes them."""
         return encode_leaf(
             self.notification_id,
             self.key_id.bytes,

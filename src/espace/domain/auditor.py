@@ -26,6 +26,9 @@ class AuditorRead(Aggregate):
     KEY_SCOPE = "system"
 
     class Recorded(Aggregate.Created):
+        """ACC-6: an auditor read a history, an access question, a professional's
+        actions or an export; sealed under the system key, it outlives an erasure."""
+
         KEY_SCOPE = "system"
         auditor: str
         action: str
@@ -43,6 +46,9 @@ class AuditorRead(Aggregate):
         subject: str,
         detail: str | None = None,
     ) -> AuditorRead:
+        """ACC-6: trace one auditor's read of ``subject``, by id (an espace, a
+        document, an IdNatPS), never a person's name. ``action`` is one of
+        :data:`AUDITOR_ACTIONS` and ``at`` is timezone-aware, else RuleViolation."""
         if action not in AUDITOR_ACTIONS:
             raise RuleViolation("ACC-6", f"unknown auditor action {action!r}")
         if at.tzinfo is None:
@@ -66,6 +72,7 @@ class AuditorRead(Aggregate):
         self.detail = detail
 
     def describe(self) -> dict[str, Any]:
+        """The read as plain data: who, what, on what subject, when."""
         return {
             "read_id": str(self.id),
             "at": self.created_on,

@@ -43,6 +43,7 @@ def end_of_paris_day(day: date) -> datetime:
 
 
 def start_of_paris_day(day: date) -> datetime:
+    """Midnight (Paris) at the start of ``day``, as UTC (LC-12: a birthday)."""
     return datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)
 
 
@@ -106,6 +107,7 @@ def majority_at(birth_date: date) -> datetime:
 
 
 def is_minor(birth_date: date, at: datetime) -> bool:
+    """LC-12: whether someone born on ``birth_date`` is still a minor at ``at``."""
     return at < majority_at(birth_date)
 
 

@@ -41,6 +41,8 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 
 
 def connections_id(espace_id: UUID) -> UUID:
+    """PRO-3: the id of an espace's :class:`ServiceConnections`, derived from
+    its espace id so that it is found without a look-up."""
     return uuid.uuid5(CONNECTIONS_NAMESPACE, str(espace_id))
 
 
@@ -56,6 +58,7 @@ class Service:
     url: str
 
     def as_dict(self) -> dict[str, str]:
+        """The service as a row of :data:`SERVICE_COLUMNS`, as events store it."""
         return dict(self.__dict__)
 
 
@@ -105,20 +108,26 @@ class ServiceCatalogue(Aggregate):
     KEY_SCOPE = "system"
 
     class Event(Aggregate.Event):
+        """The catalogue's events: reference data of no espace, sealed under the
+        system key (``KEY_SCOPE``, ADR-0004)."""
+
         KEY_SCOPE = "system"
 
         def apply(self, aggregate: Any) -> None:
             """Each event class overrides this."""
 
     class Started(Aggregate.Created, Event):
-        pass
+        """PRO-3: the catalogue was created, before any version was published."""
 
     class Published(Event):
+        """PRO-3: the operator published a new version of the service catalogue."""
+
         version: int
         services: list[dict[str, str]]
         source: str
 
         def apply(self, aggregate: Any) -> None:
+            """The published version comes into force and joins the history."""
             aggregate.published_version = self.version
             aggregate.services = {s["service_id"]: dict(s) for s in self.services}
             aggregate.published_at = self.timestamp
@@ -128,6 +137,7 @@ class ServiceCatalogue(Aggregate):
 
     @classmethod
     def start(cls, *, at: datetime) -> ServiceCatalogue:
+        """PRO-3: the system's one catalogue, at its fixed id :data:`CATALOGUE_ID`."""
         return cls._create(cls.Started, id=CATALOGUE_ID, timestamp=at)
 
     def __init__(self) -> None:
@@ -185,13 +195,16 @@ class ServiceConnections(Aggregate):
     """PRO-3: the services one holder connected, an authorisation each."""
 
     class Event(Aggregate.Event):
+        """The connections' events: each carries ``espace_id``, so they are sealed
+        under the espace's key and erased with it (ADR-0014)."""
+
         espace_id: UUID
 
         def apply(self, aggregate: Any) -> None:
             """Each event class overrides this."""
 
     class Started(Aggregate.Created, Event):
-        pass
+        """PRO-3: the holder's connections began, with none yet."""
 
     class ServiceConnected(Event):
         """PRO-3: the holder authorises a referenced service."""
@@ -201,6 +214,7 @@ class ServiceConnections(Aggregate):
         by: str
 
         def apply(self, aggregate: Any) -> None:
+            """The service is connected as of the event's time."""
             aggregate.connected[self.service_id] = self.timestamp
 
     class ServiceDisconnected(Event):
@@ -210,10 +224,13 @@ class ServiceConnections(Aggregate):
         by: str
 
         def apply(self, aggregate: Any) -> None:
+            """The service is no longer connected."""
             aggregate.connected.pop(self.service_id, None)
 
     @classmethod
     def start(cls, *, espace_id: UUID, at: datetime) -> ServiceConnections:
+        """PRO-3: the connections of espace ``espace_id``, at their derived id
+        (:func:`connections_id`)."""
         return cls._create(
             cls.Started, id=connections_id(espace_id), timestamp=at, espace_id=espace_id
         )

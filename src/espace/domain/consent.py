@@ -22,6 +22,8 @@ CONSENT_NAMESPACE = UUID("6f1d3b7e-2c44-4a8e-9a51-0f6f2f4c1a10")
 
 
 def consent_id(espace_id: UUID) -> UUID:
+    """The id of an espace's Consent, derived from its espace id so that it is
+    found without a read model."""
     return uuid.uuid5(CONSENT_NAMESPACE, str(espace_id))
 
 
@@ -43,6 +45,9 @@ class Consent(Aggregate):
     emergency refusals and heirs' access, for one espace."""
 
     class Event(Aggregate.Event):
+        """Consent's events: each carries ``espace_id``, so it is sealed under the
+        espace's key and erased with it."""
+
         espace_id: UUID
 
         def apply(self, aggregate: Any) -> None:
@@ -59,6 +64,7 @@ class Consent(Aggregate):
         declared_by: str
 
         def apply(self, aggregate: Any) -> None:
+            """The professional is authorised."""
             aggregate.authorised.add(self.idnatps)
 
     class AuthorisationWithdrawn(Event):
@@ -67,6 +73,7 @@ class Consent(Aggregate):
         idnatps: str
 
         def apply(self, aggregate: Any) -> None:
+            """The professional is no longer authorised."""
             aggregate.authorised.discard(self.idnatps)
 
     class ProfessionalBlocked(Event):
@@ -75,12 +82,16 @@ class Consent(Aggregate):
         idnatps: str
 
         def apply(self, aggregate: Any) -> None:
+            """The professional is blocked."""
             aggregate.blocked.add(self.idnatps)
 
     class ProfessionalUnblocked(Event):
+        """ACC-2: the holder unblocked a professional they had blocked."""
+
         idnatps: str
 
         def apply(self, aggregate: Any) -> None:
+            """The professional is no longer blocked."""
             aggregate.blocked.discard(self.idnatps)
 
     class CareTeamJoined(Event):
@@ -89,12 +100,17 @@ class Consent(Aggregate):
         idnatps: str
 
         def apply(self, aggregate: Any) -> None:
+            """The professional is in the care team."""
             aggregate.care_team.add(self.idnatps)
 
     class CareTeamLeft(Event):
+        """ACC-1: a professional left the care team, so is no longer deemed
+        authorised."""
+
         idnatps: str
 
         def apply(self, aggregate: Any) -> None:
+            """The professional is no longer in the care team."""
             aggregate.care_team.discard(self.idnatps)
 
     class MedecinTraitantDesignated(Event):
@@ -103,30 +119,42 @@ class Consent(Aggregate):
         idnatps: str
 
         def apply(self, aggregate: Any) -> None:
+            """The professional becomes the médecin traitant, replacing any other."""
             aggregate.medecin_traitant = self.idnatps
 
     class MedecinTraitantRevoked(Event):
+        """ACC-4: the holder has no médecin traitant any more."""
+
         def apply(self, aggregate: Any) -> None:
+            """The espace has no médecin traitant."""
             aggregate.medecin_traitant = None
 
     class EmergencyAccessRefused(Event):
         """ACC-5: the holder refuses emergency access ("bris de glace")."""
 
         def apply(self, aggregate: Any) -> None:
+            """Emergency access is refused."""
             aggregate.emergency_refused = True
 
     class EmergencyAccessAllowed(Event):
+        """ACC-5: the holder withdrew their refusal of emergency access."""
+
         def apply(self, aggregate: Any) -> None:
+            """Emergency access is no longer refused."""
             aggregate.emergency_refused = False
 
     class SamuAccessRefused(Event):
         """ACC-5: the holder refuses access by the SAMU regulator, separately."""
 
         def apply(self, aggregate: Any) -> None:
+            """SAMU access is refused."""
             aggregate.samu_refused = True
 
     class SamuAccessAllowed(Event):
+        """ACC-5: the holder withdrew their refusal of access by the SAMU regulator."""
+
         def apply(self, aggregate: Any) -> None:
+            """SAMU access is no longer refused."""
             aggregate.samu_refused = False
 
     class HeirAccessGranted(Event):
@@ -136,10 +164,13 @@ class Consent(Aggregate):
         relationship: str
 
         def apply(self, aggregate: Any) -> None:
+            """The person may read the archive; their relationship is kept."""
             aggregate.heirs[self.heir_id] = self.relationship
 
     @classmethod
     def start(cls, *, espace_id: UUID, at: datetime) -> Consent:
+        """The Consent of espace ``espace_id``, at its derived id
+        (:func:`consent_id`), on the holder's first choice."""
         return cls._create(
             cls.Started, id=consent_id(espace_id), timestamp=at, espace_id=espace_id
         )
@@ -156,6 +187,7 @@ class Consent(Aggregate):
 
     @property
     def state(self) -> ConsentState:
+        """The holder's choices as :func:`espace.domain.access.decide` reads them."""
         return ConsentState(
             authorised=frozenset(self.authorised),
             blocked=frozenset(self.blocked),
@@ -171,6 +203,9 @@ class Consent(Aggregate):
     def authorise(
         self, *, at: datetime, idnatps: str, declared_by: str = "holder"
     ) -> None:
+        """ACC-1: consent to one professional, given by the holder or declared by
+        the professional (``declared_by``); refused if already given, or if the
+        professional is blocked (ACC-2: unblock first)."""
         self._guard(at)
         if idnatps in self.authorised:
             raise RuleViolation("ACC-1", "this professional is already authorised")
@@ -181,30 +216,36 @@ class Consent(Aggregate):
         )
 
     def withdraw(self, *, at: datetime, idnatps: str) -> None:
+        """ACC-1: the holder withdraws a consent given, at any time."""
         self._guard(at)
         if idnatps not in self.authorised:
             raise RuleViolation("ACC-1", "this professional has no consent to withdraw")
         self._trigger(self.AuthorisationWithdrawn, at, idnatps=idnatps)
 
     def block(self, *, at: datetime, idnatps: str) -> None:
+        """ACC-2: the holder blocks a professional: it beats consent, care team and
+        médecin traitant, not emergency access the holder did not refuse."""
         self._guard(at)
         if idnatps in self.blocked:
             raise RuleViolation("ACC-2", "this professional is already blocked")
         self._trigger(self.ProfessionalBlocked, at, idnatps=idnatps)
 
     def unblock(self, *, at: datetime, idnatps: str) -> None:
+        """ACC-2: the holder lifts a block."""
         self._guard(at)
         if idnatps not in self.blocked:
             raise RuleViolation("ACC-2", "this professional is not blocked")
         self._trigger(self.ProfessionalUnblocked, at, idnatps=idnatps)
 
     def join_care_team(self, *, at: datetime, idnatps: str) -> None:
+        """ACC-1: a professional joins the care team, so is deemed authorised."""
         self._guard(at)
         if idnatps in self.care_team:
             raise RuleViolation("ACC-1", "already in the care team")
         self._trigger(self.CareTeamJoined, at, idnatps=idnatps)
 
     def leave_care_team(self, *, at: datetime, idnatps: str) -> None:
+        """ACC-1: a professional leaves the care team."""
         self._guard(at)
         if idnatps not in self.care_team:
             raise RuleViolation("ACC-1", "not in the care team")
@@ -222,6 +263,7 @@ class Consent(Aggregate):
         self._trigger(self.MedecinTraitantDesignated, at, idnatps=idnatps)
 
     def revoke_medecin_traitant(self, *, at: datetime) -> None:
+        """ACC-4: the espace no longer has a médecin traitant."""
         self._guard(at)
         if self.medecin_traitant is None:
             raise RuleViolation("ACC-4", "no médecin traitant is designated")
@@ -240,6 +282,8 @@ class Consent(Aggregate):
             self._trigger(self.EmergencyAccessRefused, at)
 
     def allow_emergency_access(self, *, at: datetime, samu: bool = False) -> None:
+        """ACC-5: the holder withdraws a refusal of emergency access, or with
+        ``samu`` of SAMU access."""
         self._guard(at)
         if samu:
             if not self.samu_refused:

@@ -80,6 +80,9 @@ class Professional(Aggregate):
     KEY_SCOPE = "system"
 
     class Event(Aggregate.Event):
+        """The directory's events: reference data of no espace, sealed under the
+        system key and never erased with an espace (ADR-0004)."""
+
         KEY_SCOPE = "system"
 
         def apply(self, aggregate: Any) -> None:
@@ -108,6 +111,7 @@ class Professional(Aggregate):
         activities: list[dict[str, str | None]]
 
         def apply(self, aggregate: Any) -> None:
+            """The entry takes what the new extract says."""
             aggregate._set(self)
 
     class Withdrawn(Event):
@@ -116,6 +120,7 @@ class Professional(Aggregate):
         reason: str
 
         def apply(self, aggregate: Any) -> None:
+            """The professional is withdrawn as of the event's time."""
             aggregate.withdrawn_at = self.timestamp
 
     class Reinstated(Event):
@@ -129,6 +134,7 @@ class Professional(Aggregate):
         activities: list[dict[str, str | None]]
 
         def apply(self, aggregate: Any) -> None:
+            """The entry takes what the extract says, and is listed again."""
             aggregate._set(self)
             aggregate.withdrawn_at = None
 
@@ -169,6 +175,8 @@ class Professional(Aggregate):
 
     @property
     def listed(self) -> bool:
+        """PRO-2: whether the directory lists them (not withdrawn); an unlisted
+        professional acts on no espace."""
         return self.withdrawn_at is None
 
     @property

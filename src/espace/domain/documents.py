@@ -89,6 +89,8 @@ HOLDER_REVEAL_MONTHS = 1
 
 
 class AuthorKind(StrEnum):
+    """DOC-2: who wrote a document: a professional deposits, the holder uploads."""
+
     PROFESSIONAL = "professional"
     HOLDER = "holder"
 
@@ -128,6 +130,9 @@ class Document(Aggregate):
     """A logical document and its versions in one espace's DMP."""
 
     class Event(Aggregate.Event):
+        """A document's events: each carries ``espace_id``, so it is sealed under
+        the espace's key and destroyed with it (SEC-4)."""
+
         espace_id: UUID
 
         def apply(self, aggregate: Any) -> None:
@@ -162,6 +167,8 @@ class Document(Aggregate):
         content_hash: str
 
         def apply(self, aggregate: Any) -> None:
+            """The new version is appended and becomes the current one; the older
+            ones stay in :attr:`Document.versions`."""
             d: Document = aggregate
             d.versions.append({**self._version(), "version_no": len(d.versions) + 1})
             d.loinc_code = self.loinc_code
@@ -185,16 +192,21 @@ class Document(Aggregate):
         """DOC-4: logical deletion by the author."""
 
         def apply(self, aggregate: Any) -> None:
+            """The document is deleted as of the event's time; it stays in the log."""
             aggregate.deleted_at = self.timestamp
 
     class MaskedFromProfessionals(Event):
         """DOC-5: the holder masks it; the author and médecin traitant still see it."""
 
         def apply(self, aggregate: Any) -> None:
+            """The document is masked from professionals."""
             aggregate.masked_from_professionals = True
 
     class UnmaskedFromProfessionals(Event):
+        """DOC-5: the holder lifted the mask: professionals see it again."""
+
         def apply(self, aggregate: Any) -> None:
+            """The document is no longer masked from professionals."""
             aggregate.masked_from_professionals = False
 
     class HiddenFromHolder(Event):
@@ -204,6 +216,7 @@ class Document(Aggregate):
         reveal_at: datetime
 
         def apply(self, aggregate: Any) -> None:
+            """The document is hidden from the holder, with its two deadlines."""
             d: Document = aggregate
             d.hidden_from_holder = True
             d.holder_notice_at = self.notice_at
@@ -214,6 +227,7 @@ class Document(Aggregate):
         """DOC-5: two weeks on, the holder is told an update is waiting."""
 
         def apply(self, aggregate: Any) -> None:
+            """The holder has been told; the document stays hidden."""
             aggregate.holder_told = True
 
     class RevealedToHolder(Event):
@@ -222,6 +236,7 @@ class Document(Aggregate):
         by: str
 
         def apply(self, aggregate: Any) -> None:
+            """The holder sees the document; its deadlines are cleared."""
             d: Document = aggregate
             d.hidden_from_holder = False
             d.holder_notice_at = None
@@ -231,10 +246,15 @@ class Document(Aggregate):
         """DOC-5: confidential care asked by a minor."""
 
         def apply(self, aggregate: Any) -> None:
+            """The document is hidden from the legal representatives."""
             aggregate.hidden_from_representatives = True
 
     class ShownToRepresentatives(Event):
+        """DOC-5: the author lifted the confidentiality: legal representatives see
+        it again."""
+
         def apply(self, aggregate: Any) -> None:
+            """The legal representatives see the document again."""
             aggregate.hidden_from_representatives = False
 
     # ---------------------------------------------------------------- create
@@ -364,15 +384,20 @@ class Document(Aggregate):
 
     @property
     def current(self) -> dict[str, Any]:
+        """DOC-3: the current version, the last of :attr:`versions`."""
         return self.versions[-1]
 
     def find_version(self, version_id: UUID) -> dict[str, Any]:
+        """DOC-3: a version of this document, current or superseded, by its own
+        id; RuleViolation if the document has none of that id."""
         for v in self.versions:
             if v["version_id"] == version_id:
                 return v
         raise RuleViolation("DOC-3", f"no version {version_id} of this document")
 
     def is_author(self, actor_kind: str, actor_id: str) -> bool:
+        """DOC-3, DOC-4: whether this actor wrote the document (only they replace
+        or delete it)."""
         return self.author_kind == actor_kind and self.author_id == actor_id
 
     # ---------------------------------------------------------------- commands
@@ -441,6 +466,7 @@ class Document(Aggregate):
         )
 
     def unmask(self, *, at: datetime) -> None:
+        """DOC-5: the holder lifts the mask, at any time."""
         self._guard(at)
         if not self.masked_from_professionals:
             raise RuleViolation("DOC-5", "the document is not masked")
@@ -522,6 +548,7 @@ class Document(Aggregate):
     def show_to_representatives(
         self, *, at: datetime, by_kind: str, by_id: str
     ) -> None:
+        """DOC-5: the author shows it to the legal representatives again."""
         self._guard(at)
         if not self.is_author(by_kind, by_id):
             raise RuleViolation("DOC-5", "only the author changes this flag")

@@ -30,6 +30,8 @@ found with its key already destroyed and its erasure never recorded."""
 
 
 def erasure_id(espace_id: UUID) -> UUID:
+    """The id of an espace's erasure record, derived from its espace id: one
+    record per espace, found without a look-up."""
     return uuid.uuid5(ERASURES, str(espace_id))
 
 
@@ -39,6 +41,9 @@ class Erasure(Aggregate):
     KEY_SCOPE = "system"
 
     class Event(Aggregate.Event):
+        """The erasure record's events: under the system key, so they survive the
+        destruction of the espace's key (SEC-4)."""
+
         KEY_SCOPE = "system"
         erased_espace: UUID
 
@@ -57,10 +62,13 @@ class Erasure(Aggregate):
         """Read models drop every row of ``erased_espace`` (SEC-4)."""
 
         def apply(self, aggregate: Any) -> None:
+            """The erasure is complete as of the event's time."""
             aggregate.completed_at = self.timestamp
 
     @classmethod
     def begin(cls, *, espace_id: UUID, at: datetime, reason: str) -> Erasure:
+        """LC-8, LC-9: begin the record of espace ``espace_id``'s erasure, for one of
+        the :data:`REASONS` (else RuleViolation)."""
         if reason not in REASONS:
             raise RuleViolation("LC-9", f"unknown reason for an erasure: {reason!r}")
         return cls._create(

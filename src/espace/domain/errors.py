@@ -21,6 +21,7 @@ class EspaceError(Exception):
         self.message = message
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON body the CLI prints for this error: its code and message."""
         return {"error": self.code, "message": self.message}
 
 
@@ -35,6 +36,7 @@ class InvalidInput(EspaceError):
         super().__init__(f"invalid input: {summary}")
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON body, with the messages of each field."""
         return {**super().as_dict(), "fields": self.fields}
 
 
@@ -49,6 +51,7 @@ class RuleViolation(EspaceError):
         self.reason = message
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON body, with the id of the rule that forbids the command."""
         return {**super().as_dict(), "rule": self.rule}
 
 
@@ -64,6 +67,7 @@ class InvalidIdentifier(EspaceError):
         self.rule = rule
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON body, with the rule and the message of the field that failed."""
         return {
             **super().as_dict(),
             "rule": self.rule,

@@ -26,6 +26,9 @@ from espace.domain.errors import RuleViolation
 
 
 class AuthorKind(StrEnum):
+    """Who writes a message: the holder side (holder, legal representative) or
+    the professional side (professional, establishment: MSG-1)."""
+
     HOLDER = "holder"
     REPRESENTATIVE = "representative"
     PROFESSIONAL = "professional"
@@ -33,6 +36,8 @@ class AuthorKind(StrEnum):
 
 
 class Side(StrEnum):
+    """The two sides of a conversation, as read receipts count them."""
+
     HOLDER = "holder"
     PROFESSIONAL = "professional"
 
@@ -65,6 +70,8 @@ def holder_may_write(espace_state: str) -> None:
 
 
 def side_of(kind: str) -> Side:
+    """The side an author kind writes for; RuleViolation (MSG-1) for a kind
+    that is neither."""
     if kind in HOLDER_SIDE:
         return Side.HOLDER
     if kind in PROFESSIONAL_SIDE:
@@ -105,6 +112,9 @@ class Message(Aggregate):
     answered by the holder, ended by the professional (MSG-3)."""
 
     class Event(Aggregate.Event):
+        """A conversation's events: each carries ``espace_id``, so subjects, bodies
+        and attachment names are sealed under the espace's key (SEC-4)."""
+
         espace_id: UUID
 
         def apply(self, aggregate: Any) -> None:
@@ -128,6 +138,7 @@ class Message(Aggregate):
         attachments: list[dict[str, Any]]
 
         def apply(self, aggregate: Any) -> None:
+            """The message joins the conversation, unread."""
             m: Message = aggregate
             m.messages.append(
                 {
@@ -149,6 +160,7 @@ class Message(Aggregate):
         up_to: int
 
         def apply(self, aggregate: Any) -> None:
+            """The other side's messages up to ``up_to`` are read at this time."""
             m: Message = aggregate
             for msg in m.messages:
                 if (
@@ -165,12 +177,14 @@ class Message(Aggregate):
         document_id: UUID
 
         def apply(self, aggregate: Any) -> None:
+            """The attachment now names the document it became."""
             aggregate.added_to_record[self.attachment_id] = self.document_id
 
     class Ended(Event):
         """MSG-3: the professional ended it; the holder can no longer reply."""
 
         def apply(self, aggregate: Any) -> None:
+            """The conversation is ended as of the event's time."""
             aggregate.ended_at = self.timestamp
 
     # ---------------------------------------------------------------- create
@@ -249,6 +263,7 @@ class Message(Aggregate):
 
     @property
     def ended(self) -> bool:
+        """MSG-3: whether the professional ended the conversation."""
         return self.ended_at is not None
 
     def is_party(self, kind: str, party_id: str) -> bool:
@@ -262,6 +277,8 @@ class Message(Aggregate):
         return sum(1 for m in self.messages if m["side"] != side and not m["read_at"])
 
     def attachment(self, attachment_id: UUID) -> dict[str, Any]:
+        """MSG-4: one attachment of the conversation, by its id; RuleViolation if
+        there is none of that id."""
         for message in self.messages:
             for a in message["attachments"]:
                 if a["attachment_id"] == attachment_id:

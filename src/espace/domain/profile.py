@@ -59,6 +59,9 @@ class MedicalProfile(Aggregate):
     """PRO-1: the holder's medical profile."""
 
     class Event(Aggregate.Event):
+        """The profile's events: each carries ``espace_id`` (sealed under the
+        espace's key, erased with it) and ``by``, who made the change."""
+
         espace_id: UUID
         by: str
 
@@ -75,6 +78,7 @@ class MedicalProfile(Aggregate):
         weight_kg: Decimal | None
 
         def apply(self, aggregate: Any) -> None:
+            """The given measurements replace the previous ones; the other stays."""
             p: MedicalProfile = aggregate
             if self.height_cm is not None:
                 p.height_cm = self.height_cm
@@ -83,12 +87,15 @@ class MedicalProfile(Aggregate):
             p.measured_at = self.timestamp
 
     class AllergyRecorded(Event):
+        """PRO-1: the holder recorded an allergy: substance, reaction, severity."""
+
         entry_id: UUID
         substance: str
         reaction: str | None
         severity: str
 
         def apply(self, aggregate: Any) -> None:
+            """The allergy joins the profile, under its entry id."""
             aggregate.allergies[self.entry_id] = {
                 "substance": self.substance,
                 "reaction": self.reaction,
@@ -97,35 +104,47 @@ class MedicalProfile(Aggregate):
             }
 
     class AllergyRemoved(Event):
+        """PRO-1: the holder removed an allergy from the profile."""
+
         entry_id: UUID
 
         def apply(self, aggregate: Any) -> None:
+            """The allergy leaves the profile."""
             aggregate.allergies.pop(self.entry_id, None)
 
     class ConditionRecorded(Event):
+        """PRO-1: the holder recorded a condition, perhaps with its diagnosis date."""
+
         entry_id: UUID
         name: str
         diagnosed_on: date | None
 
         def apply(self, aggregate: Any) -> None:
+            """The condition joins the profile, under its entry id."""
             aggregate.conditions[self.entry_id] = {
                 "name": self.name,
                 "diagnosed_on": self.diagnosed_on,
             }
 
     class ConditionRemoved(Event):
+        """PRO-1: the holder removed a condition from the profile."""
+
         entry_id: UUID
 
         def apply(self, aggregate: Any) -> None:
+            """The condition leaves the profile."""
             aggregate.conditions.pop(self.entry_id, None)
 
     class TreatmentRecorded(Event):
+        """PRO-1: the holder recorded a treatment, its dosage and start date."""
+
         entry_id: UUID
         name: str
         dosage: str | None
         started_on: date | None
 
         def apply(self, aggregate: Any) -> None:
+            """The treatment joins the profile, under its entry id."""
             aggregate.treatments[self.entry_id] = {
                 "name": self.name,
                 "dosage": self.dosage,
@@ -133,18 +152,24 @@ class MedicalProfile(Aggregate):
             }
 
     class TreatmentStopped(Event):
+        """PRO-1: the holder stopped a treatment: it leaves the profile."""
+
         entry_id: UUID
 
         def apply(self, aggregate: Any) -> None:
+            """The treatment leaves the profile."""
             aggregate.treatments.pop(self.entry_id, None)
 
     class VaccinationRecorded(Event):
+        """PRO-1: the holder recorded a vaccination, the day it was given, the dose."""
+
         entry_id: UUID
         vaccine: str
         given_on: date
         dose: str | None
 
         def apply(self, aggregate: Any) -> None:
+            """The vaccination joins the profile, under its entry id."""
             aggregate.vaccinations[self.entry_id] = {
                 "vaccine": self.vaccine,
                 "given_on": self.given_on,
@@ -152,9 +177,12 @@ class MedicalProfile(Aggregate):
             }
 
     class VaccinationRemoved(Event):
+        """PRO-1: the holder removed a vaccination from the profile."""
+
         entry_id: UUID
 
         def apply(self, aggregate: Any) -> None:
+            """The vaccination leaves the profile."""
             aggregate.vaccinations.pop(self.entry_id, None)
 
     class TrustedPersonDesignated(Event):
@@ -166,6 +194,7 @@ class MedicalProfile(Aggregate):
         email: str | None
 
         def apply(self, aggregate: Any) -> None:
+            """The trusted person replaces any previous one."""
             aggregate.trusted_person = {
                 "name": self.name,
                 "relationship": self.relationship,
@@ -174,13 +203,18 @@ class MedicalProfile(Aggregate):
             }
 
     class TrustedPersonRevoked(Event):
+        """PRO-1: the holder no longer has a trusted person."""
+
         def apply(self, aggregate: Any) -> None:
+            """The profile has no trusted person."""
             aggregate.trusted_person = None
 
     # ---------------------------------------------------------------- create
 
     @classmethod
     def start(cls, *, espace_id: UUID, at: datetime, by: str) -> MedicalProfile:
+        """PRO-1: the profile of espace ``espace_id``, at its derived id
+        (:func:`profile_id`), on the holder's first entry."""
         _aware(at)
         return cls._create(
             cls.Started,
@@ -235,6 +269,8 @@ class MedicalProfile(Aggregate):
         reaction: str | None = None,
         severity: str = "unknown",
     ) -> None:
+        """PRO-1: an allergy, by substance (once each, whatever the case), with a
+        severity among :data:`SEVERITIES`."""
         self._guard(at)
         substance = _required(substance, "substance")
         if severity not in SEVERITIES:
@@ -264,6 +300,7 @@ class MedicalProfile(Aggregate):
         name: str,
         diagnosed_on: date | None = None,
     ) -> None:
+        """PRO-1: a condition; its diagnosis date, if given, is not in the future."""
         self._guard(at)
         name = _required(name, "name")
         _not_future(diagnosed_on, at)
@@ -287,6 +324,7 @@ class MedicalProfile(Aggregate):
         dosage: str | None = None,
         started_on: date | None = None,
     ) -> None:
+        """PRO-1: a treatment; its start date, if given, is not in the future."""
         self._guard(at)
         name = _required(name, "name")
         _not_future(started_on, at)
@@ -311,6 +349,7 @@ class MedicalProfile(Aggregate):
         given_on: date,
         dose: str | None = None,
     ) -> None:
+        """PRO-1: a vaccination, on a day that is not in the future."""
         self._guard(at)
         vaccine = _required(vaccine, "vaccine")
         _not_future(given_on, at)
@@ -373,6 +412,7 @@ class MedicalProfile(Aggregate):
         self._trigger(self.TrustedPersonDesignated, at, by, **person)
 
     def revoke_trusted_person(self, *, at: datetime, by: str) -> None:
+        """PRO-1: the profile no longer names a trusted person."""
         self._guard(at)
         if self.trusted_person is None:
             raise RuleViolation("PRO-1", "no trusted person is designated")

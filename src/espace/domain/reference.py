@@ -40,6 +40,8 @@ class Difference:
     def between(
         cls, before: Mapping[str, Any] | None, after: Mapping[str, Any]
     ) -> Difference:
+        """ACC-3, PRO-3: the keys ``after`` adds, removes and changes against
+        ``before`` (None: nothing published yet), each list sorted."""
         old = before or {}
         return cls(
             added=sorted(k for k in after if k not in old),
@@ -53,9 +55,11 @@ class Difference:
 
     @property
     def empty(self) -> bool:
+        """Whether the new table changes nothing (then it is not published)."""
         return not (self.added or self.removed or self.changed)
 
     def as_dict(self) -> dict[str, Any]:
+        """The difference as plain data, as a publication or its history shows it."""
         return {"added": self.added, "removed": self.removed, "changed": self.changed}
 
 

@@ -93,12 +93,15 @@ class AccessTrace(Aggregate):
                 state.setdefault(name, None)
 
         def apply(self, aggregate: Any) -> None:
+            """The trace's facts, as :attr:`AccessTrace.facts` returns them."""
             aggregate._facts = TraceFacts(
                 **{name: getattr(self, name) for name in FACT_NAMES}
             )
 
     @classmethod
     def record(cls, *, trace_id: UUID, at: datetime, facts: TraceFacts) -> AccessTrace:
+        """ACC-6: trace an action, allowed or denied, with its facts; ``at`` must be
+        timezone-aware (else RuleViolation)."""
         if at.tzinfo is None:
             raise RuleViolation("ACC-6", "times must be timezone-aware")
         return cls._create(cls.Recorded, id=trace_id, timestamp=at, **asdict(facts))
@@ -114,12 +117,18 @@ class Alert(Aggregate):
     """ACC-5, DOC-5: something the holder (or the médecin traitant) must be told."""
 
     class Event(Aggregate.Event):
+        """An alert's events: each carries ``espace_id``, so the alert is sealed
+        under the espace's key and kept and erased with the record."""
+
         espace_id: UUID
 
         def apply(self, aggregate: Any) -> None:
             """Each event class overrides this."""
 
     class Raised(Aggregate.Created, Event):
+        """ACC-5, DOC-5: the holder or the médecin traitant is to be told something
+        (an emergency access, an update waiting)."""
+
         recipient_kind: str
         recipient_id: str
         reason: str
@@ -127,9 +136,12 @@ class Alert(Aggregate):
         document_id: UUID | None
 
     class Delivered(Event):
+        """ACC-5, DOC-5: the alert reached its recipient, by ``channel``."""
+
         channel: str
 
         def apply(self, aggregate: Any) -> None:
+            """The alert is delivered as of the event's time."""
             aggregate.delivered_at = self.timestamp
 
     @classmethod
@@ -145,6 +157,8 @@ class Alert(Aggregate):
         trace_id: UUID | None = None,
         document_id: UUID | None = None,
     ) -> Alert:
+        """ACC-5, DOC-5: an alert to a recipient for ``reason`` (``emergency_access``,
+        ``samu_access``, ``update_waiting``), with the trace or document behind it."""
         return cls._create(
             cls.Raised,
             id=alert_id,
@@ -175,6 +189,7 @@ class Alert(Aggregate):
         self.delivered_at: datetime | None = None
 
     def deliver(self, *, at: datetime, channel: str) -> None:
+        """ACC-5: mark the alert delivered by ``channel``; refused if it already was."""
         if self.delivered_at is not None:
             raise RuleViolation("ACC-5", "this notification was already delivered")
         self.trigger_event(
