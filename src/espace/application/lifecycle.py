@@ -51,6 +51,7 @@ class EspaceSummary:
 
     @classmethod
     def of(cls, e: EspaceSante) -> EspaceSummary:
+        """The summary of one espace as it stands."""
         return cls(
             espace_id=str(e.id),
             state=e.state,
@@ -62,6 +63,7 @@ class EspaceSummary:
         )
 
     def as_dict(self) -> dict[str, Any]:
+        """The summary as JSON holds it, without the dates that do not apply."""
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
@@ -83,6 +85,7 @@ class CodeIssued:
 
     @classmethod
     def of(cls, espace: EspaceSante, code: str, channel: str) -> CodeIssued:
+        """A code just issued for ``espace``, to deliver by ``channel`` (LC-3)."""
         return cls(
             EspaceSummary.of(espace),
             channel=channel,
@@ -151,6 +154,8 @@ def _paris(at: datetime | None) -> str:
 
 @dataclass
 class RowRejected:
+    """One feed row refused, by its line, with each field's errors (LC-1)."""
+
     line: int
     fields: dict[str, list[str]]
 
@@ -165,6 +170,7 @@ class AffiliationReport:
     events: int = 0
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as JSON holds it."""
         return {
             "created": self.created,
             "already_affiliated": self.already_affiliated,
@@ -251,6 +257,7 @@ class LifecycleService:
         return self.get(self.hashing.espace_id(number, oids[-1]))
 
     def summary(self, espace_id: UUID) -> EspaceSummary:
+        """The espace's state and deadlines, from its events (not a view)."""
         return EspaceSummary.of(self.get(espace_id))
 
     # ------------------------------------------------------------ LC-1

@@ -31,6 +31,8 @@ from espace.domain.identifiers import Ins
 
 
 class State(StrEnum):
+    """The states of an espace's life (LC-1 to LC-12); the value is stored."""
+
     AFFILIATED = "affiliated"
     """Created from the feed (LC-1); the notice is not sent yet."""
     NOTIFIED = "notified"
@@ -146,6 +148,8 @@ class EspaceSante(Aggregate):
     # ------------------------------------------------------------------ events
 
     class Event(Aggregate.Event):
+        """Every event of an espace: data only; the espace applies it."""
+
         def apply(self, aggregate: Any) -> None:
             """Hand the event to the espace, which changes itself: the
             handler :meth:`EspaceSante.apply` registers for its class
@@ -532,10 +536,12 @@ class EspaceSante(Aggregate):
 
     @property
     def is_minor_represented(self) -> bool:
+        """LC-12: a minor whose legal representative acts for them."""
         return self.representative is not None
 
     @property
     def notice_recipient(self) -> str:
+        """Who the notice is written to: the representative of a minor (LC-12)."""
         return ActorKind.REPRESENTATIVE if self.representative else ActorKind.HOLDER
 
     @property

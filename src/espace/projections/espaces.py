@@ -134,10 +134,14 @@ def _stamped(row: Row, event: Any) -> Row:
 
 
 class EspacesProjection(RowFoldProjection):
+    """One row per espace: its state, dates and next deadline (LC-1 to LC-12);
+    an erased espace keeps only a tombstone that names no one (SEC-4)."""
+
     name = "espaces"
     tables = (espaces,)
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
+        """SEC-4: the espaces' keys are destroyed: their rows become tombstones."""
         self._write(conn, {i: tombstone(i) for i in espace_ids})
 
     @singledispatchmethod
@@ -285,6 +289,7 @@ class EspacesQueries:
         self.engine = engine
 
     def get(self, espace_id: UUID) -> dict[str, Any] | None:
+        """One espace's row; None if the view has none."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(espaces.select().where(espaces.c.espace_id == espace_id))
@@ -301,6 +306,8 @@ class EspacesQueries:
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
+        """Espaces in ``state``, or whose next deadline falls before
+        ``deadline_before``, in affiliation order, a page at a time."""
         query = (
             espaces.select()
             .where(*_filters(state, deadline_before))
@@ -324,6 +331,8 @@ class EspacesQueries:
             return int(conn.execute(query).scalar_one())
 
     def ids_in_state(self, state: str, limit: int = 1000) -> list[UUID]:
+        """The first ``limit`` espaces in ``state``, in affiliation order (the
+        notice batch takes the affiliated ones)."""
         query = (
             sa.select(espaces.c.espace_id)
             .where(espaces.c.state == state)
@@ -334,6 +343,7 @@ class EspacesQueries:
             return list(conn.execute(query).scalars())
 
     def counts_by_state(self) -> dict[str, int]:
+        """How many espaces are in each state, every state named (0 if none)."""
         query = sa.select(espaces.c.state, sa.func.count()).group_by(espaces.c.state)
         with self.engine.connect() as conn:
             counts = {str(s): int(n) for s, n in conn.execute(query)}
