@@ -85,7 +85,7 @@ class CodeIssued:
 
     @classmethod
     def of(cls, espace: EspaceSante, code: str, channel: str) -> CodeIssued:
-        """A code just issued for ``espace``, to deliver by ``channel`` (LC-3)."""
+        """A code just issued for ``espace``, to deliver by ``channel`` (LC-5)."""
         return cls(
             EspaceSummary.of(espace),
             channel=channel,
