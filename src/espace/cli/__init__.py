@@ -13,13 +13,15 @@ The modules, by family of commands:
   operations   init, migrate, keys, deadlines, simulate
   lifecycle    affiliate, notify, reissue-code, oppose, activate, close, ...
   views        show, list, stats, projections
-  records      doc, consent, journal, notifications, matrix (DOC-*, ACC-*)
+  records      doc (DOC-*)
+  access       consent, journal, notifications, matrix (ACC-*)
   services     directory, message, agenda, profile, services (PRO-*, MSG-*, AG-1)
   audit        audit (ADR-0021)
 """
 
 # Importing each family's module registers its commands on ``main``.
 from espace.cli import (  # noqa: F401
+    access,
     audit,
     lifecycle,
     operations,
