@@ -15,7 +15,9 @@ The modules, by family of commands:
   views        show, list, stats, projections
   records      doc (DOC-*)
   access       consent, journal, notifications, matrix (ACC-*)
-  services     directory, message, agenda, profile, services (PRO-*, MSG-*, AG-1)
+  directory    directory (PRO-2)
+  messages     message (MSG-*)
+  services     agenda (AG-1), profile (PRO-1), services (PRO-3)
   audit        audit (ADR-0021)
 """
 
@@ -23,7 +25,9 @@ The modules, by family of commands:
 from espace.cli import (  # noqa: F401
     access,
     audit,
+    directory,
     lifecycle,
+    messages,
     operations,
     records,
     services,
