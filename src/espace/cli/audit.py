@@ -12,7 +12,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from uuid import UUID
 
 import click
@@ -23,21 +23,9 @@ from espace.adapters.notes import NoteError, Signer, Verifier
 from espace.application.delimited import read_text
 from espace.application.errors import InvalidInput
 from espace.application.schemas import parse_instant
-from espace.cli import (
-    Context,
-    command,
-    emit,
-    espace_ref,
-    file_name,
-    main,
-    new_table,
-    page,
-    page_footer,
-    page_limit,
-    paged,
-    resolve,
-    show,
-)
+from espace.cli.app import Session, main
+from espace.cli.options import espace_ref, file_name, page_limit, paged, resolve
+from espace.cli.render import emit, page, page_footer, table, write_json
 
 EXIT_NOT_INTACT = 7
 
@@ -48,7 +36,7 @@ def audit_group() -> None:
     checkpoints (C2SP tlog-checkpoint), verification and proofs."""
 
 
-@command(audit_group, "keygen")
+@audit_group.command("keygen")
 @click.option(
     "--name",
     required=True,
@@ -61,7 +49,7 @@ def audit_group() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the signing key (created 0600, never overwritten).",
 )
-def keygen_cmd(ctx: Context, as_json: bool, name: str, out: Path) -> None:
+def keygen_cmd(as_json: bool, name: str, out: Path) -> None:
     """Make a checkpoint signing key (Ed25519, C2SP signed-note); print the
     verifier key to give to auditors. Set ESPACE_AUDIT_KEY_FILE to the file."""
     signer = Signer.generate(name)
@@ -79,23 +67,25 @@ def keygen_cmd(ctx: Context, as_json: bool, name: str, out: Path) -> None:
     emit(data, as_json, human)
 
 
-@command(audit_group, "checkpoint")
-def checkpoint_cmd(ctx: Context, as_json: bool) -> None:
+@audit_group.command("checkpoint")
+@click.pass_obj
+def checkpoint_cmd(session: Session, as_json: bool) -> None:
     """Sign a checkpoint of the log as it stands now (the deadline job signs
     one every 10 000 events or every hour)."""
-    store = ctx.open()
+    store = session.store()
     signed = store.audit.checkpoint()
     data = {"size": signed.size, "note": signed.note}
     emit(data, as_json, lambda d: click.echo(d["note"], nl=False))
 
 
-@command(audit_group, "checkpoints")
+@audit_group.command("checkpoints")
 @paged(20)
+@click.pass_obj
 def checkpoints_cmd(
-    ctx: Context, as_json: bool, limit: int, offset: int, all_rows: bool
+    session: Session, as_json: bool, limit: int, offset: int, all_rows: bool
 ) -> None:
     """The signed checkpoints, newest first."""
-    store = ctx.open()
+    store = session.store()
     found, total = store.audit.checkpoints(
         limit=page_limit(limit, all_rows), offset=offset
     )
@@ -110,15 +100,18 @@ def checkpoints_cmd(
     ]
 
     def human(data: dict[str, Any]) -> None:
-        table = new_table("size", "signed at", "key", "root")
-        for r in data["checkpoints"]:
-            table.add_row(
-                str(r["size"]),
-                r["signed_at"].isoformat(),
-                r["key_name"],
-                r["note"].split("\n")[2],
-            )
-        show(table)
+        table(
+            ["size", "signed at", "key", "root"],
+            (
+                [
+                    r["size"],
+                    r["signed_at"].isoformat(),
+                    r["key_name"],
+                    r["note"].split("\n")[2],
+                ]
+                for r in data["checkpoints"]
+            ),
+        )
         page_footer(data, "checkpoints")
 
     emit(page("checkpoints", rows, total, offset), as_json, human)
@@ -136,7 +129,7 @@ def _verifiers(keys: tuple[str, ...]) -> list[Verifier]:
         raise InvalidInput({"verifier_key": [exc.message]}) from None
 
 
-@command(audit_group, "verify")
+@audit_group.command("verify")
 @click.option(
     "--verifier-key",
     "keys",
@@ -144,13 +137,14 @@ def _verifiers(keys: tuple[str, ...]) -> list[Verifier]:
     help="A trusted verifier key (name+hash+key; repeatable). Default: "
     "ESPACE_AUDIT_VERIFIER_KEY, else the signing key's own.",
 )
-def verify_cmd(ctx: Context, as_json: bool, keys: tuple[str, ...]) -> None:
+@click.pass_obj
+def verify_cmd(session: Session, as_json: bool, keys: tuple[str, ...]) -> None:
     """Recompute every leaf from the stored events and every root from the
     leaves, and check them against the stored tree and every signed
     checkpoint. Reports the first position that differs and what changed.
     Exit 7 when the log is not intact."""
     verifiers = _verifiers(keys)
-    store = ctx.open()
+    store = session.store()
     report = store.audit.verify(verifiers)
 
     def human(d: dict[str, Any]) -> None:
@@ -178,11 +172,10 @@ def verify_cmd(ctx: Context, as_json: bool, keys: tuple[str, ...]) -> None:
 
     emit(report.as_dict(), as_json, human)
     if not report.intact:
-        ctx.close()
         sys.exit(EXIT_NOT_INTACT)
 
 
-@command(audit_group, "prove-consistency")
+@audit_group.command("prove-consistency")
 @click.option(
     "--from",
     "first",
@@ -196,12 +189,13 @@ def verify_cmd(ctx: Context, as_json: bool, keys: tuple[str, ...]) -> None:
     type=click.IntRange(1),
     help="A later checkpoint's size (default: the latest).",
 )
+@click.pass_obj
 def prove_consistency_cmd(
-    ctx: Context, as_json: bool, first: int, second: int | None
+    session: Session, as_json: bool, first: int, second: int | None
 ) -> None:
     """An RFC 9162 consistency proof between two signed checkpoints: the
     later log contains the earlier one unchanged."""
-    store = ctx.open()
+    store = session.store()
     data = store.audit.prove_consistency(first, second)
 
     def human(d: dict[str, Any]) -> None:
@@ -225,12 +219,13 @@ def _instant(value: str | None, flag: str) -> datetime | None:
     return parse_instant(value, flag) if value else None
 
 
-@command(audit_group, "history")
+@audit_group.command("history")
 @espace_ref
 @click.option("--as-of", help="The instant to replay to (ISO 8601; default now).")
 @auditor_option
+@click.pass_obj
 def history_cmd(
-    ctx: Context,
+    session: Session,
     as_json: bool,
     nir: str | None,
     espace_id: UUID | None,
@@ -242,7 +237,7 @@ def history_cmd(
     journal), and every event up to then: when, which aggregate and event,
     who acted, the decrypted content. Traced in the audit log."""
     when = _instant(as_of, "as_of")
-    store = ctx.open()
+    store = session.store()
     data = store.audit.history(
         resolve(store, nir, espace_id), as_of=when, auditor=auditor
     )
@@ -256,23 +251,25 @@ def history_cmd(
         )
         for name in ("documents", "agenda", "conversations", "journal", "services"):
             click.echo(f"  {name}: {len(d[name])}")
-        table = new_table("position", "at", "aggregate", "event", "version", "by")
-        for e in d["events"]:
-            by = e.get("by") or {}
-            table.add_row(
-                str(e["position"]),
-                e.get("at", "erased"),
-                e["aggregate"],
-                e["event"],
-                str(e["version"]),
-                " ".join(str(v) for v in by.values() if v),
-            )
-        show(table)
+        table(
+            ["position", "at", "aggregate", "event", "version", "by"],
+            (
+                [
+                    e["position"],
+                    e.get("at", "erased"),
+                    e["aggregate"],
+                    e["event"],
+                    e["version"],
+                    " ".join(str(v) for v in (e.get("by") or {}).values() if v),
+                ]
+                for e in d["events"]
+            ),
+        )
 
     emit(data, as_json, human)
 
 
-@command(audit_group, "access")
+@audit_group.command("access")
 @click.option("--document", "document_id", type=click.UUID, help="Who could read it.")
 @click.option("--at", "at", help="The instant (ISO 8601), with --document.")
 @click.option("--professional", "idnatps", help="Every access attempt of this IdNatPS.")
@@ -280,8 +277,9 @@ def history_cmd(
 @click.option("--until", help="With --professional: up to this instant (ISO 8601).")
 @paged(100)
 @auditor_option
+@click.pass_obj
 def access_cmd(
-    ctx: Context,
+    session: Session,
     as_json: bool,
     document_id: UUID | None,
     at: str | None,
@@ -306,7 +304,7 @@ def access_cmd(
         if not at:
             raise InvalidInput({"at": ["--document needs --at (ISO 8601)"]})
         when = parse_instant(at, "at")
-        store = ctx.open()
+        store = session.store()
         data = store.audit.access(document_id, at=when, auditor=auditor)
 
         def human(d: dict[str, Any]) -> None:
@@ -315,23 +313,26 @@ def access_cmd(
                 f"(matrix v{d['matrix_version']}, document v{d['document_version']}, "
                 f"consent v{d['consent_version']})"
             )
-            table = new_table("who", "id", "profession", "mode", "may read", "why")
-            for r in d["who"]:
-                table.add_row(
-                    r["role"],
-                    r["id"],
-                    r["profession"] or "",
-                    r["mode"],
-                    "yes" if r["may_read"] else "no",
-                    r["ground"] or f"{r['rule']}: {r['reason']}",
-                )
-            show(table)
+            table(
+                ["who", "id", "profession", "mode", "may read", "why"],
+                (
+                    [
+                        r["role"],
+                        r["id"],
+                        r["profession"],
+                        r["mode"],
+                        "yes" if r["may_read"] else "no",
+                        r["ground"] or f"{r['rule']}: {r['reason']}",
+                    ]
+                    for r in d["who"]
+                ),
+            )
 
         emit(data, as_json, human)
         return
     assert idnatps is not None
     window = (_instant(since, "since"), _instant(until, "until"))
-    store = ctx.open()
+    store = session.store()
     data = store.audit.professional(
         idnatps,
         since=window[0],
@@ -342,28 +343,32 @@ def access_cmd(
     )
 
     def human_pro(d: dict[str, Any]) -> None:
-        table = new_table("at", "espace", "action", "mode", "outcome", "ground or rule")
-        for r in d["attempts"]:
-            table.add_row(
-                r["at"],
-                r["espace_id"],
-                r["action"],
-                r["mode"],
-                "allowed" if r["allowed"] else "denied",
-                r["ground"] or r["rule"] or "",
-            )
-        show(table)
+        table(
+            ["at", "espace", "action", "mode", "outcome", "ground or rule"],
+            (
+                [
+                    r["at"],
+                    r["espace_id"],
+                    r["action"],
+                    r["mode"],
+                    "allowed" if r["allowed"] else "denied",
+                    r["ground"] or r["rule"],
+                ]
+                for r in d["attempts"]
+            ),
+        )
         page_footer(d, "attempts")
 
     emit(data, as_json, human_pro)
 
 
-@command(audit_group, "export")
+@audit_group.command("export")
 @espace_ref
 @click.option("--as-of", help="Export the espace as it stood then (ISO 8601).")
 @auditor_option
+@click.pass_obj
 def export_cmd(
-    ctx: Context,
+    session: Session,
     as_json: bool,
     nir: str | None,
     espace_id: UUID | None,
@@ -376,14 +381,14 @@ def export_cmd(
     its clear content to the leaf. It holds personal data: keep it as such.
     Traced in the audit log."""
     when = _instant(as_of, "as_of")
-    store = ctx.open()
+    store = session.store()
     document = store.audit.export(
         resolve(store, nir, espace_id), as_of=when, auditor=auditor
     )
-    click.echo(json.dumps(document, ensure_ascii=False, indent=1))
+    write_json(document, indent=1)
 
 
-@command(audit_group, "verify-export")
+@audit_group.command("verify-export")
 @click.argument("export", type=click.File("rb"))
 @click.option(
     "--verifier-key",
@@ -392,9 +397,7 @@ def export_cmd(
     required=True,
     help="The verifier key you trust (name+hash+key; repeatable).",
 )
-def verify_export_cmd(
-    ctx: Context, as_json: bool, export: Any, keys: tuple[str, ...]
-) -> None:
+def verify_export_cmd(as_json: bool, export: BinaryIO, keys: tuple[str, ...]) -> None:
     """Check an export offline (no database, no master key, no network): the
     signatures, every inclusion proof, the binding of every clear value to
     its leaf, the order of the entries, and that each aggregate's versions
@@ -422,13 +425,14 @@ def verify_export_cmd(
         sys.exit(EXIT_NOT_INTACT)
 
 
-@command(audit_group, "log")
+@audit_group.command("log")
 @click.option(
     "--subject", help="Only the reads of this espace, document or professional."
 )
 @paged(100)
+@click.pass_obj
 def log_cmd(
-    ctx: Context,
+    session: Session,
     as_json: bool,
     subject: str | None,
     limit: int,
@@ -437,23 +441,26 @@ def log_cmd(
 ) -> None:
     """The auditors' reads, newest first: the audit log (not the holder's
     journal)."""
-    store = ctx.open()
+    store = session.store()
     rows, total = store.audit.log(
         subject=subject, limit=page_limit(limit, all_rows), offset=offset
     )
     data = page("reads", rows, total, offset)
 
     def human(d: dict[str, Any]) -> None:
-        table = new_table("at", "auditor", "action", "subject", "detail")
-        for r in d["reads"]:
-            table.add_row(
-                r["at"].isoformat(),
-                r["auditor"],
-                r["action"],
-                r["subject"],
-                r["detail"] or "",
-            )
-        show(table)
+        table(
+            ["at", "auditor", "action", "subject", "detail"],
+            (
+                [
+                    r["at"].isoformat(),
+                    r["auditor"],
+                    r["action"],
+                    r["subject"],
+                    r["detail"],
+                ]
+                for r in d["reads"]
+            ),
+        )
         page_footer(d, "reads")
 
     emit(data, as_json, human)

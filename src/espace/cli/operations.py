@@ -1,0 +1,234 @@
+"""The operators' commands around the espaces: the store (init, migrate),
+the master key, the deadline job, and simulations."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import click
+
+from espace.api import generate_master_key, init_store, migrate_store
+from espace.application.errors import InvalidInput
+from espace.application.schemas import parse_instant
+from espace.cli.app import Session, main
+from espace.cli.options import page_limit, paged, resolve
+from espace.cli.render import (
+    day,
+    emit,
+    page,
+    page_footer,
+    progress_bar,
+    render,
+    table,
+    write_json,
+)
+from espace.domain.deadlines import DeadlineKind
+
+# --------------------------------------------------------------------- init
+
+
+@main.command("init")
+@click.option("--simulation", is_flag=True, help="A store for simulations and tests.")
+@click.option(
+    "--window-policy",
+    type=click.Choice(["calendar", "working-day"]),
+    default="calendar",
+    show_default=True,
+    help="LC-2: whether a window ending on a weekend or public holiday runs on "
+    "to the next working day (ADR-0002). Fixed for the life of the store.",
+)
+@click.pass_obj
+def init_cmd(
+    session: Session, as_json: bool, simulation: bool, window_policy: str
+) -> None:
+    """Create the store: master key file (SQLite), tables, metadata.
+
+    Idempotent with the same options; an existing store made with another
+    --simulation or --window-policy is refused (they are fixed at creation).
+    """
+    session.configure_logging()
+    info = init_store(
+        session.database, simulation=simulation, window_policy=window_policy
+    )
+    emit(info, as_json)
+
+
+@main.command("migrate")
+@click.pass_obj
+def migrate_cmd(session: Session, as_json: bool) -> None:
+    """Bring the store's tables to this version of espace (creates what is
+    missing, records the schema version; idempotent, nothing is lost).
+    `Store.open` runs no DDL: a store too old for this espace is refused
+    until it is migrated."""
+    session.configure_logging()
+    emit(migrate_store(session.database), as_json)
+
+
+# --------------------------------------------------------------------- keys
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """The master key that wraps every espace's data key (ADR-0004)."""
+
+
+@keys_group.command("generate")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the key (created 0600, never overwritten).",
+)
+def keys_generate_cmd(as_json: bool, out: Path) -> None:
+    """Make a master key for a PostgreSQL store (a SQLite store's is made by
+    `init`): point ESPACE_KEY_FILE at the file, and keep it apart from the
+    database and its backups. Losing it loses every espace's data."""
+    written = generate_master_key(out)
+    data = {"key_file": str(written), "env": f"ESPACE_KEY_FILE={written}"}
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(d["env"])
+        click.echo(
+            f"master key written to {d['key_file']} (0600): keep it apart from "
+            "the database and its backups",
+            err=True,
+        )
+
+    emit(data, as_json, human)
+
+
+# --------------------------------------------------------------------- deadlines
+
+
+@main.group("deadlines")
+def deadlines_group() -> None:
+    """The deadline job: openings, closures after suspension, erasures, majority."""
+
+
+@deadlines_group.command("run")
+@click.pass_obj
+def deadlines_run_cmd(session: Session, as_json: bool) -> None:
+    """Do once all that fell due (idempotent; catches up after downtime)."""
+    store = session.store()
+    with progress_bar("deadlines", None) as advance:
+        report = store.run_deadlines(progress=advance)
+    emit(report, as_json)
+
+
+@deadlines_group.command("list")
+@click.option("--kind", type=click.Choice([k.value for k in DeadlineKind]))
+@click.option("--before", help="Only deadlines due before this instant (ISO 8601).")
+@click.option("--nir", help="Only this person's espace's deadlines.")
+@click.option("--id", "espace_id", type=click.UUID, help="Only this espace's.")
+@paged(50)
+@click.pass_obj
+def deadlines_list_cmd(
+    session: Session,
+    as_json: bool,
+    kind: str | None,
+    before: str | None,
+    nir: str | None,
+    espace_id: UUID | None,
+    limit: int,
+    offset: int,
+    all_rows: bool,
+) -> None:
+    """Pending deadlines, soonest first; says how many remain beyond --limit."""
+    store = session.store()
+    until = parse_instant(before, "before") if before else None
+    which = resolve(store, nir, espace_id) if nir or espace_id else None
+    view = store.views.deadlines
+    wanted = DeadlineKind(kind) if kind else None
+    total = view.count(kind=wanted, before=until, espace_id=which)
+    rows = view.upcoming(
+        kind=wanted,
+        before=until,
+        espace_id=which,
+        limit=page_limit(limit, all_rows),
+        offset=offset,
+    )
+
+    def human(d: dict[str, Any]) -> None:
+        table(
+            ["espace id", "kind", "due"],
+            ([r["espace_id"], r["kind"], day(r["due_at"])] for r in d["deadlines"]),
+        )
+        page_footer(d, "deadlines")
+
+    emit(page("deadlines", rows, total, offset), as_json, human)
+
+
+@deadlines_group.command("schedule")
+@click.option("--interval", default=300.0, show_default=True, type=click.FloatRange(1))
+@click.pass_obj
+def deadlines_schedule_cmd(session: Session, as_json: bool, interval: float) -> None:
+    """Run the deadline job now, then every INTERVAL seconds, until Ctrl-C."""
+    from espace.adapters.scheduler import run_scheduler
+
+    store = session.store()
+    if session.clock is not None:
+        raise InvalidInput({"clock": ["the scheduler runs on the real clock only"]})
+
+    def job() -> None:
+        report = store.run_deadlines()
+        if as_json:
+            write_json(report, ascii_only=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run_scheduler(job, interval_seconds=interval)
+
+
+# --------------------------------------------------------------------- simulate
+
+
+@main.command("simulate")
+@click.option(
+    "--people", default=1000, show_default=True, type=click.IntRange(1, 10_000_000)
+)
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Start from an empty store: deletes the SQLite file first (simulation "
+    "stores only).",
+)
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@click.pass_obj
+def simulate_cmd(
+    session: Session,
+    as_json: bool,
+    people: int,
+    seed: int,
+    fresh: bool,
+    progress: bool,
+) -> None:
+    """A synthetic rollout on a simulation store, with a simulated clock.
+
+    Affiliation (with a few bad rows), notices, about 2 % oppositions, about
+    20 % activations (some failing first), automatic openings, suspensions,
+    closures, deaths, erasure requests, reopenings, and the deadline job,
+    ending ten years on when the archives expire.
+    """
+    from espace.simulation import run_simulation
+
+    session.configure_logging()
+    summary = run_simulation(
+        session.database,
+        people=people,
+        seed=seed,
+        fresh=fresh,
+        progress=progress and not as_json,
+    )
+
+    def human(d: dict[str, Any]) -> None:
+        table(
+            ["state", "espaces"],
+            d["states"].items(),
+            title=f"{d['people']} people, seed {d['seed']}",
+        )
+        render({k: v for k, v in d.items() if k not in ("states", "people", "seed")})
+
+    emit(summary, as_json, human)
