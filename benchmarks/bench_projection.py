@@ -190,7 +190,7 @@ def sqlite_store() -> Iterator[Store]:
 
 @contextmanager
 def postgres_store(base_url: str) -> Iterator[Store]:
-    base = base_url.split("?")[0]
+    base = base_url.split("?", maxsplit=1)[0]
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base, autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')

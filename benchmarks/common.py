@@ -42,7 +42,7 @@ def fresh_database(kind: str, postgres_url: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="espace-bench-") as tmp:
             yield f"sqlite:///{Path(tmp) / 'bench.db'}"
         return
-    base = postgres_url.split("?")[0]
+    base = postgres_url.split("?", maxsplit=1)[0]
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(base, autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
@@ -56,13 +56,13 @@ def settle(url: str) -> None:
     """Before a timed phase: on PostgreSQL, force a checkpoint so that one
     does not land inside the phase of one side only (less noise)."""
     if url.startswith("postgresql"):
-        with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+        with psycopg.connect(url.split("?", maxsplit=1)[0], autocommit=True) as conn:
             conn.execute("CHECKPOINT")
 
 
 def postgres_reachable(url: str) -> bool:
     try:
-        with psycopg.connect(url.split("?")[0], connect_timeout=3) as conn:
+        with psycopg.connect(url.split("?", maxsplit=1)[0], connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error:
         return False

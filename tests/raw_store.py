@@ -64,7 +64,7 @@ def postgres_cells(url: str) -> dict[str, bytes]:
     """Every non-NULL cell of every table in the store's schema."""
     schema = parse_qs(urlsplit(url).query)["schema"][0]
     cells: dict[str, bytes] = {}
-    with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+    with psycopg.connect(url.split("?", maxsplit=1)[0], autocommit=True) as conn:
         tables = [
             t
             for (t,) in conn.execute(

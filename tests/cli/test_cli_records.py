@@ -531,9 +531,7 @@ def test_the_access_matrix_is_shown_and_published_in_versions_acc_3(cli: Cli) ->
     assert body["rule"] == "ACC-3"
     assert "line 3" in body["message"]
     assert "dispensation" in body["message"]
-    unknown = cli.file(
-        "unknown.csv", "\n".join([MATRIX_HEADER, "banker,1,1,1,1,1,1,1,1,1,1,1"])
-    )
+    unknown = cli.file("unknown.csv", f"{MATRIX_HEADER}\nbanker,1,1,1,1,1,1,1,1,1,1,1")
     assert "line 2" in cli("matrix", "publish", unknown, code=3)["message"]
     assert cli("matrix", "show")["version"] == published["version"]
 

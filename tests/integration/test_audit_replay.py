@@ -37,11 +37,12 @@ def audited(
 
 def traces(store: Store) -> list[AccessTrace]:
     """Every trace in the log, read from the events (not the journal)."""
-    found = []
-    for notification in store._infra.events.recorder.select_notifications(0, 100_000):
-        if notification.topic.endswith("AccessTrace.Recorded"):
-            found.append(store._infra.events.repository.get(notification.originator_id))
-    return found
+    events = store._infra.events
+    return [
+        events.repository.get(notification.originator_id)
+        for notification in events.recorder.select_notifications(0, 100_000)
+        if notification.topic.endswith("AccessTrace.Recorded")
+    ]
 
 
 def test_history_as_of_an_instant_replays_the_espace_as_it_stood_doc_3_doc_5(

@@ -41,7 +41,9 @@ def view(store: Store, espace_id: UUID | None) -> dict[str, Any]:
     return row
 
 
-def active_espace(store: Store, clock: Any, people: Any, helpers: Any, **row: str):
+def active_espace(
+    store: Store, clock: Any, people: Any, helpers: Any, **row: str
+) -> Any:
     """Given an espace notified and activated by its holder."""
     person = people.make(**row)
     helpers.affiliate(store, person)

@@ -199,7 +199,7 @@ def rows_of(store: Store, table: sa.Table) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------- PRO-2
 
 
-def test_an_extract_is_imported_bad_rows_reported_by_line_and_reimport_is_idempotent_pro_2(  # noqa: E501
+def test_an_extract_is_imported_bad_rows_reported_by_line_and_reimport_is_idempotent_pro_2(
     store_url: str, clock: Any, helpers: Any
 ) -> None:
     env = helpers.store_environ(store_url)

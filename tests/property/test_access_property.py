@@ -203,9 +203,8 @@ class Model:
         elif mode == "emergency":  # ACC-5 (beats blocking, not a refusal)
             if self.emergency_refused:
                 return False
-        else:  # SAMU: a physician, under its own refusal
-            if self.samu_refused or pro.profession != "physician":
-                return False
+        elif self.samu_refused or pro.profession != "physician":  # SAMU: a physician
+            return False
         if privileged:
             return True
         return doc.category in MATRIX[pro.profession or ""] and not doc.masked
@@ -388,7 +387,7 @@ def check_read_path(
     given_deposits=st.lists(DEPOSIT, min_size=1, max_size=4),
     steps=st.lists(STEP, min_size=8, max_size=16),
 )
-def test_no_read_path_returns_a_document_the_rules_deny_and_each_is_traced_acc_1_to_acc_6(  # noqa: E501
+def test_no_read_path_returns_a_document_the_rules_deny_and_each_is_traced_acc_1_to_acc_6(
     given_choices: list[tuple[Any, ...]],
     given_deposits: list[tuple[Any, ...]],
     steps: list[tuple[Any, ...]],

@@ -317,7 +317,7 @@ def test_the_packaged_default_matrix_denies_what_the_rule_book_says_acc_3(
     assert actor.profession in (decision.reason or "")
 
 
-def test_the_packaged_default_matrix_gives_physicians_more_than_nurses_and_social_staff_least_acc_3() -> (  # noqa: E501
+def test_the_packaged_default_matrix_gives_physicians_more_than_nurses_and_social_staff_least_acc_3() -> (
     None
 ):
     text = resources.files("espace.data").joinpath("access_matrix.csv").read_text()
@@ -967,7 +967,7 @@ def test_an_espace_without_a_representative_refuses_one_lc_12() -> None:
     denied(run(REPRESENTATIVE, document=doc(), facts=espace()), "LC-12")
 
 
-def test_a_document_hidden_from_representatives_stays_readable_by_the_minor_doc_5_lc_12() -> (  # noqa: E501
+def test_a_document_hidden_from_representatives_stays_readable_by_the_minor_doc_5_lc_12() -> (
     None
 ):
     facts = espace(represented=True)

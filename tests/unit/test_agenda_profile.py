@@ -243,7 +243,7 @@ def test_one_profile_per_espace_its_id_derived_pro_1() -> None:
         (HEIGHT_CM[1], None),
         (None, WEIGHT_KG[0]),
         (None, WEIGHT_KG[1]),
-        (Decimal("172"), Decimal("64.5")),
+        (Decimal(172), Decimal("64.5")),
         (Decimal("45.5"), Decimal("2.8")),
     ],
 )
@@ -261,13 +261,13 @@ def test_plausible_heights_and_weights_are_recorded_pro_1(
     ("height", "weight"),
     [
         (Decimal("1.75"), None),  # metres
-        (Decimal("1750"), None),  # millimetres
+        (Decimal(1750), None),  # millimetres
         (Decimal("19.9"), None),
         (Decimal("272.1"), None),
-        (None, Decimal("72000")),  # grams
+        (None, Decimal(72000)),  # grams
         (None, Decimal("0.29")),
         (None, Decimal("650.1")),
-        (None, Decimal("-1")),
+        (None, Decimal(-1)),
     ],
 )
 def test_implausible_heights_and_weights_are_refused_pro_1(
@@ -286,13 +286,11 @@ def test_implausible_heights_and_weights_are_refused_pro_1(
 def test_measurements_need_a_value_that_changes_something_pro_1() -> None:
     profile = started()
     refused("PRO-1", lambda: profile.record_measurements(at=T0, by="holder"), profile)
-    profile.record_measurements(at=T0, by="holder", height_cm=Decimal("170"))
+    profile.record_measurements(at=T0, by="holder", height_cm=Decimal(170))
     profile.collect_events()
     refused(
         "PRO-1",
-        lambda: profile.record_measurements(
-            at=T0, by="holder", height_cm=Decimal("170")
-        ),
+        lambda: profile.record_measurements(at=T0, by="holder", height_cm=Decimal(170)),
         profile,
     )
 
@@ -427,7 +425,7 @@ def test_profile_commands_are_never_dated_before_the_last_change_pro_1() -> None
     refused(
         "PRO-1",
         lambda: profile.record_measurements(
-            at=T0 - timedelta(seconds=1), by="holder", height_cm=Decimal("170")
+            at=T0 - timedelta(seconds=1), by="holder", height_cm=Decimal(170)
         ),
         profile,
     )

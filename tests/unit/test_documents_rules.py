@@ -488,7 +488,7 @@ def test_the_holder_masks_and_unmasks_at_any_time_doc_5() -> None:
 # --------------------------------------------------------------------- DOC-5 timers
 
 
-def test_hiding_from_the_holder_sets_the_notice_at_two_weeks_and_reveal_at_one_month_doc_5() -> (  # noqa: E501
+def test_hiding_from_the_holder_sets_the_notice_at_two_weeks_and_reveal_at_one_month_doc_5() -> (
     None
 ):
     doc = given(deposit())

@@ -73,7 +73,7 @@ def planned(seed: int) -> list[tuple[str, int, str, int]]:
     pros = make_professionals(rng)
     people = [make_person(rng, i + 2, START.date()) for i in range(50)]
     srng = random.Random(repr(rng.getstate()[1]))
-    sim = Simulation(cast(Store, None), SimulatedClock(START), rng, srng, pros)
+    sim = Simulation(cast("Store", None), SimulatedClock(START), rng, srng, pros)
     for person in people:
         person.espace_id = UUID(int=person.line)
         plan_life(sim, person)
@@ -98,7 +98,7 @@ def test_the_same_seed_plans_the_same_lives_each_step_on_its_own_agenda() -> Non
 
 def test_the_services_planner_draws_only_from_its_own_generator() -> None:
     rng, srng = random.Random(1), random.Random(2)
-    sim = Simulation(cast(Store, None), SimulatedClock(START), rng, srng, {})
+    sim = Simulation(cast("Store", None), SimulatedClock(START), rng, srng, {})
     state = rng.getstate()
     plan_services(sim, Person(2, "", START.date(), "", {}), 0, 10)
     assert rng.getstate() == state

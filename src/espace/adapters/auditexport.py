@@ -43,7 +43,7 @@ def unb64(text: Any) -> bytes:
     """The bytes of an export's base64 field; ``ValueError`` if it is not text or
     not canonical base64 (padded, no stray characters): one spelling per value."""
     if not isinstance(text, str):
-        raise ValueError("expected base64 text")
+        raise ValueError("expected base64 text")  # noqa: TRY004 - callers catch ValueError
     raw = base64.b64decode(text.encode("ascii"), validate=True)
     if b64(raw) != text:
         raise ValueError("not canonical base64")

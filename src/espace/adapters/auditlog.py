@@ -232,7 +232,7 @@ class AuditLog:
             events.append(
                 LoggedEvent(
                     leaf.leaf_index,
-                    cast(UUID, row.originator_id),  # espace_leaves
+                    cast("UUID", row.originator_id),  # espace_leaves
                     row.originator_version,
                     row.topic,
                     event,

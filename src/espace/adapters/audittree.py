@@ -194,7 +194,8 @@ def append_rows(
         if ids:
             rows = [_hex_ids(row, ids) for row in rows]
         marks = ", ".join("?" * len(table.columns))
-        cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({marks})", rows)
+        insert = f"INSERT INTO {name} ({columns}) VALUES ({marks})"  # noqa: S608 - our table
+        cursor.executemany(insert, rows)
     finally:
         cursor.close()
 

@@ -76,7 +76,6 @@ class PollWaiter:
 
     def close(self) -> None:
         """Nothing to release: a poller holds no connection."""
-        pass
 
 
 class ListenWaiter:

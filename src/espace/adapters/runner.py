@@ -547,7 +547,7 @@ class ProjectionRunner:
         except Exception as exc:
             if _is_unavailable(exc):
                 raise
-            log.error(
+            log.error(  # noqa: TRY400 - described, no traceback: it may quote content
                 "projection.raw_view_failed", view=view.name, error=describe_error(exc)
             )
             return None
@@ -564,10 +564,11 @@ class ProjectionRunner:
         try:
             with conn.begin_nested():
                 view.apply_page(conn, [e for _, e in batch])
-            return []
         except Exception as exc:
             if _is_unavailable(exc):
                 raise
+        else:
+            return []
         failed: list[tuple[Notification, Exception]] = []
         for notification, event in batch:
             try:

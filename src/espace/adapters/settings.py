@@ -110,7 +110,7 @@ class StoreSettings:
 
 
 def connect_timeout(timeout: float) -> int:
-    """libpq's ``connect_timeout`` (whole seconds, at least 2 as libpq asks)."""
+    """The ``connect_timeout`` libpq is given: whole seconds, at least 2 as it asks."""
     return max(2, math.ceil(timeout))
 
 

@@ -18,7 +18,6 @@ on the build engine, and the swap engine reaches both.
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,7 +120,7 @@ def _sqlite_shadow(engine: sa.Engine, tables: list[sa.Table]) -> Iterator[Shadow
     database = engine.url.database
     assert database is not None  # a file store (ADR-0003)
     path = Path(f"{database}.{SQLITE_SHADOW}")
-    with open(f"{path}.lock", "w") as lock:
+    with Path(f"{path}.lock").open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -139,9 +138,7 @@ def _sqlite_shadow(engine: sa.Engine, tables: list[sa.Table]) -> Iterator[Shadow
 
 def _remove(path: Path) -> None:
     for suffix in ("", "-journal", "-wal", "-shm"):
-        with_suffix = Path(f"{path}{suffix}")
-        if with_suffix.exists():
-            os.unlink(with_suffix)
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 @contextmanager

@@ -136,8 +136,7 @@ class ViewTrackingRecorder(TrackingRecorder):
                     self.table.c.application_name, self.table.c.notification_id
                 ).where(self.table.c.application_name.in_(list(names)))
             )
-            for name, position in rows:
-                found[name] = position
+            found.update({name: position for name, position in rows})  # noqa: C416 - a Result has keys(): dict() reads it as a mapping
         return found
 
     def positions(self, names: Collection[str]) -> dict[str, int]:

@@ -136,7 +136,7 @@ def connect(
     try:
         meta = read_meta(engine)
         if not meta:
-            raise missing
+            raise missing  # noqa: TRY301 - the engine is disposed below, whatever fails
         check_schema_version(meta, settings.redacted_url)
         secrets = load_secrets(settings, environ)
         keystore = Keystore(engine, secrets)

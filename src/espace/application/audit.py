@@ -59,7 +59,7 @@ EMERGENCY_ROUTE = "any professional, in an emergency (ACC-5)"
 SAMU_ROUTE = "the SAMU regulator (ACC-5)"
 
 
-class AuditorSchema(schemas._Base):
+class AuditorSchema(schemas.InputSchema):
     """Who audits: a name the audit log keeps with every read."""
 
     auditor = fields.String(required=True, validate=validate.Length(min=1, max=100))

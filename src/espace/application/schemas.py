@@ -79,7 +79,9 @@ def require_text(value: str, field: str) -> str:
     raise InvalidInput({field: [problem]})
 
 
-class _Base(Schema):
+class InputSchema(Schema):
+    """What every input schema is: unknown fields refused, text recordable."""
+
     @pre_load
     def _recordable_text(self, data: Any, **kwargs: Any) -> Any:
         """Every declared text field holds recordable text (no NUL, no lone
@@ -99,6 +101,7 @@ class _Base(Schema):
         return data
 
     def handle_error(self, error: ValidationError, data: Any, **kwargs: Any) -> None:
+        """Raise :class:`InvalidInput` naming each field, not marshmallow's error."""
         messages = error.messages
         if isinstance(messages, dict):
             fields_ = {str(k): _flat(v) for k, v in messages.items()}
@@ -181,7 +184,7 @@ class Day(fields.Date):
         return parsed
 
 
-class AffiliationSchema(_Base):
+class AffiliationSchema(InputSchema):
     """One row of the insurer's affiliation feed (LC-1, ID-1, ID-2, ID-4, LC-12)."""
 
     class Meta:
@@ -268,7 +271,7 @@ class AffiliationSchema(_Base):
         return data
 
 
-class ActivationSchema(_Base):
+class ActivationSchema(InputSchema):
     """LC-5: the four things the holder types to activate."""
 
     nir = Identifier(validate_nir, required=True)
@@ -279,7 +282,7 @@ class ActivationSchema(_Base):
     as_representative = fields.Boolean(load_default=False)
 
 
-class OppositionSchema(_Base):
+class OppositionSchema(InputSchema):
     """LC-3: how the opposition reached the insurer."""
 
     channel = fields.String(
@@ -287,20 +290,20 @@ class OppositionSchema(_Base):
     )
 
 
-class SuspensionSchema(_Base):
+class SuspensionSchema(InputSchema):
     """LC-7: why, and when the holder is informed (default: now)."""
 
     reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
     informed_at = Instant(load_default=None, allow_none=True)
 
 
-class DeathSchema(_Base):
+class DeathSchema(InputSchema):
     """LC-7: the date of death from the civil registry feed."""
 
     date_of_death = Day(required=True)
 
 
-class NirSchema(_Base):
+class NirSchema(InputSchema):
     """ID-1, ID-2: an INS number (NIR or NIA, key checked) and its OID."""
 
     nir = Identifier(validate_nir, required=True)
@@ -380,7 +383,7 @@ def parse_date(value: str, field: str) -> date:
     return parsed
 
 
-class ActorSchema(_Base):
+class ActorSchema(InputSchema):
     """Who acts (ACC-1..ACC-7, MSG-1): the holder and the legal representative
     are bound to the espace; a professional is known by IdNatPS (ID-3), with
     a profession where the store has no directory to say it (PRO-2); an heir
@@ -416,7 +419,7 @@ class ActorSchema(_Base):
                 )
 
 
-class ModeSchema(_Base):
+class ModeSchema(InputSchema):
     """ACC-7: the purpose of an access is care, or an emergency; nothing else."""
 
     mode = fields.String(
@@ -424,7 +427,7 @@ class ModeSchema(_Base):
     )
 
 
-class DocumentSchema(_Base):
+class DocumentSchema(InputSchema):
     """DOC-1: the metadata of a deposit, an upload or a replacement."""
 
     category = fields.String(load_default=None, validate=validate.OneOf(CATEGORIES))
@@ -439,7 +442,7 @@ class DocumentSchema(_Base):
     hidden_from_representatives = fields.Boolean(load_default=False)
 
 
-class ProfessionalRefSchema(_Base):
+class ProfessionalRefSchema(InputSchema):
     """A professional named in a consent choice (ID-3)."""
 
     idnatps = Identifier(validate_idnatps, required=True)
@@ -448,7 +451,7 @@ class ProfessionalRefSchema(_Base):
     )
 
 
-class HeirSchema(_Base):
+class HeirSchema(InputSchema):
     """LC-11: who is given read access to a deceased holder's archive."""
 
     heir_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
@@ -457,7 +460,7 @@ class HeirSchema(_Base):
     )
 
 
-class DeliverySchema(_Base):
+class DeliverySchema(InputSchema):
     """ACC-5, DOC-5: how a notification reached its recipient."""
 
     channel = fields.String(

@@ -18,7 +18,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from espace.application.schemas import Day, Identifier, Instant, _Base
+from espace.application.schemas import Day, Identifier, InputSchema, Instant
 from espace.domain.access import PROFESSIONS
 from espace.domain.catalogue import CATEGORIES
 from espace.domain.documents import FORMATS, TYPE_CODE
@@ -68,7 +68,7 @@ def _optional(length: int) -> fields.String:
     )
 
 
-class DirectoryRowSchema(_Base):
+class DirectoryRowSchema(InputSchema):
     """PRO-2, ID-3: one row (one activity) of "PS_LibreAcces_Personne_activite".
 
     Fields are named by the extract's own column names, so a bad row is
@@ -153,7 +153,7 @@ class DirectoryRowSchema(_Base):
             )
 
 
-class SearchSchema(_Base):
+class SearchSchema(InputSchema):
     """PRO-2: a search of the directory."""
 
     name = _optional(200)
@@ -168,7 +168,7 @@ class SearchSchema(_Base):
 # ----------------------------------------------------------------- messaging
 
 
-class OpeningSchema(_Base):
+class OpeningSchema(InputSchema):
     """MSG-1: the subject and first message of a conversation."""
 
     subject = fields.String(
@@ -177,20 +177,20 @@ class OpeningSchema(_Base):
     body = fields.String(required=True, validate=validate.Length(min=1, max=MAX_BODY))
 
 
-class ReplySchema(_Base):
+class ReplySchema(InputSchema):
     """MSG-1, MSG-3: a reply of the holder or a follow-up of the professional."""
 
     body = fields.String(required=True, validate=validate.Length(min=1, max=MAX_BODY))
 
 
-class FileSchema(_Base):
+class FileSchema(InputSchema):
     """MSG-4: a file attached to a message (DOC-1 formats)."""
 
     filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
     format = fields.String(required=True, validate=validate.OneOf(sorted(FORMATS)))
 
 
-class AddToRecordSchema(_Base):
+class AddToRecordSchema(InputSchema):
     """MSG-4: what the DMP needs of an attachment the holder adds (DOC-1)."""
 
     loinc_code = fields.String(
@@ -206,7 +206,7 @@ class AddToRecordSchema(_Base):
 # ----------------------------------------------------------------- agenda
 
 
-class AppointmentSchema(_Base):
+class AppointmentSchema(InputSchema):
     """AG-1: who (a professional of the directory, or a name), when, where, why."""
 
     with_professional = Identifier(validate_idnatps, load_default=None, allow_none=True)
@@ -229,7 +229,7 @@ class AppointmentSchema(_Base):
             )
 
 
-class MoveSchema(_Base):
+class MoveSchema(InputSchema):
     """AG-1: the new time (and perhaps place) of an appointment."""
 
     starts_at = Instant(required=True)
@@ -239,7 +239,7 @@ class MoveSchema(_Base):
 # ----------------------------------------------------------------- profile
 
 
-class MeasurementsSchema(_Base):
+class MeasurementsSchema(InputSchema):
     """PRO-1: height in centimetres, weight in kilograms (ranges: the domain)."""
 
     height_cm = fields.Decimal(load_default=None, allow_none=True)
@@ -251,7 +251,7 @@ class MeasurementsSchema(_Base):
             raise ValidationError("give a height, a weight or both", "height_cm")
 
 
-class AllergySchema(_Base):
+class AllergySchema(InputSchema):
     """PRO-1: an allergy: the substance, the reaction, the severity."""
 
     substance = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -261,14 +261,14 @@ class AllergySchema(_Base):
     )
 
 
-class ConditionSchema(_Base):
+class ConditionSchema(InputSchema):
     """PRO-1: a condition, and the day it was diagnosed if known."""
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     diagnosed_on = Day(load_default=None, allow_none=True)
 
 
-class TreatmentSchema(_Base):
+class TreatmentSchema(InputSchema):
     """PRO-1: a treatment, its dosage, and the day it started if known."""
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -276,7 +276,7 @@ class TreatmentSchema(_Base):
     started_on = Day(load_default=None, allow_none=True)
 
 
-class VaccinationSchema(_Base):
+class VaccinationSchema(InputSchema):
     """PRO-1: a vaccination, the day it was given, and the dose."""
 
     vaccine = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -284,7 +284,7 @@ class VaccinationSchema(_Base):
     dose = _optional(200)
 
 
-class TrustedPersonSchema(_Base):
+class TrustedPersonSchema(InputSchema):
     """PRO-1: the trusted person: a name, a relationship, a phone or an e-mail."""
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -297,7 +297,7 @@ class TrustedPersonSchema(_Base):
     email = fields.Email(load_default=None, allow_none=True)
 
 
-class EntrySchema(_Base):
+class EntrySchema(InputSchema):
     """PRO-1: one entry of a section of the profile, by its id."""
 
     section = fields.String(required=True, validate=validate.OneOf(sorted(SECTIONS)))
@@ -307,7 +307,7 @@ class EntrySchema(_Base):
 # ----------------------------------------------------------------- catalogue
 
 
-class ServiceRefSchema(_Base):
+class ServiceRefSchema(InputSchema):
     """PRO-3: a service of the catalogue, by its id (a lowercase slug)."""
 
     service_id = fields.String(
@@ -316,7 +316,7 @@ class ServiceRefSchema(_Base):
     )
 
 
-class CategorySchema(_Base):
+class CategorySchema(InputSchema):
     """PRO-3: the category the list of services is filtered by, if any."""
 
     category = fields.String(

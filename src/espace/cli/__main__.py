@@ -1,3 +1,5 @@
+"""``python -m espace.cli``: the same CLI as the ``espace`` command."""
+
 from espace.cli import main
 
 main()

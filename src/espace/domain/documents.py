@@ -344,7 +344,7 @@ class Document(Aggregate):
         loinc_code: str,
         title: str,
         care_time: datetime,
-        format: str,
+        format: str,  # noqa: A002 - the stored event's field is named so
         size: int,
         content_hash: str,
         version_id: UUID,

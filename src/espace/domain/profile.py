@@ -22,14 +22,14 @@ from espace.domain.errors import RuleViolation
 
 PROFILE_NAMESPACE = UUID("a4c2e1f0-5b3d-4e8a-9f7c-6d1b2a3c4e5f")
 
-HEIGHT_CM = (Decimal("20"), Decimal("272"))
+HEIGHT_CM = (Decimal(20), Decimal(272))
 """PRO-1: plausible heights, in centimetres, bounds included.
 
 From the smallest surviving premature newborns (about 20 cm at 22 weeks) to
 the tallest person ever measured (272 cm). Anything outside is a unit mistake
 (1.75 typed in metres, 1750 in millimetres), not a person. The bounds are
 wide on purpose: refusing a real value is worse than accepting an odd one."""
-WEIGHT_KG = (Decimal("0.3"), Decimal("650"))
+WEIGHT_KG = (Decimal("0.3"), Decimal(650))
 """PRO-1: plausible weights, in kilograms, bounds included.
 
 From extremely premature newborns (about 300 g) to the heaviest people
