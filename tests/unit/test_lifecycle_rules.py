@@ -17,11 +17,11 @@ import pytest
 
 from espace.domain import calendar
 from espace.domain.errors import RuleViolation
-from espace.domain.espace import (
+from espace.domain.espace import EspaceSante
+from espace.domain.espace_state import (
     ACTIVATION_CODE_VALIDITY_DAYS,
     NO_FAILURES,
     Archive,
-    EspaceSante,
     ProvisionalCode,
     State,
 )

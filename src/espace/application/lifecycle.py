@@ -31,7 +31,8 @@ from espace.domain.access import ActorKind
 from espace.domain.calendar import NonWorkingDay
 from espace.domain.erasure import Erasure, erasure_id
 from espace.domain.errors import EspaceError, RuleViolation
-from espace.domain.espace import Addressee, EspaceSante, State
+from espace.domain.espace import EspaceSante
+from espace.domain.espace_state import Addressee, State
 from espace.domain.identifiers import NIA_OID, NIR_OID
 
 log = structlog.get_logger("espace.lifecycle")

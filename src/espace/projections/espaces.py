@@ -20,7 +20,8 @@ import sqlalchemy as sa
 
 from espace.domain.access import ActorKind
 from espace.domain.deadlines import DeadlineKind
-from espace.domain.espace import EspaceSante, State
+from espace.domain.espace import EspaceSante
+from espace.domain.espace_state import State
 from espace.projections.base import (
     VIEWS,
     Row,
