@@ -64,7 +64,7 @@ from common import (
 from espace.adapters.settings import parse_database_url
 from espace.api import Store, init_store
 from espace.application.records import actor_from
-from espace.domain.access import Actor, ActorKind
+from espace.domain.actors import Actor, ActorKind
 from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
 from espace.domain.trace import AccessTrace, TraceFacts

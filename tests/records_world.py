@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 from espace import Store
 from espace.application.records import actor_from
-from espace.domain.access import Actor, ActorKind
+from espace.domain.actors import Actor, ActorKind
 from extracts import directory_extract
 
 PHYSICIAN = Actor(ActorKind.PROFESSIONAL, "810001045367", "physician")

@@ -29,7 +29,7 @@ from espace.application.errors import (
     InvalidInput,
     NotFound,
 )
-from espace.domain.access import Actor, ActorKind
+from espace.domain.actors import Actor, ActorKind
 from espace.domain.errors import EspaceError, InvalidIdentifier, RuleViolation
 
 __version__ = "0.1.0"

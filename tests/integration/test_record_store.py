@@ -24,7 +24,7 @@ from espace import Conflict, InvalidInput, NotFound, RuleViolation, Store
 from espace.adapters.contents import contents as contents_table
 from espace.application.records import actor_from
 from espace.application.tables import matrix_to_csv, types_to_csv
-from espace.domain.access import Actor, ActorKind
+from espace.domain.actors import Actor, ActorKind
 from espace.domain.trace import AccessTrace, TraceFacts
 from espace.projections.consents import consent_professionals, consent_settings
 from espace.projections.deadlines import deadlines as deadlines_table

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from espace import NotFound, RuleViolation, Store, init_store
 from espace.application.messaging import NewFile
 from espace.application.records import actor_from
-from espace.domain.access import Actor, ActorKind
+from espace.domain.actors import Actor, ActorKind
 from espace.projections.agenda import appointments as appointments_table
 from espace.projections.catalogue import connections as connections_table
 from espace.projections.directory import professionals as directory_table

@@ -13,7 +13,7 @@ life), then:
 - each ``read``, ``history`` and ``list_documents`` call, allowed or denied,
   leaves exactly one new row in the access journal of the espace.
 
-The oracle is written from the rule book, not from ``espace.domain.access``:
+The oracle is written from the rule book, not from ``espace.domain.decision``:
 it keeps its own plain model of the holder's choices and of each document's
 flags, updated only when the store accepted the command. Decisions it takes
 where the rule book is silent: the author of a document reads it (DOC-5 says
@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 
 from espace import RuleViolation, Store, init_store
 from espace.application.records import actor_from
-from espace.domain.access import Actor, ActorKind
+from espace.domain.actors import Actor, ActorKind
 from extracts import directory_extract
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)

@@ -27,24 +27,17 @@ from espace.application.tables import (
     types_from_csv,
     types_to_csv,
 )
-from espace.domain.access import (
-    PROFESSIONS,
-    AccessMatrix,
-    AccessMatrixLog,
-    Action,
-    Actor,
-    ActorKind,
+from espace.domain.access import AccessMatrix, AccessMatrixLog, DocumentType
+from espace.domain.actors import PROFESSIONS, Action, Actor, ActorKind, Ground, Mode
+from espace.domain.consent import ConsentState
+from espace.domain.decision import (
     Decision,
     DocumentFacts,
-    DocumentType,
     EspaceFacts,
-    Ground,
     Listing,
-    Mode,
     decide,
     listed_actor,
 )
-from espace.domain.consent import ConsentState
 from espace.domain.documents import LEGACY_TYPES, Category
 from espace.domain.errors import InvalidIdentifier, RuleViolation
 

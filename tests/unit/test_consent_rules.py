@@ -15,18 +15,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from espace.domain.access import (
-    AccessMatrix,
-    Action,
-    Actor,
-    ActorKind,
-    DocumentFacts,
-    EspaceFacts,
-    Ground,
-    Mode,
-    decide,
-)
+from espace.domain.access import AccessMatrix
+from espace.domain.actors import Action, Actor, ActorKind, Ground, Mode
 from espace.domain.consent import Consent, ConsentState, consent_id
+from espace.domain.decision import DocumentFacts, EspaceFacts, decide
 from espace.domain.errors import RuleViolation
 from espace.domain.trace import AccessTrace, Alert, TraceFacts
 

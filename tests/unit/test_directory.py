@@ -15,7 +15,8 @@ from espace import InvalidInput
 from espace.application import schemas, service_schemas
 from espace.application.delimited import BadLine
 from espace.application.directory import read_extract
-from espace.domain.access import Actor, ActorKind, Decision, Listing, listed_actor
+from espace.domain.actors import Actor, ActorKind
+from espace.domain.decision import Decision, Listing, listed_actor
 from espace.domain.directory import (
     PROFESSION_CODES,
     Professional,

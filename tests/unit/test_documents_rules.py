@@ -18,7 +18,7 @@ import pytest
 
 from espace.application import schemas
 from espace.application.errors import InvalidInput
-from espace.domain.access import facts_of_document
+from espace.domain.decision import facts_of_document
 from espace.domain.documents import (
     FORMATS,
     LEGACY_TYPES,

@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 
 from espace.adapters.transcodings import register_transcodings
-from espace.domain.access import ActorKind
+from espace.domain.actors import ActorKind
 from espace.domain.trace import AccessTrace, Alert, TraceFacts
 
 TRACE_ID = UUID(int=9)

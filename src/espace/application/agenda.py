@@ -23,7 +23,7 @@ from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock, ProfessionalDirectory
 from espace.application.queries import AgendaView, DirectoryView
 from espace.domain import calendar
-from espace.domain.access import Action, Actor, ActorKind
+from espace.domain.actors import Action, Actor, ActorKind
 from espace.domain.agenda import Appointment
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante

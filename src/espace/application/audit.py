@@ -7,7 +7,7 @@ instant: it never reads a view. The events of one espace are found through
 the audit log's index of clear key ids and checked against it
 (:class:`espace.application.ports.AuditEvidence`). The access question
 replays the consent, the document, the directory and the access matrix as
-they were, through the same :func:`espace.domain.access.decide`. Every
+they were, through the same :func:`espace.domain.decision.decide`. Every
 auditor read is itself traced, under the system key (:class:`AuditorRead`).
 """
 
@@ -32,22 +32,17 @@ from espace.application.errors import NotFound
 from espace.application.lifecycle import _project
 from espace.application.ports import AuditEvidence, Clock, LoggedEvent
 from espace.application.queries import AuditorReadsView, JournalView
-from espace.domain.access import (
-    MATRIX_ID,
-    AccessMatrix,
-    AccessMatrixLog,
-    Action,
-    Actor,
-    ActorKind,
+from espace.domain.access import MATRIX_ID, AccessMatrix, AccessMatrixLog
+from espace.domain.actors import Action, Actor, ActorKind, Mode
+from espace.domain.auditor import AuditorRead
+from espace.domain.consent import Consent, ConsentState, consent_id
+from espace.domain.decision import (
     Decision,
     EspaceFacts,
     Listing,
-    Mode,
     decide,
     facts_of_document,
 )
-from espace.domain.auditor import AuditorRead
-from espace.domain.consent import Consent, ConsentState, consent_id
 from espace.domain.directory import Professional, professional_id
 from espace.domain.documents import AuthorKind, Document
 from espace.domain.espace import EspaceSante

@@ -26,7 +26,7 @@ from espace.application.ports import Clock
 from espace.application.queries import CatalogueView
 from espace.application.tables import catalogue_from_csv
 from espace.domain import reference
-from espace.domain.access import Action, Actor
+from espace.domain.actors import Action, Actor
 from espace.domain.catalogue import (
     CATALOGUE_ID,
     Service,

@@ -3,7 +3,7 @@ the holder's consent, the one access decision, traces, saves, and the
 directory check (PRO-2).
 
 The messaging, agenda, profile and catalogue services decide who may act with
-the same pure function as the record (:func:`espace.domain.access.decide`),
+the same pure function as the record (:func:`espace.domain.decision.decide`),
 so that the lifecycle rules (LC-4 invisible until activated, LC-8 read-only
 archive, LC-11 deceased, LC-12 representation) hold everywhere alike.
 """
@@ -25,21 +25,17 @@ from espace.application.errors import Conflict, InvalidInput, NotFound, RecordEr
 from espace.application.lifecycle import LifecycleService, _project
 from espace.application.ports import Clock, ProfessionalDirectory
 from espace.domain import calendar
-from espace.domain.access import (
-    AccessMatrix,
-    Action,
-    Actor,
-    ActorKind,
+from espace.domain.access import AccessMatrix
+from espace.domain.actors import Action, Actor, ActorKind, Ground, Mode
+from espace.domain.consent import Consent, ConsentState, consent_id
+from espace.domain.decision import (
     Decision,
     EspaceFacts,
-    Ground,
     Listing,
-    Mode,
     decide,
     facts_of_document,
     listed_actor,
 )
-from espace.domain.consent import Consent, ConsentState, consent_id
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
 from espace.domain.trace import AccessTrace, TraceFacts

@@ -30,7 +30,7 @@ from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService, RowRejected
 from espace.application.ports import Clock, KnownAggregates, ViewSync, holding_saves
 from espace.application.queries import DirectoryView
-from espace.domain.access import Listing
+from espace.domain.decision import Listing
 from espace.domain.directory import (
     ACTIVITY_FIELDS,
     PROFESSION_CODES,

@@ -27,7 +27,7 @@ from espace.application.security import (
     new_salt,
 )
 from espace.domain import calendar
-from espace.domain.access import ActorKind
+from espace.domain.actors import ActorKind
 from espace.domain.calendar import NonWorkingDay
 from espace.domain.erasure import Erasure, erasure_id
 from espace.domain.errors import EspaceError, RuleViolation

@@ -29,7 +29,8 @@ from espace.application.lifecycle import LifecycleService
 from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
 from espace.application.queries import DirectoryView, MessagingView
 from espace.application.records import RecordService
-from espace.domain.access import Action, Actor, ActorKind, Decision, listed_actor
+from espace.domain.actors import Action, Actor, ActorKind
+from espace.domain.decision import Decision, listed_actor
 from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
-from espace.domain.access import Listing
+from espace.domain.decision import Listing
 
 Clock = Callable[[], datetime]
 """Returns the current aware instant. Injected: tests and simulations set it."""

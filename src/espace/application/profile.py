@@ -18,7 +18,7 @@ import structlog
 from espace.application import schemas, service_schemas
 from espace.application.common import ServiceBase
 from espace.application.errors import NotFound
-from espace.domain.access import Action, Actor
+from espace.domain.actors import Action, Actor
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
 from espace.domain.profile import MedicalProfile, describe, profile_id

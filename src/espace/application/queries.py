@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from espace.domain.access import ActorKind
+from espace.domain.actors import ActorKind
 from espace.domain.pages import Rows
 
 

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 from espace.application import schemas
 from espace.application.record_base import RecordBase
-from espace.domain.access import ActorKind
+from espace.domain.actors import ActorKind
 from espace.domain.trace import Alert
 
 

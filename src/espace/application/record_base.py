@@ -31,18 +31,10 @@ from espace.application.queries import (
 )
 from espace.application.tables import matrix_from_csv, types_from_csv
 from espace.domain import reference
-from espace.domain.access import (
-    MATRIX_ID,
-    AccessMatrix,
-    AccessMatrixLog,
-    Action,
-    Actor,
-    ActorKind,
-    Decision,
-    DocumentType,
-    Mode,
-)
+from espace.domain.access import MATRIX_ID, AccessMatrix, AccessMatrixLog, DocumentType
+from espace.domain.actors import Action, Actor, ActorKind, Mode
 from espace.domain.consent import Consent, consent_id
+from espace.domain.decision import Decision
 from espace.domain.documents import Document
 from espace.domain.espace import EspaceSante
 from espace.domain.trace import AccessTrace, Alert

@@ -13,12 +13,7 @@ from uuid import UUID, uuid4
 from espace.application import schemas
 from espace.application.errors import InvalidInput
 from espace.application.record_base import RecordBase, log
-from espace.domain.access import (
-    Action,
-    Actor,
-    ActorKind,
-    Mode,
-)
+from espace.domain.actors import Action, Actor, ActorKind, Mode
 from espace.domain.consent import Consent
 from espace.domain.errors import RuleViolation
 from espace.domain.trace import AccessTrace, TraceFacts

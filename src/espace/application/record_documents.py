@@ -14,16 +14,9 @@ from uuid import UUID, uuid4
 from espace.application import schemas
 from espace.application.errors import Conflict, InvalidInput, NotFound
 from espace.application.record_base import Outcome, RecordBase, log
-from espace.domain.access import (
-    Action,
-    Actor,
-    ActorKind,
-    Ground,
-    Mode,
-    decide,
-    facts_of_document,
-)
+from espace.domain.actors import Action, Actor, ActorKind, Ground, Mode
 from espace.domain.consent import ConsentState
+from espace.domain.decision import decide, facts_of_document
 from espace.domain.documents import AuthorKind, Document
 from espace.domain.errors import RuleViolation
 

@@ -3,7 +3,7 @@ decisions and the trace of every action (DOC-*, ACC-*, SEC-2), by family
 (``record_documents``, ``record_consent``, ``record_alerts``) on one base
 (``record_base``).
 
-Every path asks the one access decision (:func:`espace.domain.access.decide`)
+Every path asks the one access decision (:func:`espace.domain.decision.decide`)
 with facts loaded from the aggregates, and records exactly one trace in the
 same save as the change it traces: an allowed action and its trace are
 written together, a denied attempt leaves its trace and nothing else.
@@ -20,7 +20,7 @@ from espace.application.errors import InvalidInput
 from espace.application.record_alerts import AlertUseCases
 from espace.application.record_consent import ConsentUseCases
 from espace.application.record_documents import DocumentUseCases
-from espace.domain.access import Actor, ActorKind
+from espace.domain.actors import Actor, ActorKind
 
 __all__ = ["RecordService", "actor_from"]
 

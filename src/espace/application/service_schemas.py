@@ -19,7 +19,7 @@ from marshmallow import (
 )
 
 from espace.application.schemas import Day, Identifier, InputSchema, Instant
-from espace.domain.access import PROFESSIONS
+from espace.domain.actors import PROFESSIONS
 from espace.domain.catalogue import CATEGORIES
 from espace.domain.documents import FORMATS, TYPE_CODE
 from espace.domain.identifiers import validate_idnatps

@@ -11,12 +11,7 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 
-from espace.domain.access import (
-    AccessMatrix,
-    DocumentType,
-    document_types,
-    types_table,
-)
+from espace.domain.access import AccessMatrix, DocumentType, document_types, types_table
 from espace.domain.catalogue import Service, services_of
 from espace.domain.errors import RuleViolation
 from espace.domain.tables import Table

@@ -17,7 +17,7 @@ from espace.application.errors import InvalidInput
 from espace.application.records import actor_from
 from espace.cli.app import Session
 from espace.cli.options import apply, resolve
-from espace.domain.access import PROFESSIONS, Actor
+from espace.domain.actors import PROFESSIONS, Actor
 
 
 @dataclass(frozen=True)

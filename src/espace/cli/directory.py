@@ -19,7 +19,7 @@ from espace.cli.render import (
     show_rejected,
     table,
 )
-from espace.domain.access import PROFESSIONS
+from espace.domain.actors import PROFESSIONS
 
 
 @main.group("directory")

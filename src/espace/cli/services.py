@@ -23,7 +23,7 @@ from espace.cli.options import (
     show_history,
 )
 from espace.cli.render import day, emit, page, page_footer, table
-from espace.domain.access import Actor
+from espace.domain.actors import Actor
 from espace.domain.catalogue import CATEGORIES
 from espace.domain.profile import RELATIONSHIPS, SECTIONS, SEVERITIES
 

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from espace.domain.access import ActorKind
+from espace.domain.actors import ActorKind
 from espace.domain.errors import RuleViolation
 
 

@@ -187,7 +187,7 @@ class Consent(Aggregate):
 
     @property
     def state(self) -> ConsentState:
-        """The holder's choices as :func:`espace.domain.access.decide` reads them."""
+        """The holder's choices as :func:`espace.domain.decision.decide` reads them."""
         return ConsentState(
             authorised=frozenset(self.authorised),
             blocked=frozenset(self.blocked),

@@ -29,7 +29,7 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.domain import Aggregate
 
 from espace.domain import calendar
-from espace.domain.access import ActorKind
+from espace.domain.actors import ActorKind
 from espace.domain.errors import RuleViolation
 from espace.domain.espace_state import (
     ACTIVATION_CODE_VALIDITY_DAYS,

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from espace.domain.access import ActorKind
+from espace.domain.actors import ActorKind
 from espace.domain.agenda import Appointment, Status
 from espace.domain.pages import Rows
 from espace.projections.base import (

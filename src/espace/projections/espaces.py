@@ -18,7 +18,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from espace.domain.access import ActorKind
+from espace.domain.actors import ActorKind
 from espace.domain.deadlines import DeadlineKind
 from espace.domain.espace import EspaceSante
 from espace.domain.espace_state import State

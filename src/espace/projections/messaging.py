@@ -17,7 +17,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from espace.domain.access import ActorKind
+from espace.domain.actors import ActorKind
 from espace.domain.messaging import AuthorKind, Message, Side, side_of
 from espace.domain.pages import Rows
 from espace.projections.base import (

@@ -16,7 +16,7 @@ from uuid import UUID
 from stdnum import luhn
 from stdnum.fr import nir as stdnum_nir
 
-from espace.domain.access import Actor, ActorKind
+from espace.domain.actors import Actor, ActorKind
 
 BIRTHPLACES = [
     "75056",

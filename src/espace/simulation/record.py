@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from espace.domain.access import Actor
+from espace.domain.actors import Actor
 from espace.simulation.people import Person
 from espace.simulation.scenario import ACTIVE_DAYS, NothingToDo, Simulation, step
 

@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from espace.api import Store
-from espace.domain.access import Actor
+from espace.domain.actors import Actor
 from espace.domain.calendar import PARIS
 from espace.domain.errors import EspaceError
 from espace.simulation.people import Person, make_professional

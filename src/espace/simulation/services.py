@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from espace.application.messaging import NewFile
-from espace.domain.access import Actor
+from espace.domain.actors import Actor
 from espace.domain.calendar import PARIS
 from espace.domain.directory import PROFESSION_CODES
 from espace.simulation.people import BIRTH_NAMES, FIRST_NAMES, Person
