@@ -25,7 +25,7 @@ from uuid import uuid4
 
 import pytest
 
-from espace.domain.documents import MAX_SIZE
+from espace.domain.document_metadata import MAX_SIZE
 from extracts import directory_extract
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)

@@ -38,7 +38,7 @@ from espace.domain.decision import (
     decide,
     listed_actor,
 )
-from espace.domain.documents import LEGACY_TYPES, Category
+from espace.domain.document_metadata import LEGACY_TYPES, Category
 from espace.domain.errors import InvalidIdentifier, RuleViolation
 
 ESPACE = UUID("0b7c2a44-1d7e-4c1b-9e55-2d3f0a6b8c11")

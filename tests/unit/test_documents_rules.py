@@ -19,14 +19,14 @@ import pytest
 from espace.application import schemas
 from espace.application.errors import InvalidInput
 from espace.domain.decision import facts_of_document
-from espace.domain.documents import (
+from espace.domain.document_metadata import (
     FORMATS,
     LEGACY_TYPES,
     MAX_SIZE,
     Category,
-    Document,
     validate_metadata,
 )
+from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -44,7 +44,8 @@ from espace.domain.decision import (
     facts_of_document,
 )
 from espace.domain.directory import Professional, professional_id
-from espace.domain.documents import AuthorKind, Document
+from espace.domain.document_metadata import AuthorKind
+from espace.domain.documents import Document
 from espace.domain.espace import EspaceSante
 from espace.domain.trace import AccessTrace, TraceFacts
 

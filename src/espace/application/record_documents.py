@@ -17,7 +17,8 @@ from espace.application.record_base import Outcome, RecordBase, log
 from espace.domain.actors import Action, Actor, ActorKind, Ground, Mode
 from espace.domain.consent import ConsentState
 from espace.domain.decision import decide, facts_of_document
-from espace.domain.documents import AuthorKind, Document
+from espace.domain.document_metadata import AuthorKind
+from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
 
 

@@ -25,7 +25,7 @@ from marshmallow import (
 from espace.application.errors import InvalidInput
 from espace.domain import calendar
 from espace.domain.actors import PROFESSIONS, ActorKind, Mode
-from espace.domain.documents import FORMATS, TYPE_CODE, Category
+from espace.domain.document_metadata import FORMATS, TYPE_CODE, Category
 from espace.domain.errors import InvalidIdentifier
 from espace.domain.identifiers import (
     INS_OIDS,

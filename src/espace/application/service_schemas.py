@@ -21,7 +21,7 @@ from marshmallow import (
 from espace.application.schemas import Day, Identifier, InputSchema, Instant
 from espace.domain.actors import PROFESSIONS
 from espace.domain.catalogue import CATEGORIES
-from espace.domain.documents import FORMATS, TYPE_CODE
+from espace.domain.document_metadata import FORMATS, TYPE_CODE
 from espace.domain.identifiers import validate_idnatps
 from espace.domain.messaging import MAX_BODY, MAX_SUBJECT
 from espace.domain.profile import RELATIONSHIPS, SECTIONS, SEVERITIES

@@ -25,7 +25,7 @@ from espace.cli.options import (
 )
 from espace.cli.records import holder_espace
 from espace.cli.render import emit, page, page_footer, table
-from espace.domain.documents import Category
+from espace.domain.document_metadata import Category
 
 CONSENT_CHOICES = {
     "grant": "ACC-1: authorise a professional",

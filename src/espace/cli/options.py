@@ -16,7 +16,7 @@ from espace.api import Store
 from espace.application.delimited import read_text
 from espace.application.errors import InvalidInput
 from espace.cli.render import emit
-from espace.domain.documents import MAX_SIZE
+from espace.domain.document_metadata import MAX_SIZE
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -16,7 +16,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from espace.domain.actors import PROFESSIONS
-from espace.domain.documents import LEGACY_TYPES, Category, is_loinc
+from espace.domain.document_metadata import LEGACY_TYPES, Category, is_loinc
 from espace.domain.errors import RuleViolation
 from espace.domain.reference import Difference, Version, checked_change, version_of
 from espace.domain.tables import Table

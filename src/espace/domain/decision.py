@@ -17,7 +17,7 @@ from uuid import UUID
 from espace.domain.access import AccessMatrix
 from espace.domain.actors import Action, Actor, ActorKind, Ground, Mode
 from espace.domain.consent import ConsentState
-from espace.domain.documents import AuthorKind
+from espace.domain.document_metadata import AuthorKind
 from espace.domain.errors import RuleViolation
 
 

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from espace.domain.documents import FORMATS, MAX_SIZE
+from espace.domain.document_metadata import FORMATS, MAX_SIZE
 from espace.domain.errors import RuleViolation
 
 
