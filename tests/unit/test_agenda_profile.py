@@ -16,13 +16,9 @@ import pytest
 
 from espace.domain.agenda import Appointment, Status
 from espace.domain.errors import RuleViolation
-from espace.domain.profile import (
-    HEIGHT_CM,
-    WEIGHT_KG,
-    MedicalProfile,
-    describe,
-    profile_id,
-)
+from espace.domain.profile import MedicalProfile, profile_id
+from espace.domain.profile_entries import HEIGHT_CM, WEIGHT_KG
+from espace.domain.profile_history import describe
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 ESPACE = UUID("11111111-2222-4333-8444-555555555555")

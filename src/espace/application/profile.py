@@ -21,7 +21,8 @@ from espace.application.errors import NotFound
 from espace.domain.actors import Action, Actor
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
-from espace.domain.profile import MedicalProfile, describe, profile_id
+from espace.domain.profile import MedicalProfile, profile_id
+from espace.domain.profile_history import describe
 
 log = structlog.get_logger("espace.profile")
 

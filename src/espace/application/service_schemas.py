@@ -24,7 +24,7 @@ from espace.domain.catalogue import CATEGORIES
 from espace.domain.document_metadata import FORMATS, TYPE_CODE
 from espace.domain.identifiers import validate_idnatps
 from espace.domain.messaging import MAX_BODY, MAX_SUBJECT
-from espace.domain.profile import RELATIONSHIPS, SECTIONS, SEVERITIES
+from espace.domain.profile_entries import RELATIONSHIPS, SECTIONS, SEVERITIES
 
 # ----------------------------------------------------------------- directory
 

@@ -25,7 +25,7 @@ from espace.cli.options import (
 from espace.cli.render import day, emit, page, page_footer, table
 from espace.domain.actors import Actor
 from espace.domain.catalogue import CATEGORIES
-from espace.domain.profile import RELATIONSHIPS, SECTIONS, SEVERITIES
+from espace.domain.profile_entries import RELATIONSHIPS, SECTIONS, SEVERITIES
 
 # --------------------------------------------------------------------- agenda
 

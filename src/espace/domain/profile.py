@@ -5,6 +5,11 @@ person. Each change is its own event, so the history of the profile is the
 aggregate's event stream, replayed (ADR-0013). Every event carries
 ``espace_id``: the whole profile is health data, sealed under the espace's key
 and erased with it; no view holds any of it (SEC-1, SEC-4).
+
+What each entry may hold, and the checks on it, are in
+:mod:`espace.domain.profile_entries`; the lines of its history
+(:func:`espace.domain.profile_history.describe`) in
+:mod:`espace.domain.profile_history`.
 """
 
 from __future__ import annotations
@@ -17,42 +22,27 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from espace.domain import calendar
 from espace.domain.errors import RuleViolation
+from espace.domain.profile_entries import (
+    HEIGHT_CM,
+    MAX_ENTRIES,
+    RELATIONSHIPS,
+    SECTIONS,
+    SEVERITIES,
+    WEIGHT_KG,
+    in_range,
+    not_future,
+    optional,
+    required,
+)
+from espace.domain.profile_history import plain
 
 PROFILE_NAMESPACE = UUID("a4c2e1f0-5b3d-4e8a-9f7c-6d1b2a3c4e5f")
-
-HEIGHT_CM = (Decimal(20), Decimal(272))
-"""PRO-1: plausible heights, in centimetres, bounds included.
-
-From the smallest surviving premature newborns (about 20 cm at 22 weeks) to
-the tallest person ever measured (272 cm). Anything outside is a unit mistake
-(1.75 typed in metres, 1750 in millimetres), not a person. The bounds are
-wide on purpose: refusing a real value is worse than accepting an odd one."""
-WEIGHT_KG = (Decimal("0.3"), Decimal(650))
-"""PRO-1: plausible weights, in kilograms, bounds included.
-
-From extremely premature newborns (about 300 g) to the heaviest people
-recorded (above 600 kg). It catches grams typed as kilograms (72000) and
-tonnes, never a real person."""
-SEVERITIES = ("mild", "moderate", "severe", "unknown")
-RELATIONSHIPS = ("spouse", "partner", "parent", "child", "sibling", "friend", "other")
-MAX_ENTRIES = 200
-"""Per section: far above any real profile, a bound against runaway input."""
-MAX_TEXT = 200
 
 
 def profile_id(espace_id: UUID) -> UUID:
     """One profile per espace: its id is derived, no look-up needed."""
     return uuid.uuid5(PROFILE_NAMESPACE, str(espace_id))
-
-
-SECTIONS = {
-    "allergies": "allergy",
-    "conditions": "condition",
-    "treatments": "treatment",
-    "vaccinations": "vaccination",
-}
 
 
 class MedicalProfile(Aggregate):
@@ -249,8 +239,8 @@ class MedicalProfile(Aggregate):
         self._guard(at)
         if height_cm is None and weight_kg is None:
             raise RuleViolation("PRO-1", "give a height, a weight or both")
-        _in_range("height_cm", height_cm, HEIGHT_CM, "cm")
-        _in_range("weight_kg", weight_kg, WEIGHT_KG, "kg")
+        in_range("height_cm", height_cm, HEIGHT_CM, "cm")
+        in_range("weight_kg", weight_kg, WEIGHT_KG, "kg")
         if (height_cm is None or height_cm == self.height_cm) and (
             weight_kg is None or weight_kg == self.weight_kg
         ):
@@ -272,7 +262,7 @@ class MedicalProfile(Aggregate):
         """PRO-1: an allergy, by substance (once each, whatever the case), with a
         severity among :data:`SEVERITIES`."""
         self._guard(at)
-        substance = _required(substance, "substance")
+        substance = required(substance, "substance")
         if severity not in SEVERITIES:
             raise RuleViolation("PRO-1", f"severity is one of {', '.join(SEVERITIES)}")
         if any(
@@ -287,7 +277,7 @@ class MedicalProfile(Aggregate):
             by,
             entry_id=entry_id,
             substance=substance,
-            reaction=_optional(reaction),
+            reaction=optional(reaction),
             severity=severity,
         )
 
@@ -302,8 +292,8 @@ class MedicalProfile(Aggregate):
     ) -> None:
         """PRO-1: a condition; its diagnosis date, if given, is not in the future."""
         self._guard(at)
-        name = _required(name, "name")
-        _not_future(diagnosed_on, at)
+        name = required(name, "name")
+        not_future(diagnosed_on, at)
         self._new_entry(self.conditions, entry_id)
         self._trigger(
             self.ConditionRecorded,
@@ -326,8 +316,8 @@ class MedicalProfile(Aggregate):
     ) -> None:
         """PRO-1: a treatment; its start date, if given, is not in the future."""
         self._guard(at)
-        name = _required(name, "name")
-        _not_future(started_on, at)
+        name = required(name, "name")
+        not_future(started_on, at)
         self._new_entry(self.treatments, entry_id)
         self._trigger(
             self.TreatmentRecorded,
@@ -335,7 +325,7 @@ class MedicalProfile(Aggregate):
             by,
             entry_id=entry_id,
             name=name,
-            dosage=_optional(dosage),
+            dosage=optional(dosage),
             started_on=started_on,
         )
 
@@ -351,8 +341,8 @@ class MedicalProfile(Aggregate):
     ) -> None:
         """PRO-1: a vaccination, on a day that is not in the future."""
         self._guard(at)
-        vaccine = _required(vaccine, "vaccine")
-        _not_future(given_on, at)
+        vaccine = required(vaccine, "vaccine")
+        not_future(given_on, at)
         self._new_entry(self.vaccinations, entry_id)
         self._trigger(
             self.VaccinationRecorded,
@@ -361,7 +351,7 @@ class MedicalProfile(Aggregate):
             entry_id=entry_id,
             vaccine=vaccine,
             given_on=given_on,
-            dose=_optional(dose),
+            dose=optional(dose),
         )
 
     def remove(self, *, at: datetime, by: str, section: str, entry_id: UUID) -> None:
@@ -392,7 +382,7 @@ class MedicalProfile(Aggregate):
     ) -> None:
         """PRO-1: the trusted person; a new one replaces the previous one."""
         self._guard(at)
-        name = _required(name, "name")
+        name = required(name, "name")
         if relationship not in RELATIONSHIPS:
             raise RuleViolation(
                 "PRO-1", f"relationship is one of {', '.join(RELATIONSHIPS)}"
@@ -404,8 +394,8 @@ class MedicalProfile(Aggregate):
         person = {
             "name": name,
             "relationship": relationship,
-            "phone": _optional(phone),
-            "email": _optional(email),
+            "phone": optional(phone),
+            "email": optional(email),
         }
         if self.trusted_person == person:
             raise RuleViolation("PRO-1", "this trusted person is already designated")
@@ -425,7 +415,7 @@ class MedicalProfile(Aggregate):
 
         def listed(entries: dict[UUID, dict[str, Any]]) -> list[dict[str, Any]]:
             return [
-                {"entry_id": str(k), **{f: _plain(v) for f, v in e.items()}}
+                {"entry_id": str(k), **{f: plain(v) for f, v in e.items()}}
                 for k, e in entries.items()
             ]
 
@@ -466,89 +456,8 @@ class MedicalProfile(Aggregate):
             )
 
 
-def describe(event: Any) -> dict[str, Any]:
-    """PRO-1: one line of the profile's history, from one of its events."""
-    change = _CHANGES.get(type(event).__name__, type(event).__name__)
-    skip = {
-        "originator_id",
-        "originator_version",
-        "originator_topic",
-        "timestamp",
-        "espace_id",
-        "by",
-    }
-    details = {
-        k: _plain(v) for k, v in vars(event).items() if k not in skip and v is not None
-    }
-    return {
-        "version": event.originator_version,
-        "at": event.timestamp,
-        "by": event.by,
-        "change": change,
-        "details": details,
-    }
-
-
-_CHANGES = {
-    "Started": "profile_started",
-    "MeasurementsRecorded": "measurements_recorded",
-    "AllergyRecorded": "allergy_recorded",
-    "AllergyRemoved": "allergy_removed",
-    "ConditionRecorded": "condition_recorded",
-    "ConditionRemoved": "condition_removed",
-    "TreatmentRecorded": "treatment_recorded",
-    "TreatmentStopped": "treatment_stopped",
-    "VaccinationRecorded": "vaccination_recorded",
-    "VaccinationRemoved": "vaccination_removed",
-    "TrustedPersonDesignated": "trusted_person_designated",
-    "TrustedPersonRevoked": "trusted_person_revoked",
-}
-
-
-def _plain(value: Any) -> Any:
-    """Plain data for callers: dates as ISO text, ids as text, numbers as floats."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 def _number(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
-
-
-def _in_range(
-    field: str, value: Decimal | None, bounds: tuple[Decimal, Decimal], unit: str
-) -> None:
-    if value is None:
-        return
-    low, high = bounds
-    if not low <= value <= high:
-        raise RuleViolation(
-            "PRO-1", f"{field} {value} is not plausible: {low} to {high} {unit}"
-        )
-
-
-def _required(value: str, field: str) -> str:
-    text = (value or "").strip()
-    if not text or len(text) > MAX_TEXT:
-        raise RuleViolation("PRO-1", f"{field}: 1 to {MAX_TEXT} characters")
-    return text
-
-
-def _optional(value: str | None) -> str | None:
-    text = (value or "").strip()
-    if len(text) > MAX_TEXT:
-        raise RuleViolation("PRO-1", f"at most {MAX_TEXT} characters")
-    return text or None
-
-
-def _not_future(day: date | None, at: datetime) -> None:
-    if day is not None and day > calendar.paris_date(at):
-        raise RuleViolation("PRO-1", f"{day.isoformat()} is in the future")
 
 
 def _aware(at: datetime) -> None:
