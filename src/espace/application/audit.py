@@ -29,7 +29,7 @@ from marshmallow import fields, validate
 
 from espace.application import schemas
 from espace.application.errors import NotFound
-from espace.application.lifecycle import _project
+from espace.application.lifecycle_base import _project
 from espace.application.ports import AuditEvidence, Clock, LoggedEvent
 from espace.application.queries import AuditorReadsView, JournalView
 from espace.domain.access import (
