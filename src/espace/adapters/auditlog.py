@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, Notification
 
 from espace.adapters.auditexport import FORMAT, ExportEntry, manifest_text
+from espace.adapters.auditreport import VerifyReport
 from espace.adapters.audittree import (
     AuditTree,
     HeaderReader,
@@ -23,7 +24,7 @@ from espace.adapters.audittree import (
     StoredCheckpoint,
     espace_leaves,
 )
-from espace.adapters.auditverify import LogVerifier, VerifyReport
+from espace.adapters.auditverify import LogVerifier
 from espace.adapters.files import private_file
 from espace.adapters.notes import (
     Checkpoint,
