@@ -41,10 +41,10 @@ from common import (
     settle,
 )
 from espace import Store, init_store
+from espace.adapters.auditevents import events_table
 from espace.adapters.audittree import (
     AUDIT_METADATA,
     AuditTree,
-    events_table,
     leaves,
     nodes,
 )

@@ -15,15 +15,11 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
 
+from espace.adapters.auditevents import LeafRow, espace_leaves
 from espace.adapters.auditexport import FORMAT, ExportEntry, manifest_text
-from espace.adapters.audittree import (
-    AuditTree,
-    HeaderReader,
-    LeafRow,
-    StoredCheckpoint,
-    espace_leaves,
-)
-from espace.adapters.auditverify import LogVerifier, VerifyReport
+from espace.adapters.auditreport import VerifyReport
+from espace.adapters.audittree import AuditTree, HeaderReader, StoredCheckpoint
+from espace.adapters.auditverify import LogVerifier
 from espace.adapters.files import private_file
 from espace.adapters.notes import (
     Checkpoint,

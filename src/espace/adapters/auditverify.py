@@ -9,20 +9,22 @@ deleted, a row inserted, the clear fields of a row changed, the tree's own
 tables changed, a checkpoint whose root or signature does not hold. Rows
 after the last checkpoint are not yet signed: they are opened with their
 key, so that a forged row appended at the end is caught too.
+
+The report types are in :mod:`espace.adapters.auditreport`; the rows and
+the look-ahead it walks with, in :mod:`espace.adapters.auditrows`.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
 from itertools import chain
-from typing import Any, Generic, NamedTuple, TypeVar
-from uuid import UUID
+from typing import Any
 
 from eventsourcing.persistence import Notification
 
+from espace.adapters.auditreport import CheckpointCheck, Problem, VerifyReport
+from espace.adapters.auditrows import _common_prefix, _identity, _Peek, _Row, _Stored
 from espace.adapters.audittree import (
     AuditTree,
     HeaderReader,
@@ -47,69 +49,6 @@ PAGE = 1000
 NODE_BATCH = 16 * PAGE
 """Nodes made from the log that are compared with the stored ones at once:
 one range query per level for all of them."""
-MAX_PROBLEMS = 100
-T = TypeVar("T")
-
-
-@dataclass
-class Problem:
-    """One difference between the log, its tree and its checkpoints."""
-
-    kind: str
-    position: int | None
-    notification_id: int | None
-    detail: str
-
-
-@dataclass
-class CheckpointCheck:
-    """What ``audit verify`` found of one signed checkpoint: its size, when it was
-    signed, whether its signature holds and whether its root is the log's."""
-
-    size: int
-    signed_at: str
-    signature: str
-    """``valid``, ``invalid``, or ``unchecked`` (no trusted key given)."""
-    root: str
-    """``matches`` the log, ``differs``, or ``beyond`` the log's end."""
-
-
-@dataclass
-class VerifyReport:
-    """The outcome of ``audit verify``: intact, or where it is not and how."""
-
-    rows: int = 0
-    tree_size: int = 0
-    unsigned_rows: int = 0
-    checkpoints: list[CheckpointCheck] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    problems_total: int = 0
-
-    @property
-    def intact(self) -> bool:
-        """True when no problem was found, counting those past ``MAX_PROBLEMS`` that
-        the report does not list."""
-        return self.problems_total == 0
-
-    @property
-    def first(self) -> Problem | None:
-        """The listed problem earliest in the log (``verify`` sorts them by
-        position): the first place the log differs from its tree or checkpoints."""
-        return self.problems[0] if self.problems else None
-
-    def add(self, problem: Problem) -> None:
-        """Count a problem, and keep it in the list while it has fewer than
-        ``MAX_PROBLEMS``: a badly damaged log must not fill the report."""
-        self.problems_total += 1
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(problem)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The report as the CLI prints it in JSON, with ``intact`` and ``first``."""
-        data = asdict(self)
-        data["intact"] = self.intact
-        data["first"] = asdict(self.first) if self.first else None
-        return data
 
 
 class LogVerifier:
@@ -494,68 +433,4 @@ class LogVerifier:
             )
         return CheckpointCheck(
             checkpoint.size, checkpoint.signed_at.isoformat(), signature, status
-        )
-
-
-def _identity(leaf: Leaf) -> tuple[UUID, int]:
-    return leaf.originator_id, leaf.originator_version
-
-
-class _Peek(Generic[T]):
-    """An iterator with look-ahead."""
-
-    def __init__(self, items: Iterator[T]) -> None:
-        self._items = items
-        self._ahead: deque[T] = deque()
-
-    def peek(self, n: int = 0) -> T | None:
-        ahead = self._ahead
-        while len(ahead) <= n:
-            item = next(self._items, None)
-            if item is None:
-                return None
-            ahead.append(item)
-        return ahead[n]
-
-    def next(self) -> T:
-        if not self._ahead:
-            self.peek()
-        return self._ahead.popleft()
-
-
-_Stored = tuple[int, bytes, int, str, bytes]
-"""A stored event as ``verify`` reads it: notification id, originator id
-(16 bytes), version, topic, sealed state."""
-
-
-def _common_prefix(mine: list[bytes], theirs: list[bytes]) -> int:
-    """How many items the two lists share from the start."""
-    if mine == theirs:
-        return len(mine)
-    return next(
-        (i for i, (a, b) in enumerate(zip(mine, theirs, strict=False)) if a != b),
-        min(len(mine), len(theirs)),
-    )
-
-
-class _Row(NamedTuple):
-    """A stored event as ``verify`` reads it."""
-
-    id: int
-    oid: bytes
-    version: int
-    topic: str
-    state: bytes
-    leaf: bytes
-
-    def identity(self) -> tuple[UUID, int]:
-        return UUID(bytes=self.oid), self.version
-
-    def notification(self) -> Notification:
-        return Notification(
-            id=self.id,
-            originator_id=UUID(bytes=self.oid),
-            originator_version=self.version,
-            topic=self.topic,
-            state=self.state,
         )

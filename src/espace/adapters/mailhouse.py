@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from espace.adapters.files import private_file
 from espace.application.errors import InvalidInput
-from espace.application.lifecycle import MAIL_RECORD_FIELDS, CodeIssued
+from espace.application.lifecycle_results import MAIL_RECORD_FIELDS, CodeIssued
 
 MAIL_HOUSE_FORMATS = ("jsonl", "csv")
 

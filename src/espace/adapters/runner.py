@@ -59,7 +59,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from espace.adapters.audittree import events_table
+from espace.adapters.auditevents import events_table
 from espace.adapters.listen import PgListen, waiter_for
 from espace.adapters.shadow import Shadow, shadow_of, sqlite_immediate_engine
 from espace.adapters.tracking import (

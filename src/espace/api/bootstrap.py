@@ -17,12 +17,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from espace.adapters.auditevents import StoredAggregates
 from espace.adapters.auditlog import AuditLog, load_signer
-from espace.adapters.audittree import (
-    AuditTree,
-    AuditTreeProjection,
-    StoredAggregates,
-)
+from espace.adapters.audittree import AuditTree, AuditTreeProjection
 from espace.adapters.contents import SealedContentStore
 from espace.adapters.crypto import Keystore, load_secrets, sealed_key
 from espace.adapters.eventstore import EventStore

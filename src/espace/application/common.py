@@ -22,7 +22,8 @@ from eventsourcing.persistence import RecordConflictError
 
 from espace.application import schemas
 from espace.application.errors import Conflict, InvalidInput, NotFound, RecordErased
-from espace.application.lifecycle import LifecycleService, _project
+from espace.application.lifecycle import LifecycleService
+from espace.application.lifecycle_base import _project
 from espace.application.ports import Clock, ProfessionalDirectory
 from espace.domain import calendar
 from espace.domain.access import AccessMatrix

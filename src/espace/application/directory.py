@@ -27,7 +27,8 @@ from espace.application import delimited, schemas, service_schemas
 from espace.application.common import ServiceBase
 from espace.application.delimited import BadLine
 from espace.application.errors import InvalidInput, NotFound
-from espace.application.lifecycle import LifecycleService, RowRejected
+from espace.application.lifecycle import LifecycleService
+from espace.application.lifecycle_results import RowRejected
 from espace.application.ports import Clock, KnownAggregates, ViewSync, holding_saves
 from espace.application.queries import DirectoryView
 from espace.domain.decision import Listing

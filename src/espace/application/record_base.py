@@ -21,7 +21,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from espace.application import schemas
 from espace.application.common import _LOAD, Gate, ServiceBase
 from espace.application.errors import InvalidInput, NotFound
-from espace.application.lifecycle import LifecycleService, _project
+from espace.application.lifecycle import LifecycleService
+from espace.application.lifecycle_base import _project
 from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
 from espace.application.queries import (
     ConsentView,

@@ -13,7 +13,7 @@ import click
 
 from espace.api import MAIL_HOUSE_FORMATS, Store, mail_house_file
 from espace.application.errors import InvalidInput
-from espace.application.lifecycle import read_feed
+from espace.application.lifecycle_feed import read_feed
 from espace.cli.app import Session, main
 from espace.cli.options import F, apply, espace_ref, file_name, resolve
 from espace.cli.render import emit, progress_bar, render, show_rejected

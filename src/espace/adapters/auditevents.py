@@ -1,0 +1,124 @@
+"""The library's stored events table as the audit log reads it (ADR-0021):
+its columns by name (:func:`events_table`), which aggregates it holds
+(:class:`StoredAggregates`), and one espace's leaves of the tree, each
+joined with the stored event it was made from (:func:`espace_leaves`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import NamedTuple
+from uuid import UUID
+
+import sqlalchemy as sa
+from eventsourcing.persistence import Notification
+
+from espace.adapters.audittree import _IN_CHUNK, leaves
+
+
+class LeafRow(NamedTuple):
+    """A leaf of the tree and the stored event it was made from (None if the
+    log no longer has that row)."""
+
+    leaf_index: int
+    leaf: bytes
+    leaf_hash: bytes
+    notification_id: int
+    row: Notification | None
+
+
+class StoredAggregates:
+    """Which aggregates the library's events table holds, by id: one query
+    per chunk of ids, on its primary key (:class:`KnownAggregates`)."""
+
+    def __init__(self, engine: sa.Engine, table_name: str) -> None:
+        self.engine = engine
+        self.table, _ = events_table(engine, table_name)
+
+    def existing(self, aggregate_ids: Collection[UUID]) -> set[UUID]:
+        """Those of these ids that have a stored event (their version 1): a bulk
+        import tells a new aggregate from a known one without loading it."""
+        sqlite = self.engine.dialect.name == "sqlite"  # ids are hex text there
+        ids = [i.hex if sqlite else i for i in aggregate_ids]
+        column = self.table.c.originator_id
+        found: set[UUID] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                query = sa.select(column).where(
+                    self.table.c.originator_version == 1,
+                    column.in_(ids[start : start + _IN_CHUNK]),
+                )
+                found.update(
+                    i if isinstance(i, UUID) else UUID(str(i))
+                    for (i,) in conn.execute(query)
+                )
+        return found
+
+
+def events_table(engine: sa.Engine, table_name: str) -> tuple[sa.TableClause, str]:
+    """The library's stored events table, and its notification id column."""
+    position = "rowid" if engine.dialect.name == "sqlite" else "notification_id"
+    return (
+        sa.table(
+            table_name,
+            sa.column(position),
+            sa.column("originator_id"),
+            sa.column("originator_version"),
+            sa.column("topic"),
+            sa.column("state"),
+        ),
+        position,
+    )
+
+
+def espace_leaves(
+    engine: sa.Engine,
+    table_name: str,
+    espace_id: UUID,
+    record_id: UUID,
+    *,
+    below: int | None = None,
+) -> list[LeafRow]:
+    """One espace's leaves (those sealed under its key, and the record of its
+    erasure, ``record_id``), below a size, in log order, each with its stored
+    event: through the tree's indexes and the log's key. Two queries, each
+    in its index's order, merged here: one with an OR would sort every row,
+    states included."""
+    events, position = events_table(engine, table_name)
+    columns = (
+        leaves.c.leaf_index,
+        leaves.c.leaf,
+        leaves.c.leaf_hash,
+        leaves.c.notification_id,
+        events.c.originator_id,
+        events.c.originator_version,
+        events.c.topic,
+        events.c.state,
+    )
+    joined = leaves.outerjoin(events, events.c[position] == leaves.c.notification_id)
+    found: list[LeafRow] = []
+    with engine.connect() as conn:
+        for where in (
+            leaves.c.espace_id == espace_id,
+            leaves.c.originator_id == record_id,
+        ):
+            query = sa.select(*columns).select_from(joined).where(where)
+            if below is not None:
+                query = query.where(leaves.c.leaf_index < below)
+            for index, leaf, hashed, nid, oid, version, topic, state in conn.execute(
+                query.order_by(leaves.c.leaf_index)
+            ):
+                row = (
+                    None
+                    if state is None
+                    else Notification(
+                        id=nid,
+                        originator_id=oid if isinstance(oid, UUID) else UUID(oid),
+                        originator_version=version,
+                        topic=topic,
+                        state=bytes(state),
+                    )
+                )
+                found.append(LeafRow(index, bytes(leaf), bytes(hashed), nid, row))
+    found.sort(key=lambda leaf: leaf.leaf_index)
+    return found

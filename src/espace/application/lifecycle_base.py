@@ -1,0 +1,135 @@
+"""The base of the lifecycle's use cases: the ports, the look-ups of an espace
+by id or INS number, and the plumbing every family shares (the command's
+time, one save per command, batches), with the fast event replay the other
+services load their aggregates with (:func:`_project`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import RecordConflictError
+
+from espace.application import schemas
+from espace.application.errors import Conflict, NotFound, RecordErased
+from espace.application.lifecycle_results import EspaceSummary
+from espace.application.ports import Clock, ContentStore, KeyVault
+from espace.application.security import Hashing
+from espace.domain.calendar import NonWorkingDay
+from espace.domain.espace import EspaceSante
+from espace.domain.identifiers import NIR_OID
+
+log = structlog.get_logger("espace.lifecycle")
+
+
+class LifecycleBase:
+    """What every family of lifecycle use cases stands on."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        keys: KeyVault,
+        hashing: Hashing,
+        clock: Clock,
+        *,
+        non_working_day: NonWorkingDay | None = None,
+        contents: ContentStore | None = None,
+    ) -> None:
+        self.app = app
+        self.contents = contents
+        self.keys = keys
+        self.hashing = hashing
+        self.clock = clock
+        self.non_working_day = non_working_day
+
+    # ------------------------------------------------------------ look-ups
+
+    def espace_id_for(self, nir: str, oid: str = NIR_OID) -> UUID:
+        """The espace id of an INS number (NIR, or NIA with its OID): a keyed
+        hash, no read model needed (ID-2)."""
+        data = schemas.load(schemas.NirSchema, {"nir": nir, "oid": oid})
+        return self.hashing.espace_id(data["nir"], data["oid"])
+
+    def modified_on(self, espace_id: UUID) -> datetime:
+        """When the espace last changed (a deadline's effect is recorded no
+        earlier)."""
+        modified: datetime = self.get(espace_id).modified_on
+        return modified
+
+    def get(self, espace_id: UUID) -> EspaceSante:
+        """Load an espace; NotFound if it never existed or was erased."""
+        try:
+            espace: EspaceSante = self.app.repository.get(
+                espace_id, projector_func=_project
+            )
+        except AggregateNotFoundError:
+            raise NotFound(f"no espace {espace_id}") from None
+        except RecordErased:
+            raise NotFound(f"espace {espace_id} was erased (LC-9, SEC-4)") from None
+        return espace
+
+    def _find_ins(self, number: str, oids: Sequence[str]) -> EspaceSante:
+        """The espace of an INS number typed by its holder, who need not know
+        whether it is a NIR or a NIA (ID-2)."""
+        for oid in oids[:-1]:
+            try:
+                return self.get(self.hashing.espace_id(number, oid))
+            except NotFound:
+                continue
+        return self.get(self.hashing.espace_id(number, oids[-1]))
+
+    def summary(self, espace_id: UUID) -> EspaceSummary:
+        """The espace's state and deadlines, from its events (not a view)."""
+        return EspaceSummary.of(self.get(espace_id))
+
+    # ------------------------------------------------------------ plumbing
+
+    def _simple(
+        self,
+        espace_id: UUID,
+        what: str,
+        decide: Callable[[EspaceSante, datetime], None],
+        at: datetime | None,
+    ) -> EspaceSummary:
+        espace = self.get(espace_id)
+        decide(espace, self._now(at))
+        self._save(espace, what)
+        return EspaceSummary.of(espace)
+
+    def _now(self, at: datetime | None) -> datetime:
+        """The time of the command; call it after the load (see
+        :func:`schemas.command_time`)."""
+        return schemas.command_time(at, self.clock)
+
+    def _save(self, espace: EspaceSante, what: str) -> None:
+        try:
+            self.app.save(espace)
+        except RecordConflictError:
+            raise Conflict(
+                f"espace {espace.id} was changed by someone else; try again"
+            ) from None
+        log.info(what, espace_id=str(espace.id), state=str(espace.state))
+
+
+def _project(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Replay events: the library's default checks a runtime protocol per
+    event, which costs half the load time (architecture.md)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
