@@ -353,8 +353,3 @@ def facts_of_document(doc: Any) -> DocumentFacts:
         deleted=deleted,
         type_code=str(get("loinc_code")),
     )
-
-
-def uuid_or_none(value: str | None) -> UUID | None:
-    """The UUID that ``value`` spells, or None for None or an empty string."""
-    return UUID(value) if value else None
