@@ -365,7 +365,7 @@ class MessagingService(ConversationViews):
         self, actor: Actor, conversation: Message, espace: EspaceSante
     ) -> None:
         if not conversation.is_party(actor.kind, actor.id):
-            raise RuleViolation("MSG-1", "not a actor to this conversation")
+            raise RuleViolation("MSG-1", "not a party to this conversation")
         if side_of(actor.kind) is Side.HOLDER:
             self._holder_may(actor, Action.READ, espace)
         else:

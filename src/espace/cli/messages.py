@@ -289,7 +289,7 @@ def message_attachment_cmd(
     attachment_id: UUID,
     output: Path,
 ) -> None:
-    """MSG-4: save an attached file (a actor to the conversation only)."""
+    """MSG-4: save an attached file (a party to the conversation only)."""
     store = session.store()
     who = actor.on(given_espace(store, nir, espace_id))
     result = store.messaging.attachment(who, conversation_id, attachment_id)
