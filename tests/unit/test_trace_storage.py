@@ -5,9 +5,11 @@ were written out on it, byte for byte."""
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, asdict
 from datetime import UTC, datetime
 from uuid import UUID
 
+import pytest
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 
 from espace.adapters.transcodings import register_transcodings
@@ -88,3 +90,20 @@ def test_an_actor_kind_given_as_its_enum_is_stored_as_its_plain_string() -> None
     assert '"recipient_kind":"holder"' in stored.state.decode("utf-8")
     reread = codec.to_domain_event(stored)
     assert type(vars(reread)["recipient_kind"]) is str
+
+
+def test_facts_read_from_a_stored_trace_are_the_declared_facts_frozen() -> None:
+    """ACC-6: the facts a loaded trace builds at once (``TraceFacts.of_event``)
+    are the dataclass's: equal, hashable, and still frozen."""
+    stored = StoredEvent(
+        originator_id=TRACE_ID,
+        originator_version=1,
+        topic=TOPIC,
+        state=STORED_STATE.encode("utf-8"),
+    )
+    facts = mapper().to_domain_event(stored).mutate(None).facts
+    assert type(facts) is TraceFacts
+    assert hash(facts) == hash(FACTS)
+    assert asdict(facts) == asdict(FACTS)
+    with pytest.raises(FrozenInstanceError):
+        facts.allowed = False  # type: ignore[misc]

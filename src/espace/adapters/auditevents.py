@@ -13,7 +13,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from eventsourcing.persistence import Notification
 
-from espace.adapters.audittree import _IN_CHUNK, leaves
+from espace.adapters.audittree import _IN_CHUNK, driver_cursor, leaves
 
 
 class LeafRow(NamedTuple):
@@ -83,31 +83,26 @@ def espace_leaves(
     erasure, ``record_id``), below a size, in log order, each with its stored
     event: through the tree's indexes and the log's key. Two queries, each
     in its index's order, merged here: one with an OR would sort every row,
-    states included."""
-    events, position = events_table(engine, table_name)
-    columns = (
-        leaves.c.leaf_index,
-        leaves.c.leaf,
-        leaves.c.leaf_hash,
-        leaves.c.notification_id,
-        events.c.originator_id,
-        events.c.originator_version,
-        events.c.topic,
-        events.c.state,
-    )
-    joined = leaves.outerjoin(events, events.c[position] == leaves.c.notification_id)
+    states included. Read as the driver's tuples: an espace's history is
+    every one of its events, and SQLAlchemy's rows cost three times the
+    query (benchmarks/bench_audit.py)."""
+    sqlite = engine.dialect.name == "sqlite"
+    position = "rowid" if sqlite else "notification_id"
+    mark = "?" if sqlite else "%s"
+    limit = f" AND l.leaf_index < {mark}" if below is not None else ""
     found: list[LeafRow] = []
-    with engine.connect() as conn:
-        for where in (
-            leaves.c.espace_id == espace_id,
-            leaves.c.originator_id == record_id,
-        ):
-            query = sa.select(*columns).select_from(joined).where(where)
-            if below is not None:
-                query = query.where(leaves.c.leaf_index < below)
-            for index, leaf, hashed, nid, oid, version, topic, state in conn.execute(
-                query.order_by(leaves.c.leaf_index)
-            ):
+    with engine.connect() as conn, driver_cursor(conn) as cursor:
+        for column, key in (("espace_id", espace_id), ("originator_id", record_id)):
+            statement = (  # the tree's and the log's own tables: no input in it
+                "SELECT l.leaf_index, l.leaf, l.leaf_hash, l.notification_id, "  # noqa: S608
+                "e.originator_id, e.originator_version, e.topic, e.state "
+                f"FROM {leaves.name} l LEFT OUTER JOIN {table_name} e "
+                f"ON e.{position} = l.notification_id "
+                f"WHERE l.{column} = {mark}{limit} ORDER BY l.leaf_index"
+            )
+            value = key.hex if sqlite else key
+            cursor.execute(statement, (value,) if below is None else (value, below))
+            for index, leaf, hashed, nid, oid, version, topic, state in cursor:
                 row = (
                     None
                     if state is None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -168,6 +169,13 @@ class AuditTreeProjection(Projection):
         and the proof that the log was intact needs them."""
 
 
+def driver_cursor(conn: sa.Connection) -> closing[Any]:
+    """A cursor of the driver itself, closed after use: the tree's hot loops
+    (its writes, ``audit verify``, an espace's events) take plain tuples,
+    past SQLAlchemy's per-row processing."""
+    return closing(conn.connection.dbapi_connection.cursor())  # type: ignore[union-attr]
+
+
 def append_rows(
     conn: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]]
 ) -> None:
@@ -185,8 +193,7 @@ def append_rows(
     translate = conn.get_execution_options().get("schema_translate_map") or {}
     schema = translate.get(table.schema)
     name = f"{quote(schema)}.{quote(table.name)}" if schema else quote(table.name)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with driver_cursor(conn) as cursor:
         if conn.dialect.name == "postgresql":
             with cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
                 for row in rows:
@@ -198,8 +205,6 @@ def append_rows(
         marks = ", ".join("?" * len(table.columns))
         insert = f"INSERT INTO {name} ({columns}) VALUES ({marks})"  # noqa: S608 - our table
         cursor.executemany(insert, rows)
-    finally:
-        cursor.close()
 
 
 def _hex_ids(row: tuple[Any, ...], positions: list[int]) -> tuple[Any, ...]:

@@ -29,6 +29,7 @@ from espace.adapters.audittree import (
     AuditTree,
     HeaderReader,
     StoredCheckpoint,
+    driver_cursor,
     leaf_bytes,
     nodes,
 )
@@ -290,18 +291,14 @@ class LogVerifier:
     def _pages(self, statement: str, after: int) -> Iterator[list[Any]]:
         """Keyset pages of plain driver tuples (the first column is the key),
         read on one connection: verify's hot loop wants no row objects."""
-        with self.tree.engine.connect() as conn:
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                while True:
-                    cursor.execute(statement, (after,))
-                    page = list(cursor.fetchall())
-                    yield page
-                    if len(page) < PAGE:
-                        return
-                    after = page[-1][0]
-            finally:
-                cursor.close()
+        with self.tree.engine.connect() as conn, driver_cursor(conn) as cursor:
+            while True:
+                cursor.execute(statement, (after,))
+                page = list(cursor.fetchall())
+                yield page
+                if len(page) < PAGE:
+                    return
+                after = page[-1][0]
 
     def _open_unsigned(self, row: _Row, position: int, report: VerifyReport) -> None:
         """A row no checkpoint covers yet: it must at least open under its
@@ -356,11 +353,12 @@ class LogVerifier:
             f"SELECT node_index, hash FROM {nodes.name} WHERE level = {mark} "  # noqa: S608
             f"AND node_index BETWEEN {mark} AND {mark} ORDER BY node_index"
         )
-        with engine.connect() as conn:
+        with engine.connect() as conn, driver_cursor(conn) as cursor:
             for level, expected in by_level.items():
                 low, high = expected[0][0], expected[-1][0]
-                page = conn.exec_driver_sql(statement, (level, low, high)).fetchall()
-                if [tuple(row) for row in page] == expected:
+                cursor.execute(statement, (level, low, high))
+                page = cursor.fetchall()
+                if page == expected:
                     continue
                 stored = {int(i): bytes(h) for i, h in page}
                 for index, value in expected:

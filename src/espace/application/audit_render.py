@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,10 +33,24 @@ def _field_names(kind: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(kind) if f.name not in HIDDEN)
 
 
+_AS_TEXT: dict[type[Any], Callable[[Any], str]] = {
+    UUID: UUID.__str__,
+    Decimal: Decimal.__str__,
+    datetime: datetime.isoformat,
+    date: date.isoformat,
+}
+"""The types most values are, and their text: found by type, before the
+``isinstance`` checks (a history renders every value of every event)."""
+
+
 def plain(value: Any) -> Any:
     """A value as JSON can hold it: ids and instants as text, sets sorted."""
-    if type(value) in _AS_IS:
+    kind = type(value)
+    if kind in _AS_IS:
         return value
+    as_text = _AS_TEXT.get(kind)
+    if as_text is not None:
+        return as_text(value)
     if isinstance(value, dict):
         return _plain_fields(value.items(), HIDDEN)
     if isinstance(value, UUID | Decimal):

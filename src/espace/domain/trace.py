@@ -51,6 +51,18 @@ class TraceFacts:
     allowed it and a rule of the aggregate then refused it; ``operator``: no
     decision (an operator's act). None for traces from before it was kept."""
 
+    @classmethod
+    def of_event(cls, event: object) -> TraceFacts:
+        """The facts a recorded event stores flat, set at once as the
+        library sets a stored event's state, not field by field through the
+        frozen ``__init__`` (four times slower: every trace loaded, and an
+        auditor's history loads tens of thousands, builds its facts)."""
+        facts = object.__new__(cls)
+        object.__setattr__(
+            facts, "__dict__", {name: getattr(event, name) for name in FACT_NAMES}
+        )
+        return facts
+
 
 FACT_NAMES = tuple(f.name for f in fields(TraceFacts))
 """The names of a trace's facts: the fields its event stores flat."""
@@ -94,9 +106,7 @@ class AccessTrace(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             """The trace's facts, as :attr:`AccessTrace.facts` returns them."""
-            aggregate._facts = TraceFacts(
-                **{name: getattr(self, name) for name in FACT_NAMES}
-            )
+            aggregate._facts = TraceFacts.of_event(self)
 
     @classmethod
     def record(cls, *, trace_id: UUID, at: datetime, facts: TraceFacts) -> AccessTrace:
