@@ -25,6 +25,7 @@ from eventsourcing.application import Application
 from marshmallow import fields, validate
 
 from espace.application import schemas
+from espace.application.aggregates import project
 from espace.application.audit_render import (
     SECTIONS,
     _collector_paused,
@@ -34,7 +35,6 @@ from espace.application.audit_render import (
     state_of,
 )
 from espace.application.errors import NotFound
-from espace.application.lifecycle_base import _project
 from espace.application.ports import AuditEvidence, Clock, LoggedEvent
 from espace.application.queries import AuditorReadsView, JournalView
 from espace.domain.access import MATRIX_ID, AccessMatrix, AccessMatrixLog
@@ -197,7 +197,7 @@ class AuditService:
         for logged in events:
             by_aggregate.setdefault(logged.originator_id, []).append(logged.event)
         return [
-            _project(None, sorted(evs, key=lambda e: e.originator_version))
+            project(None, sorted(evs, key=lambda e: e.originator_version))
             for evs in by_aggregate.values()
         ]
 
@@ -215,7 +215,7 @@ class AuditService:
             if (version is None and e.timestamp <= at)
             or (version is not None and e.originator_version <= version)
         ]
-        return _project(None, kept) if kept else None
+        return project(None, kept) if kept else None
 
     def _listing(
         self, idnatps: str, at: datetime, version: int | None = None

@@ -17,13 +17,11 @@ from typing import Any, NoReturn, TypeVar
 from uuid import UUID, uuid4
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.application import Application
 
-from espace.application import schemas
-from espace.application.errors import Conflict, InvalidInput, NotFound, RecordErased
+from espace.application import aggregates, schemas
+from espace.application.errors import InvalidInput, NotFound, RecordErased
 from espace.application.lifecycle import LifecycleService
-from espace.application.lifecycle_base import _project
 from espace.application.ports import Clock, ProfessionalDirectory
 from espace.domain import calendar
 from espace.domain.access import AccessMatrix
@@ -167,11 +165,11 @@ class ServiceBase:
     def _maybe(self, aggregate_id: UUID, cls: type[A], what: str) -> A | None:
         """The aggregate, or None if it never existed; NotFound if erased."""
         try:
-            found = self.app.repository.get(aggregate_id, projector_func=_project)
-        except AggregateNotFoundError:
-            return None
+            found = aggregates.maybe(self.app, aggregate_id)
         except RecordErased:
             raise NotFound(f"{what} {aggregate_id} was erased (SEC-4)") from None
+        if found is None:
+            return None
         if not isinstance(found, cls):
             raise NotFound(f"no {what} {aggregate_id}")
         return found
@@ -322,8 +320,5 @@ class ServiceBase:
 
     # ----------------------------------------------------------------- saves
 
-    def _save(self, *aggregates: Any) -> None:
-        try:
-            self.app.save(*aggregates)
-        except RecordConflictError:
-            raise Conflict("changed by someone else meanwhile; try again") from None
+    def _save(self, *changed: Any) -> None:
+        aggregates.save(self.app, *changed)

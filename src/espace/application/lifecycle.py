@@ -16,12 +16,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import RecordConflictError
-
-from espace.application import schemas
-from espace.application.errors import Conflict, InvalidInput, NotFound, RecordErased
-from espace.application.lifecycle_base import _project, log
+from espace.application import aggregates, schemas
+from espace.application.errors import InvalidInput, NotFound, RecordErased
+from espace.application.lifecycle_base import log
 from espace.application.lifecycle_feed import AffiliationUseCases
 from espace.application.lifecycle_results import CodeIssued, EspaceSummary
 from espace.application.ports import holding_saves
@@ -226,7 +223,7 @@ class LifecycleService(AffiliationUseCases):
                 else "archive-expired"
             )
             record = record or Erasure.begin(espace_id=espace_id, at=now, reason=reason)
-            self._save_together(espace, record)
+            aggregates.save(self.app, espace, record)
             version = espace.version
             log.info("espace.erased", espace_id=str(espace_id), state=str(State.ERASED))
         elif record is None:
@@ -235,7 +232,7 @@ class LifecycleService(AffiliationUseCases):
             )
         self._destroy(espace_id, now)
         record.complete(at=now)
-        self._save_together(record)
+        aggregates.save(self.app, record)
         log.info("erasure.completed", espace_id=str(espace_id))
         if compact:
             self.compact_keys()
@@ -247,29 +244,16 @@ class LifecycleService(AffiliationUseCases):
         """The espace, or None if its key is destroyed; NotFound if it never
         existed."""
         try:
-            espace: EspaceSante = self.app.repository.get(
-                espace_id, projector_func=_project
-            )
-        except AggregateNotFoundError:
-            raise NotFound(f"no espace {espace_id}") from None
+            espace = aggregates.maybe(self.app, espace_id)
         except RecordErased:
             return None
+        if not isinstance(espace, EspaceSante):
+            raise NotFound(f"no espace {espace_id}")
         return espace
 
     def _erasure(self, espace_id: UUID) -> Erasure | None:
-        try:
-            record: Erasure = self.app.repository.get(
-                erasure_id(espace_id), projector_func=_project
-            )
-        except AggregateNotFoundError:
-            return None
-        return record
-
-    def _save_together(self, *aggregates: Any) -> None:
-        try:
-            self.app.save(*aggregates)
-        except RecordConflictError:
-            raise Conflict("changed by someone else meanwhile; try again") from None
+        record = aggregates.maybe(self.app, erasure_id(espace_id))
+        return record if isinstance(record, Erasure) else None
 
     def compact_keys(self) -> None:
         """SEC-4: push destroyed key material out of the database files (the

@@ -1,7 +1,7 @@
 """The base of the lifecycle's use cases: the ports, the look-ups of an espace
 by id or INS number, and the plumbing every family shares (the command's
-time, one save per command, batches), with the fast event replay the other
-services load their aggregates with (:func:`_project`).
+time, one save per command, batches). Loads and saves map the library's
+errors in :mod:`espace.application.aggregates`, as every service's do.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.application import Application
 
-from espace.application import schemas
-from espace.application.errors import Conflict, NotFound, RecordErased
+from espace.application import aggregates, schemas
+from espace.application.errors import NotFound, RecordErased
 from espace.application.lifecycle_results import EspaceSummary
 from espace.application.ports import Clock, ContentStore, KeyVault
 from espace.application.security import Hashing
@@ -64,13 +63,11 @@ class LifecycleBase:
     def get(self, espace_id: UUID) -> EspaceSante:
         """Load an espace; NotFound if it never existed or was erased."""
         try:
-            espace: EspaceSante = self.app.repository.get(
-                espace_id, projector_func=_project
-            )
-        except AggregateNotFoundError:
-            raise NotFound(f"no espace {espace_id}") from None
+            espace = aggregates.maybe(self.app, espace_id)
         except RecordErased:
             raise NotFound(f"espace {espace_id} was erased (LC-9, SEC-4)") from None
+        if not isinstance(espace, EspaceSante):
+            raise NotFound(f"no espace {espace_id}")
         return espace
 
     def _find_ins(self, number: str, oids: Sequence[str]) -> EspaceSante:
@@ -107,21 +104,12 @@ class LifecycleBase:
         return schemas.command_time(at, self.clock)
 
     def _save(self, espace: EspaceSante, what: str) -> None:
-        try:
-            self.app.save(espace)
-        except RecordConflictError:
-            raise Conflict(
-                f"espace {espace.id} was changed by someone else; try again"
-            ) from None
+        aggregates.save(
+            self.app,
+            espace,
+            conflict=f"espace {espace.id} was changed by someone else; try again",
+        )
         log.info(what, espace_id=str(espace.id), state=str(espace.state))
-
-
-def _project(aggregate: Any, events: Iterable[Any]) -> Any:
-    """Replay events: the library's default checks a runtime protocol per
-    event, which costs half the load time (architecture.md)."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

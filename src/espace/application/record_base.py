@@ -16,13 +16,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 
-from espace.application import schemas
+from espace.application import aggregates, schemas
 from espace.application.common import _LOAD, Gate, ServiceBase
 from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService
-from espace.application.lifecycle_base import _project
 from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
 from espace.application.queries import (
     ConsentView,
@@ -198,13 +197,8 @@ class RecordBase(ServiceBase):
         return found
 
     def _maybe_matrix_log(self) -> AccessMatrixLog | None:
-        try:
-            found: AccessMatrixLog = self.app.repository.get(
-                MATRIX_ID, projector_func=_project
-            )
-        except AggregateNotFoundError:
-            return None
-        return found
+        found = aggregates.maybe(self.app, MATRIX_ID)
+        return found if isinstance(found, AccessMatrixLog) else None
 
     def ensure_default_matrix(self, at: datetime | None = None) -> None:
         """Publish the packaged default once, if no matrix exists yet."""
