@@ -16,6 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from espace.domain.actors import ActorKind
 from espace.domain.errors import RuleViolation
 
 CONSENT_NAMESPACE = UUID("6f1d3b7e-2c44-4a8e-9a51-0f6f2f4c1a10")
@@ -201,7 +202,11 @@ class Consent(Aggregate):
     # ------------------------------------------------------------- commands
 
     def authorise(
-        self, *, at: datetime, idnatps: str, declared_by: str = "holder"
+        self,
+        *,
+        at: datetime,
+        idnatps: str,
+        declared_by: ActorKind = ActorKind.HOLDER,
     ) -> None:
         """ACC-1: consent to one professional, given by the holder or declared by
         the professional (``declared_by``); refused if already given, or if the
