@@ -40,6 +40,7 @@ from espace.domain.decision import (
 )
 from espace.domain.document_metadata import LEGACY_TYPES, Category
 from espace.domain.errors import InvalidIdentifier, RuleViolation
+from espace.domain.espace_state import State
 
 ESPACE = UUID("0b7c2a44-1d7e-4c1b-9e55-2d3f0a6b8c11")
 OTHER_ESPACE = UUID("5d0e3f9a-77c2-4b6a-8f10-c3e2a1b0d9f4")
@@ -84,7 +85,7 @@ HEADER = MATRIX_CSV.splitlines()[0]
 
 def espace(state: str = "active", **kw: Any) -> EspaceFacts:
     facts = {"deceased": False, "represented": False, **kw}
-    return EspaceFacts(espace_id=ESPACE, state=state, **facts)
+    return EspaceFacts(espace_id=ESPACE, state=State(state), **facts)
 
 
 def doc(

@@ -20,6 +20,7 @@ from espace.domain.actors import Action, Actor, ActorKind, Ground, Mode
 from espace.domain.consent import Consent, ConsentState, consent_id
 from espace.domain.decision import DocumentFacts, EspaceFacts, decide
 from espace.domain.errors import RuleViolation
+from espace.domain.espace_state import State
 from espace.domain.trace import AccessTrace, Alert, TraceFacts
 
 ESPACE = UUID("0b7c2a44-1d7e-4c1b-9e55-2d3f0a6b8c11")
@@ -78,7 +79,7 @@ def reads(
     decision = decide(
         Actor(ActorKind.PROFESSIONAL, idnatps, profession),
         Action.READ,
-        espace=EspaceFacts(ESPACE, "active", deceased=False, represented=False),
+        espace=EspaceFacts(ESPACE, State.ACTIVE, deceased=False, represented=False),
         consent=state,
         matrix=MATRIX,
         document=REPORT,

@@ -473,7 +473,7 @@ def _espace_facts(espace: Any) -> EspaceFacts:
         raise NotFound("the espace did not exist at that instant")
     return EspaceFacts(
         espace_id=espace.id,
-        state=str(espace.state),
+        state=espace.state,
         deceased=espace.date_of_death is not None,
         represented=espace.representative is not None,
     )

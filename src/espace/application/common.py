@@ -242,7 +242,7 @@ class ServiceBase:
     def _facts(espace: EspaceSante) -> EspaceFacts:
         return EspaceFacts(
             espace_id=espace.id,
-            state=str(espace.state),
+            state=espace.state,
             deceased=espace.date_of_death is not None,
             represented=espace.representative is not None,
         )

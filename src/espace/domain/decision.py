@@ -19,6 +19,7 @@ from espace.domain.actors import Action, Actor, ActorKind, Ground, Mode
 from espace.domain.consent import ConsentState
 from espace.domain.document_metadata import AuthorKind
 from espace.domain.errors import RuleViolation
+from espace.domain.espace_state import State
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class EspaceFacts:
     """What the decision needs of the espace (from EspaceSante)."""
 
     espace_id: UUID
-    state: str
+    state: State
     deceased: bool
     represented: bool
 
@@ -85,10 +86,14 @@ class Decision:
         return self.ground
 
 
-PROFESSIONAL_STATES = frozenset({"open", "active"})
+PROFESSIONAL_STATES = frozenset({State.OPEN, State.ACTIVE})
 """LC-4: professionals read and feed an opened espace, activated or not."""
-HOLDER_STATES = frozenset({"active", "suspended", "closed"})
+HOLDER_STATES = frozenset({State.ACTIVE, State.SUSPENDED, State.CLOSED})
 """LC-4: unactivated is invisible to the holder; LC-8: the archive stays readable."""
+CLOSED_TO_ALL = frozenset(
+    {State.ERASED, State.OPPOSED, State.AFFILIATED, State.NOTIFIED}
+)
+"""LC-4: no open record: not yet opened, opposed (LC-3) or erased (LC-9)."""
 
 
 def decide(
@@ -135,7 +140,7 @@ def decide(
         if actor.id == consent.medecin_traitant and actor.id not in consent.blocked:
             return Decision.allow(Ground.MEDECIN_TRAITANT)
         return Decision.allow(Ground.OWN_ACTIONS)
-    if espace.state in ("erased", "opposed", "affiliated", "notified"):
+    if espace.state in CLOSED_TO_ALL:
         return Decision.deny("LC-4", f"there is no open record (espace {espace.state})")
     if document is not None and document.deleted:
         return Decision.deny("DOC-4", "the document was deleted")
@@ -194,7 +199,7 @@ def _holder(
         return Decision.deny(
             "LC-4", "the espace is not activated: invisible to the holder"
         )
-    if espace.state == "closed" and action not in (
+    if espace.state is State.CLOSED and action not in (
         Action.READ,
         Action.LIST,
         Action.JOURNAL,
@@ -233,7 +238,7 @@ def _heir(
     consent: ConsentState,
     document: DocumentFacts | None,
 ) -> Decision:
-    if not (espace.deceased and espace.state == "closed"):
+    if not (espace.deceased and espace.state is State.CLOSED):
         return Decision.deny(
             "LC-11", "heirs read only the archive of a deceased holder"
         )
@@ -257,7 +262,7 @@ def _professional(
 ) -> Decision:
     if espace.state not in PROFESSIONAL_STATES:
         return Decision.deny(
-            "LC-7" if espace.state == "suspended" else "LC-8",
+            "LC-7" if espace.state is State.SUSPENDED else "LC-8",
             f"the record is not open to professionals (espace {espace.state})",
         )
     if action in (Action.MASK, Action.UNMASK, Action.CONSENT, Action.UPLOAD):
