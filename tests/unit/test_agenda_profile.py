@@ -425,3 +425,31 @@ def test_profile_commands_are_never_dated_before_the_last_change_pro_1() -> None
         ),
         profile,
     )
+
+
+def test_every_profile_change_takes_its_schema_fields_as_its_command_arguments() -> (
+    None
+):
+    """PRO-1: each kind of change hands its checked input, field for field,
+    to the aggregate's command: a schema field the command does not take, or
+    a required argument no field gives, is caught here, not by a holder."""
+    import inspect
+
+    from espace.application import profile as use_cases
+
+    kinds = [
+        v for v in vars(use_cases).values() if isinstance(v, use_cases.ProfileChange)
+    ]
+    assert len(kinds) == 8
+    for kind in kinds:
+        given = set(kind.schema().fields) if kind.schema is not None else set()
+        if kind.new_entry:
+            given.add("entry_id")
+        params = inspect.signature(kind.command).parameters
+        taken = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY} - {
+            "at",
+            "by",
+        }
+        required = {n for n in taken if params[n].default is inspect.Parameter.empty}
+        assert given <= taken, kind
+        assert required <= given, kind

@@ -9,11 +9,13 @@ journal like a read of the record (ADR-0013).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import structlog
+from marshmallow import Schema
 
 from espace.application import schemas, service_schemas
 from espace.application.common import ServiceBase
@@ -25,6 +27,53 @@ from espace.domain.profile import MedicalProfile, profile_id
 from espace.domain.profile_history import describe
 
 log = structlog.get_logger("espace.profile")
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """One kind of change to the profile: the schema of its input, whose
+    fields are the keyword arguments of the aggregate's ``command``; what
+    the log and the result call it (formatted with the input); and whether
+    it makes a new entry, whose id the result gives. Every date in the
+    input is checked against the holder's birth (ADR-0017)."""
+
+    schema: type[Schema] | None
+    command: Callable[..., None]
+    what: str
+    new_entry: bool = False
+
+
+MEASUREMENTS = ProfileChange(
+    service_schemas.MeasurementsSchema,
+    MedicalProfile.record_measurements,
+    "measurements",
+)
+ALLERGY = ProfileChange(
+    service_schemas.AllergySchema, MedicalProfile.record_allergy, "allergy", True
+)
+CONDITION = ProfileChange(
+    service_schemas.ConditionSchema, MedicalProfile.record_condition, "condition", True
+)
+TREATMENT = ProfileChange(
+    service_schemas.TreatmentSchema, MedicalProfile.record_treatment, "treatment", True
+)
+VACCINATION = ProfileChange(
+    service_schemas.VaccinationSchema,
+    MedicalProfile.record_vaccination,
+    "vaccination",
+    True,
+)
+ENTRY_REMOVED = ProfileChange(
+    service_schemas.EntrySchema, MedicalProfile.remove, "{section} removed"
+)
+TRUSTED_PERSON = ProfileChange(
+    service_schemas.TrustedPersonSchema,
+    MedicalProfile.designate_trusted_person,
+    "trusted person",
+)
+TRUSTED_PERSON_REVOKED = ProfileChange(
+    None, MedicalProfile.revoke_trusted_person, "trusted person revoked"
+)
 
 
 class ProfileService(ServiceBase):
@@ -40,16 +89,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: height (cm) and weight (kg), within plausible ranges."""
-        p = schemas.load(service_schemas.MeasurementsSchema, data)
-        return self._change(
-            actor,
-            espace_id,
-            "measurements",
-            lambda prof, t, by: prof.record_measurements(
-                at=t, by=by, height_cm=p["height_cm"], weight_kg=p["weight_kg"]
-            ),
-            at,
-        )
+        return self.change(MEASUREMENTS, actor, espace_id, data, at)
 
     def record_allergy(
         self,
@@ -59,23 +99,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: an allergy (substance, reaction, severity)."""
-        p = schemas.load(service_schemas.AllergySchema, data)
-        entry = uuid4()
-        return self._change(
-            actor,
-            espace_id,
-            "allergy",
-            lambda prof, t, by: prof.record_allergy(
-                at=t,
-                by=by,
-                entry_id=entry,
-                substance=p["substance"],
-                reaction=p["reaction"],
-                severity=p["severity"],
-            ),
-            at,
-            entry,
-        )
+        return self.change(ALLERGY, actor, espace_id, data, at)
 
     def record_condition(
         self,
@@ -85,23 +109,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: a condition (and when it was diagnosed)."""
-        p = schemas.load(service_schemas.ConditionSchema, data)
-        entry = uuid4()
-        return self._change(
-            actor,
-            espace_id,
-            "condition",
-            lambda prof, t, by: prof.record_condition(
-                at=t,
-                by=by,
-                entry_id=entry,
-                name=p["name"],
-                diagnosed_on=p["diagnosed_on"],
-            ),
-            at,
-            entry,
-            dates={"diagnosed_on": p["diagnosed_on"]},
-        )
+        return self.change(CONDITION, actor, espace_id, data, at)
 
     def record_treatment(
         self,
@@ -111,24 +119,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: a treatment (dosage, since when)."""
-        p = schemas.load(service_schemas.TreatmentSchema, data)
-        entry = uuid4()
-        return self._change(
-            actor,
-            espace_id,
-            "treatment",
-            lambda prof, t, by: prof.record_treatment(
-                at=t,
-                by=by,
-                entry_id=entry,
-                name=p["name"],
-                dosage=p["dosage"],
-                started_on=p["started_on"],
-            ),
-            at,
-            entry,
-            dates={"started_on": p["started_on"]},
-        )
+        return self.change(TREATMENT, actor, espace_id, data, at)
 
     def record_vaccination(
         self,
@@ -138,24 +129,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: a vaccination (vaccine, date, dose)."""
-        p = schemas.load(service_schemas.VaccinationSchema, data)
-        entry = uuid4()
-        return self._change(
-            actor,
-            espace_id,
-            "vaccination",
-            lambda prof, t, by: prof.record_vaccination(
-                at=t,
-                by=by,
-                entry_id=entry,
-                vaccine=p["vaccine"],
-                given_on=p["given_on"],
-                dose=p["dose"],
-            ),
-            at,
-            entry,
-            dates={"given_on": p["given_on"]},
-        )
+        return self.change(VACCINATION, actor, espace_id, data, at)
 
     def remove_entry(
         self,
@@ -165,16 +139,7 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: remove an allergy, condition or vaccination; stop a treatment."""
-        p = schemas.load(service_schemas.EntrySchema, data)
-        return self._change(
-            actor,
-            espace_id,
-            f"{p['section']} removed",
-            lambda prof, t, by: prof.remove(
-                at=t, by=by, section=p["section"], entry_id=p["entry_id"]
-            ),
-            at,
-        )
+        return self.change(ENTRY_REMOVED, actor, espace_id, data, at)
 
     def designate_trusted_person(
         self,
@@ -184,34 +149,50 @@ class ProfileService(ServiceBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """PRO-1: the trusted person, reachable by phone or e-mail."""
-        p = schemas.load(service_schemas.TrustedPersonSchema, data)
-        return self._change(
-            actor,
-            espace_id,
-            "trusted person",
-            lambda prof, t, by: prof.designate_trusted_person(
-                at=t,
-                by=by,
-                name=p["name"],
-                relationship=p["relationship"],
-                phone=p["phone"],
-                email=p["email"],
-            ),
-            at,
-        )
+        return self.change(TRUSTED_PERSON, actor, espace_id, data, at)
 
     def revoke_trusted_person(
         self, actor: Actor, espace_id: UUID, at: datetime | None = None
     ) -> dict[str, Any]:
         """PRO-1: the holder side revokes the trusted person; returns the change
         and the profile's new version."""
-        return self._change(
-            actor,
-            espace_id,
-            "trusted person revoked",
-            lambda prof, t, by: prof.revoke_trusted_person(at=t, by=by),
-            at,
-        )
+        return self.change(TRUSTED_PERSON_REVOKED, actor, espace_id, {}, at)
+
+    def change(
+        self,
+        kind: ProfileChange,
+        actor: Actor,
+        espace_id: UUID,
+        data: Mapping[str, Any],
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """PRO-1: the one handler of every change to the profile: the input
+        checked by its schema, the holder side's right to change it, the
+        aggregate's command, one save."""
+        given = schemas.load(kind.schema, data) if kind.schema is not None else {}
+        espace: EspaceSante = self._espace(espace_id)
+        for field, value in given.items():
+            if isinstance(value, date):
+                self._since_birth(espace, field, value)
+        self._require(self._holder_side(actor), Action.UPLOAD, espace)
+        by = str(actor.kind)
+        existing = self._maybe(profile_id(espace_id), MedicalProfile, "profile")
+        now = self._now(at)
+        profile = existing or MedicalProfile.start(espace_id=espace_id, at=now, by=by)
+        entry = uuid4() if kind.new_entry else None
+        arguments = {**given, "entry_id": entry} if entry is not None else given
+        kind.command(profile, at=now, by=by, **arguments)
+        self._save(profile)
+        what = kind.what.format(**given)
+        log.info("profile.changed", espace_id=str(espace_id), change=what)
+        result: dict[str, Any] = {
+            "espace_id": str(espace_id),
+            "change": what,
+            "version": profile.version,
+        }
+        if entry is not None:
+            result["entry_id"] = str(entry)
+        return result
 
     # ----------------------------------------------------------------- reads
 
@@ -254,34 +235,3 @@ class ProfileService(ServiceBase):
                 "PRO-1", "the medical profile is the holder's: only they fill it in"
             )
         return actor
-
-    def _change(
-        self,
-        actor: Actor,
-        espace_id: UUID,
-        what: str,
-        change: Callable[[MedicalProfile, datetime, str], None],
-        at: datetime | None,
-        entry_id: UUID | None = None,
-        *,
-        dates: Mapping[str, date | None] | None = None,
-    ) -> dict[str, Any]:
-        espace: EspaceSante = self._espace(espace_id)
-        for field, day in (dates or {}).items():
-            self._since_birth(espace, field, day)
-        self._require(self._holder_side(actor), Action.UPLOAD, espace)
-        by = str(actor.kind)
-        existing = self._maybe(profile_id(espace_id), MedicalProfile, "profile")
-        now = self._now(at)
-        profile = existing or MedicalProfile.start(espace_id=espace_id, at=now, by=by)
-        change(profile, now, by)
-        self._save(profile)
-        log.info("profile.changed", espace_id=str(espace_id), change=what)
-        result: dict[str, Any] = {
-            "espace_id": str(espace_id),
-            "change": what,
-            "version": profile.version,
-        }
-        if entry_id is not None:
-            result["entry_id"] = str(entry_id)
-        return result
