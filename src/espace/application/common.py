@@ -165,14 +165,9 @@ class ServiceBase:
     def _maybe(self, aggregate_id: UUID, cls: type[A], what: str) -> A | None:
         """The aggregate, or None if it never existed; NotFound if erased."""
         try:
-            found = aggregates.maybe(self.app, aggregate_id)
+            return aggregates.maybe(self.app, aggregate_id, cls, what)
         except RecordErased:
             raise NotFound(f"{what} {aggregate_id} was erased (SEC-4)") from None
-        if found is None:
-            return None
-        if not isinstance(found, cls):
-            raise NotFound(f"no {what} {aggregate_id}")
-        return found
 
     def _consent_state(self, espace_id: UUID) -> ConsentState:
         consent = self._maybe(consent_id(espace_id), Consent, "consent")

@@ -244,16 +244,17 @@ class LifecycleService(AffiliationUseCases):
         """The espace, or None if its key is destroyed; NotFound if it never
         existed."""
         try:
-            espace = aggregates.maybe(self.app, espace_id)
+            espace = aggregates.maybe(self.app, espace_id, EspaceSante, "espace")
         except RecordErased:
             return None
-        if not isinstance(espace, EspaceSante):
+        if espace is None:
             raise NotFound(f"no espace {espace_id}")
         return espace
 
     def _erasure(self, espace_id: UUID) -> Erasure | None:
-        record = aggregates.maybe(self.app, erasure_id(espace_id))
-        return record if isinstance(record, Erasure) else None
+        return aggregates.maybe(
+            self.app, erasure_id(espace_id), Erasure, "erasure record"
+        )
 
     def compact_keys(self) -> None:
         """SEC-4: push destroyed key material out of the database files (the

@@ -63,10 +63,10 @@ class LifecycleBase:
     def get(self, espace_id: UUID) -> EspaceSante:
         """Load an espace; NotFound if it never existed or was erased."""
         try:
-            espace = aggregates.maybe(self.app, espace_id)
+            espace = aggregates.maybe(self.app, espace_id, EspaceSante, "espace")
         except RecordErased:
             raise NotFound(f"espace {espace_id} was erased (LC-9, SEC-4)") from None
-        if not isinstance(espace, EspaceSante):
+        if espace is None:
             raise NotFound(f"no espace {espace_id}")
         return espace
 

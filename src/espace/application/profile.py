@@ -49,19 +49,28 @@ MEASUREMENTS = ProfileChange(
     "measurements",
 )
 ALLERGY = ProfileChange(
-    service_schemas.AllergySchema, MedicalProfile.record_allergy, "allergy", True
+    service_schemas.AllergySchema,
+    MedicalProfile.record_allergy,
+    "allergy",
+    new_entry=True,
 )
 CONDITION = ProfileChange(
-    service_schemas.ConditionSchema, MedicalProfile.record_condition, "condition", True
+    service_schemas.ConditionSchema,
+    MedicalProfile.record_condition,
+    "condition",
+    new_entry=True,
 )
 TREATMENT = ProfileChange(
-    service_schemas.TreatmentSchema, MedicalProfile.record_treatment, "treatment", True
+    service_schemas.TreatmentSchema,
+    MedicalProfile.record_treatment,
+    "treatment",
+    new_entry=True,
 )
 VACCINATION = ProfileChange(
     service_schemas.VaccinationSchema,
     MedicalProfile.record_vaccination,
     "vaccination",
-    True,
+    new_entry=True,
 )
 ENTRY_REMOVED = ProfileChange(
     service_schemas.EntrySchema, MedicalProfile.remove, "{section} removed"

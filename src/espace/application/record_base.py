@@ -197,8 +197,7 @@ class RecordBase(ServiceBase):
         return found
 
     def _maybe_matrix_log(self) -> AccessMatrixLog | None:
-        found = aggregates.maybe(self.app, MATRIX_ID)
-        return found if isinstance(found, AccessMatrixLog) else None
+        return aggregates.maybe(self.app, MATRIX_ID, AccessMatrixLog, "access matrix")
 
     def ensure_default_matrix(self, at: datetime | None = None) -> None:
         """Publish the packaged default once, if no matrix exists yet."""
