@@ -183,6 +183,25 @@ def test_a_changed_tree_table_is_found_while_the_log_itself_verifies(
     assert "tree_changed" in {p.kind for p in store.audit.verify().problems}
 
 
+def test_a_changed_or_missing_node_is_located_at_the_leaves_it_covers(
+    audited: tuple[Store, Record, Record],
+) -> None:
+    """ACC-6: a node of the tree is compared whole with the nodes the leaves
+    make; one that differs, or is gone, is reported at its first leaf."""
+    store, _, _ = audited
+    store.sync()
+    assert store.audit.verify().intact
+    with store._infra.engine.begin() as conn:
+        conn.execute(
+            nodes.update()
+            .where(nodes.c.level == 1, nodes.c.node_index == 3)
+            .values(hash=bytes(32))
+        )
+        conn.execute(nodes.delete().where(nodes.c.level == 2, nodes.c.node_index == 0))
+    found = [(p.kind, p.position) for p in store.audit.verify().problems]
+    assert found == [("tree_changed", 0), ("tree_changed", 6)]
+
+
 def test_a_checkpoint_is_not_signed_over_an_inconsistent_tree(
     audited: tuple[Store, Record, Record],
 ) -> None:

@@ -49,7 +49,31 @@ from espace.domain.auditlog import Leaf
 PAGE = 1000
 NODE_BATCH = 16 * PAGE
 """Nodes made from the log that are compared with the stored ones at once:
-one range query per level for all of them."""
+one range query per run of consecutive nodes of a level."""
+
+
+class _NodeRuns:
+    """Nodes made from the log, by level, in runs of consecutive indices:
+    each run is compared with the stored nodes in one range query."""
+
+    def __init__(self) -> None:
+        self._levels: dict[int, list[tuple[int, list[bytes]]]] = {}
+        self.count = 0
+
+    def add(self, level: int, first: int, hashes: list[bytes]) -> None:
+        """Nodes ``first``, ``first + 1``… of ``level``."""
+        runs = self._levels.setdefault(level, [])
+        if runs and runs[-1][0] + len(runs[-1][1]) == first:
+            runs[-1][1].extend(hashes)
+        else:
+            runs.append((first, list(hashes)))
+        self.count += len(hashes)
+
+    def runs(self) -> Iterator[tuple[int, int, list[bytes]]]:
+        """Each run: its level, its first index, its hashes."""
+        for level, runs in self._levels.items():
+            for first, hashes in runs:
+                yield level, first, hashes
 
 
 class LogVerifier:
@@ -91,7 +115,7 @@ class LogVerifier:
         wanted = {c.size for c in signed}
         roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in wanted else {}
         after_last = signed[-1].size if signed else 0
-        made: list[tuple[merkle.Node, bytes]] = []
+        made = _NodeRuns()
         row_pages = self._row_pages()
         leaf_pages = self._leaf_pages()
         mismatches: list[tuple[int, int, Leaf, Leaf]] = []
@@ -122,9 +146,10 @@ class LogVerifier:
             cuts = sizes[bisect_right(sizes, start) : bisect_right(sizes, end)]
             for size in [*cuts, end]:
                 done = report.rows - start
-                made.extend(
-                    merkle.extend(frontier, report.rows, hashes[done : size - start])
-                )
+                for run in merkle.extend_levels(
+                    frontier, report.rows, hashes[done : size - start]
+                ):
+                    made.add(*run)
                 report.rows = size
                 if size in wanted:
                     roots[size] = merkle.fold([h for _, h in frontier])
@@ -147,9 +172,9 @@ class LogVerifier:
                 same = _common_prefix(hashes, stored_hashes)
                 del hashes[same:]
             count_rows(page[:same], mine, hashes)
-            if len(made) >= NODE_BATCH:
+            if made.count >= NODE_BATCH:
                 self._compare_nodes(made, report)
-                made.clear()
+                made = _NodeRuns()
             if same < len(page) or same < len(stored_page):
                 rows_left = [
                     _Row(*r, leaf)
@@ -179,13 +204,16 @@ class LogVerifier:
             return position, row, row.leaf
 
         def take_kept() -> tuple[int, int, bytes, bytes]:
-            nonlocal kept_count
+            nonlocal kept_count, made
             stored = kept.next()
-            made.extend(merkle.append(kept_frontier, kept_count, stored[3]))
+            for (level, index), value in merkle.append(
+                kept_frontier, kept_count, stored[3]
+            ):
+                made.add(level, index, [value])
             kept_count += 1
-            if len(made) >= NODE_BATCH:
+            if made.count >= NODE_BATCH:
                 self._compare_nodes(made, report)
-                made.clear()
+                made = _NodeRuns()
             if merkle.leaf_hash(stored[2]) != stored[3]:
                 report.add(
                     Problem(
@@ -336,32 +364,25 @@ class LogVerifier:
                 kind, detail = "tree_changed", "the stored leaf differs from its row"
             report.add(Problem(kind, position, nid, detail))
 
-    def _compare_nodes(
-        self, made: list[tuple[merkle.Node, bytes]], report: VerifyReport
-    ) -> None:
+    def _compare_nodes(self, made: _NodeRuns, report: VerifyReport) -> None:
         """The stored nodes over a run of leaves are those the stored leaves
-        make: one range query per level."""
-        if not made:
-            return
-        by_level: dict[int, list[tuple[int, bytes]]] = {}
-        stored: dict[int, bytes]
-        for (level, index), value in made:
-            by_level.setdefault(level, []).append((index, value))
+        make: one range query per run of a level, compared whole."""
         engine = self.tree.engine
         mark = "?" if engine.dialect.name == "sqlite" else "%s"
         statement = (  # the tree's own table: no input in it
-            f"SELECT node_index, hash FROM {nodes.name} WHERE level = {mark} "  # noqa: S608
+            f"SELECT hash FROM {nodes.name} WHERE level = {mark} "  # noqa: S608
             f"AND node_index BETWEEN {mark} AND {mark} ORDER BY node_index"
         )
+        located = statement.replace("SELECT hash", "SELECT node_index, hash")
         with engine.connect() as conn, driver_cursor(conn) as cursor:
-            for level, expected in by_level.items():
-                low, high = expected[0][0], expected[-1][0]
-                cursor.execute(statement, (level, low, high))
-                page = cursor.fetchall()
-                if page == expected:
+            for level, first, expected in made.runs():
+                bounds = (level, first, first + len(expected) - 1)
+                cursor.execute(statement, bounds)
+                if [h for (h,) in cursor.fetchall()] == expected:
                     continue
-                stored = {int(i): bytes(h) for i, h in page}
-                for index, value in expected:
+                cursor.execute(located, bounds)
+                stored = {int(i): bytes(h) for i, h in cursor.fetchall()}
+                for index, value in enumerate(expected, first):
                     if stored.get(index) != value:
                         report.add(
                             Problem(

@@ -248,13 +248,26 @@ def extend(
     for each, level by level, each level's pairs hashed in one pass.
     Returns the perfect subtrees completed (level 1 and up), by level, each
     level in index order."""
-    made: list[tuple[Node, bytes]] = []
+    return [
+        ((level, first + i), h)
+        for level, first, row in extend_levels(frontier, size, leaves)
+        for i, h in enumerate(row)
+    ]
+
+
+def extend_levels(
+    frontier: list[tuple[Node, bytes]], size: int, leaves: Sequence[bytes]
+) -> list[tuple[int, int, list[bytes]]]:
+    """:func:`extend`, its subtrees as runs: for each level (1 and up) that
+    gained any, the level, the index of the first and their hashes in index
+    order (``audit verify`` compares whole runs with the stored ones)."""
+    made: list[tuple[int, int, list[bytes]]] = []
     edge: list[tuple[Node, bytes]] = []
     sha256, prefix = hashlib.sha256, NODE_PREFIX
     level, start, row = 0, size, list(leaves)
     while row:
         if start & 1:  # the frontier's lowest node is this row's left sibling
-            row.insert(0, frontier.pop()[1])
+            row = [frontier.pop()[1], *row]  # a new list: ``made`` holds the last
             start -= 1
         count = len(row)
         if count & 1:
@@ -264,6 +277,7 @@ def extend(
             for left, right in zip(row[0 : count - 1 : 2], row[1::2], strict=True)
         ]
         level, start = level + 1, start >> 1
-        made.extend(((level, start + i), h) for i, h in enumerate(row))
+        if row:
+            made.append((level, start, row))
     frontier.extend(reversed(edge))
     return made
