@@ -603,10 +603,12 @@ def test_a_professional_cannot_change_the_holders_choices_acc_1(rec: Record) -> 
         rec.store.records.consent(
             STRANGER, rec.espace_id, "grant", {"idnatps": STRANGER.id}
         )
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as missing:
         rec.store.records.consent(rec.holder, rec.espace_id, "grant", None)
-    with pytest.raises(InvalidInput):
+    assert "professional" in missing.value.as_dict()["fields"]
+    with pytest.raises(InvalidInput) as unknown:
         rec.store.records.consent(rec.holder, rec.espace_id, "sell-data", None)
+    assert "block" in unknown.value.as_dict()["fields"]["choice"][0]
     with pytest.raises(InvalidInput):
         rec.store.records.consent(
             rec.holder, rec.espace_id, "grant", {"idnatps": "810001045368"}

@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from espace.application.record_consent import CHOICES
 from espace.domain.access import AccessMatrix
 from espace.domain.actors import Action, Actor, ActorKind, Ground, Mode
 from espace.domain.consent import Consent, ConsentState, consent_id
@@ -368,6 +369,21 @@ def test_replaying_the_choices_gives_the_same_state() -> None:
         samu_refused=True,
         heirs=frozenset({"h"}),
     )
+
+
+def test_each_choice_the_api_and_the_cli_take_is_one_command_acc_1_acc_2_acc_4_acc_5() -> (
+    None
+):
+    """The holder's choices are declared once: each, made in the order they
+    are declared, is one event of the consent, and they undo each other."""
+    consent = Consent.start(espace_id=ESPACE, at=AT)
+    consent.collect_events()
+    for step, kind in enumerate(CHOICES.values(), start=1):
+        kind.apply(consent, later(step), GP, "physician")
+        assert len(consent.collect_events()) == 1, kind.does
+        if kind.with_profession:
+            assert consent.state.medecin_traitant == GP
+    assert consent.state == ConsentState()
 
 
 # --------------------------------------------------------------------- traces

@@ -6,6 +6,7 @@ ACC-5, LC-11), each traced.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -17,6 +18,88 @@ from espace.domain.actors import Action, Actor, ActorKind, Mode
 from espace.domain.consent import Consent
 from espace.domain.errors import RuleViolation
 from espace.domain.trace import AccessTrace, TraceFacts
+
+
+@dataclass(frozen=True)
+class ConsentChoice:
+    """One of the holder's choices on their record: what it does, with its
+    rule (the CLI's help); the consent's command; whether it is about one
+    professional (passed as ``idnatps``), whose profession the directory then
+    says (the médecin traitant's, ``with_profession``); and the arguments it
+    always adds."""
+
+    does: str
+    command: Callable[..., None]
+    about_professional: bool = True
+    with_profession: bool = False
+    fixed: tuple[tuple[str, object], ...] = ()
+
+    def apply(
+        self,
+        consent: Consent,
+        at: datetime,
+        idnatps: str | None = None,
+        profession: str | None = None,
+    ) -> None:
+        """Make the choice on ``consent``: RuleViolation if a rule forbids it."""
+        arguments = dict(self.fixed)
+        if self.about_professional:
+            arguments["idnatps"] = idnatps
+        if self.with_profession:
+            arguments["profession"] = profession or ""
+        self.command(consent, at=at, **arguments)
+
+
+CHOICES: Mapping[str, ConsentChoice] = {
+    "grant": ConsentChoice("ACC-1: authorise a professional", Consent.authorise),
+    "withdraw": ConsentChoice(
+        "ACC-1: withdraw a professional's authorisation", Consent.withdraw
+    ),
+    "block": ConsentChoice(
+        "ACC-2: block a professional (beats everything but emergency)",
+        Consent.block,
+    ),
+    "unblock": ConsentChoice("ACC-2: unblock a professional", Consent.unblock),
+    "care-team-add": ConsentChoice(
+        "ACC-1: add a professional to the care team", Consent.join_care_team
+    ),
+    "care-team-remove": ConsentChoice(
+        "ACC-1: remove a professional from the care team", Consent.leave_care_team
+    ),
+    "designate-medecin-traitant": ConsentChoice(
+        "ACC-4: designate the médecin traitant (a physician)",
+        Consent.designate_medecin_traitant,
+        with_profession=True,
+    ),
+    "revoke-medecin-traitant": ConsentChoice(
+        "ACC-4: revoke the médecin traitant",
+        Consent.revoke_medecin_traitant,
+        about_professional=False,
+    ),
+    "refuse-emergency": ConsentChoice(
+        "ACC-5: refuse emergency access",
+        Consent.refuse_emergency_access,
+        about_professional=False,
+    ),
+    "allow-emergency": ConsentChoice(
+        "ACC-5: allow emergency access again",
+        Consent.allow_emergency_access,
+        about_professional=False,
+    ),
+    "refuse-samu": ConsentChoice(
+        "ACC-5: refuse access by the SAMU regulator",
+        Consent.refuse_emergency_access,
+        about_professional=False,
+        fixed=(("samu", True),),
+    ),
+    "allow-samu": ConsentChoice(
+        "ACC-5: allow access by the SAMU regulator again",
+        Consent.allow_emergency_access,
+        about_professional=False,
+        fixed=(("samu", True),),
+    ),
+}
+"""The holder's choices, by the name the API and the CLI take."""
 
 
 class ConsentUseCases(RecordBase):
@@ -33,43 +116,26 @@ class ConsentUseCases(RecordBase):
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """ACC-1/2/4/5: the holder's choices; each one is traced."""
+        kind = CHOICES.get(choice)
+        if kind is None:
+            raise InvalidInput(
+                {"choice": [f"unknown choice {choice!r}: one of {', '.join(CHOICES)}"]}
+            )
         pro = (
             schemas.load(schemas.ProfessionalRefSchema, professional)
             if professional is not None
             else None
         )
-        commands: dict[str, Callable[[Consent, datetime], None]] = {}
-        if pro is not None:
-            idnatps, said = pro["idnatps"], pro["profession"]
-            commands = {
-                "grant": lambda c, t: c.authorise(at=t, idnatps=idnatps),
-                "withdraw": lambda c, t: c.withdraw(at=t, idnatps=idnatps),
-                "block": lambda c, t: c.block(at=t, idnatps=idnatps),
-                "unblock": lambda c, t: c.unblock(at=t, idnatps=idnatps),
-                "care-team-add": lambda c, t: c.join_care_team(at=t, idnatps=idnatps),
-                "care-team-remove": lambda c, t: c.leave_care_team(
-                    at=t, idnatps=idnatps
-                ),
-                "designate-medecin-traitant": lambda c, t: c.designate_medecin_traitant(
-                    at=t,
-                    idnatps=idnatps,
-                    profession=self._named_profession(idnatps, said) or "",
-                ),
-            }
-        commands.update(
-            {
-                "revoke-medecin-traitant": lambda c, t: c.revoke_medecin_traitant(at=t),
-                "refuse-emergency": lambda c, t: c.refuse_emergency_access(at=t),
-                "allow-emergency": lambda c, t: c.allow_emergency_access(at=t),
-                "refuse-samu": lambda c, t: c.refuse_emergency_access(at=t, samu=True),
-                "allow-samu": lambda c, t: c.allow_emergency_access(at=t, samu=True),
-            }
-        )
-        if choice not in commands:
-            needs = " (needs a professional)" if pro is None else ""
+        if kind.about_professional and pro is None:
             raise InvalidInput(
-                {"choice": [f"unknown or incomplete choice {choice!r}{needs}"]}
+                {"professional": [f"{choice!r} needs the professional concerned"]}
             )
+        idnatps: str | None = pro["idnatps"] if pro is not None else None
+        profession = (
+            self._named_profession(pro["idnatps"], pro["profession"])
+            if kind.with_profession and pro is not None
+            else None
+        )
         espace = self._espace(espace_id)
         existing = self._consent(espace_id)
         now = self._now(at)
@@ -79,7 +145,7 @@ class ConsentUseCases(RecordBase):
         )
         consent = existing or Consent.start(espace_id=espace_id, at=now)
         try:
-            commands[choice](consent, now)
+            kind.apply(consent, now, idnatps, profession)
         except RuleViolation as exc:
             gate.refuse(exc.rule, exc.reason)
         trace = gate.trace()

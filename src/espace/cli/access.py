@@ -10,6 +10,7 @@ import click
 
 from espace.application.delimited import read_text
 from espace.application.errors import InvalidInput
+from espace.application.record_consent import CHOICES
 from espace.application.tables import matrix_to_csv, types_to_csv
 from espace.cli.actors import ActorFlags, act_on, actor_options
 from espace.cli.app import Session, main
@@ -27,34 +28,6 @@ from espace.cli.records import holder_espace
 from espace.cli.render import emit, page, page_footer, table
 from espace.domain.document_metadata import Category
 
-CONSENT_CHOICES = {
-    "grant": "ACC-1: authorise a professional",
-    "withdraw": "ACC-1: withdraw a professional's authorisation",
-    "block": "ACC-2: block a professional (beats everything but emergency)",
-    "unblock": "ACC-2: unblock a professional",
-    "care-team-add": "ACC-1: add a professional to the care team",
-    "care-team-remove": "ACC-1: remove a professional from the care team",
-    "designate-medecin-traitant": "ACC-4: designate the médecin traitant (a physician)",
-    "revoke-medecin-traitant": "ACC-4: revoke the médecin traitant",
-    "refuse-emergency": "ACC-5: refuse emergency access",
-    "allow-emergency": "ACC-5: allow emergency access again",
-    "refuse-samu": "ACC-5: refuse access by the SAMU regulator",
-    "allow-samu": "ACC-5: allow access by the SAMU regulator again",
-}
-"""Each consent choice, a command of its own, and what it does."""
-
-NEEDS_PROFESSIONAL = {
-    "grant",
-    "withdraw",
-    "block",
-    "unblock",
-    "care-team-add",
-    "care-team-remove",
-    "designate-medecin-traitant",
-}
-"""The choices about one professional: they take --professional."""
-
-
 # --------------------------------------------------------------------- consent
 
 
@@ -65,7 +38,7 @@ def consent_group() -> None:
 
 def _consent_command(choice: str, doc: str) -> None:
     """``consent CHOICE``: the holder (or their representative) chooses."""
-    needs_pro = choice in NEEDS_PROFESSIONAL
+    needs_pro = CHOICES[choice].about_professional
 
     @consent_group.command(choice, help=doc)
     @espace_ref
@@ -98,8 +71,8 @@ def _consent_command(choice: str, doc: str) -> None:
         )
 
 
-for _choice, _doc in CONSENT_CHOICES.items():
-    _consent_command(_choice, _doc)
+for _choice, _kind in CHOICES.items():
+    _consent_command(_choice, _kind.does)
 
 
 @consent_group.command("declare")
