@@ -7,7 +7,7 @@ order. Its mapper seals each event under its espace's key (ADR-0004).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -19,10 +19,17 @@ from eventsourcing.persistence import (
     Mapper,
     OperationalError,
     Recording,
+    StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+)
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.utils import retry
 
 from espace.adapters.crypto import EspaceMapper, Keystore
+from espace.adapters.groupcommit import GroupCommit, Save, each_under_savepoint
 from espace.adapters.settings import (
     RETRIES,
     StoreSettings,
@@ -162,3 +169,93 @@ class PostgresRecorder(PostgresApplicationRecorder):
         with self._answering():
             found: int | None = super().max_notification_id()
             return found
+
+
+class GroupCommitPostgresRecorder(PostgresRecorder):
+    """:class:`PostgresRecorder` whose concurrent saves are written a group
+    at a time: one table lock, one NOTIFY and one commit for all of them,
+    each save under its own savepoint (:mod:`espace.adapters.groupcommit`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.group_commit = GroupCommit(self._write_group)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Store events with any other thread's saves waiting with them; a
+        database that does not answer within the bound raises
+        :class:`DatabaseUnavailable`."""
+        if not stored_events or _tracked(kwargs):
+            alone: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return alone
+        with self._answering():
+            return self.group_commit.save(stored_events)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _write_group(self, saves: list[Save]) -> None:
+        with self.datastore.get_connection() as conn, conn.transaction():
+            with conn.cursor() as curs:
+                self._lock_table(curs)
+                self._notify_channel(curs)
+
+            def insert(save: Save) -> Sequence[int] | None:
+                with conn.cursor() as curs:
+                    # The plain insert: the lock and the NOTIFY are the group's.
+                    PostgresAggregateRecorder._insert_stored_events(  # noqa: SLF001
+                        self, curs, save.events
+                    )
+                    return self._fetch_ids_after_insert_events(curs, save.events)
+
+            each_under_savepoint(saves, insert, conn.transaction)
+
+
+class GroupCommitSQLiteRecorder(SQLiteApplicationRecorder):
+    """eventsourcing's SQLite recorder whose concurrent saves are written a
+    group at a time: one transaction and one commit for all of them, each
+    save under its own savepoint (:mod:`espace.adapters.groupcommit`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.group_commit = GroupCommit(self._write_group)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Store events with any other thread's saves waiting with them."""
+        if not stored_events or _tracked(kwargs):
+            return super().insert_events(stored_events, **kwargs)
+        return self.group_commit.save(stored_events)
+
+    def _write_group(self, saves: list[Save]) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+
+            @contextmanager
+            def savepoint() -> Iterator[None]:
+                cursor.execute("SAVEPOINT espace_save")
+                try:
+                    yield
+                except BaseException:
+                    cursor.execute("ROLLBACK TO SAVEPOINT espace_save")
+                    raise
+                finally:
+                    cursor.execute("RELEASE SAVEPOINT espace_save")
+
+            def insert(save: Save) -> Sequence[int] | None:
+                return self._insert_events(_cursor(cursor), save.events)
+
+            each_under_savepoint(saves, insert, savepoint)
+
+
+def _tracked(kwargs: dict[str, Any]) -> bool:
+    """Whether a save carries more than its events (a process's tracking
+    record, which the library writes in the same transaction): such saves
+    are written alone, by the library's own code. The application always
+    passes ``tracking=None``."""
+    return any(value is not None for value in kwargs.values())
+
+
+def _cursor(cursor: Any) -> SQLiteCursor:
+    """The library's cursor type, as its ``_insert_events`` is annotated."""
+    assert isinstance(cursor, SQLiteCursor)
+    return cursor

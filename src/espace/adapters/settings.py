@@ -47,6 +47,9 @@ class StoreSettings:
     timeout: float = DEFAULT_TIMEOUT
     """Seconds a command waits for an unreachable database before it fails
     with DatabaseUnavailable (``ESPACE_DB_TIMEOUT``)."""
+    group_commit: bool = True
+    """Concurrent saves of one process share one transaction (ADR-0027);
+    off, each save is its own, as the library writes them."""
 
     @property
     def redacted_url(self) -> str:
@@ -65,12 +68,17 @@ class StoreSettings:
         create = {"CREATE_TABLE": "y" if create_tables else "n"}
         if self.kind == "sqlite":
             assert self.sqlite_path is not None
-            return {
+            env = {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
                 **create,
             }
+            if self.group_commit:
+                env["APPLICATION_RECORDER_TOPIC"] = (
+                    "espace.adapters.eventstore:GroupCommitSQLiteRecorder"
+                )
+            return env
         env = {
             **create,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -85,7 +93,12 @@ class StoreSettings:
             # that all the library's attempts fit in ``timeout``.
             "POSTGRES_CONNECT_TIMEOUT": "1",
             "APPLICATION_RECORDER_TOPIC": (
-                "espace.adapters.eventstore:PostgresRecorder"
+                "espace.adapters.eventstore:"
+                + (
+                    "GroupCommitPostgresRecorder"
+                    if self.group_commit
+                    else "PostgresRecorder"
+                )
             ),
             # Never POSTGRES_ENABLE_DB_FUNCTIONS: see ADR-0003.
         }

@@ -141,6 +141,7 @@ class Store:
         environ: Mapping[str, str] | None = None,
         require_directory: bool = True,
         db_timeout: float | None = None,
+        group_commit: bool = True,
     ) -> Self:
         """Open the store at ``url`` (default: ``ESPACE_DATABASE_URL``, else
         ``sqlite:///espace.db``).
@@ -155,11 +156,16 @@ class Store:
         ``ESPACE_DB_TIMEOUT``, else 5 s) bounds how long a command waits for
         a PostgreSQL server that does not answer before it fails with
         :class:`DatabaseUnavailable`; the store works again once the server
-        is back.
+        is back. With ``group_commit`` (the default) the saves that threads
+        of this process make at the same time are written in one
+        transaction, each with its own outcome (ADR-0027); ``False`` writes
+        each in its own, as the library does.
         """
         env = os.environ if environ is None else environ
         settings = parse_database_url(url or env.get("ESPACE_DATABASE_URL"))
-        settings = dataclasses.replace(settings, timeout=_timeout(db_timeout, env))
+        settings = dataclasses.replace(
+            settings, timeout=_timeout(db_timeout, env), group_commit=group_commit
+        )
         return cls(
             settings,
             clock=clock or system_clock,
