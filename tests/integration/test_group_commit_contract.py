@@ -7,13 +7,11 @@ inserts and selects, notification ids in insert order, a duplicate version
 raising ``IntegrityError``, concurrent writers that never interleave or lose
 an event. The cases are the library's (``ApplicationRecorderTestCase``); only
 the recorder comes from here. Unittest cases cannot take pytest fixtures: the
-PostgreSQL schema is made here as ``conftest.py`` makes it, skipped on a
-developer's machine when the server is down, failing in CI.
+PostgreSQL schema comes from ``pg_schema.throwaway_schema``.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -28,13 +26,7 @@ from espace.adapters.eventstore import (
     GroupCommitPostgresRecorder,
     GroupCommitSQLiteRecorder,
 )
-
-PG_URL = os.environ.get(
-    "ESPACE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-REQUIRE_PG = os.environ.get("CI", "").lower() in ("1", "true", "yes") or (
-    os.environ.get("ESPACE_REQUIRE_POSTGRES") == "1"
-)
+from pg_schema import PG_URL, throwaway_schema
 
 
 class TestGroupCommitOnSQLite(
@@ -63,24 +55,12 @@ class TestGroupCommitOnPostgreSQL(
     contract.ApplicationRecorderTestCase[GroupCommitPostgresRecorder]
 ):
     def setUp(self) -> None:
-        base = PG_URL.split("?")[0]
-        try:
-            self._admin = psycopg.connect(base, autocommit=True, connect_timeout=5)
-        except psycopg.Error as exc:
-            if REQUIRE_PG:
-                self.fail(f"PostgreSQL is required here but unreachable: {exc}")
-            self.skipTest(
-                f"PostgreSQL unreachable ({exc}); set CI=true to make this fail"
-            )
-        self._schema = f"t_{uuid.uuid4().hex[:12]}"
-        self._admin.execute(f'CREATE SCHEMA "{self._schema}"')
+        self._schema, _ = throwaway_schema(self)
         self._datastores: list[PostgresDatastore] = []
 
     def tearDown(self) -> None:
         for datastore in self._datastores:
             datastore.close()
-        self._admin.execute(f'DROP SCHEMA "{self._schema}" CASCADE')
-        self._admin.close()
 
     def create_recorder(self) -> GroupCommitPostgresRecorder:
         info = psycopg.conninfo.conninfo_to_dict(PG_URL.split("?")[0])

@@ -178,7 +178,7 @@ class GroupCommitPostgresRecorder(PostgresRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.group_commit = GroupCommit(self._write_group)
+        self.group_commit = GroupCommit(self._write_group, super().insert_events)
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -186,11 +186,8 @@ class GroupCommitPostgresRecorder(PostgresRecorder):
         """Store events with any other thread's saves waiting with them; a
         database that does not answer within the bound raises
         :class:`DatabaseUnavailable`."""
-        if not stored_events or _tracked(kwargs):
-            alone: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
-            return alone
         with self._answering():
-            return self.group_commit.save(stored_events)
+            return self.group_commit.save(stored_events, **kwargs)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _write_group(self, saves: list[Save]) -> None:
@@ -217,15 +214,13 @@ class GroupCommitSQLiteRecorder(SQLiteApplicationRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.group_commit = GroupCommit(self._write_group)
+        self.group_commit = GroupCommit(self._write_group, super().insert_events)
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """Store events with any other thread's saves waiting with them."""
-        if not stored_events or _tracked(kwargs):
-            return super().insert_events(stored_events, **kwargs)
-        return self.group_commit.save(stored_events)
+        return self.group_commit.save(stored_events, **kwargs)
 
     def _write_group(self, saves: list[Save]) -> None:
         with self.datastore.transaction(commit=True) as cursor:
@@ -245,14 +240,6 @@ class GroupCommitSQLiteRecorder(SQLiteApplicationRecorder):
                 return self._insert_events(_cursor(cursor), save.events)
 
             each_under_savepoint(saves, insert, savepoint)
-
-
-def _tracked(kwargs: dict[str, Any]) -> bool:
-    """Whether a save carries more than its events (a process's tracking
-    record, which the library writes in the same transaction): such saves
-    are written alone, by the library's own code. The application always
-    passes ``tracking=None``."""
-    return any(value is not None for value in kwargs.values())
 
 
 def _cursor(cursor: Any) -> SQLiteCursor:

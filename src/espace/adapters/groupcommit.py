@@ -74,11 +74,16 @@ WriteGroup = Callable[[list[Save]], None]
 each one's ``ids`` or ``error``; raises only if the transaction fails."""
 
 
+Alone = Callable[..., Sequence[int] | None]
+"""The library's own ``insert_events``: one save in its own transaction."""
+
+
 class GroupCommit:
     """The saves of one recorder, written a group at a time (see the module)."""
 
-    def __init__(self, write: WriteGroup) -> None:
+    def __init__(self, write: WriteGroup, alone: Alone) -> None:
         self._write = write
+        self._alone = alone
         self._lock = threading.Lock()
         self._written = threading.Condition(self._lock)
         self._waiting: list[Save] = []
@@ -88,9 +93,16 @@ class GroupCommit:
         self.saves = 0
         """How many saves they held."""
 
-    def save(self, events: Sequence[StoredEvent]) -> Sequence[int] | None:
+    def save(
+        self, events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         """Write ``events`` (with any saves waiting with them): their
-        notification ids, or this save's own error."""
+        notification ids, or this save's own error. A save that carries
+        more than its events (a process's tracking record, which the library
+        writes in the same transaction; an application passes
+        ``tracking=None``) is written alone, by the library's own code."""
+        if not events or any(value is not None for value in kwargs.values()):
+            return self._alone(events, **kwargs)
         mine = Save(events)
         with self._lock:
             self._waiting.append(mine)

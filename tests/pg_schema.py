@@ -1,0 +1,41 @@
+"""A throw-away PostgreSQL schema for unittest cases (the library's contract
+cases cannot take pytest fixtures), made the way ``conftest.py`` makes its
+own, with the same rule: skipped on a developer's machine when the server is
+down, failing in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import unittest
+import uuid
+
+import psycopg
+
+PG_URL = os.environ.get(
+    "ESPACE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_PG = os.environ.get("CI", "").lower() in ("1", "true", "yes") or (
+    os.environ.get("ESPACE_REQUIRE_POSTGRES") == "1"
+)
+
+
+def throwaway_schema(case: unittest.TestCase) -> tuple[str, str]:
+    """A new schema for ``case``, dropped when it is cleaned up (after its
+    ``tearDown``): its name, and the store URL that names it."""
+    base = PG_URL.split("?")[0]
+    try:
+        admin = psycopg.connect(base, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        if REQUIRE_PG:
+            case.fail(f"PostgreSQL is required here but unreachable: {exc}")
+        case.skipTest(f"PostgreSQL unreachable ({exc}); set CI=true to make this fail")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+
+    def drop() -> None:
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()
+
+    case.addCleanup(drop)
+    return schema, f"{base}?schema={schema}"
