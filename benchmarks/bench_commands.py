@@ -53,6 +53,7 @@ from common import (
     DEFAULT_POSTGRES,
     BaselineApp,
     add_run_options,
+    affiliated,
     baseline_env,
     database_kinds,
     fresh_database,
@@ -145,10 +146,7 @@ def run_espace(
         url, clock=lambda: now[0], sync_views=sync_views, environ=environ
     ) as store:
         life = store.lifecycle
-        report = life.affiliate_feed([(p.line, p.row) for p in people])
-        if report.created != len(people):
-            raise RuntimeError(f"unexpected affiliation report: {report.as_dict()}")
-        ids = [life.espace_id_for(p.nir) for p in people]
+        ids = affiliated(store, people)
         if profiler is not None:
             profiler.enable()
         settle(url)

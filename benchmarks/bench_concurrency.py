@@ -32,6 +32,7 @@ from uuid import UUID
 
 from common import (
     add_run_options,
+    affiliated,
     database_kinds,
     fresh_database,
     make_people,
@@ -58,10 +59,7 @@ def run(url: str, people: list[Person], threads: int, *, group_commit: bool) -> 
         group_commit=group_commit,
     ) as store:
         life = store.lifecycle
-        report = life.affiliate_feed([(p.line, p.row) for p in people])
-        if report.created != len(people):
-            raise RuntimeError(f"unexpected affiliation report: {report.as_dict()}")
-        ids = [life.espace_id_for(p.nir) for p in people]
+        ids = affiliated(store, people)
         now[0] = NOTICE_AT
         errors: list[BaseException] = []
 

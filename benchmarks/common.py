@@ -107,6 +107,15 @@ def make_people(n: int, seed: int) -> list[Person]:
     return people
 
 
+def affiliated(store: Any, people: list[Person]) -> list[UUID]:
+    """Affiliate ``people`` through the store's feed (LC-1): their espace ids."""
+    life = store.lifecycle
+    report = life.affiliate_feed([(p.line, p.row) for p in people])
+    if report.created != len(people):
+        raise RuntimeError(f"unexpected affiliation report: {report.as_dict()}")
+    return [life.espace_id_for(p.nir) for p in people]
+
+
 class BaselineApp(Application[UUID]):
     """A plain eventsourcing Application: only the ``date`` transcoding added,
     which the events need to be stored at all (no cipher unless configured)."""
