@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -20,6 +21,81 @@ from espace.domain.decision import decide, facts_of_document
 from espace.domain.document_metadata import AuthorKind
 from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
+
+
+@dataclass(frozen=True)
+class DocumentChange:
+    """One change of a document's flags (DOC-4, DOC-5): its name in the CLI
+    and what it does, with its rule (the CLI's help); the action the access
+    decision rules on and the trace's detail; the document's command, and
+    whether it is told who acts (``by_kind``, ``by_id``)."""
+
+    name: str
+    does: str
+    action: Action
+    command: Callable[..., None]
+    names_actor: bool = True
+    detail: str | None = None
+
+
+DELETE = DocumentChange(
+    "delete",
+    "DOC-4: the author deletes a document (logically).",
+    Action.DELETE,
+    Document.delete,
+)
+MASK = DocumentChange(
+    "mask",
+    "DOC-5: the holder masks a document from professionals.",
+    Action.MASK,
+    Document.mask,
+    names_actor=False,
+)
+UNMASK = DocumentChange(
+    "unmask",
+    "DOC-5: the holder unmasks a document.",
+    Action.UNMASK,
+    Document.unmask,
+    names_actor=False,
+)
+HIDE = DocumentChange(
+    "hide",
+    "DOC-5: the author hides it from the holder until announced.",
+    Action.HIDE,
+    Document.hide_from_holder,
+    detail="holder",
+)
+REVEAL = DocumentChange(
+    "reveal",
+    "DOC-5: the author reveals it after the announcement.",
+    Action.REVEAL,
+    Document.reveal_to_holder,
+    detail="holder",
+)
+HIDE_FROM_REPRESENTATIVES = DocumentChange(
+    "hide-from-representatives",
+    "DOC-5: the author hides it from legal representatives (minor's request).",
+    Action.HIDE,
+    Document.hide_from_representatives,
+    detail="representatives",
+)
+SHOW_TO_REPRESENTATIVES = DocumentChange(
+    "show-to-representatives",
+    "DOC-5: the author shows it to legal representatives again.",
+    Action.REVEAL,
+    Document.show_to_representatives,
+    detail="representatives",
+)
+CHANGES = (
+    MASK,
+    UNMASK,
+    HIDE,
+    REVEAL,
+    HIDE_FROM_REPRESENTATIVES,
+    SHOW_TO_REPRESENTATIVES,
+    DELETE,
+)
+"""Every change of a document's flags, in the order the CLI lists them."""
 
 
 class DocumentUseCases(RecordBase):
@@ -160,100 +236,64 @@ class DocumentUseCases(RecordBase):
         self, actor: Actor, document_id: UUID, at: datetime | None = None
     ) -> Outcome:
         """DOC-4: logical deletion, by the author only."""
-        return self._flag(
-            actor,
-            document_id,
-            Action.DELETE,
-            lambda d, t, k, i: d.delete(at=t, by_kind=k, by_id=i),
-            at,
-        )
+        return self.change(DELETE, actor, document_id, at)
 
     def mask(
         self, actor: Actor, document_id: UUID, at: datetime | None = None
     ) -> Outcome:
         """DOC-5: the holder masks a document from professionals."""
-        return self._flag(
-            actor, document_id, Action.MASK, lambda d, t, k, i: d.mask(at=t), at
-        )
+        return self.change(MASK, actor, document_id, at)
 
     def unmask(
         self, actor: Actor, document_id: UUID, at: datetime | None = None
     ) -> Outcome:
         """DOC-5: the holder lifts the mask: professionals see the document again."""
-        return self._flag(
-            actor, document_id, Action.UNMASK, lambda d, t, k, i: d.unmask(at=t), at
-        )
+        return self.change(UNMASK, actor, document_id, at)
 
     def hide_from_holder(
         self, actor: Actor, document_id: UUID, at: datetime | None = None
     ) -> Outcome:
         """DOC-5: the author hides it until the announcement consultation."""
-        return self._flag(
-            actor,
-            document_id,
-            Action.HIDE,
-            lambda d, t, k, i: d.hide_from_holder(at=t, by_kind=k, by_id=i),
-            at,
-            detail="holder",
-        )
+        return self.change(HIDE, actor, document_id, at)
 
     def reveal_to_holder(
         self, actor: Actor, document_id: UUID, at: datetime | None = None
     ) -> Outcome:
         """DOC-5: after the announcement consultation."""
-        return self._flag(
-            actor,
-            document_id,
-            Action.REVEAL,
-            lambda d, t, k, i: d.reveal_to_holder(at=t, by_kind=k, by_id=i),
-            at,
-            detail="holder",
-        )
+        return self.change(REVEAL, actor, document_id, at)
 
     def hide_from_representatives(
         self, actor: Actor, document_id: UUID, at: datetime | None = None
     ) -> Outcome:
         """DOC-5: confidential care asked by a minor."""
-        return self._flag(
-            actor,
-            document_id,
-            Action.HIDE,
-            lambda d, t, k, i: d.hide_from_representatives(at=t, by_kind=k, by_id=i),
-            at,
-            detail="representatives",
-        )
+        return self.change(HIDE_FROM_REPRESENTATIVES, actor, document_id, at)
 
     def show_to_representatives(
         self, actor: Actor, document_id: UUID, at: datetime | None = None
     ) -> Outcome:
         """DOC-5: the author shows the document to the legal representatives again."""
-        return self._flag(
-            actor,
-            document_id,
-            Action.REVEAL,
-            lambda d, t, k, i: d.show_to_representatives(at=t, by_kind=k, by_id=i),
-            at,
-            detail="representatives",
-        )
+        return self.change(SHOW_TO_REPRESENTATIVES, actor, document_id, at)
 
-    def _flag(
+    def change(
         self,
+        kind: DocumentChange,
         actor: Actor,
         document_id: UUID,
-        action: Action,
-        change: Callable[[Document, datetime, str, str], None],
-        at: datetime | None,
-        detail: str | None = None,
+        at: datetime | None = None,
     ) -> Outcome:
+        """DOC-4, DOC-5: the one handler of a document's flags: the access
+        decision on its action, the document's command (refused by its own
+        rules, traced either way), one save."""
         doc = self._document(document_id)
         espace = self._espace(doc.espace_id)
         now = self._now(at)
         gate = self._record_gate(
-            actor, action, espace, now, document=doc, detail=detail
+            actor, kind.action, espace, now, document=doc, detail=kind.detail
         )
-        kind, by_id = self._author_key(actor, doc)
+        by_kind, by_id = self._author_key(actor, doc)
+        arguments = {"by_kind": by_kind, "by_id": by_id} if kind.names_actor else {}
         try:
-            change(doc, now, kind, by_id)
+            kind.command(doc, at=now, **arguments)
         except RuleViolation as exc:
             gate.refuse(exc.rule, exc.reason)
         trace = gate.trace()

@@ -12,6 +12,7 @@ import click
 
 from espace.api import Store
 from espace.application.errors import InvalidInput
+from espace.application.record_documents import CHANGES, DocumentChange
 from espace.cli.actors import ActorFlags, act_on, actor_options
 from espace.cli.app import Session, main
 from espace.cli.options import F, apply, espace_ref, read_document
@@ -232,10 +233,10 @@ def replace_cmd(
     )
 
 
-def _flag_command(name: str, doc: str, method: str) -> None:
+def _flag_command(kind: DocumentChange) -> None:
     """A command that sets or clears one flag of a document (DOC-4, DOC-5)."""
 
-    @doc_group.command(name, help=doc)
+    @doc_group.command(kind.name, help=kind.does)
     @document_option
     @actor_options(heir=True)
     @holder_nir_option
@@ -249,35 +250,11 @@ def _flag_command(name: str, doc: str, method: str) -> None:
     ) -> None:
         store = session.store()
         who = actor.on(holder_espace(store, nir))
-        emit(getattr(store.records, method)(who, document_id), as_json)
+        emit(store.records.change(kind, who, document_id), as_json)
 
 
-for _name, _doc, _method in [
-    ("mask", "DOC-5: the holder masks a document from professionals.", "mask"),
-    ("unmask", "DOC-5: the holder unmasks a document.", "unmask"),
-    (
-        "hide",
-        "DOC-5: the author hides it from the holder until announced.",
-        "hide_from_holder",
-    ),
-    (
-        "reveal",
-        "DOC-5: the author reveals it after the announcement.",
-        "reveal_to_holder",
-    ),
-    (
-        "hide-from-representatives",
-        "DOC-5: the author hides it from legal representatives (minor's request).",
-        "hide_from_representatives",
-    ),
-    (
-        "show-to-representatives",
-        "DOC-5: the author shows it to legal representatives again.",
-        "show_to_representatives",
-    ),
-    ("delete", "DOC-4: the author deletes a document (logically).", "delete"),
-]:
-    _flag_command(_name, _doc, _method)
+for _kind in CHANGES:
+    _flag_command(_kind)
 
 
 @doc_group.command("read")
