@@ -18,7 +18,16 @@ from uuid import UUID
 
 from espace.application import aggregates, schemas
 from espace.application.errors import InvalidInput, NotFound, RecordErased
-from espace.application.lifecycle_base import log
+from espace.application.lifecycle_base import (
+    CLOSE,
+    CLOSED_AFTER_SUSPENSION,
+    DEATH,
+    ERASURE_REQUESTED,
+    REPRESENTATION_ENDED,
+    SUSPENSION_LIFTED,
+    SUSPENSION_OBJECTED,
+    log,
+)
 from espace.application.lifecycle_feed import AffiliationUseCases
 from espace.application.lifecycle_results import CodeIssued, EspaceSummary
 from espace.application.ports import holding_saves
@@ -116,7 +125,7 @@ class LifecycleService(AffiliationUseCases):
 
     def close(self, espace_id: UUID, at: datetime | None = None) -> EspaceSummary:
         """LC-7: the holder closes the espace; LC-8: the archive starts."""
-        return self._simple(espace_id, "espace.closed", lambda e, t: e.close(at=t), at)
+        return self.transition(CLOSE, espace_id, at)
 
     def declare_death(
         self, espace_id: UUID, data: Mapping[str, Any], at: datetime | None = None
@@ -124,63 +133,46 @@ class LifecycleService(AffiliationUseCases):
         """LC-7: death closes the espace."""
         params = schemas.load(schemas.DeathSchema, data)
         day: date = params["date_of_death"]
-        return self._simple(
-            espace_id,
-            "death.declared",
-            lambda e, t: e.declare_death(at=t, date_of_death=day),
-            at,
-        )
+        return self.transition(DEATH, espace_id, at, date_of_death=day)
 
     def suspend(
         self, espace_id: UUID, data: Mapping[str, Any], at: datetime | None = None
     ) -> EspaceSummary:
         """LC-7: the insurer suspends; closure six weeks after the holder is told."""
         params = schemas.load(schemas.SuspensionSchema, data)
-
-        def decide(e: EspaceSante, t: datetime) -> None:
-            informed = params["informed_at"] or t
-            if informed > t + timedelta(days=calendar.INFORMED_WITHIN_DAYS):
-                raise InvalidInput(
-                    {
-                        "informed_at": [
-                            "the holder is told of a suspension within "
-                            f"{calendar.INFORMED_WITHIN_DAYS} days of it"
-                        ]
-                    }
-                )
-            e.suspend(at=t, reason=params["reason"], informed_at=informed)
-
-        return self._simple(espace_id, "espace.suspended", decide, at)
+        espace = self.get(espace_id)
+        now = self._now(at)
+        informed = params["informed_at"] or now
+        if informed > now + timedelta(days=calendar.INFORMED_WITHIN_DAYS):
+            raise InvalidInput(
+                {
+                    "informed_at": [
+                        "the holder is told of a suspension within "
+                        f"{calendar.INFORMED_WITHIN_DAYS} days of it"
+                    ]
+                }
+            )
+        espace.suspend(at=now, reason=params["reason"], informed_at=informed)
+        self._save(espace, "espace.suspended")
+        return EspaceSummary.of(espace)
 
     def object_to_suspension(
         self, espace_id: UUID, at: datetime | None = None
     ) -> EspaceSummary:
         """LC-7: the holder objects in time; the espace resumes."""
-        return self._simple(
-            espace_id,
-            "suspension.objected",
-            lambda e, t: e.object_to_suspension(at=t),
-            at,
-        )
+        return self.transition(SUSPENSION_OBJECTED, espace_id, at)
 
     def lift_suspension(
         self, espace_id: UUID, at: datetime | None = None
     ) -> EspaceSummary:
         """LC-7: the insurer lifts the suspension."""
-        return self._simple(
-            espace_id, "suspension.lifted", lambda e, t: e.lift_suspension(at=t), at
-        )
+        return self.transition(SUSPENSION_LIFTED, espace_id, at)
 
     def close_after_suspension(
         self, espace_id: UUID, at: datetime | None = None
     ) -> EspaceSummary:
         """LC-7: six weeks after the holder was told, without objection."""
-        return self._simple(
-            espace_id,
-            "espace.closed",
-            lambda e, t: e.close_after_suspension(at=t),
-            at,
-        )
+        return self.transition(CLOSED_AFTER_SUSPENSION, espace_id, at)
 
     # ------------------------------------------------------------ LC-8/9/10/12
 
@@ -188,9 +180,7 @@ class LifecycleService(AffiliationUseCases):
         self, espace_id: UUID, at: datetime | None = None
     ) -> EspaceSummary:
         """LC-9: express erasure, carried out within three months."""
-        return self._simple(
-            espace_id, "erasure.requested", lambda e, t: e.request_erasure(at=t), at
-        )
+        return self.transition(ERASURE_REQUESTED, espace_id, at)
 
     @holding_saves  # the views purge once, the key gone
     def erase(
@@ -284,12 +274,7 @@ class LifecycleService(AffiliationUseCases):
         self, espace_id: UUID, at: datetime | None = None
     ) -> EspaceSummary:
         """LC-12: at 18 the representative's mandate ends."""
-        return self._simple(
-            espace_id,
-            "representation.ended",
-            lambda e, t: e.end_representation(at=t),
-            at,
-        )
+        return self.transition(REPRESENTATION_ENDED, espace_id, at)
 
 
 __all__ = ["LifecycleService"]

@@ -7,6 +7,7 @@ errors in :mod:`espace.application.aggregates`, as every service's do.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,31 @@ from espace.domain.espace import EspaceSante
 from espace.domain.identifiers import NIR_OID
 
 log = structlog.get_logger("espace.lifecycle")
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change of an espace's state that needs only the command's time
+    (and arguments checked beforehand): what the log calls it, and the
+    aggregate's command, whose rule refuses it if it must (LC-7..LC-12)."""
+
+    logged_as: str
+    command: Callable[..., None]
+
+
+CLOSE = Transition("espace.closed", EspaceSante.close)
+DEATH = Transition("death.declared", EspaceSante.declare_death)
+SUSPENSION_OBJECTED = Transition(
+    "suspension.objected", EspaceSante.object_to_suspension
+)
+SUSPENSION_LIFTED = Transition("suspension.lifted", EspaceSante.lift_suspension)
+CLOSED_AFTER_SUSPENSION = Transition(
+    "espace.closed", EspaceSante.close_after_suspension
+)
+ERASURE_REQUESTED = Transition("erasure.requested", EspaceSante.request_erasure)
+REPRESENTATION_ENDED = Transition(
+    "representation.ended", EspaceSante.end_representation
+)
 
 
 class LifecycleBase:
@@ -86,16 +112,19 @@ class LifecycleBase:
 
     # ------------------------------------------------------------ plumbing
 
-    def _simple(
+    def transition(
         self,
+        kind: Transition,
         espace_id: UUID,
-        what: str,
-        decide: Callable[[EspaceSante, datetime], None],
-        at: datetime | None,
+        at: datetime | None = None,
+        **arguments: Any,
     ) -> EspaceSummary:
+        """The one handler of a change of state that takes the command's
+        time and arguments already checked: load, the aggregate's command
+        (RuleViolation if its rule forbids it), one save."""
         espace = self.get(espace_id)
-        decide(espace, self._now(at))
-        self._save(espace, what)
+        kind.command(espace, at=self._now(at), **arguments)
+        self._save(espace, kind.logged_as)
         return EspaceSummary.of(espace)
 
     def _now(self, at: datetime | None) -> datetime:
