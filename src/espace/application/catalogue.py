@@ -9,7 +9,7 @@ consent choice) and traced in the access journal, denied attempts included
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -159,12 +159,8 @@ class CatalogueService(ServiceBase):
             actor,
             espace_id,
             f"connect-service {ref['service_id']}",
-            lambda c, now: c.connect(
-                at=now,
-                service=service,
-                version=catalogue.published_version,
-                by=str(actor.kind),
-            ),
+            ServiceConnections.connect,
+            {"service": service, "version": catalogue.published_version},
             at,
         )
 
@@ -181,9 +177,8 @@ class CatalogueService(ServiceBase):
             actor,
             espace_id,
             f"disconnect-service {ref['service_id']}",
-            lambda c, now: c.disconnect(
-                at=now, service_id=ref["service_id"], by=str(actor.kind)
-            ),
+            ServiceConnections.disconnect,
+            {"service_id": ref["service_id"]},
             at,
         )
 
@@ -204,9 +199,13 @@ class CatalogueService(ServiceBase):
         actor: Actor,
         espace_id: UUID,
         detail: str,
-        change: Callable[[ServiceConnections, datetime], None],
+        command: Callable[..., None],
+        arguments: Mapping[str, Any],
         when: datetime | None,
     ) -> dict[str, Any]:
+        """PRO-3: the holder's change to their connections (the aggregate's
+        ``command``, told the time and who acts), through the open-record
+        gate; traced either way (ACC-6)."""
         espace = self._espace(espace_id)
         existing = self._maybe(
             connections_id(espace_id), ServiceConnections, "connections"
@@ -215,7 +214,7 @@ class CatalogueService(ServiceBase):
         gate = self._open_gate(actor, Action.CONSENT, espace, at, detail=detail)
         connections = existing or ServiceConnections.start(espace_id=espace_id, at=at)
         try:
-            change(connections, at)
+            command(connections, at=at, by=str(actor.kind), **arguments)
         except RuleViolation as exc:
             gate.refuse(exc.rule, exc.reason)
         trace = gate.trace()
