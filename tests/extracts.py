@@ -17,6 +17,24 @@ PROFESSION_CODES = {
     "nurse": "60",
 }
 
+FEED_COLUMNS = [
+    "nir",
+    "birth_name",
+    "first_names",
+    "birth_date",
+    "sex",
+    "birthplace_code",
+    "vitale_serial",
+    "email",
+    "postal_address",
+    "representative_name",
+    "representative_role",
+    "representative_email",
+    "legacy_dmp_ref",
+]
+"""LC-1: the columns of the insurer's affiliation feed the CLI tests write
+(``espace affiliate``), in their order."""
+
 
 def directory_extract(idnatps_and_professions: list[tuple[str, str]]) -> str:
     """PRO-2: the national extract listing these professionals (a professional

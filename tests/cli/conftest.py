@@ -16,21 +16,7 @@ from typing import Any
 import pytest
 from stdnum.fr import nir as stdnum_nir
 
-FEED_COLUMNS = [
-    "nir",
-    "birth_name",
-    "first_names",
-    "birth_date",
-    "sex",
-    "birthplace_code",
-    "vitale_serial",
-    "email",
-    "postal_address",
-    "representative_name",
-    "representative_role",
-    "representative_email",
-    "legacy_dmp_ref",
-]
+from extracts import FEED_COLUMNS
 
 
 @dataclass

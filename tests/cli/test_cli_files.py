@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from conftest import FEED_COLUMNS
+from extracts import FEED_COLUMNS
 
 T0 = "2027-01-04T10:00:00+01:00"
 

@@ -318,7 +318,9 @@ def short_flow(cli: Cli, report: str) -> None:
 
 def holder_recipient(pending: list[dict[str, Any]]) -> str:
     """The holder's recipient id: their espace id (never the NIR)."""
-    ids = {a["recipient_id"] for a in pending if a["recipient_kind"] == "holder"}
+    ids: set[str] = {
+        a["recipient_id"] for a in pending if a["recipient_kind"] == "holder"
+    }
     assert len(ids) == 1
     assert NIR not in ids
     return ids.pop()

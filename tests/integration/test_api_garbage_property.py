@@ -140,10 +140,12 @@ class World:
             return d.draw(st.one_of(st.none(), st.none(), INSTANTS))
 
         def ago(**delta: float) -> str:
-            return (clock.now - timedelta(**delta)).isoformat()
+            now: datetime = clock.now
+            return (now - timedelta(**delta)).isoformat()
 
         def ahead(**delta: float) -> str:
-            return (clock.now + timedelta(**delta)).isoformat()
+            now: datetime = clock.now
+            return (now + timedelta(**delta)).isoformat()
 
         def document() -> dict[str, Any]:
             return {

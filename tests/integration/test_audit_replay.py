@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,11 +39,12 @@ def audited(
 def traces(store: Store) -> list[AccessTrace]:
     """Every trace in the log, read from the events (not the journal)."""
     events = store._infra.events
-    return [
-        events.repository.get(notification.originator_id)
-        for notification in events.recorder.select_notifications(0, 100_000)
-        if notification.topic.endswith("AccessTrace.Recorded")
-    ]
+    found: list[AccessTrace] = []
+    for notification in events.recorder.select_notifications(0, 100_000):
+        if notification.topic.endswith("AccessTrace.Recorded"):
+            assert isinstance(notification.originator_id, UUID)
+            found.append(events.repository.get(notification.originator_id))
+    return found
 
 
 def test_history_as_of_an_instant_replays_the_espace_as_it_stood_doc_3_doc_5(

@@ -39,7 +39,8 @@ def test_a_change_saved_between_clock_and_load_gives_a_conflict_pro_1(
             if not interfered:
                 interfered.append(True)
                 other.profile.record_measurements(holder, espace_id, {"weight_kg": 60})
-            return clock.now + timedelta(seconds=1)
+            now: datetime = clock.now
+            return now + timedelta(seconds=1)
 
         racer = Store.open(store_url, clock=racing_clock, environ=env)
         try:

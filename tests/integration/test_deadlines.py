@@ -12,21 +12,26 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.schedulers.blocking import BlockingScheduler
+from eventsourcing.domain import Aggregate
 
 from espace import NotFound, Store
 from espace.adapters import scheduler as scheduler_module
 from espace.adapters.crypto import espace_keys
 from espace.domain.calendar import PARIS
+from espace.domain.deadlines import DeadlineKind
 from espace.domain.espace import EspaceSante
 from espace.projections.espaces import tombstone
 
 GENEROUS_WAIT = 20.0
 """Seconds a background thread gets before a test gives up (never a timing claim)."""
+
+E = TypeVar("E", bound=Aggregate.Event)
 
 
 @pytest.fixture
@@ -46,7 +51,7 @@ def saved_events(store: Store) -> Iterator[list[Any]]:
     del store._infra.events.save
 
 
-def events_of(saved: list[Any], espace_id: UUID | None, kind: type) -> list[Any]:
+def events_of(saved: list[Any], espace_id: UUID | None, kind: type[E]) -> list[E]:
     return [e for e in saved if isinstance(e, kind) and e.originator_id == espace_id]
 
 
@@ -379,7 +384,7 @@ def test_the_scheduler_returns_when_told_to_stop_before_it_started(
 ) -> None:
     started: list[Any] = []
 
-    class Recording(scheduler_module.BlockingScheduler):  # type: ignore[misc]
+    class Recording(BlockingScheduler):  # type: ignore[misc]  # apscheduler is untyped
         def start(self, *args: Any, **kwargs: Any) -> None:
             started.append(self)
             super().start(*args, **kwargs)
@@ -419,11 +424,11 @@ def test_the_deadline_view_pages_and_filters_by_espace_and_the_head_counts_lc_4(
 
     mine = store.views.deadlines.upcoming(espace_id=ids[1])
     assert [(r["espace_id"], r["kind"]) for r in mine] == [(ids[1], "opening")]
-    assert store.views.deadlines.count(kind="opening") == 3
+    assert store.views.deadlines.count(kind=DeadlineKind.OPENING) == 3
     assert store.views.deadlines.count(espace_id=ids[1]) == 1
     first, rest = (
-        store.views.deadlines.upcoming(kind="opening", limit=1),
-        store.views.deadlines.upcoming(kind="opening", limit=10, offset=1),
+        store.views.deadlines.upcoming(kind=DeadlineKind.OPENING, limit=1),
+        store.views.deadlines.upcoming(kind=DeadlineKind.OPENING, limit=10, offset=1),
     )
     assert (len(first), len(rest)) == (1, 2)
     assert {r["espace_id"] for r in [*first, *rest]} == set(ids)

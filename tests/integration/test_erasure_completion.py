@@ -89,7 +89,8 @@ def assert_erased(store: Store, espace_id: UUID) -> None:
 
 
 def erasure_due(store: Store) -> int:
-    return store.stats()["deadlines"].get("erasure", {}).get("due", 0)
+    due: int = store.stats()["deadlines"].get("erasure", {}).get("due", 0)
+    return due
 
 
 def test_a_death_after_erased_is_saved_leaves_the_erasure_due_and_the_next_run_ends_it(

@@ -9,6 +9,7 @@ command) show it, and a refused command leaves the event log untouched.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -528,7 +529,7 @@ def test_death_closes_the_espace_for_good_no_reopening_no_erasure_lc_7_lc_11(
     )
     assert row["archive_until"] == helpers.paris(date(2037, 9, 11))
     head = helpers.log_head(store)
-    for command, rule in [
+    refusals: list[tuple[Callable[[], object], str]] = [
         (lambda: store.lifecycle.reopen(espace_id), "LC-11"),
         (lambda: store.lifecycle.request_erasure(espace_id), "LC-11"),
         (
@@ -537,7 +538,8 @@ def test_death_closes_the_espace_for_good_no_reopening_no_erasure_lc_7_lc_11(
             ),
             "LC-7",
         ),
-    ]:
+    ]
+    for command, rule in refusals:
         with pytest.raises(RuleViolation) as refused:
             command()
         assert refused.value.rule == rule

@@ -11,7 +11,7 @@ clean. The ``redact`` processor is the safety net behind them, tested apart.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -40,7 +40,7 @@ PER_ESPACE_EVENTS = {
 }
 
 
-def flatten(entry: dict[str, Any]) -> str:
+def flatten(entry: Mapping[str, Any]) -> str:
     return json.dumps(entry, default=repr, ensure_ascii=False)
 
 

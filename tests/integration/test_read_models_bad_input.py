@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import typing
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import pytest
@@ -86,14 +87,16 @@ def test_the_auditor_calls_refuse_an_id_that_is_not_a_uuid_and_trace_nothing(
     store: Store,
 ) -> None:
     reads = store.audit.log()[1]
-    for call, field in [
-        (lambda: store.audit.history("x", auditor="a"), "espace_id"),  # type: ignore[arg-type]
-        (lambda: store.audit.export(3, auditor="a"), "espace_id"),  # type: ignore[arg-type]
+    # Not UUIDs, on purpose: the bad input under test.
+    calls: list[tuple[Callable[[], object], str]] = [
+        (lambda: store.audit.history(cast("Any", "x"), auditor="a"), "espace_id"),
+        (lambda: store.audit.export(cast("Any", 3), auditor="a"), "espace_id"),
         (
-            lambda: store.audit.access("x", at=store.clock(), auditor="a"),  # type: ignore[arg-type]
+            lambda: store.audit.access(cast("Any", "x"), at=store.clock(), auditor="a"),
             "document_id",
         ),
-    ]:
+    ]
+    for call, field in calls:
         with pytest.raises(InvalidInput) as info:
             call()
         assert field in info.value.fields

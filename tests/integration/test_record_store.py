@@ -25,6 +25,7 @@ from espace.adapters.contents import contents as contents_table
 from espace.application.records import actor_from
 from espace.application.tables import matrix_to_csv, types_to_csv
 from espace.domain.actors import Actor, ActorKind
+from espace.domain.deadlines import DeadlineKind
 from espace.domain.trace import AccessTrace, TraceFacts
 from espace.projections.consents import consent_professionals, consent_settings
 from espace.projections.deadlines import deadlines as deadlines_table
@@ -241,18 +242,18 @@ def test_a_document_type_has_its_own_right_and_the_type_list_is_data_acc_3_doc_1
         for t in store.views.journal.of_espace(rec.espace_id)
         if t["actor_id"] == NURSE.id and t["action"] == "read"
     ]
-    recorded = {
-        store._infra.events.repository.get(t["trace_id"]).facts.matrix_version
-        for t in reads
-    }
+    read_traces: list[AccessTrace] = [
+        store._infra.events.repository.get(t["trace_id"]) for t in reads
+    ]
+    recorded = {trace.facts.matrix_version for trace in read_traces}
     assert recorded == {version}
     # the category comes from the type list; a type it gained is accepted
     metadata = rec.meta(loinc_code="34109-9")
     del metadata["category"]
     added = store.records.deposit(PHYSICIAN, rec.espace_id, metadata, b"note")
-    assert (
-        store.views.documents.get(UUID(added.document_id or ""))["category"] == "report"
-    )
+    added_row = store.views.documents.get(UUID(added.document_id or ""))
+    assert added_row is not None
+    assert added_row["category"] == "report"
     # a type the list does not have is bad input, and writes nothing
     traces = rec.traces()
     with pytest.raises(InvalidInput) as info:
@@ -486,7 +487,7 @@ def test_a_document_hidden_from_the_holder_is_readable_by_its_author_only_doc_5(
     denied("DOC-5", rec.store.records.reveal_to_holder, GP, document_id)
     rec.store.records.reveal_to_holder(PHYSICIAN, document_id)
     assert rec.store.records.read(rec.holder, document_id)["ground"] == "holder"
-    assert rec.store.views.deadlines.upcoming(kind="holder_notice") == []
+    assert rec.store.views.deadlines.upcoming(kind=DeadlineKind.HOLDER_NOTICE) == []
 
 
 def test_the_holder_is_told_at_two_weeks_and_sees_the_document_at_one_month_doc_5(

@@ -172,9 +172,7 @@ def world(store_url: str, clock: Any, people: Any, helpers: Any) -> Iterator[Wor
     init_store(store_url, simulation=True, environ=env)
     store = Store.open(store_url, clock=clock, environ=env, require_directory=True)
     try:
-        report = store.directory.import_rows(
-            enumerate(_dict_rows(ROWS), start=2)  # type: ignore[arg-type]
-        )
+        report = store.directory.import_rows(enumerate(_dict_rows(ROWS), start=2))
         assert report.created == 3, report.as_dict()
         person = people.make()
         espace_id = helpers.affiliate(store, person)
@@ -272,8 +270,8 @@ def test_an_extract_is_imported_bad_rows_reported_by_line_and_reimport_is_idempo
         ]
         # a page says how many match in all (nothing silently dropped)
         everyone = store.directory.search()
-        first = store.directory.search(limit=1)
-        assert (len(first), first.total) == (1, everyone.total)
+        first_page = store.directory.search(limit=1)
+        assert (len(first_page), first_page.total) == (1, everyone.total)
         assert everyone.total == len(everyone) > 1
 
 

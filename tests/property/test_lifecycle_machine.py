@@ -206,7 +206,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             representative=representative,
             legacy_dmp_ref="DMP-7" if legacy else None,
         )
-        self.events = self.espace.collect_events()
+        self.events = list(self.espace.collect_events())
         assert [type(e).__name__ for e in self.events] == ["Affiliated"]
         self.model = Model(
             phase=AFFILIATED,
@@ -390,7 +390,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             expected = [*opening, "Activated"]
         else:
             expected = ["ActivationFailed"]
-        factors = {
+        factors: dict[str, Any] = {
             "code_digest": m.code or "no-code",
             "nir": self.ins.nir,
             "birth_date": self.ins.birth_date,

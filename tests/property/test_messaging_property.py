@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -217,7 +218,7 @@ openers = st.sampled_from(
 def conversations(draw: Any) -> list[Any]:
     """Events of several conversations, interleaved as a log would hold them."""
     holders = [uuid4() for _ in range(draw(st.integers(1, 3)))]
-    streams: list[list[Any]] = []
+    streams: list[Sequence[Any]] = []
     at = T0
     for _ in range(draw(st.integers(1, 5))):
         espace_id = draw(st.sampled_from(holders))

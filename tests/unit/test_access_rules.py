@@ -10,10 +10,11 @@ and the input edge (``actor_from``, ``ModeSchema``) is fed bad input. No I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import pytest
@@ -93,7 +94,7 @@ def doc(
     author: Actor = MIDWIFE,
     **flags: bool,
 ) -> DocumentFacts:
-    values = {
+    values: dict[str, Any] = {
         "masked": False,
         "hidden_from_holder": False,
         "hidden_from_representatives": False,
@@ -107,7 +108,9 @@ def doc(
 
 
 def consent(**kw: Any) -> ConsentState:
-    sets = {k: frozenset(v) for k, v in kw.items() if isinstance(v, set | list)}
+    sets: dict[str, Any] = {
+        k: frozenset(v) for k, v in kw.items() if isinstance(v, set | list)
+    }
     rest = {k: v for k, v in kw.items() if k not in sets}
     return ConsentState(**sets, **rest)
 
@@ -308,6 +311,7 @@ def test_the_packaged_default_matrix_denies_what_the_rule_book_says_acc_3(
     choices = consent(care_team={actor.id})
     decision = run(actor, document=doc(category), choices=choices, matrix=default)
     denied(decision, "ACC-3")
+    assert actor.profession is not None
     assert actor.profession in (decision.reason or "")
 
 
@@ -1015,13 +1019,15 @@ def test_the_public_actor_constructors_check_what_they_are_given_id_3_msg_2() ->
         "750712184",
         "AP-HP Saint-Louis",
     )
-    for make, field, rule in [
+    cases: list[tuple[Callable[[], Actor], str, str]] = [
         (lambda: Actor.professional("810001045368"), "idnatps", "ID-3"),
         (lambda: Actor.establishment("750712185", "AP-HP"), "finess", "MSG-1"),
         (lambda: Actor.establishment("750712184", " "), "name", "MSG-2"),
         (lambda: Actor.heir(""), "heir_id", "LC-11"),
-        (lambda: Actor.holder(str(ESPACE)), "espace_id", "LC-1"),  # type: ignore[arg-type]
-    ]:
+        # a str where the UUID is expected: the bad input under test
+        (lambda: Actor.holder(cast("Any", str(ESPACE))), "espace_id", "LC-1"),
+    ]
+    for make, field, rule in cases:
         with pytest.raises(InvalidIdentifier) as info:
             make()
         assert (info.value.field, info.value.rule) == (field, rule)

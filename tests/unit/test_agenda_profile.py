@@ -80,6 +80,7 @@ def test_the_holder_books_an_appointment_who_when_where_why_ag_1() -> None:
     )
     [event] = a.collect_events()
     assert type(event).__name__ == "Scheduled"
+    assert isinstance(event, Appointment.Scheduled)
     assert event.espace_id == ESPACE
     assert (a.status, a.with_label, a.place, a.reason) == (
         Status.SCHEDULED,
@@ -250,6 +251,7 @@ def test_plausible_heights_and_weights_are_recorded_pro_1(
     profile.record_measurements(at=T0, by="holder", height_cm=height, weight_kg=weight)
     [event] = profile.collect_events()
     assert type(event).__name__ == "MeasurementsRecorded"
+    assert isinstance(event, MedicalProfile.MeasurementsRecorded)
     assert (event.height_cm, event.weight_kg) == (height, weight)
 
 

@@ -64,7 +64,10 @@ def test_the_catalogue_is_published_in_versions_never_twice_the_same_pro_3() -> 
     assert catalogue.publish(at=T0, services=catalogue_from_csv(more), source="c") == 2
     assert sorted(catalogue.services) == ["pilulier", "rdv"]
     events = catalogue.collect_events()
-    assert all(type(e).KEY_SCOPE == "system" for e in events)
+    assert all(
+        isinstance(e, ServiceCatalogue.Event) and type(e).KEY_SCOPE == "system"
+        for e in events
+    )
     with pytest.raises(RuleViolation) as err:
         catalogue.referenced("unknown-service")
     assert err.value.rule == "PRO-3"
@@ -91,7 +94,10 @@ def test_connecting_and_disconnecting_a_service_is_an_authorisation_pro_3() -> N
         "ServiceConnected",
         "ServiceDisconnected",
     ]
-    assert all(e.espace_id == ESPACE for e in events)
+    assert all(
+        isinstance(e, ServiceConnections.Event) and e.espace_id == ESPACE
+        for e in events
+    )
 
 
 def test_a_catalogue_that_leaves_out_a_service_is_refused_unless_allowed_pro_3() -> (

@@ -9,11 +9,13 @@ state, so that a choice of the holder is seen to change who reads. No I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.domain import Aggregate, CanMutateAggregate
 
 from espace.application.record_consent import CHOICES
 from espace.domain.access import AccessMatrix
@@ -89,10 +91,14 @@ def reads(
     return decision.allowed, (decision.ground or decision.rule)
 
 
-def replay(events: list[Any]) -> Any:
-    aggregate = None
+A = TypeVar("A", bound=Aggregate)
+
+
+def replay(cls: type[A], events: Sequence[CanMutateAggregate[UUID]]) -> A:
+    aggregate: A | None = None
     for event in events:
         aggregate = event.mutate(aggregate)
+    assert isinstance(aggregate, cls)
     return aggregate
 
 
@@ -105,6 +111,7 @@ def test_the_consent_of_an_espace_has_an_id_derived_from_it() -> None:
     consent = Consent.start(espace_id=ESPACE, at=AT)
     assert consent.id == consent_id(ESPACE)
     (event,) = consent.collect_events()
+    assert isinstance(event, Consent.Event)
     assert event.espace_id == ESPACE  # sealed under the espace's key (SEC-4)
 
 
@@ -313,6 +320,7 @@ def test_an_heir_cohabitant_or_pacs_partner_may_be_granted_access_lc_11(
     consent = started()
     consent.grant_heir_access(at=later(), heir_id="h-1", relationship=relationship)
     (event,) = consent.collect_events()
+    assert isinstance(event, Consent.HeirAccessGranted)
     assert (event.heir_id, event.relationship) == ("h-1", relationship)
     assert consent.state.heirs == frozenset({"h-1"})
 
@@ -358,8 +366,8 @@ def test_replaying_the_choices_gives_the_same_state() -> None:
     consent.refuse_emergency_access(at=later(7), samu=True)
     consent.grant_heir_access(at=later(8), heir_id="h", relationship="heir")
     events = consent.collect_events()
-    assert all(e.espace_id == ESPACE for e in events)
-    assert replay(events).state == consent.state
+    assert all(isinstance(e, Consent.Event) and e.espace_id == ESPACE for e in events)
+    assert replay(Consent, events).state == consent.state
     assert consent.state == ConsentState(
         authorised=frozenset({PHYSICIAN}),
         blocked=frozenset({NURSE}),
@@ -413,6 +421,7 @@ def test_a_trace_records_who_what_when_and_on_what_grounds_acc_6() -> None:
     t = trace()
     (event,) = t.collect_events()
     assert type(event).__name__ == "Recorded"
+    assert isinstance(event, AccessTrace.Recorded)
     assert (event.espace_id, event.timestamp, event.actor_id, event.action) == (
         ESPACE,
         AT,
@@ -421,7 +430,7 @@ def test_a_trace_records_who_what_when_and_on_what_grounds_acc_6() -> None:
     )
     assert (event.allowed, event.ground, event.rule) == (False, None, "ACC-1")
     assert event.originator_version == 1  # one event, one insert, no load (ACC-6)
-    assert replay([event]).facts.reason == "no consent from the holder"
+    assert replay(AccessTrace, [event]).facts.reason == "no consent from the holder"
 
 
 def test_a_trace_with_a_naive_time_is_refused_acc_6() -> None:
@@ -443,7 +452,7 @@ def test_an_alert_is_delivered_once_acc_5() -> None:
     alert.deliver(at=later(), channel="app")
     events = alert.collect_events()
     assert [type(e).__name__ for e in events] == ["Raised", "Delivered"]
-    assert all(e.espace_id == ESPACE for e in events)
+    assert all(isinstance(e, Alert.Event) and e.espace_id == ESPACE for e in events)
     assert alert.delivered_at == later()
     with pytest.raises(RuleViolation) as info:
         alert.deliver(at=later(2), channel="email")

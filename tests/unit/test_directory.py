@@ -94,6 +94,7 @@ def test_the_extract_is_read_by_column_name_with_its_trailing_pipe_pro_2() -> No
     )
     [(line, r)] = list(read_extract(io.StringIO(text)))
     assert line == 2
+    assert isinstance(r, dict)
     assert r["Nom d'exercice"] == "LEFÈVRE"
     assert r["Libellé commune (coord. structure)"] == "Nantes"
     assert "" not in r
@@ -107,6 +108,7 @@ def test_columns_may_come_in_any_order_and_others_are_ignored_pro_2() -> None:
         "Type d'identifiant PP|\n10|whatever|MARTIN|810001045367|8|\n"
     )
     [(_, r)] = list(read_extract(io.StringIO(text)))
+    assert isinstance(r, dict)
     assert load_row(**r)["last_name"] == "MARTIN"
 
 
@@ -179,6 +181,7 @@ def test_a_professional_is_registered_under_an_id_derived_from_the_idnatps_pro_2
     pro = Professional.register(at=T0, entry=entry())
     [event] = pro.collect_events()
     assert type(event).__name__ == "Registered"
+    assert isinstance(event, Professional.Registered)
     assert pro.id == professional_id(RPPS)
     assert pro.listed
     assert pro.profession == "physician"

@@ -9,12 +9,14 @@ event triggered. Replaying the events rebuilds an equal aggregate. No I/O.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
+from eventsourcing.domain import CanMutateAggregate
 
 from espace.application import schemas
 from espace.application.errors import InvalidInput
@@ -86,10 +88,11 @@ def given(doc: Document) -> Document:
     return doc
 
 
-def replay(events: list[Any]) -> Any:
-    aggregate = None
+def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Document:
+    aggregate: Document | None = None
     for event in events:
         aggregate = event.mutate(aggregate)
+    assert aggregate is not None
     return aggregate
 
 
@@ -122,7 +125,7 @@ def replacement(**overrides: Any) -> dict[str, Any]:
     return kw
 
 
-def names(events: list[Any]) -> list[str]:
+def names(events: Sequence[object]) -> list[str]:
     return [type(e).__name__ for e in events]
 
 
@@ -135,6 +138,7 @@ def test_a_deposit_records_every_metadata_of_doc_1() -> None:
     events = doc.collect_events()
     assert names(events) == ["Deposited"]
     e = events[0]
+    assert isinstance(e, Document.Deposited)
     assert (e.espace_id, e.category, e.loinc_code, e.title) == (
         ESPACE,
         "report",
@@ -232,7 +236,7 @@ def test_naive_times_are_refused_doc_1(which: str) -> None:
 
 
 def test_validate_metadata_checks_each_field_on_its_own_doc_1() -> None:
-    good = {
+    good: dict[str, Any] = {
         "types": TYPES,
         "category": "imaging",
         "loinc_code": "18748-4",
@@ -495,6 +499,7 @@ def test_hiding_from_the_holder_sets_the_notice_at_two_weeks_and_reveal_at_one_m
     doc.hide_from_holder(at=AT, by_kind="professional", by_id=AUTHOR)
     (event,) = doc.collect_events()
     assert type(event).__name__ == "HiddenFromHolder"
+    assert isinstance(event, Document.HiddenFromHolder)
     # Day 1 is 5 January; day 14 is Monday 18 January; told from its end.
     assert event.notice_at == paris(2027, 1, 19)
     # One month: 4 February; visible from the end of that day.
@@ -507,8 +512,11 @@ def test_a_deposit_hidden_from_the_holder_starts_the_same_timers_doc_5() -> None
     doc = deposit(hidden_from_holder=True)
     events = doc.collect_events()
     assert names(events) == ["Deposited", "HiddenFromHolder"]
-    assert events[0].hidden_from_holder is False
-    assert (events[1].notice_at, events[1].reveal_at) == (
+    deposited, hidden_event = events
+    assert isinstance(deposited, Document.Deposited)
+    assert isinstance(hidden_event, Document.HiddenFromHolder)
+    assert deposited.hidden_from_holder is False
+    assert (hidden_event.notice_at, hidden_event.reveal_at) == (
         paris(2027, 1, 19),
         paris(2027, 2, 5),
     )
@@ -538,6 +546,7 @@ def test_the_timers_count_paris_days_and_clamp_months_doc_5(
     doc = given(deposit(at=hidden_at, care_time=hidden_at))
     doc.hide_from_holder(at=hidden_at, by_kind="professional", by_id=AUTHOR)
     (event,) = doc.collect_events()
+    assert isinstance(event, Document.HiddenFromHolder)
     assert (event.notice_at, event.reveal_at) == (notice, reveal)
 
 
@@ -579,6 +588,7 @@ def test_the_document_becomes_visible_by_itself_at_one_month_doc_5() -> None:
     doc.reveal_after_delay(at=paris(2027, 2, 5))
     (event,) = doc.collect_events()
     assert type(event).__name__ == "RevealedToHolder"
+    assert isinstance(event, Document.RevealedToHolder)
     assert event.by == "delay"
     assert not doc.hidden_from_holder
     assert (doc.holder_notice_at, doc.holder_reveal_at) == (None, None)
@@ -606,6 +616,7 @@ def test_the_author_reveals_after_the_announcement_consultation_doc_5() -> None:
         at=AT + timedelta(days=2), by_kind="professional", by_id=AUTHOR
     )
     (event,) = doc.collect_events()
+    assert isinstance(event, Document.RevealedToHolder)
     assert event.by == "author"
     assert not doc.hidden_from_holder
     refused("DOC-5", doc, doc.tell_holder_update_waiting, at=paris(2027, 1, 20))
@@ -651,8 +662,10 @@ def test_hiding_again_after_a_reveal_restarts_both_timers_doc_5() -> None:
     doc.reveal_after_delay(at=paris(2027, 2, 5))
     doc.hide_from_holder(at=paris(2027, 2, 10, 9), by_kind="professional", by_id=AUTHOR)
     events = doc.collect_events()
-    assert events[-1].notice_at == paris(2027, 2, 25)
-    assert events[-1].reveal_at == paris(2027, 3, 11)
+    last = events[-1]
+    assert isinstance(last, Document.HiddenFromHolder)
+    assert last.notice_at == paris(2027, 2, 25)
+    assert last.reveal_at == paris(2027, 3, 11)
     assert not doc.holder_told
 
 
@@ -692,6 +705,7 @@ def test_hiding_from_representatives_is_the_authors_at_a_minors_request_doc_5() 
 def test_a_deposit_hidden_from_representatives_carries_the_flag_doc_5() -> None:
     doc = deposit(hidden_from_representatives=True)
     (event,) = doc.collect_events()
+    assert isinstance(event, Document.Deposited)
     assert event.hidden_from_representatives is True
     assert doc.hidden_from_representatives
 
@@ -750,4 +764,5 @@ def test_the_notice_counts_paris_days_doc_5() -> None:
     doc = given(deposit(at=at, care_time=at))
     doc.hide_from_holder(at=at, by_kind="professional", by_id=AUTHOR)
     (event,) = doc.collect_events()
+    assert isinstance(event, Document.HiddenFromHolder)
     assert event.notice_at.astimezone(PARIS).date() == date(2027, 1, 15)

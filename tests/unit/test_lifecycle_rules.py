@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -172,7 +173,9 @@ def test_affiliation_from_the_feed_creates_an_espace_awaiting_its_notice_lc_1() 
     )
     events = espace.collect_events()
     assert names(events) == ["Affiliated"]
-    assert events[0].nir == ADULT.nir
+    event = events[0]
+    assert isinstance(event, EspaceSante.Affiliated)
+    assert event.nir == ADULT.nir
     assert espace.state is State.AFFILIATED
     assert espace.ins == ADULT
     assert espace.created_on == at
@@ -217,6 +220,7 @@ def test_notice_goes_by_post_when_no_email_is_known_lc_1() -> None:
     espace = affiliated(email=None, postal_address="1 rue de la Paix, 75002 Paris")
     espace.send_notice(at=paris(2025, 3, 3), code_digest=CODE, code_salt="s")
     [event] = espace.collect_events()
+    assert isinstance(event, EspaceSante.NoticeSent)
     assert event.channel == "post"
 
 
@@ -226,6 +230,7 @@ def test_notice_of_a_minor_goes_to_the_legal_representative_lc_1_lc_12() -> None
     )
     espace.send_notice(at=paris(2015, 6, 2), code_digest=CODE, code_salt="s")
     [event] = espace.collect_events()
+    assert isinstance(event, EspaceSante.NoticeSent)
     assert (event.channel, event.recipient) == ("email", "representative")
 
 
@@ -466,8 +471,11 @@ def test_activation_inside_the_window_opens_at_once_lc_5() -> None:
     assert activate(espace, at) is True
     events = espace.collect_events()
     assert names(events) == ["Opened", "Activated"]
-    assert events[0].automatic is False
-    assert events[1].by == "holder"
+    opened_event, activated = events
+    assert isinstance(opened_event, EspaceSante.Opened)
+    assert isinstance(activated, EspaceSante.Activated)
+    assert opened_event.automatic is False
+    assert activated.by == "holder"
     assert espace.state is State.ACTIVE
     assert espace.opened_at == espace.activated_at == at
     assert espace.code_digest is None  # the code is spent
@@ -533,8 +541,10 @@ def test_five_failures_lock_activation_for_thirty_minutes_lc_5() -> None:
     fifth = start + timedelta(minutes=5)
     assert not activate(espace, fifth, code="bad")
     events = espace.collect_events()
-    assert [e.failures for e in events] == [1, 2, 3, 4, 5]
-    assert events[-1].locked_until == fifth + timedelta(minutes=30)
+    assert names(events) == ["ActivationFailed"] * 5
+    failed = [e for e in events if isinstance(e, EspaceSante.ActivationFailed)]
+    assert [e.failures for e in failed] == [1, 2, 3, 4, 5]
+    assert failed[-1].locked_until == fifth + timedelta(minutes=30)
     assert espace.activation_locked_until == fifth + timedelta(minutes=30)
 
 
@@ -571,6 +581,7 @@ def test_a_failure_after_the_lock_expires_counts_from_one_again_lc_5() -> None:
     assert until is not None
     assert not activate(espace, until + timedelta(minutes=1), code="bad")
     [event] = espace.collect_events()
+    assert isinstance(event, EspaceSante.ActivationFailed)
     assert (event.failures, event.locked_until) == (1, None)
 
 
@@ -662,7 +673,9 @@ def test_a_legacy_dmp_is_merged_when_the_espace_opens_automatically_lc_6() -> No
     espace.open_automatically(at=espace.opposition_deadline)
     events = espace.collect_events()
     assert names(events) == ["Opened", "LegacyDmpMerged"]
-    assert events[1].legacy_dmp_ref == "DMP-42"
+    merged = events[1]
+    assert isinstance(merged, EspaceSante.LegacyDmpMerged)
+    assert merged.legacy_dmp_ref == "DMP-42"
     assert espace.legacy_dmp_merged is True
 
 
@@ -740,7 +753,9 @@ def test_death_closes_the_espace_lc_7(builder: Callable[[], EspaceSante]) -> Non
     espace.declare_death(at=at, date_of_death=date(2025, 7, 30))
     events = espace.collect_events()
     assert names(events) == ["DeathDeclared", "Closed"]
-    assert events[1].reason == "death"
+    closure = events[1]
+    assert isinstance(closure, EspaceSante.Closed)
+    assert closure.reason == "death"
     assert espace.state is State.CLOSED
     assert espace.date_of_death == date(2025, 7, 30)
 
@@ -847,6 +862,7 @@ def test_the_insurer_may_lift_a_suspension_even_after_the_objection_period_lc_7(
     espace = suspended(paris(2025, 3, 10, 9))
     espace.lift_suspension(at=paris(2025, 6, 1))
     [event] = espace.collect_events()
+    assert isinstance(event, EspaceSante.SuspensionEnded)
     assert event.by == "insurer"
     assert espace.state is State.ACTIVE
 
@@ -865,7 +881,7 @@ def test_suspending_an_espace_that_is_not_open_is_refused_lc_7() -> None:
         at = paris(2026, 1, 1)
         refused(
             "LC-7",
-            lambda e=espace, at=at: e.suspend(at=at, reason="fraud", informed_at=at),
+            partial(espace.suspend, at=at, reason="fraud", informed_at=at),
             espace,
         )
 
@@ -988,8 +1004,11 @@ def test_erasure_request_on_an_open_espace_closes_it_due_in_3_months_lc_9() -> N
     espace.request_erasure(at=at)
     events = espace.collect_events()
     assert names(events) == ["Closed", "ErasureRequested"]
-    assert events[0].reason == "erasure"
-    assert events[1].due_by == paris(2025, 8, 21)  # end of 20 August
+    closure, requested = events
+    assert isinstance(closure, EspaceSante.Closed)
+    assert isinstance(requested, EspaceSante.ErasureRequested)
+    assert closure.reason == "erasure"
+    assert requested.due_by == paris(2025, 8, 21)  # end of 20 August
     assert espace.erasure_requested_at == at
     assert espace.state is State.CLOSED
 
@@ -1023,6 +1042,7 @@ def test_a_requested_erasure_may_be_carried_out_at_once_lc_9() -> None:
     espace.collect_events()
     espace.erase(at=paris(2025, 5, 21))
     [event] = espace.collect_events()
+    assert isinstance(event, EspaceSante.Erased)
     assert event.reason == "holder-request"
     assert espace.state is State.ERASED
 
@@ -1157,7 +1177,9 @@ def test_the_representative_may_activate_a_minors_espace_lc_12() -> None:
         birth_date=LEAP_MINOR.birth_date,
         by="representative",
     )
-    assert espace.collect_events()[-1].by == "representative"
+    last = espace.collect_events()[-1]
+    assert isinstance(last, EspaceSante.Activated)
+    assert last.by == "representative"
 
 
 def test_representation_cannot_end_before_the_18th_birthday_lc_12() -> None:
@@ -1216,10 +1238,11 @@ def test_a_closure_replaces_the_suspension_and_the_code_with_an_archive_lc_7_lc_
     None
 ):
     espace = suspended()
-    assert espace.suspension is not None
-    assert espace.suspension.resume_state is State.ACTIVE
+    suspension = espace.suspension
+    assert suspension is not None
+    assert suspension.resume_state is State.ACTIVE
     assert espace.suspended_at == LATER
-    closes_at = espace.suspension.closes_at
+    closes_at = suspension.closes_at
     espace.close_after_suspension(at=closes_at)
     assert (espace.suspension, espace.code) == (None, None)
     assert espace.archive == Archive(

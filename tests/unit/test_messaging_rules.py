@@ -8,6 +8,7 @@ rule and triggers nothing. No I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -64,7 +65,7 @@ def file_attachment(**overrides: Any) -> dict[str, Any]:
     return a
 
 
-def names(events: list[Any]) -> list[str]:
+def names(events: Sequence[object]) -> list[str]:
     return [type(e).__name__ for e in events]
 
 
@@ -107,8 +108,11 @@ def test_a_professional_opens_a_conversation_with_its_first_message_msg_1() -> N
     )
     events = conversation.collect_events()
     assert names(events) == ["Opened", "Posted"]
-    assert events[0].espace_id == ESPACE
-    assert events[1].espace_id == ESPACE
+    opened_event, posted = events
+    assert isinstance(opened_event, Message.Opened)
+    assert isinstance(posted, Message.Posted)
+    assert opened_event.espace_id == ESPACE
+    assert posted.espace_id == ESPACE
     assert conversation.subject == "Résultats"
     assert conversation.messages[0]["message_no"] == 1
     assert conversation.messages[0]["side"] == "professional"
@@ -280,6 +284,7 @@ def test_reading_marks_the_other_sides_messages_read_read_receipts() -> None:
     at = T0 + timedelta(hours=3)
     assert conversation.mark_read(at=at, reader_kind="holder", reader_id=HOLDER) == 2
     [event] = conversation.collect_events()
+    assert isinstance(event, Message.Read)
     assert (type(event).__name__, event.reader_side, event.up_to) == (
         "Read",
         "holder",

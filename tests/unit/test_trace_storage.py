@@ -60,7 +60,9 @@ def test_a_trace_stored_before_the_facts_were_declared_once_reads_the_same() -> 
         topic=TOPIC,
         state=STORED_STATE.encode("utf-8"),
     )
-    trace = mapper().to_domain_event(stored).mutate(None)
+    recorded = mapper().to_domain_event(stored)
+    assert isinstance(recorded, AccessTrace.Recorded)
+    trace: AccessTrace | None = recorded.mutate(None)
     assert isinstance(trace, AccessTrace)
     assert (trace.id, trace.created_on, trace.facts) == (TRACE_ID, AT, FACTS)
 
@@ -101,7 +103,11 @@ def test_facts_read_from_a_stored_trace_are_the_declared_facts_frozen() -> None:
         topic=TOPIC,
         state=STORED_STATE.encode("utf-8"),
     )
-    facts = mapper().to_domain_event(stored).mutate(None).facts
+    recorded = mapper().to_domain_event(stored)
+    assert isinstance(recorded, AccessTrace.Recorded)
+    trace: AccessTrace | None = recorded.mutate(None)
+    assert isinstance(trace, AccessTrace)
+    facts = trace.facts
     assert type(facts) is TraceFacts
     assert hash(facts) == hash(FACTS)
     assert asdict(facts) == asdict(FACTS)
