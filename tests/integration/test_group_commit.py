@@ -11,12 +11,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from espace import Store
-from espace.adapters import eventstore
+from espace.adapters import groupcommit
 
 WAIT = 10.0
 
@@ -32,6 +33,10 @@ def until(condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.001)
+
+
+def waiting(group: Any, count: int) -> bool:
+    return len(group._waiting) == count
 
 
 def grouped(recorder: Any, saves: list[list[StoredEvent]]) -> dict[int, Any]:
@@ -61,7 +66,7 @@ def grouped(recorder: Any, saves: list[list[StoredEvent]]) -> dict[int, Any]:
     until(lambda: group._writing)
     for i, thread in enumerate(threads[1:], start=1):
         thread.start()
-        until(lambda i=i: len(group._waiting) == i)
+        until(partial(waiting, group, i))
     release.set()
     for thread in threads:
         thread.join(WAIT)
@@ -115,7 +120,7 @@ def test_a_failed_group_transaction_fails_every_save_in_it_and_keeps_none(
     caller's in the group, and nothing of the group is left in the log."""
     with helpers.fresh_store(store_url, clock, sync_views=False) as store:
         recorder = store._infra.events.recorder
-        inserted = eventstore.each_under_savepoint
+        inserted = groupcommit.each_under_savepoint
         calls: list[int] = []
 
         def then_fail(saves: list[Any], *args: Any) -> None:
@@ -124,7 +129,9 @@ def test_a_failed_group_transaction_fails_every_save_in_it_and_keeps_none(
             if len(calls) == 2:  # the second group, after its inserts
                 raise RuntimeError("the transaction failed")
 
-        monkeypatch.setattr(eventstore, "each_under_savepoint", then_fail)
+        monkeypatch.setattr(
+            "espace.adapters.eventstore.each_under_savepoint", then_fail
+        )
         a, b, c = (uuid.uuid4() for _ in range(3))
         outcomes = grouped(recorder, [[event(a)], [event(b)], [event(c)]])
         assert calls == [1, 2]

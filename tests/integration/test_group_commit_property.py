@@ -74,7 +74,7 @@ def test_concurrent_saves_are_each_all_or_nothing_and_stored_exactly_once(
         (n.originator_id, n.originator_version): n.id
         for n in recorder.select_notifications(start=head + 1, limit=1000)
     }
-    expected: dict[tuple[uuid.UUID, int], int] = {}
+    expected: dict[tuple[uuid.UUID | str, int], int] = {}
     for i, batch in enumerate(batches):
         if isinstance(outcomes[i], IntegrityError):
             continue
