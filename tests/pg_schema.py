@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import unittest
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -39,3 +41,18 @@ def throwaway_schema(case: unittest.TestCase) -> tuple[str, str]:
 
     case.addCleanup(drop)
     return schema, f"{base}?schema={schema}"
+
+
+@contextmanager
+def schema_url(base: str = PG_URL, prefix: str = "s") -> Iterator[str]:
+    """A store URL on a new schema of the database at ``base``, dropped
+    when the block ends (for tests that need more than the ``pg_url``
+    fixture's one schema)."""
+    plain = base.split("?", maxsplit=1)[0]
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(plain, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield f"{plain}?schema={schema}"
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -20,12 +20,15 @@ from psycopg import sql
 
 
 def sqlite_files(url: str) -> dict[str, bytes]:
-    """The database file and its companions, by file name."""
+    """The database file, its keystore beside it (ADR-0028) and their
+    companions, by file name: what backups of a SQLite store copy."""
     path = Path(urlsplit(url).path[1:])
+    keystore = path.with_name(f"{path.stem}.keystore{path.suffix or '.db'}")
     files = {
-        f"{path.name}{suffix}": Path(f"{path}{suffix}").read_bytes()
+        f"{base.name}{suffix}": Path(f"{base}{suffix}").read_bytes()
+        for base in (path, keystore)
         for suffix in ("", "-wal", "-shm", "-journal")
-        if Path(f"{path}{suffix}").exists()
+        if Path(f"{base}{suffix}").exists()
     }
     assert path.name in files, f"no SQLite file at {path}"
     return files

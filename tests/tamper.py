@@ -96,7 +96,7 @@ def damage_key(store: Store, key_id: UUID) -> None:
     """Change one byte of a wrapped data key in the keystore."""
     from espace.adapters.crypto import espace_keys
 
-    with store._infra.engine.begin() as conn:
+    with store._infra.keystore.engine.begin() as conn:
         wrapped = conn.execute(
             sa.select(espace_keys.c.wrapped_key).where(espace_keys.c.key_id == key_id)
         ).scalar_one()

@@ -1,7 +1,8 @@
-"""The README's backups, as printed, on SQLite (SEC-1, SEC-2): an online
-copy of a live store with SQLite's backup (what `sqlite3 .backup` does),
-restored elsewhere with its key file, verifies against every checkpoint it
-holds and serves reads; without its key it reads nothing."""
+"""The README's backups, as printed, on SQLite (SEC-1, SEC-2, SEC-4): an
+online copy of a live store and of its keystore with SQLite's backup (what
+`sqlite3 .backup` does), restored elsewhere with its key file, verifies
+against every checkpoint it holds and serves reads; without its key, or
+without its keystore, it reads nothing: the store's copy holds no key."""
 
 from __future__ import annotations
 
@@ -31,11 +32,15 @@ def test_an_online_backup_restored_with_its_key_verifies_and_reads_sec_2(
 
     restored_dir = tmp_path / "restored"
     restored_dir.mkdir()
-    with (
-        sqlite3.connect(tmp_path / "espace.db") as live,
-        sqlite3.connect(restored_dir / "espace.db") as copy,
-    ):
-        live.backup(copy)  # `sqlite3 espace.db ".backup …"`, while it is live
+    for name in ("espace.db", "espace.keystore.db"):
+        with (
+            sqlite3.connect(tmp_path / name) as live,
+            sqlite3.connect(restored_dir / f"{name}.bak") as copy,
+        ):
+            live.backup(copy)  # `sqlite3 espace.db ".backup …"`, while it is live
+    (restored_dir / "espace.db.bak").rename(restored_dir / "espace.db")
+    # The event store's backup holds no key at all (ADR-0028).
+    assert b"espace_keys" not in (restored_dir / "espace.db").read_bytes()
     copy_env = processes.environ(
         ESPACE_DATABASE_URL=f"sqlite:///{restored_dir / 'espace.db'}",
         ESPACE_AUDIT_KEY_FILE=str(key),
@@ -45,6 +50,13 @@ def test_an_online_backup_restored_with_its_key_verifies_and_reads_sec_2(
     assert refused["error"] == "configuration"
 
     shutil.copy(tmp_path / "espace.db.key", restored_dir / "espace.db.key")
+    no_keystore = processes.cli(copy_env, restored_dir)
+    refused = no_keystore("show", "--nir", people[0].nir, "--json", expect=6).json
+    assert "espace.keystore.db" in refused["message"]
+
+    (restored_dir / "espace.keystore.db.bak").rename(
+        restored_dir / "espace.keystore.db"
+    )
     restored = processes.cli(copy_env, restored_dir)
     report = restored("audit", "verify", "--json").json
     assert report["intact"] is True

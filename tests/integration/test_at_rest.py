@@ -179,7 +179,7 @@ def test_an_erased_espaces_wrapped_key_is_gone_from_the_sqlite_files_sec_4(
         espace_id = helpers.affiliate(store, person)
         helpers.notify(store, person)
         store.lifecycle.activate(person.activation())
-        with store._infra.engine.connect() as conn:
+        with store._infra.keystore.engine.connect() as conn:
             wrapped = conn.execute(
                 sa.select(espace_keys.c.wrapped_key).where(
                     espace_keys.c.key_id == espace_id

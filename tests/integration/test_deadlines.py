@@ -171,7 +171,7 @@ def test_the_archive_is_erased_ten_years_after_closure_dated_at_the_run_lc_8_sec
         store.lifecycle.get(espace_id)
     assert view(store, espace_id) == tombstone(espace_id)
     assert deadline_kinds(store, espace_id) == set()
-    with store._infra.engine.connect() as conn:
+    with store._infra.keystore.engine.connect() as conn:
         key = conn.execute(
             sa.select(espace_keys).where(espace_keys.c.key_id == espace_id)
         ).one()

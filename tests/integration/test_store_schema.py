@@ -100,6 +100,7 @@ def test_a_store_of_an_older_schema_is_refused_until_migrated(
     assert migrate_store(store_url, environ=store_env) == {
         "from": 1,
         "to": SCHEMA_VERSION,
+        "keys_moved": 0,  # a store made by this espace: its keys are in place
     }
     with Store.open(store_url, environ=store_env) as migrated:
         assert sum(migrated.views.espaces.counts_by_state().values()) == 1

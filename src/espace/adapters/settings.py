@@ -8,8 +8,10 @@ the keystore go through SQLAlchemy Core on the same database (ADR-0003).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -186,6 +188,46 @@ def parse_database_url(url: str | None = None) -> StoreSettings:
         )
     raise ConfigurationError(
         f"database URL {raw!r}: the scheme must be sqlite or postgresql"
+    )
+
+
+KEYSTORE_URL_ENV = "ESPACE_KEYSTORE_URL"
+
+
+def keystore_settings(
+    settings: StoreSettings, environ: Mapping[str, str] = os.environ
+) -> StoreSettings:
+    """Where the store's keystore lives (ADR-0028): ``ESPACE_KEYSTORE_URL``
+    (another database, or another server), else, for a SQLite store, a
+    second file beside it (``espace.db``: ``espace.keystore.db``), else the
+    PostgreSQL store's own database. It waits for its database as the store
+    does (``timeout``)."""
+    url = environ.get(KEYSTORE_URL_ENV)
+    if url:
+        found = parse_database_url(url)
+    elif settings.sqlite_path is not None:
+        path = settings.sqlite_path
+        beside = path.with_name(f"{path.stem}.keystore{path.suffix or '.db'}")
+        found = parse_database_url(f"sqlite:///{beside}")
+    else:
+        return settings
+    return dataclasses.replace(found, timeout=settings.timeout)
+
+
+def same_database(first: StoreSettings, second: StoreSettings) -> bool:
+    """Whether two settings name the same tables: one SQLite file, or one
+    PostgreSQL database and schema on one server."""
+    if first.sqlite_path is not None or second.sqlite_path is not None:
+        return (
+            first.sqlite_path is not None
+            and second.sqlite_path is not None
+            and first.sqlite_path.resolve() == second.sqlite_path.resolve()
+        )
+    return (first.host, first.port, first.dbname, first.schema) == (
+        second.host,
+        second.port,
+        second.dbname,
+        second.schema,
     )
 
 

@@ -27,7 +27,13 @@ from espace.adapters.listen import PgListen
 from espace.adapters.meta import french_non_working_day, read_meta
 from espace.adapters.runner import ProjectionRunner
 from espace.adapters.schema import check_schema_version
-from espace.adapters.settings import StoreSettings, create_engine
+from espace.adapters.settings import (
+    KEYSTORE_URL_ENV,
+    StoreSettings,
+    create_engine,
+    keystore_settings,
+    same_database,
+)
 from espace.adapters.tracking import ViewTrackingRecorder
 from espace.application.agenda import AgendaService
 from espace.application.audit import AuditService
@@ -103,6 +109,7 @@ class Infrastructure:
     engine: sa.Engine
     meta: dict[str, str]
     keystore: Keystore
+    """Its engine is the store's, or that of the keystore apart (ADR-0028)."""
     events: EventStore
     tracking: ViewTrackingRecorder
     runner: ProjectionRunner
@@ -115,6 +122,8 @@ class Infrastructure:
         connections."""
         self.runner.close()
         self.events.close()
+        if self.keystore.engine is not self.engine:
+            self.keystore.engine.dispose()
         self.engine.dispose()
 
 
@@ -130,13 +139,15 @@ def connect(
     if settings.sqlite_path is not None and not settings.sqlite_path.exists():
         raise missing
     engine = create_engine(settings)
+    keys = engine
     try:
         meta = read_meta(engine)
         if not meta:
             raise missing  # noqa: TRY301 - the engine is disposed below, whatever fails
         check_schema_version(meta, settings.redacted_url)
         secrets = load_secrets(settings, environ)
-        keystore = Keystore(engine, secrets)
+        keys = open_keystore(settings, meta, environ, engine)
+        keystore = Keystore(keys, secrets)
         keystore.verify_master_key()
         events = EventStore(settings.eventsourcing_env(), keystore, settings)
         tracking = ViewTrackingRecorder(engine)
@@ -161,6 +172,8 @@ def connect(
             sync=sync,
         )
     except BaseException:
+        if keys is not engine:
+            keys.dispose()
         engine.dispose()
         raise
     return Infrastructure(
@@ -175,6 +188,53 @@ def connect(
         audit_log=audit_log,
         hashing=Hashing(id_key=secrets.id_key, pepper=secrets.pepper),
     )
+
+
+def open_keystore(
+    settings: StoreSettings,
+    meta: Mapping[str, str],
+    environ: Mapping[str, str],
+    engine: sa.Engine,
+) -> sa.Engine:
+    """The engine of the store's keystore (ADR-0028): the store's own
+    ``engine`` when the keys live in its database, else one on the keystore
+    apart, which must exist and be where the store's metadata says its keys
+    are (each a :class:`ConfigurationError` that says what to do)."""
+    where = keystore_settings(settings, environ)
+    apart = not same_database(settings, where)
+    recorded = meta.get("keystore", "store")
+    url = settings.redacted_url
+    if apart and recorded == "store":
+        raise ConfigurationError(
+            f"the store at {url} keeps its keys in its own database, not in the "
+            f"keystore at {where.redacted_url}: run `espace migrate` to move them "
+            f"there, or unset {KEYSTORE_URL_ENV}"
+        )
+    if not apart:
+        if recorded == "apart":
+            raise ConfigurationError(
+                f"the store at {url} keeps its keys in a keystore of its own: set "
+                f"{KEYSTORE_URL_ENV} to it"
+            )
+        return engine
+    if where.sqlite_path is not None and not where.sqlite_path.exists():
+        raise ConfigurationError(
+            f"the keystore {where.sqlite_path} of the store at {url} does not "
+            f"exist: restore it from its backup, or set {KEYSTORE_URL_ENV} to "
+            "where it is (without it no event can be read)"
+        )
+    keys = create_engine(where)
+    try:
+        if not sa.inspect(keys).has_table("espace_kek"):
+            raise ConfigurationError(  # noqa: TRY301 - disposed below
+                f"no keystore at {where.redacted_url} for the store at {url}: "
+                f"restore it from its backup, or set {KEYSTORE_URL_ENV} to where "
+                "it is"
+            )
+    except BaseException:
+        keys.dispose()
+        raise
+    return keys
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,13 @@ from espace.adapters.crypto import (
 )
 from espace.adapters.meta import WINDOW_POLICIES, read_meta, write_meta
 from espace.adapters.schema import SCHEMA_VERSION, create_schema
-from espace.adapters.settings import StoreSettings, create_engine, parse_database_url
+from espace.adapters.settings import (
+    StoreSettings,
+    create_engine,
+    keystore_settings,
+    parse_database_url,
+    same_database,
+)
 from espace.api.bootstrap import view_tables
 from espace.api.store import Store
 from espace.application.errors import ConfigurationError
@@ -35,14 +41,15 @@ def generate_master_key(path: str | os.PathLike[str]) -> Path:
 @dataclass(frozen=True)
 class StoreInfo:
     """What ``init`` made or found: the store's redacted URL, its database,
-    mode and window policy, the key file it wrote (SQLite), and whether it
-    was created now."""
+    mode and window policy, the key file it wrote (SQLite), where its
+    keystore is (ADR-0028), and whether it was created now."""
 
     url: str
     kind: str
     mode: str
     window_policy: str
     key_file: str | None
+    keystore: str
     created: bool
 
     def as_dict(self) -> dict[str, Any]:
@@ -97,7 +104,19 @@ def init_store(
             f"the store at {settings.redacted_url} already exists with {what}: "
             "those are fixed when a store is created"
         )
-    create_schema(settings, secrets, view_tables())
+    keys_at = keystore_settings(settings, env)
+    if (
+        not existing
+        and keys_at.sqlite_path is not None
+        and keys_at.sqlite_path.exists()
+        and not same_database(settings, keys_at)
+    ):
+        raise ConfigurationError(
+            f"the keystore {keys_at.sqlite_path} exists but its store "
+            f"{settings.redacted_url} does not: it is another store's (move it "
+            "away, or restore its store)"
+        )
+    create_schema(settings, secrets, view_tables(), keys_at)
     engine = create_engine(settings)
     try:
         write_meta(engine, {**wanted, "created_at": datetime.now(UTC).isoformat()})
@@ -113,6 +132,7 @@ def init_store(
         mode=meta["mode"],
         window_policy=meta["window_policy"],
         key_file=str(key_file) if key_file else None,
+        keystore=keys_at.redacted_url,
         created=not existing,
     )
 
@@ -121,8 +141,9 @@ def migrate_store(
     url: str | None = None, *, environ: Mapping[str, str] | None = None
 ) -> dict[str, int]:
     """Bring a store's tables to this espace's schema version (``espace
-    migrate``): create what is missing, record the version. Idempotent;
-    nothing stored is changed or lost."""
+    migrate``): create what is missing, move the keys of an older store
+    into its keystore apart (ADR-0028), record the version. Idempotent;
+    nothing stored is lost."""
     env = os.environ if environ is None else environ
     settings = parse_database_url(url or env.get("ESPACE_DATABASE_URL"))
     existing = _existing_meta(settings)
@@ -130,10 +151,16 @@ def migrate_store(
         raise ConfigurationError(
             f"no espace store at {settings.redacted_url}: run `espace init` first"
         )
-    create_schema(settings, load_secrets(settings, env), view_tables())
+    moved = create_schema(
+        settings,
+        load_secrets(settings, env),
+        view_tables(),
+        keystore_settings(settings, env),
+    )
     return {
         "from": int(existing.get("schema_version", "1")),
         "to": SCHEMA_VERSION,
+        "keys_moved": moved,
     }
 
 

@@ -257,7 +257,10 @@ def main(
       espace directory | message | agenda | profile | services    (PRO, MSG, AG)
 
     Secrets: the master key is read from ESPACE_MASTER_KEY, else the file in
-    ESPACE_KEY_FILE, else (SQLite) the .key file beside the database.
+    ESPACE_KEY_FILE, else (SQLite) the .key file beside the database. The
+    keystore (the wrapped data keys) is at ESPACE_KEYSTORE_URL, else (SQLite)
+    the .keystore.db file beside the database, else in the PostgreSQL
+    database itself.
     """
     instant = parse_instant(clock, "clock") if clock else None
     ctx.obj = Session(database=database, clock=instant, log_level=log_level, root=ctx)

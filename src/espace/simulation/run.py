@@ -14,7 +14,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from espace.adapters.auditlog import SIGNER_ENV, SIGNER_FILE_ENV
 from espace.adapters.meta import read_meta
 from espace.adapters.notes import Signer
-from espace.adapters.settings import create_engine, parse_database_url
+from espace.adapters.settings import (
+    create_engine,
+    keystore_settings,
+    parse_database_url,
+)
 from espace.api import Store, init_store
 from espace.application.errors import ConfigurationError
 from espace.simulation.audit import audit_after_erasures, audit_day
@@ -53,6 +57,9 @@ def _prepare_store(url: str | None, fresh: bool) -> str:
                 )
             for suffix in ("", "-wal", "-shm", ".key"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
+            keys = keystore_settings(settings, os.environ).sqlite_path
+            for suffix in ("", "-wal", "-shm") if keys is not None else ():
+                Path(f"{keys}{suffix}").unlink(missing_ok=True)
     init_store(settings.url, simulation=True)
     engine = create_engine(settings)
     try:
