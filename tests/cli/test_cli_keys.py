@@ -45,3 +45,44 @@ def test_a_postgresql_store_runs_on_a_generated_key_file(
     pg_cli.env["ESPACE_KEY_FILE"] = str(other)
     refused = pg_cli("stats", "--json", expect=6).json
     assert refused["error"] == "configuration"
+
+
+@pytest.mark.parametrize(
+    "kind", ["sqlite", pytest.param("pg", marks=pytest.mark.postgres)]
+)
+def test_keys_status_says_where_the_keys_are_and_counts_them_sec_4(
+    kind: str, request: pytest.FixtureRequest, holders: Any, tmp_path: Path
+) -> None:
+    """ADR-0028: `espace keys status` names the keystore (beside a SQLite
+    store; in the PostgreSQL database unless ESPACE_KEYSTORE_URL says
+    otherwise), its master-key generation, and how many data keys are live
+    and shredded (SEC-4: an erasure shreds one); it never prints a key."""
+    cli = request.getfixturevalue(f"{kind}_cli")
+    cli("init", "--simulation", "--json")
+    person = holders.make(1)
+    cli("affiliate", str(holders.write_feed(tmp_path / "f.csv", [person.row])))
+    status = cli("keys", "status", "--json").json
+    assert status["apart"] is (kind == "sqlite")
+    assert status["keystore"].endswith("espace.keystore.db") is (kind == "sqlite")
+    assert [g["generation"] for g in status["generations"]] == [1]
+    assert status["generations"][0]["created_at"].endswith("+00:00")
+    assert (status["live_keys"], status["shredded_keys"]) == (2, 0)  # and the system's
+    code = cli("notify", "--nir", person.nir, "--json").json["activation_code"]
+    cli(
+        "activate",
+        "--nir",
+        person.nir,
+        "--code",
+        code,
+        "--birth-date",
+        person.birth_date,
+        "--vitale-serial",
+        person.vitale_serial,
+    )
+    cli("request-erasure", "--nir", person.nir, "--json")
+    cli("deadlines", "run", "--json")
+    after = cli("keys", "status", "--json").json
+    assert (after["live_keys"], after["shredded_keys"]) == (1, 1)
+    shown = cli("keys", "status")
+    assert "1 live, 1 shredded" in shown.stdout
+    assert "password" not in shown.stdout

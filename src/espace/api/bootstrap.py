@@ -110,6 +110,8 @@ class Infrastructure:
     meta: dict[str, str]
     keystore: Keystore
     """Its engine is the store's, or that of the keystore apart (ADR-0028)."""
+    keystore_url: str
+    """Where the keystore is, its password left out."""
     events: EventStore
     tracking: ViewTrackingRecorder
     runner: ProjectionRunner
@@ -146,6 +148,7 @@ def connect(
             raise missing  # noqa: TRY301 - the engine is disposed below, whatever fails
         check_schema_version(meta, settings.redacted_url)
         secrets = load_secrets(settings, environ)
+        keys_at = keystore_settings(settings, environ)
         keys = open_keystore(settings, meta, environ, engine)
         keystore = Keystore(keys, secrets)
         keystore.verify_master_key()
@@ -181,6 +184,7 @@ def connect(
         engine=engine,
         meta=meta,
         keystore=keystore,
+        keystore_url=keys_at.redacted_url,
         events=events,
         tracking=tracking,
         runner=runner,

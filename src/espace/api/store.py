@@ -252,6 +252,16 @@ class Store:
             "quarantined": quarantined,
         }
 
+    def keys_status(self) -> dict[str, Any]:
+        """Where the keystore is (ADR-0028), whether it lives apart from the
+        event store, its master-key generations and how many data keys are
+        live or shredded (``espace keys status``). No key is shown."""
+        return {
+            "keystore": self._infra.keystore_url,
+            "apart": self._infra.keystore.engine is not self._infra.engine,
+            **self._infra.keystore.status(),
+        }
+
     def rebuild_views(
         self,
         names: list[str] | None = None,

@@ -72,7 +72,8 @@ def migrate_cmd(session: Session, as_json: bool) -> None:
 
 @main.group("keys")
 def keys_group() -> None:
-    """The master key that wraps every espace's data key (ADR-0004)."""
+    """The master key that wraps every espace's data key, and the keystore
+    that holds them (ADR-0004, ADR-0028)."""
 
 
 @keys_group.command("generate")
@@ -98,6 +99,26 @@ def keys_generate_cmd(as_json: bool, out: Path) -> None:
         )
 
     emit(data, as_json, human)
+
+
+@keys_group.command("status")
+@click.pass_obj
+def keys_status_cmd(session: Session, as_json: bool) -> None:
+    """Where the keystore is (ESPACE_KEYSTORE_URL, else beside a SQLite store,
+    else in the PostgreSQL database; ADR-0028), its master-key generations,
+    and how many data keys are live or shredded (SEC-4). No key is shown."""
+    status = session.store().keys_status()
+
+    def human(d: dict[str, Any]) -> None:
+        where = "apart from the event store" if d["apart"] else "in the event store"
+        click.echo(f"keystore: {d['keystore']} ({where})")
+        for g in d["generations"]:
+            click.echo(
+                f"master key generation {g['generation']}: since {g['created_at']}"
+            )
+        click.echo(f"data keys: {d['live_keys']} live, {d['shredded_keys']} shredded")
+
+    emit(status, as_json, human)
 
 
 # --------------------------------------------------------------------- deadlines

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -447,6 +447,37 @@ class Keystore:
                     ],
                 )
         self._cache_put(key_id, None)
+
+    def status(self) -> dict[str, Any]:
+        """What the keystore holds, without a key: its master-key generations
+        (when each was set up), the data keys still live and those shredded
+        (SEC-4: a shredded key keeps its row, with no key in it)."""
+        with self.engine.connect() as conn:
+            generations = [
+                {
+                    "generation": g,
+                    # SQLite hands back the stored UTC instant without its zone.
+                    "created_at": (
+                        at if at.tzinfo else at.replace(tzinfo=UTC)
+                    ).isoformat(),
+                }
+                for g, at in conn.execute(
+                    sa.select(
+                        espace_kek.c.generation, espace_kek.c.created_at
+                    ).order_by(espace_kek.c.generation)
+                )
+            ]
+            live, shredded = conn.execute(
+                sa.select(
+                    sa.func.count(espace_keys.c.wrapped_key),
+                    sa.func.count(espace_keys.c.shredded_at),
+                )
+            ).one()
+        return {
+            "generations": generations,
+            "live_keys": int(live),
+            "shredded_keys": int(shredded),
+        }
 
     def compact(self) -> bool:
         """Push shredded key material out of the database files' free space.
