@@ -141,7 +141,13 @@ def each_under_savepoint(
     """Insert each save under its own savepoint (``savepoint()`` opens one,
     a context manager that rolls back to it on error), recording its ids or
     its own error: the loop both databases' group writes share (from the
-    start again if the transaction is retried)."""
+    start again if the transaction is retried). A save alone in its group
+    needs no savepoint: its error is the transaction's, raised as the
+    library raises it (two round trips fewer when there is no contention)."""
+    if len(saves) == 1:
+        saves[0].ids, saves[0].error = None, None
+        saves[0].ids = insert(saves[0])
+        return
     for save in saves:
         save.ids, save.error = None, None
         try:
