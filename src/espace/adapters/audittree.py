@@ -161,7 +161,11 @@ class AuditTreeProjection(Projection):
         append_rows(
             conn,
             nodes,
-            [(lv, ix, h) for (lv, ix), h in merkle.extend(frontier, size, hashes)],
+            [
+                (level, first + i, h)
+                for level, first, run in merkle.extend_levels(frontier, size, hashes)
+                for i, h in enumerate(run)
+            ],
         )
 
     def purge(self, conn: sa.Connection, espace_ids: Collection[UUID]) -> None:
