@@ -183,9 +183,10 @@ def test_a_leaf_outside_the_tree_has_no_proof() -> None:
 def test_appending_leaves_in_batches_makes_the_tree_one_by_one_makes(
     batches: list[int],
 ) -> None:
-    """``extend`` (verify and the tree's projection append pages of leaves)
-    completes the same subtrees and leaves the same right edge as ``append``
-    leaf by leaf, whatever the sizes of the batches."""
+    """``extend_levels`` (verify and the tree's projection append pages of
+    leaves) completes the same subtrees and leaves the same right edge as
+    ``append`` leaf by leaf, whatever the sizes of the batches: one run of
+    consecutive nodes per level, levels in order."""
     hashes = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(sum(batches))]
     one_by_one: list[tuple[merkle.Node, bytes]] = []
     expected: set[tuple[merkle.Node, bytes]] = set()
@@ -195,13 +196,15 @@ def test_appending_leaves_in_batches_makes_the_tree_one_by_one_makes(
     made: list[tuple[merkle.Node, bytes]] = []
     size = 0
     for count in batches:
-        batch = merkle.extend(frontier, size, hashes[size : size + count])
-        levels = [lv for (lv, _), _ in batch]
-        assert levels == sorted(levels)
-        for level in set(levels):
-            indices = [ix for (lv, ix), _ in batch if lv == level]
-            assert indices == sorted(indices)
-        made += batch
+        runs = merkle.extend_levels(frontier, size, hashes[size : size + count])
+        levels = [level for level, _, _ in runs]
+        assert levels == sorted(set(levels))
+        assert all(run for _, _, run in runs)
+        made += [
+            ((level, first + i), h)
+            for level, first, run in runs
+            for i, h in enumerate(run)
+        ]
         size += count
         assert frontier == merkle_frontier(hashes[:size])
     assert set(made) == expected

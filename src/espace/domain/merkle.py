@@ -240,27 +240,16 @@ def append(
     return made
 
 
-def extend(
-    frontier: list[tuple[Node, bytes]], size: int, leaves: Sequence[bytes]
-) -> list[tuple[Node, bytes]]:
-    """Append many leaf hashes at once to a tree of ``size`` leaves whose
-    right edge is ``frontier`` (changed in place): what :func:`append` does
-    for each, level by level, each level's pairs hashed in one pass.
-    Returns the perfect subtrees completed (level 1 and up), by level, each
-    level in index order."""
-    return [
-        ((level, first + i), h)
-        for level, first, row in extend_levels(frontier, size, leaves)
-        for i, h in enumerate(row)
-    ]
-
-
 def extend_levels(
     frontier: list[tuple[Node, bytes]], size: int, leaves: Sequence[bytes]
 ) -> list[tuple[int, int, list[bytes]]]:
-    """:func:`extend`, its subtrees as runs: for each level (1 and up) that
-    gained any, the level, the index of the first and their hashes in index
-    order (``audit verify`` compares whole runs with the stored ones)."""
+    """Append many leaf hashes at once to a tree of ``size`` leaves whose
+    right edge is ``frontier`` (changed in place): what :func:`append` does
+    for each, level by level, each level's pairs hashed in one pass.
+    Returns the perfect subtrees completed as runs: for each level (1 and
+    up) that gained any, the level, the index of the first and their hashes
+    in index order (``audit verify`` compares whole runs with the stored
+    ones; the tree's projection stores them)."""
     made: list[tuple[int, int, list[bytes]]] = []
     edge: list[tuple[Node, bytes]] = []
     sha256, prefix = hashlib.sha256, NODE_PREFIX
