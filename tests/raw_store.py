@@ -18,12 +18,15 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 from psycopg import sql
 
+from espace.adapters.settings import keystore_settings, parse_database_url
+
 
 def sqlite_files(url: str) -> dict[str, bytes]:
     """The database file, its keystore beside it (ADR-0028) and their
     companions, by file name: what backups of a SQLite store copy."""
     path = Path(urlsplit(url).path[1:])
-    keystore = path.with_name(f"{path.stem}.keystore{path.suffix or '.db'}")
+    keystore = keystore_settings(parse_database_url(url), {}).sqlite_path
+    assert keystore is not None
     files = {
         f"{base.name}{suffix}": Path(f"{base}{suffix}").read_bytes()
         for base in (path, keystore)

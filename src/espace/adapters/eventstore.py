@@ -25,7 +25,7 @@ from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
 )
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 
 from espace.adapters.crypto import EspaceMapper, Keystore
@@ -237,12 +237,6 @@ class GroupCommitSQLiteRecorder(SQLiteApplicationRecorder):
                     cursor.execute("RELEASE SAVEPOINT espace_save")
 
             def insert(save: Save) -> Sequence[int] | None:
-                return self._insert_events(_cursor(cursor), save.events)
+                return self._insert_events(cursor, save.events)
 
             each_under_savepoint(saves, insert, savepoint)
-
-
-def _cursor(cursor: Any) -> SQLiteCursor:
-    """The library's cursor type, as its ``_insert_events`` is annotated."""
-    assert isinstance(cursor, SQLiteCursor)
-    return cursor

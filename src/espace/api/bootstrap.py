@@ -149,7 +149,7 @@ def connect(
         check_schema_version(meta, settings.redacted_url)
         secrets = load_secrets(settings, environ)
         keys_at = keystore_settings(settings, environ)
-        keys = open_keystore(settings, meta, environ, engine)
+        keys = open_keystore(settings, keys_at, meta, engine)
         keystore = Keystore(keys, secrets)
         keystore.verify_master_key()
         events = EventStore(settings.eventsourcing_env(), keystore, settings)
@@ -196,15 +196,15 @@ def connect(
 
 def open_keystore(
     settings: StoreSettings,
+    where: StoreSettings,
     meta: Mapping[str, str],
-    environ: Mapping[str, str],
     engine: sa.Engine,
 ) -> sa.Engine:
-    """The engine of the store's keystore (ADR-0028): the store's own
-    ``engine`` when the keys live in its database, else one on the keystore
-    apart, which must exist and be where the store's metadata says its keys
-    are (each a :class:`ConfigurationError` that says what to do)."""
-    where = keystore_settings(settings, environ)
+    """The engine of the store's keystore at ``where`` (ADR-0028): the
+    store's own ``engine`` when the keys live in its database, else one on
+    the keystore apart, which must exist and be where the store's metadata
+    says its keys are (each a :class:`ConfigurationError` that says what to
+    do)."""
     apart = not same_database(settings, where)
     recorded = meta.get("keystore", "store")
     url = settings.redacted_url
