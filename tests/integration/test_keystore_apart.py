@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -26,6 +25,7 @@ from espace.adapters.settings import (
     create_engine,
     parse_database_url,
 )
+from pg_schema import schema_url
 from raw_store import sqlite_files
 
 
@@ -37,14 +37,8 @@ def keystore_url(store_url: str, tmp_path: Path) -> Iterator[str]:
         (tmp_path / "vault").mkdir()
         yield f"sqlite:///{tmp_path / 'vault' / 'keys.db'}"
         return
-    base = store_url.split("?", maxsplit=1)[0]
-    schema = f"k_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            yield f"{base}?schema={schema}"
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with schema_url(store_url, "k") as url:
+        yield url
 
 
 def has_keys_table(url: str) -> bool:

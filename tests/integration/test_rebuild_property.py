@@ -9,16 +9,13 @@ that a rebuild from the whole log gives: the full contents of
 
 from __future__ import annotations
 
-import os
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -27,10 +24,7 @@ from hypothesis import strategies as st
 from espace import Conflict, NotFound, RuleViolation, Store
 from espace.projections.deadlines import deadlines as deadlines_table
 from espace.projections.espaces import espaces as espaces_table
-
-PG_URL = os.environ.get(
-    "ESPACE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-).split("?")[0]
+from pg_schema import schema_url
 
 PEOPLE = 3
 COMMANDS = [
@@ -124,13 +118,8 @@ def sqlite_url() -> Iterator[str]:
 
 @contextmanager
 def postgres_url() -> Iterator[str]:
-    schema = f"p_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            yield f"{PG_URL}?schema={schema}"
-        finally:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with schema_url(prefix="p") as url:
+        yield url
 
 
 Backend = tuple[Callable[[], AbstractContextManager[str]], int]
