@@ -9,9 +9,10 @@ no timer, no added latency. Saves that arrive while one is being written
 wait; when it is done, the first of them writes every waiting save in one
 transaction, with one table lock and one commit.
 
-Each save goes in under its own savepoint: a conflict (another writer got
-there first: optimistic concurrency on its own aggregate) or bad data rolls
-back that save only, and is raised to its own caller; the others commit.
+Each save of a group of several goes in under its own savepoint: a
+conflict (another writer got there first: optimistic concurrency on its own
+aggregate) or bad data rolls back that save only, and is raised to its own
+caller; the others commit. A save alone in its group needs none.
 An error of the transaction itself (the server gone, the commit refused)
 is every caller's, as it would have been alone. Insert order is commit
 order, as the library guarantees: the lock is held from the first insert
@@ -70,8 +71,9 @@ class Save:
 
 
 WriteGroup = Callable[[list[Save]], None]
-"""Writes saves in one transaction, each under its own savepoint, setting
-each one's ``ids`` or ``error``; raises only if the transaction fails."""
+"""Writes saves in one transaction (through :func:`each_under_savepoint`),
+setting each one's ``ids`` or ``error``; raises if the transaction fails,
+or the error of a save alone in its group."""
 
 
 Alone = Callable[..., Sequence[int] | None]
