@@ -64,7 +64,7 @@ from common import (
 )
 from espace.adapters.crypto import Secrets
 from espace.api import Store, init_store
-from espace.application import schemas
+from espace.application import outputs, schemas
 from espace.application.security import Hashing
 from espace.domain.espace import EspaceSante
 from espace.simulation import START, Person
@@ -118,7 +118,7 @@ def run_espace(
         if profiler is not None:
             profiler.disable()
     if report.created != len(people):
-        raise RuntimeError(f"unexpected affiliation report: {report.as_dict()}")
+        raise RuntimeError(f"unexpected affiliation report: {outputs.dump(report)}")
     return elapsed
 
 

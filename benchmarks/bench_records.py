@@ -63,6 +63,7 @@ from common import (
 )
 from espace.adapters.settings import parse_database_url
 from espace.api import Store, init_store
+from espace.application import outputs
 from espace.application.records import actor_from
 from espace.domain.actors import Actor, ActorKind
 from espace.domain.documents import Document
@@ -134,7 +135,7 @@ def record_store(url: str) -> Iterator[tuple[Store, list[UUID]]]:
         store.directory.import_extract(io.StringIO(DIRECTORY))
         espaces = []
         report = store.lifecycle.affiliate_feed(list(enumerate(PEOPLE, start=2)))
-        assert report.created == len(PEOPLE), report.as_dict()
+        assert report.created == len(PEOPLE), outputs.dump(report)
         for person in PEOPLE:
             espace_id = store.lifecycle.espace_id_for(person["nir"])
             code = store.lifecycle.send_notice(espace_id).activation_code

@@ -29,7 +29,7 @@ from eventsourcing.persistence import JSONTranscoder
 from espace.adapters.logging import configure_logging
 from espace.adapters.settings import parse_database_url
 from espace.adapters.transcodings import register_transcodings
-from espace.application import schemas
+from espace.application import outputs, schemas
 from espace.simulation import START, Person, make_person
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -112,7 +112,7 @@ def affiliated(store: Any, people: list[Person]) -> list[UUID]:
     life = store.lifecycle
     report = life.affiliate_feed([(p.line, p.row) for p in people])
     if report.created != len(people):
-        raise RuntimeError(f"unexpected affiliation report: {report.as_dict()}")
+        raise RuntimeError(f"unexpected affiliation report: {outputs.dump(report)}")
     return [life.espace_id_for(p.nir) for p in people]
 
 

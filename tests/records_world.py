@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from espace import Store
+from espace.application import outputs
 from espace.application.records import actor_from
 from espace.domain.actors import Actor, ActorKind
 from extracts import directory_extract
@@ -29,7 +30,7 @@ CAST.append(("810005000004", "physician"))
 def list_the_cast(store: Store) -> None:
     """PRO-2: the professionals of these tests are in the directory."""
     report = store.directory.import_extract(io.StringIO(directory_extract(CAST)))
-    assert report.rejected == [], report.as_dict()
+    assert report.rejected == [], outputs.dump(report)
 
 
 @dataclass

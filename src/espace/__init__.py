@@ -6,6 +6,8 @@ use cases, ``store.lifecycle``, ``store.records``…, and its read models,
 :class:`espace.Actor`, who acts, as every service takes it
 (``Actor.holder(espace_id)``, ``Actor.professional(idnatps)``, …). Every
 error raised on purpose derives from :class:`espace.EspaceError`.
+:func:`espace.dump` gives what a use case returns (a report, a summary) as
+JSON holds it, as the CLI prints it.
 
 espace logs with structlog and leaves its configuration to the embedding
 application; :func:`espace.configure_logging` installs the CLI's (JSON on
@@ -29,6 +31,7 @@ from espace.application.errors import (
     InvalidInput,
     NotFound,
 )
+from espace.application.outputs import dump
 from espace.domain.actors import Actor, ActorKind
 from espace.domain.errors import EspaceError, InvalidIdentifier, RuleViolation
 
@@ -50,6 +53,7 @@ __all__ = [
     "StoreInfo",
     "__version__",
     "configure_logging",
+    "dump",
     "generate_master_key",
     "init_store",
     "mail_house_file",

@@ -19,6 +19,7 @@ import pytest
 from stdnum.fr import nir as stdnum_nir
 
 from espace import Store, init_store
+from espace.application import outputs
 from espace.domain.calendar import PARIS
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -188,7 +189,7 @@ def log_head(store: Store) -> int:
 def affiliate(store: Store, person: Person) -> UUID:
     """Affiliate one person through the feed; returns the espace id."""
     report = store.lifecycle.affiliate_feed([(2, person.row)])
-    assert report.created == 1, report.as_dict()
+    assert report.created == 1, outputs.dump(report)
     person.espace_id = store.lifecycle.espace_id_for(person.nir)
     return person.espace_id
 

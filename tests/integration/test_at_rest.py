@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from espace import RuleViolation, Store
 from espace.adapters.crypto import espace_keys
+from espace.application import outputs
 from espace.domain.identifiers import NIR_OID
 from raw_store import leaks, raw_store, sqlite_files
 
@@ -41,7 +42,7 @@ def rollout(store: Store, clock: Any, people: Any) -> tuple[list[Any], list[str]
     report = store.lifecycle.affiliate_feed(
         [(line, p.row) for line, p in enumerate(persons, start=2)]
     )
-    assert report.created == len(persons), report.as_dict()
+    assert report.created == len(persons), outputs.dump(report)
     for person in persons:
         person.espace_id = store.lifecycle.espace_id_for(person.nir)
     codes: list[str] = []

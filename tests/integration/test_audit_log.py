@@ -17,6 +17,7 @@ from eventsourcing.utils import get_topic
 from espace import DamagedRecord, Store
 from espace.adapters.audittree import nodes
 from espace.adapters.notes import Signer, Verifier
+from espace.application import outputs
 from espace.domain import merkle
 from espace.domain.auditlog import Leaf
 from espace.domain.documents import Document
@@ -71,7 +72,7 @@ def test_an_intact_log_verifies_with_every_checkpoint_signed_and_matching(
     store, _, _ = audited
     store._infra.audit_log.checkpoint(store.clock())
     report = store.audit.verify([SIGNER.verifier])
-    assert report.intact, report.as_dict()
+    assert report.intact, outputs.dump(report)
     assert report.rows == report.tree_size == len(event_rows(store))
     assert [(c.signature, c.root) for c in report.checkpoints] == [
         ("valid", "matches"),
@@ -261,7 +262,7 @@ def test_the_log_still_verifies_after_an_erasure_sec_4(
     store.run_deadlines()
     store._infra.audit_log.checkpoint(clock.now)
     report = store.audit.verify()
-    assert report.intact, report.as_dict()
+    assert report.intact, outputs.dump(report)
 
 
 def test_commands_leave_the_tree_to_the_runner_and_to_the_audit_calls(
@@ -281,7 +282,7 @@ def test_commands_leave_the_tree_to_the_runner_and_to_the_audit_calls(
     assert {"documents", "journal"} <= readers
     assert {name: lag[name] for name in readers} == dict.fromkeys(readers, 0)
     report = store.audit.verify([SIGNER.verifier])
-    assert report.intact, report.as_dict()
+    assert report.intact, outputs.dump(report)
     assert report.tree_size < report.rows == len(event_rows(store))
     signed = store._infra.audit_log.checkpoint(store.clock())
     assert signed.size == len(event_rows(store))
@@ -303,5 +304,5 @@ def test_a_rebuilt_tree_is_the_tree_every_checkpoint_signed(
     assert applied["audit_tree"] == len(event_rows(store))
     assert store._infra.audit_log.tree.leaves() == before
     report = store.audit.verify([SIGNER.verifier])
-    assert report.intact, report.as_dict()
+    assert report.intact, outputs.dump(report)
     assert [c.root for c in report.checkpoints] == ["matches", "matches"]

@@ -15,6 +15,7 @@ from uuid import UUID
 import pytest
 
 from espace import InvalidInput, Store, mail_house_file
+from espace.application import outputs
 
 
 def test_an_embedder_writes_the_notices_it_sends_to_the_mail_house_lc_1_lc_12(
@@ -74,7 +75,7 @@ def test_a_representative_without_a_postal_address_is_written_to_at_the_childs_l
     assert (record["recipient"], record["channel"]) == ("representative", "post")
     assert record["postal_address"] == "2 quai Fleuri, 29000 Quimper"
     assert "activation_code" in record
-    assert "Quimper" not in str(issued.as_dict())  # what a command prints
+    assert "Quimper" not in str(outputs.dump(issued))  # what a command prints
 
 
 def test_an_unknown_format_names_the_field_and_creates_no_file(

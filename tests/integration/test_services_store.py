@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from espace import NotFound, RuleViolation, Store, init_store
+from espace.application import outputs
 from espace.application.messaging import NewFile
 from espace.application.records import actor_from
 from espace.domain.actors import Actor, ActorKind
@@ -173,7 +174,7 @@ def world(store_url: str, clock: Any, people: Any, helpers: Any) -> Iterator[Wor
     store = Store.open(store_url, clock=clock, environ=env, require_directory=True)
     try:
         report = store.directory.import_rows(enumerate(_dict_rows(ROWS), start=2))
-        assert report.created == 3, report.as_dict()
+        assert report.created == 3, outputs.dump(report)
         person = people.make()
         espace_id = helpers.affiliate(store, person)
         helpers.notify(store, person)

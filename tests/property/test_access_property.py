@@ -40,6 +40,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from espace import RuleViolation, Store, init_store
+from espace.application import outputs
 from espace.application.records import actor_from
 from espace.domain.actors import Actor, ActorKind
 from extracts import directory_extract
@@ -236,7 +237,7 @@ def record_store() -> Iterator[tuple[Store, FixedClock, UUID]]:
             cast = [(p.id, p.profession or "") for p in PROS]
             store.directory.import_extract(io.StringIO(directory_extract(cast)))
             report = store.lifecycle.affiliate_feed([(2, PERSON)])
-            assert report.created == 1, report.as_dict()
+            assert report.created == 1, outputs.dump(report)
             espace_id = store.lifecycle.espace_id_for(PERSON["nir"])
             code = store.lifecycle.send_notice(espace_id).activation_code
             clock.now += timedelta(days=1)

@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from marshmallow import fields
+
 from espace.adapters.notes import (
     Checkpoint,
     NoteError,
@@ -28,6 +30,7 @@ from espace.adapters.notes import (
     open_checkpoint,
     open_note,
 )
+from espace.application.outputs import Output, dumps
 from espace.domain import merkle
 from espace.domain.auditlog import NO_COMMITMENT, Leaf, content_commitment
 
@@ -108,17 +111,25 @@ class ExportCheck:
         """True when the verifier found no problem at all."""
         return not self.problems
 
-    def as_dict(self) -> dict[str, Any]:
-        """The outcome as the CLI prints it in JSON."""
-        return {
-            "valid": self.valid,
-            "espace_id": self.espace_id,
-            "tree_size": self.tree_size,
-            "entries": self.entries,
-            "bound": self.bound,
-            "erased": self.erased,
-            "problems": [{"entry": p.entry, "what": p.what} for p in self.problems],
-        }
+
+class ExportProblemSchema(Output):
+    """One problem of an export: the entry (None: the whole document), what."""
+
+    entry = fields.Integer(allow_none=True)
+    what = fields.String()
+
+
+@dumps(ExportCheck)
+class ExportCheckSchema(Output):
+    """The outcome as the CLI prints it in JSON."""
+
+    valid = fields.Boolean()
+    espace_id = fields.String(allow_none=True)
+    tree_size = fields.Integer()
+    entries = fields.Integer()
+    bound = fields.Integer()
+    erased = fields.Boolean()
+    problems = fields.List(fields.Nested(ExportProblemSchema))
 
 
 def verify_export(document: Any, verifiers: Iterable[Verifier]) -> ExportCheck:

@@ -5,8 +5,11 @@ all but lists at most :data:`MAX_PROBLEMS`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+
+from marshmallow import fields
+
+from espace.application.outputs import Output, dumps
 
 MAX_PROBLEMS = 100
 
@@ -64,9 +67,34 @@ class VerifyReport:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(problem)
 
-    def as_dict(self) -> dict[str, Any]:
-        """The report as the CLI prints it in JSON, with ``intact`` and ``first``."""
-        data = asdict(self)
-        data["intact"] = self.intact
-        data["first"] = asdict(self.first) if self.first else None
-        return data
+
+class ProblemSchema(Output):
+    """One problem: its kind, where in the log, and what differs."""
+
+    kind = fields.String()
+    position = fields.Integer(allow_none=True)
+    notification_id = fields.Integer(allow_none=True)
+    detail = fields.String()
+
+
+class CheckpointCheckSchema(Output):
+    """One checkpoint's check."""
+
+    size = fields.Integer()
+    signed_at = fields.String()
+    signature = fields.String()
+    root = fields.String()
+
+
+@dumps(VerifyReport)
+class VerifyReportSchema(Output):
+    """The report as the CLI prints it in JSON, with ``intact`` and ``first``."""
+
+    rows = fields.Integer()
+    tree_size = fields.Integer()
+    unsigned_rows = fields.Integer()
+    checkpoints = fields.List(fields.Nested(CheckpointCheckSchema))
+    problems = fields.List(fields.Nested(ProblemSchema))
+    problems_total = fields.Integer()
+    intact = fields.Boolean()
+    first = fields.Nested(ProblemSchema, allow_none=True)

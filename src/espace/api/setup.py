@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+
+from marshmallow import fields
 
 from espace.adapters.crypto import (
     default_key_file,
@@ -27,6 +28,7 @@ from espace.adapters.settings import (
 from espace.api.bootstrap import view_tables
 from espace.api.store import Store
 from espace.application.errors import ConfigurationError
+from espace.application.outputs import Output, dumps
 
 
 def generate_master_key(path: str | os.PathLike[str]) -> Path:
@@ -52,9 +54,18 @@ class StoreInfo:
     keystore: str
     created: bool
 
-    def as_dict(self) -> dict[str, Any]:
-        """The fields, by name."""
-        return dict(self.__dict__)
+
+@dumps(StoreInfo)
+class StoreInfoSchema(Output):
+    """What ``init`` prints: every field, by name."""
+
+    url = fields.String()
+    kind = fields.String()
+    mode = fields.String()
+    window_policy = fields.String()
+    key_file = fields.String(allow_none=True)
+    keystore = fields.String()
+    created = fields.Boolean()
 
 
 def init_store(

@@ -35,6 +35,7 @@ from espace.adapters.settings import (
     parse_database_url,
 )
 from espace.api.bootstrap import Infrastructure, Views, connect, use_cases
+from espace.application import outputs
 from espace.application.agenda import AgendaService
 from espace.application.audit import AuditService
 from espace.application.catalogue import CatalogueService
@@ -280,7 +281,7 @@ class Store:
         """The deadline job, once; then a checkpoint of the audit log if one
         is due (every 10 000 events or every hour, when a signing key is
         configured, ADR-0021). ``progress`` is told of each deadline done."""
-        report = self.deadlines.run_due(now, progress=progress).as_dict()
+        report = outputs.dump(self.deadlines.run_due(now, progress=progress))
         signed = self._infra.audit_log.checkpoint_if_due(
             datetime.fromisoformat(report["now"])
         )

@@ -18,14 +18,16 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 import structlog
+from marshmallow import fields
 
 from espace.application import schemas
 from espace.application.errors import Conflict, NotFound
 from espace.application.lifecycle import LifecycleService
+from espace.application.outputs import Output, dumps
 from espace.application.ports import Clock
 from espace.application.queries import DeadlineView
 from espace.domain.deadlines import DEADLINE_KINDS, DeadlineKind, Subject
@@ -52,14 +54,15 @@ class DeadlineReport:
     skipped: Counter[str] = field(default_factory=Counter)
     failed: list[dict[str, str]] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        """The report as JSON holds it."""
-        return {
-            "now": self.now,
-            "done": dict(self.done),
-            "skipped": dict(self.skipped),
-            "failed": self.failed,
-        }
+
+@dumps(DeadlineReport)
+class DeadlineReportSchema(Output):
+    """A run's report: when, and per kind what was done, skipped, failed."""
+
+    now = fields.String()
+    done = fields.Dict()
+    skipped = fields.Dict()
+    failed = fields.List(fields.Dict())
 
 
 class DeadlineService:

@@ -22,6 +22,7 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError
+from marshmallow import fields, post_dump
 
 from espace.application import delimited, schemas, service_schemas
 from espace.application.common import ServiceBase
@@ -29,6 +30,7 @@ from espace.application.delimited import BadLine
 from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService
 from espace.application.lifecycle_results import RowRejected
+from espace.application.outputs import Output, RowRejectedSchema, dumps
 from espace.application.ports import Clock, KnownAggregates, ViewSync, holding_saves
 from espace.application.queries import DirectoryView
 from espace.domain.decision import Listing
@@ -74,28 +76,36 @@ class DirectoryReport:
     absent_sample: list[str] = field(default_factory=list)
     """The first of the absent (IdNatPS), to show before withdrawing."""
 
-    def as_dict(self) -> dict[str, Any]:
-        """The report as plain data (``withdrawal_skipped`` only when it was)."""
-        return {
-            "dry_run": self.dry_run,
-            "rows": self.rows,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "withdrawn": self.withdrawn,
-            "conflicts": self.conflicts,
-            "skipped_professions": dict(sorted(self.skipped_professions.items())),
-            "rejected": [{"line": r.line, "fields": r.fields} for r in self.rejected],
-            "events": self.events,
-            "absent": self.absent,
-            "listed": self.listed,
-            "absent_sample": self.absent_sample,
-            **(
-                {"withdrawal_skipped": self.withdrawal_skipped}
-                if self.withdrawal_skipped
-                else {}
-            ),
-        }
+
+@dumps(DirectoryReport)
+class DirectoryReportSchema(Output):
+    """An import's report: every row accounted for, the professions skipped
+    sorted by name, and ``withdrawal_skipped`` only when it was."""
+
+    dry_run = fields.Boolean()
+    rows = fields.Integer()
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    withdrawn = fields.Integer()
+    conflicts = fields.Integer()
+    skipped_professions = fields.Function(
+        lambda report: dict(sorted(report.skipped_professions.items()))
+    )
+    rejected = fields.List(fields.Nested(RowRejectedSchema))
+    events = fields.Integer()
+    absent = fields.Integer()
+    listed = fields.Integer()
+    absent_sample = fields.List(fields.String())
+    withdrawal_skipped = fields.String()
+
+    @post_dump
+    def _withdrawal_when_skipped(
+        self, data: dict[str, Any], **_: Any
+    ) -> dict[str, Any]:
+        if not data["withdrawal_skipped"]:
+            del data["withdrawal_skipped"]
+        return data
 
 
 @dataclass

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from espace.application import aggregates, schemas
+from espace.application import aggregates, outputs, schemas
 from espace.application.errors import InvalidInput, NotFound, RecordErased
 from espace.application.lifecycle_base import (
     CLOSE,
@@ -60,7 +60,7 @@ class LifecycleService(AffiliationUseCases):
         )
         self._save(espace, "opposition.declared")
         return {
-            **EspaceSummary.of(espace).as_dict(),
+            **outputs.dump(EspaceSummary.of(espace)),
             "receipt": espace.opposition_receipt,
         }
 

@@ -6,10 +6,14 @@ code and the addressee travel only in :class:`CodeIssued`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from marshmallow import fields, post_dump
+
+from espace.application import outputs
+from espace.application.outputs import Output, RowRejectedSchema, dumps
 from espace.domain import calendar
 from espace.domain.espace import EspaceSante
 from espace.domain.espace_state import Addressee, State
@@ -39,10 +43,6 @@ class EspaceSummary:
             erasure_due_by=_iso(e.erasure_due_by),
             suspension_closes_at=_iso(e.suspension_closes_at),
         )
-
-    def as_dict(self) -> dict[str, Any]:
-        """The summary as JSON holds it, without the dates that do not apply."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -75,15 +75,6 @@ class CodeIssued:
                 espace.opposition_deadline if espace.state is State.NOTIFIED else None
             ),
         )
-
-    def as_dict(self) -> dict[str, Any]:
-        """What a command prints: the code, never the addressee."""
-        return {
-            **self.espace.as_dict(),
-            "channel": self.channel,
-            "recipient": self.recipient,
-            "activation_code": self.activation_code,
-        }
 
     def mail_record(self) -> dict[str, str]:
         """What the mail house needs to send this notice (LC-1, LC-2, LC-12):
@@ -147,18 +138,50 @@ class AffiliationReport:
     rejected: list[RowRejected] = field(default_factory=list)
     events: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        """The report as JSON holds it."""
-        return {
-            "created": self.created,
-            "already_affiliated": self.already_affiliated,
-            "rejected": [{"line": r.line, "fields": r.fields} for r in self.rejected],
-            "events": self.events,
-        }
-
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+@dumps(EspaceSummary)
+class EspaceSummarySchema(Output):
+    """The summary, without the dates that do not apply."""
+
+    omit_none = True
+    espace_id = fields.String()
+    state = fields.Enum(State, by_value=True)
+    version = fields.Integer()
+    opposition_deadline = fields.String()
+    archive_until = fields.String()
+    erasure_due_by = fields.String()
+    suspension_closes_at = fields.String()
+
+
+@dumps(CodeIssued)
+class CodeIssuedSchema(Output):
+    """What a command prints of a code issued: the espace's summary, the
+    channel, the recipient and the code, never the addressee."""
+
+    channel = fields.String()
+    recipient = fields.String(allow_none=True)
+    activation_code = fields.String()
+
+    @post_dump(pass_original=True)
+    def _summary_first(
+        self, data: dict[str, Any], original: CodeIssued, **_: Any
+    ) -> dict[str, Any]:
+        return {**outputs.dump(original.espace), **data}
+
+
+@dumps(AffiliationReport)
+class AffiliationReportSchema(Output):
+    """The report of a feed: what was created, what was known, what was
+    refused (each row by its line) and how many events were saved."""
+
+    created = fields.Integer()
+    already_affiliated = fields.Integer()
+    rejected = fields.List(fields.Nested(RowRejectedSchema))
+    events = fields.Integer()
 
 
 __all__ = [

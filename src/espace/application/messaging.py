@@ -24,7 +24,7 @@ from uuid import UUID, uuid4
 import structlog
 from eventsourcing.application import Application
 
-from espace.application import schemas, service_schemas
+from espace.application import outputs, schemas, service_schemas
 from espace.application.errors import Conflict, InvalidInput
 from espace.application.lifecycle import LifecycleService
 from espace.application.messaging_views import ConversationViews
@@ -241,7 +241,7 @@ class MessagingService(ConversationViews):
         return {
             "conversation_id": str(conversation.id),
             "attachment_id": str(attachment_id),
-            **outcome.as_dict(),
+            **outputs.dump(outcome),
         }
 
     # ----------------------------------------------------------------- reads

@@ -17,11 +17,13 @@ from uuid import UUID, uuid4
 
 import structlog
 from eventsourcing.application import Application
+from marshmallow import fields
 
 from espace.application import aggregates, schemas
 from espace.application.common import _LOAD, Gate, ServiceBase
 from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService
+from espace.application.outputs import Output, dumps
 from espace.application.ports import Clock, ContentStore, ProfessionalDirectory
 from espace.application.queries import (
     ConsentView,
@@ -56,9 +58,16 @@ class Outcome:
     ground: str
     trace_id: str
 
-    def as_dict(self) -> dict[str, Any]:
-        """The outcome as plain data, leaving out the ids it does not have."""
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+@dumps(Outcome)
+class OutcomeSchema(Output):
+    """The outcome, leaving out the ids it does not have."""
+
+    omit_none = True
+    document_id = fields.String()
+    version_id = fields.String()
+    ground = fields.String()
+    trace_id = fields.String()
 
 
 def default_matrix_text() -> str:

@@ -20,6 +20,7 @@ import click
 from espace.adapters.auditexport import verify_export
 from espace.adapters.auditlog import VERIFIER_ENV, write_signer_file
 from espace.adapters.notes import NoteError, Signer, Verifier
+from espace.application import outputs
 from espace.application.delimited import read_text
 from espace.application.errors import InvalidInput
 from espace.application.schemas import parse_instant
@@ -170,7 +171,7 @@ def verify_cmd(session: Session, as_json: bool, keys: tuple[str, ...]) -> None:
         if d["problems_total"] > len(d["problems"]):
             click.echo(f"  … {d['problems_total'] - len(d['problems'])} more problems")
 
-    emit(report.as_dict(), as_json, human)
+    emit(outputs.dump(report), as_json, human)
     if not report.intact:
         sys.exit(EXIT_NOT_INTACT)
 
@@ -420,7 +421,7 @@ def verify_export_cmd(as_json: bool, export: BinaryIO, keys: tuple[str, ...]) ->
             where = f"entry {p['entry']}" if p["entry"] is not None else "document"
             click.echo(f"  {where}: {p['what']}")
 
-    emit(check.as_dict(), as_json, human)
+    emit(outputs.dump(check), as_json, human)
     if not check.valid:
         sys.exit(EXIT_NOT_INTACT)
 

@@ -8,6 +8,7 @@ from typing import Any, BinaryIO
 
 import click
 
+from espace.application import outputs
 from espace.application.directory import read_extract
 from espace.cli.app import Session, main
 from espace.cli.options import file_name, paged
@@ -121,7 +122,7 @@ def directory_import_cmd(
         if d.get("withdrawal_skipped"):
             click.echo(f"  --full: {d['withdrawal_skipped']} (--force)")
 
-    emit({"file": file_name(extract), **report.as_dict()}, as_json, human)
+    emit({"file": file_name(extract), **outputs.dump(report)}, as_json, human)
     if report.rejected:
         sys.exit(2)
     if report.withdrawal_skipped:

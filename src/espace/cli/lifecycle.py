@@ -12,6 +12,7 @@ from uuid import UUID
 import click
 
 from espace.api import MAIL_HOUSE_FORMATS, Store, mail_house_file
+from espace.application import outputs
 from espace.application.errors import InvalidInput
 from espace.application.lifecycle_feed import read_feed
 from espace.cli.app import Session, main
@@ -65,7 +66,7 @@ def affiliate_cmd(
         )
         show_rejected(data["file"], data["rejected"])
 
-    emit({"file": file_name(feed), **report.as_dict()}, as_json, human)
+    emit({"file": file_name(feed), **outputs.dump(report)}, as_json, human)
     if report.rejected:
         sys.exit(2)
 
@@ -172,7 +173,7 @@ def notify_cmd(
                 if mail is not None:
                     mail.write(saved)
                 else:
-                    notices += [n.as_dict() for n in saved]
+                    notices += [outputs.dump(n) for n in saved]
                 sent += len(saved)
                 advance(len(saved))
     remaining = store.views.espaces.count(state="affiliated")

@@ -28,6 +28,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from espace.application import outputs
+
 stderr = Console(stderr=True, highlight=False)
 """Diagnostics for the operator: errors, warnings, the simulated clock."""
 
@@ -37,8 +39,8 @@ def _json_default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, UUID):
         return str(value)
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
+    if outputs.dumpable(value):
+        return outputs.dump(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
@@ -46,8 +48,9 @@ def write_json(
     data: Any, *, indent: int | None = None, ascii_only: bool = False
 ) -> None:
     """One JSON document on stdout: instants in ISO 8601, ids as strings,
-    records by their ``as_dict``. ``ascii_only`` escapes what is not ASCII
-    (the deadline scheduler's reports always have)."""
+    results by their output schema (:mod:`espace.application.outputs`).
+    ``ascii_only`` escapes what is not ASCII (the deadline scheduler's
+    reports always have)."""
     text = json.dumps(
         data, default=_json_default, ensure_ascii=ascii_only, indent=indent
     )
@@ -57,8 +60,8 @@ def write_json(
 def emit(data: Any, as_json: bool, human: Callable[[Any], None] | None = None) -> None:
     """Write the command's data to stdout, as JSON or for a person: by
     ``human`` when the command has its own layout, else by :func:`render`."""
-    if hasattr(data, "as_dict"):
-        data = data.as_dict()
+    if outputs.dumpable(data):
+        data = outputs.dump(data)
     if as_json:
         write_json(data)
     elif human is not None:
