@@ -47,6 +47,22 @@ def test_a_postgresql_store_runs_on_a_generated_key_file(
     assert refused["error"] == "configuration"
 
 
+def activate(cli: Any, person: Any) -> None:
+    """Notify the person, then activate their espace with the code."""
+    code = cli("notify", "--nir", person.nir, "--json").json["activation_code"]
+    cli(
+        "activate",
+        "--nir",
+        person.nir,
+        "--code",
+        code,
+        "--birth-date",
+        person.birth_date,
+        "--vitale-serial",
+        person.vitale_serial,
+    )
+
+
 @pytest.mark.parametrize(
     "kind", ["sqlite", pytest.param("pg", marks=pytest.mark.postgres)]
 )
@@ -67,18 +83,7 @@ def test_keys_status_says_where_the_keys_are_and_counts_them_sec_4(
     assert [g["generation"] for g in status["generations"]] == [1]
     assert status["generations"][0]["created_at"].endswith("+00:00")
     assert (status["live_keys"], status["shredded_keys"]) == (2, 0)  # and the system's
-    code = cli("notify", "--nir", person.nir, "--json").json["activation_code"]
-    cli(
-        "activate",
-        "--nir",
-        person.nir,
-        "--code",
-        code,
-        "--birth-date",
-        person.birth_date,
-        "--vitale-serial",
-        person.vitale_serial,
-    )
+    activate(cli, person)
     cli("request-erasure", "--nir", person.nir, "--json")
     cli("deadlines", "run", "--json")
     after = cli("keys", "status", "--json").json
@@ -86,3 +91,32 @@ def test_keys_status_says_where_the_keys_are_and_counts_them_sec_4(
     shown = cli("keys", "status")
     assert "1 live, 1 shredded" in shown.stdout
     assert "password" not in shown.stdout
+
+
+@pytest.mark.parametrize(
+    "kind", ["sqlite", pytest.param("pg", marks=pytest.mark.postgres)]
+)
+def test_erase_carries_out_a_due_erasure_and_a_second_time_is_a_no_op_lc_9(
+    kind: str, request: pytest.FixtureRequest, holders: Any, tmp_path: Path
+) -> None:
+    """`espace erase` refuses an espace whose erasure is not due (LC-9 names
+    the rule), carries out one that is (SEC-4: its key shredded), and run
+    again says when it was done, exits 0 and writes nothing."""
+    cli = request.getfixturevalue(f"{kind}_cli")
+    cli("init", "--simulation", "--json")
+    person = holders.make(1)
+    cli("affiliate", str(holders.write_feed(tmp_path / "f.csv", [person.row])))
+    activate(cli, person)
+    early = cli("erase", "--nir", person.nir, "--json", expect=3).json
+    assert early["error"] == "rule_violation"
+    cli("request-erasure", "--nir", person.nir, "--json")
+    done = cli("erase", "--nir", person.nir, "--json").json
+    assert done["state"] == "erased"
+    assert "note" not in done
+    assert cli("keys", "status", "--json").json["shredded_keys"] == 1
+    head = cli("stats", "--json").json["views"][0]["head"]
+    again = cli("erase", "--nir", person.nir, "--json").json
+    assert again["note"] == (f"already erased on {done['erased_on']}: nothing was done")
+    assert cli("stats", "--json").json["views"][0]["head"] == head
+    shown = cli("erase", "--nir", person.nir)
+    assert "nothing was done" in shown.stdout

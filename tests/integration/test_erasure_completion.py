@@ -27,8 +27,10 @@ from uuid import UUID
 import pytest
 import sqlalchemy as sa
 
-from espace import NotFound, RuleViolation, Store
+from espace import NotFound, Store
 from espace.adapters.contents import contents as contents_table
+from espace.adapters.crypto import espace_keys
+from espace.application import outputs
 from espace.domain.erasure import Erasure, erasure_id
 from espace.projections.base import VIEWS
 from espace.projections.espaces import espaces as espaces_table
@@ -140,7 +142,7 @@ def test_a_death_after_the_key_is_destroyed_is_finished_by_the_next_run_lc_9(
     assert_erased(store, espace_id)
 
 
-def test_erasing_twice_is_refused_with_the_date_and_changes_nothing_lc_9(
+def test_erasing_twice_is_a_no_op_that_says_when_it_was_done_lc_9(
     store: Store, clock: Any, people: Any
 ) -> None:
     (espace_id,) = requested_erasures(store, clock, people, 1)
@@ -148,13 +150,42 @@ def test_erasing_twice_is_refused_with_the_date_and_changes_nothing_lc_9(
     head = store._infra.events.recorder.max_notification_id()
 
     clock.advance(days=1)
-    with pytest.raises(RuleViolation) as info:
-        store.lifecycle.erase(espace_id)
+    again = outputs.dump(store.lifecycle.erase(espace_id))
 
-    assert info.value.rule == "LC-9"
-    assert "already erased on" in info.value.message
+    assert again["state"] == "erased"
+    assert again["note"].startswith(f"already erased on {again['erased_on']}")
+    assert "nothing was done" in again["note"]
     assert store._infra.events.recorder.max_notification_id() == head
     assert store.run_deadlines()["done"] == {}
+
+
+def test_erasing_again_destroys_a_key_a_restored_keystore_brought_back_sec_4(
+    store: Store, clock: Any, people: Any
+) -> None:
+    """An older keystore backup restored holds the key of an espace erased
+    since: erasing it again destroys the key again, and writes no event."""
+    (espace_id,) = requested_erasures(store, clock, people, 1)
+    keys = store._infra.keystore
+    with keys.engine.connect() as conn:
+        before = conn.execute(
+            sa.select(espace_keys).where(espace_keys.c.key_id == espace_id)
+        ).one()
+    store.run_deadlines()
+    assert keys.is_shredded(espace_id)
+    with keys.engine.begin() as conn:  # the old keystore's row, restored
+        conn.execute(
+            espace_keys.update()
+            .where(espace_keys.c.key_id == espace_id)
+            .values(wrapped_key=before.wrapped_key, shredded_at=None)
+        )
+    keys._cache.clear()
+    head = store._infra.events.recorder.max_notification_id()
+
+    again = outputs.dump(store.lifecycle.erase(espace_id))
+
+    assert "destroyed again" in again["note"]
+    assert keys.is_shredded(espace_id)
+    assert store._infra.events.recorder.max_notification_id() == head
 
 
 def test_an_archive_that_expires_is_erased_and_recorded_as_such_lc_8(

@@ -195,14 +195,18 @@ class LifecycleService(AffiliationUseCases):
         espace from every view. Called again, it does what is left: an
         espace still readable but erased has its key destroyed; an espace
         whose key is gone has its record completed. The deadlines view keeps
-        the erasure due until the record is complete. An erasure already
-        complete is refused (LC-9), naming its date.
+        the erasure due until the record is complete.
+
+        An erasure already complete is a no-op that says so (``note``, with
+        its date), and writes nothing; unless the key is back (an older
+        keystore backup was restored, ADR-0028): then it is destroyed again,
+        with the contents.
         """
         espace = self._readable(espace_id)
         record = self._erasure(espace_id)
         now = self._now(at)
         if record is not None and record.completed_at is not None:
-            record.complete(at=now)  # refused, with the date
+            return self._erased_before(espace_id, record.completed_at, now, compact)
         version = 0
         if espace is not None:
             if espace.state is not State.ERASED:
@@ -227,7 +231,35 @@ class LifecycleService(AffiliationUseCases):
         if compact:
             self.compact_keys()
         return EspaceSummary(
-            espace_id=str(espace_id), state=State.ERASED, version=version
+            espace_id=str(espace_id),
+            state=State.ERASED,
+            version=version,
+            erased_on=now.isoformat(),
+        )
+
+    def _erased_before(
+        self, espace_id: UUID, erased_on: datetime, now: datetime, compact: bool
+    ) -> EspaceSummary:
+        """LC-9: an erasure already complete: nothing to write; the key is
+        destroyed again if a restored keystore brought it back (SEC-4)."""
+        note = f"already erased on {erased_on.isoformat()}: nothing was done"
+        if espace_id not in self.keys.shredded([espace_id]):
+            self._destroy(espace_id, now)
+            if compact:
+                self.compact_keys()
+            note = (
+                f"already erased on {erased_on.isoformat()}; its key was back "
+                "(an older keystore restored) and is destroyed again"
+            )
+            log.warning("erasure.reapplied", espace_id=str(espace_id))
+        else:
+            log.info("erasure.already_done", espace_id=str(espace_id))
+        return EspaceSummary(
+            espace_id=str(espace_id),
+            state=State.ERASED,
+            version=0,
+            erased_on=erased_on.isoformat(),
+            note=note,
         )
 
     def _readable(self, espace_id: UUID) -> EspaceSante | None:

@@ -30,6 +30,10 @@ class EspaceSummary:
     archive_until: str | None = None
     erasure_due_by: str | None = None
     suspension_closes_at: str | None = None
+    erased_on: str | None = None
+    """When the espace's erasure was complete (LC-8, LC-9)."""
+    note: str | None = None
+    """What a command that had nothing to do says of it."""
 
     @classmethod
     def of(cls, e: EspaceSante) -> EspaceSummary:
@@ -155,6 +159,8 @@ class EspaceSummarySchema(Output):
     archive_until = fields.String()
     erasure_due_by = fields.String()
     suspension_closes_at = fields.String()
+    erased_on = fields.String()
+    note = fields.String()
 
 
 @dumps(CodeIssued)

@@ -296,6 +296,14 @@ _on_espace(
     lambda store, target: store.lifecycle.request_erasure(target),
 )
 _on_espace(
+    "erase",
+    "LC-8, LC-9, SEC-4: carry out now an erasure that is due (requested, or "
+    "the archive expired; the deadline job does it too): the data key is "
+    "destroyed, the contents deleted, the views purged. Run again, it says "
+    "when it was done and changes nothing.",
+    lambda store, target: store.lifecycle.erase(target),
+)
+_on_espace(
     "reopen",
     "LC-10: a new espace for a holder who closed; the archive comes back.",
     lambda store, target: store.lifecycle.reopen(target),
