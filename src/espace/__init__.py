@@ -22,6 +22,7 @@ from espace.api import (
     init_store,
     mail_house_file,
     migrate_store,
+    rotate_keys,
 )
 from espace.application.errors import (
     ConfigurationError,
@@ -58,4 +59,5 @@ __all__ = [
     "init_store",
     "mail_house_file",
     "migrate_store",
+    "rotate_keys",
 ]

@@ -82,14 +82,17 @@ def test_keys_status_says_where_the_keys_are_and_counts_them_sec_4(
     assert status["keystore"].endswith("espace.keystore.db") is (kind == "sqlite")
     assert [g["generation"] for g in status["generations"]] == [1]
     assert status["generations"][0]["created_at"].endswith("+00:00")
-    assert (status["live_keys"], status["shredded_keys"]) == (2, 0)  # and the system's
+    assert (status["live_keys"], status["shredded_keys"]) == (
+        3,
+        0,
+    )  # and the store's two
     activate(cli, person)
     cli("request-erasure", "--nir", person.nir, "--json")
     cli("deadlines", "run", "--json")
     after = cli("keys", "status", "--json").json
-    assert (after["live_keys"], after["shredded_keys"]) == (1, 1)
+    assert (after["live_keys"], after["shredded_keys"]) == (2, 1)
     shown = cli("keys", "status")
-    assert "1 live, 1 shredded" in shown.stdout
+    assert "2 live, 1 shredded" in shown.stdout
     assert "password" not in shown.stdout
 
 
@@ -120,3 +123,57 @@ def test_erase_carries_out_a_due_erasure_and_a_second_time_is_a_no_op_lc_9(
     assert cli("stats", "--json").json["views"][0]["head"] == head
     shown = cli("erase", "--nir", person.nir)
     assert "nothing was done" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    "kind", ["sqlite", pytest.param("pg", marks=pytest.mark.postgres)]
+)
+def test_keys_rotate_moves_every_key_to_the_new_master_key_sec_4(
+    kind: str, request: pytest.FixtureRequest, holders: Any, tmp_path: Path
+) -> None:
+    """ADR-0029: `espace keys rotate`, given the new master key and the old
+    one, re-wraps every live key; `keys status` shows each generation and
+    what it still wraps; the old key alone is then refused; a bad batch
+    size names the option; without the old key it says what to set."""
+    cli = request.getfixturevalue(f"{kind}_cli")
+    cli("init", "--simulation", "--json")
+    people = [holders.make(1), holders.make(2)]
+    cli(
+        "affiliate",
+        str(holders.write_feed(tmp_path / "f.csv", [p.row for p in people])),
+    )
+    old = cli.env.pop("ESPACE_MASTER_KEY", None)
+    if old is None:
+        cli.env["ESPACE_PREVIOUS_KEY_FILE"] = str(tmp_path / "espace.db.key")
+    else:
+        cli.env["ESPACE_PREVIOUS_MASTER_KEY"] = old
+    cli("keys", "generate", "--out", str(tmp_path / "new.key"))
+    cli.env["ESPACE_KEY_FILE"] = str(tmp_path / "new.key")
+    bad = cli("keys", "rotate", "--batch-size", "0", "--json", expect=2).json
+    assert "--batch-size" in bad["fields"]
+
+    done = cli("keys", "rotate", "--batch-size", "2", "--json").json
+
+    assert done == {"generation": 2, "rewrapped": 4, "remaining": 0, "began": True}
+    shown = cli("keys", "status").stdout
+    assert "generation 1: since" in shown
+    assert "wraps 0 keys" in shown
+    assert "wraps 4 keys (the configured master key)" in shown
+    previous = {k: cli.env.pop(k) for k in list(cli.env) if "PREVIOUS" in k}
+    assert cli("stats", "--json").json["states"]["affiliated"] == 2
+    nir = people[1].nir
+    assert cli("notify", "--nir", nir, "--json").json["state"] == "notified"
+    cli.env.update(previous)
+    cli.env.pop("ESPACE_KEY_FILE")
+    if old is not None:
+        cli.env["ESPACE_MASTER_KEY"] = old
+    cli.env.pop("ESPACE_PREVIOUS_KEY_FILE", None)
+    cli.env.pop("ESPACE_PREVIOUS_MASTER_KEY", None)
+    refused = cli("stats", "--json", expect=6).json
+    assert "rotated to generation 2" in refused["message"]
+    cli.env["ESPACE_KEY_FILE"] = str(tmp_path / "new.key")
+    cli.env.pop("ESPACE_MASTER_KEY", None)
+    cli("keys", "generate", "--out", str(tmp_path / "third.key"))
+    cli.env["ESPACE_KEY_FILE"] = str(tmp_path / "third.key")
+    alone = cli("keys", "rotate", "--json", expect=6).json
+    assert "ESPACE_PREVIOUS_MASTER_KEY" in alone["message"]

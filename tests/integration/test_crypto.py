@@ -547,7 +547,7 @@ def test_ensure_keys_is_idempotent_and_creates_all_missing_keys_in_one_transacti
     assert {k: fresh.data_key(k) for k in ids[:5]} == keys
     with store.engine.connect() as conn:
         count = conn.execute(sa.text("SELECT COUNT(*) FROM espace_keys")).scalar_one()
-    assert count == 1200 + 1  # and the system key
+    assert count == 1200 + 2  # and the system key and the hashing secrets
     assert len(set(keys.values())) == 5
 
 
@@ -596,6 +596,7 @@ def test_preload_reads_a_page_of_keys_in_one_query(store: Store) -> None:
     ids = [uuid4() for _ in range(50)]
     store.keystore.ensure_keys(ids, at=T0)
     reader = Keystore(store.engine, Secrets.from_master_key(MASTER))
+    reader.verify_master_key()  # as a store opens it
     statements = count_statements(store.engine)
     reader.preload([*ids, uuid4()])
     assert len(statements) == 1
@@ -612,6 +613,7 @@ def test_the_key_cache_is_bounded_and_evicts_the_least_recently_used(
     a, b, c = uuid4(), uuid4(), uuid4()
     store.keystore.ensure_keys([a, b, c], at=T0)
     reader = Keystore(store.engine, Secrets.from_master_key(MASTER), cache_size=2)
+    reader.verify_master_key()  # as a store opens it (the system key: evicted)
     statements = count_statements(store.engine)
     reader.data_key(a)
     reader.data_key(b)

@@ -115,7 +115,7 @@ def test_migrate_moves_an_older_stores_keys_out_and_leaves_no_copy_sec_4(
     with pytest.raises(ConfigurationError, match="espace migrate"):
         Store.open(store_url, clock=clock, environ=apart)
     moved = migrate_store(store_url, environ=apart)
-    assert moved["keys_moved"] == 4  # three espaces and the system key
+    assert moved["keys_moved"] == 5  # three espaces, the system key, the hashing
     assert not has_keys_table(store_url)
     with Store.open(store_url, clock=clock, environ=apart) as store:
         assert [store.lifecycle.get(i).state for i in ids] == ["affiliated"] * 3

@@ -23,6 +23,10 @@ Versions:
    second SQLite file beside it, or ``ESPACE_KEYSTORE_URL``), and the meta
    key ``keystore`` says where they are (``apart``, or ``store`` for a
    PostgreSQL store that keeps them in its own database).
+6. master-key rotation (ADR-0029): each key row names the generation of the
+   master key that wraps it, and the keystore keeps the hashing secrets
+   (the HMAC keys of aggregate ids and activation codes), which ``migrate``
+   derives, as they always were, from the store's first master key.
 """
 
 from __future__ import annotations
@@ -34,14 +38,19 @@ import sqlalchemy as sa
 
 from espace.adapters.audittree import AUDIT_METADATA
 from espace.adapters.contents import CONTENT_METADATA
-from espace.adapters.crypto import KEYSTORE_METADATA, Keystore, Secrets
+from espace.adapters.crypto import (
+    KEYSTORE_METADATA,
+    Keystore,
+    Secrets,
+    add_generation_column,
+)
 from espace.adapters.eventstore import EventStore
 from espace.adapters.meta import META_METADATA, set_meta
 from espace.adapters.settings import StoreSettings, create_engine, same_database
 from espace.adapters.tracking import TRACKING_METADATA
 from espace.application.errors import ConfigurationError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The version of the tables this espace reads and writes."""
 
 
@@ -113,7 +122,9 @@ def move_keys(store: sa.Engine, keystore: sa.Engine) -> int:
     store holds none."""
     if not sa.inspect(store).has_table("espace_keys"):
         return 0
+    add_generation_column(store)
     KEYSTORE_METADATA.create_all(keystore)
+    add_generation_column(keystore)
     copies: list[tuple[sa.Table, list[dict[str, object]]]] = []
     for table in KEYSTORE_METADATA.sorted_tables:
         key = next(iter(table.primary_key.columns))

@@ -21,7 +21,12 @@ from espace.adapters.auditevents import StoredAggregates
 from espace.adapters.auditlog import AuditLog, load_signer
 from espace.adapters.audittree import AuditTree, AuditTreeProjection
 from espace.adapters.contents import SealedContentStore
-from espace.adapters.crypto import Keystore, load_secrets, sealed_key
+from espace.adapters.crypto import (
+    Keystore,
+    load_previous_secrets,
+    load_secrets,
+    sealed_key,
+)
 from espace.adapters.eventstore import EventStore
 from espace.adapters.listen import PgListen
 from espace.adapters.meta import french_non_working_day, read_meta
@@ -150,8 +155,9 @@ def connect(
         secrets = load_secrets(settings, environ)
         keys_at = keystore_settings(settings, environ)
         keys = open_keystore(settings, keys_at, meta, engine)
-        keystore = Keystore(keys, secrets)
+        keystore = Keystore(keys, secrets, previous=load_previous_secrets(environ))
         keystore.verify_master_key()
+        id_key, pepper = keystore.hashing_secrets()
         events = EventStore(settings.eventsourcing_env(), keystore, settings)
         tracking = ViewTrackingRecorder(engine)
         runner = ProjectionRunner(
@@ -190,7 +196,7 @@ def connect(
         runner=runner,
         contents=SealedContentStore(engine, keystore),
         audit_log=audit_log,
-        hashing=Hashing(id_key=secrets.id_key, pepper=secrets.pepper),
+        hashing=Hashing(id_key=id_key, pepper=pepper),
     )
 
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import click
 
-from espace.api import generate_master_key, init_store, migrate_store
+from espace.api import generate_master_key, init_store, migrate_store, rotate_keys
 from espace.application.errors import InvalidInput
 from espace.application.schemas import parse_instant
 from espace.cli.app import Session, main
@@ -105,8 +105,9 @@ def keys_generate_cmd(as_json: bool, out: Path) -> None:
 @click.pass_obj
 def keys_status_cmd(session: Session, as_json: bool) -> None:
     """Where the keystore is (ESPACE_KEYSTORE_URL, else beside a SQLite store,
-    else in the PostgreSQL database; ADR-0028), its master-key generations,
-    and how many data keys are live or shredded (SEC-4). No key is shown."""
+    else in the PostgreSQL database; ADR-0028), its master-key generations
+    with how many live keys each still wraps (ADR-0029), and how many data
+    keys are live or shredded (SEC-4). No key is shown."""
     status = session.store().keys_status()
 
     def human(d: dict[str, Any]) -> None:
@@ -114,11 +115,56 @@ def keys_status_cmd(session: Session, as_json: bool) -> None:
         click.echo(f"keystore: {d['keystore']} ({where})")
         for g in d["generations"]:
             click.echo(
-                f"master key generation {g['generation']}: since {g['created_at']}"
+                f"master key generation {g['generation']}: since {g['created_at']}, "
+                f"wraps {g['live_keys']} keys"
+                + (" (the configured master key)" if g["current"] else "")
             )
         click.echo(f"data keys: {d['live_keys']} live, {d['shredded_keys']} shredded")
 
     emit(status, as_json, human)
+
+
+@keys_group.command("rotate")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Keys re-wrapped per transaction (1 to 100,000).",
+)
+@click.pass_obj
+def keys_rotate_cmd(session: Session, as_json: bool, batch_size: int) -> None:
+    """Re-wrap every live data key under a new master key (ADR-0029), in
+    batches, while the store is in use; after it, the old master key can be
+    destroyed, and a keystore backup from before it opens with neither.
+
+    \b
+    1. espace keys generate --out new.key
+    2. give every process the new key (ESPACE_KEY_FILE=new.key, or
+       ESPACE_MASTER_KEY) and the old one in ESPACE_PREVIOUS_KEY_FILE (or
+       ESPACE_PREVIOUS_MASTER_KEY); restart them: they read both
+    3. espace keys rotate   (interrupted, run it again: it goes on, no key
+       is lost)
+    4. when it reports 0 remaining, take the old key away from every
+       process, destroy it, and destroy the keystore backups made before
+    """
+    session.configure_logging()
+    with progress_bar("keys", None) as advance:
+        report = rotate_keys(session.database, batch_size=batch_size, progress=advance)
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(
+            f"master key generation {d['generation']}: {d['rewrapped']} keys "
+            f"re-wrapped, {d['remaining']} remaining under an older one"
+        )
+        if d["remaining"]:
+            click.echo(
+                "some process still wraps new keys under the old master key: "
+                "restart it with the new one, then run `espace keys rotate` again",
+                err=True,
+            )
+
+    emit(report, as_json, human)
 
 
 # --------------------------------------------------------------------- deadlines

@@ -14,7 +14,10 @@ Three layers of keys:
   or a key file (for SQLite, ``<db>.key`` beside the database, written by
   ``espace init``); in production a KMS/HSM provides it;
 - :class:`Secrets` derived from it with HKDF-SHA256: the **KEK** that wraps data
-  keys, the HMAC key for deterministic aggregate ids, the activation-code pepper;
+  keys (one per master-key generation: ``espace keys rotate`` moves every key
+  to a new one, ADR-0029), and, for a store's first master key, the HMAC key
+  for deterministic aggregate ids and the activation-code pepper, which the
+  keystore then keeps, wrapped, so that they outlive that key;
 - per-espace **data keys** in the ``espace_keys`` table, wrapped by the KEK
   (:class:`Keystore`), used by :class:`EspaceMapper` for every stored event.
 
@@ -25,19 +28,25 @@ The package: :mod:`.masterkey` (the master key and :class:`Secrets`),
 from __future__ import annotations
 
 from espace.adapters.crypto.keystore import (
+    HASHING_KEY_ID,
     KEYSTORE_METADATA,
     SYSTEM_KEY_ID,
     KeyNotFound,
     KeyShredded,
     Keystore,
+    RotationReport,
+    add_generation_column,
     espace_keys,
 )
 from espace.adapters.crypto.masterkey import (
     MASTER_KEY_ENV,
     MASTER_KEY_FILE_ENV,
+    PREVIOUS_KEY_FILE_ENV,
+    PREVIOUS_MASTER_KEY_ENV,
     Secrets,
     default_key_file,
     generate_master_key_file,
+    load_previous_secrets,
     load_secrets,
     new_master_key,
 )
@@ -51,9 +60,12 @@ from espace.adapters.crypto.sealing import (
 )
 
 __all__ = [
+    "HASHING_KEY_ID",
     "KEYSTORE_METADATA",
     "MASTER_KEY_ENV",
     "MASTER_KEY_FILE_ENV",
+    "PREVIOUS_KEY_FILE_ENV",
+    "PREVIOUS_MASTER_KEY_ENV",
     "SYSTEM_KEY_ID",
     "DamagedEvent",
     "EspaceMapper",
@@ -61,11 +73,14 @@ __all__ = [
     "KeyNotFound",
     "KeyShredded",
     "Keystore",
+    "RotationReport",
     "SealedHeader",
     "Secrets",
+    "add_generation_column",
     "default_key_file",
     "espace_keys",
     "generate_master_key_file",
+    "load_previous_secrets",
     "load_secrets",
     "new_master_key",
     "sealed_header",

@@ -1,5 +1,13 @@
 """The keystore: one data key per espace, wrapped by the KEK, in the
-``espace_keys`` table; shredding a key erases its espace (SEC-4, ADR-0004)."""
+``espace_keys`` table; shredding a key erases its espace (SEC-4, ADR-0004).
+
+Each row says which master-key generation wraps it (``espace_kek`` holds a
+check value per generation): ``rotate`` re-wraps every live key under the
+newest master key, in batches, so that the old one can be destroyed
+(ADR-0029). The hashing secrets (the HMAC keys of aggregate ids and of
+activation codes) are a row too, :data:`HASHING_KEY_ID`: they must outlive
+the master key they were first derived from, and a rotation re-wraps them
+with the rest."""
 
 from __future__ import annotations
 
@@ -22,8 +30,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from espace.adapters.crypto.masterkey import (
+    KEY_BYTES,
     MASTER_KEY_ENV,
     MASTER_KEY_FILE_ENV,
+    PREVIOUS_KEY_FILE_ENV,
+    PREVIOUS_MASTER_KEY_ENV,
     Secrets,
 )
 from espace.application.errors import (
@@ -34,6 +45,10 @@ from espace.application.errors import (
 
 SYSTEM_KEY_ID: Final = UUID(int=0)
 """The data key of events that belong to no espace (reference data)."""
+HASHING_KEY_ID: Final = UUID(int=1)
+"""The row of the hashing secrets: the HMAC key of aggregate ids and the
+pepper of activation codes (64 bytes, never an AEAD key; ADR-0029)."""
+RESERVED_KEY_IDS: Final = frozenset({SYSTEM_KEY_ID, HASHING_KEY_ID})
 
 KEYSTORE_METADATA: Final = sa.MetaData()
 
@@ -45,6 +60,9 @@ espace_keys: Final = sa.Table(
     sa.Column("wrapped_key", sa.LargeBinary(), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("shredded_at", sa.DateTime(timezone=True), nullable=True),
+    # The master-key generation that wraps it (ADR-0029); 1 for the rows of
+    # a store from before rotation.
+    sa.Column("generation", sa.Integer(), nullable=False, server_default="1"),
 )
 
 espace_kek: Final = sa.Table(
@@ -57,14 +75,20 @@ espace_kek: Final = sa.Table(
 )
 
 _PG_INSERT_KEYS: Final = sa.text(
-    "INSERT INTO espace_keys (key_id, wrapped_key, created_at, shredded_at) "
-    "SELECT k, w, :at, NULL "
+    "INSERT INTO espace_keys (key_id, wrapped_key, created_at, shredded_at, "
+    "generation) SELECT k, w, :at, NULL, :generation "
     "FROM unnest(CAST(:ids AS uuid[]), CAST(:wrapped AS bytea[])) AS t(k, w) "
     "ON CONFLICT (key_id) DO NOTHING RETURNING key_id"
 )
 _WRONG_MASTER_KEY: Final = (
     "the master key is not the one this store was created with (check "
     f"{MASTER_KEY_ENV}, {MASTER_KEY_FILE_ENV} or the key file beside the database)"
+)
+_NOT_CONFIGURED: Final = (
+    "{what} is wrapped under master-key generation {generation}, whose key is "
+    "not configured: while `espace keys rotate` runs, give every process the "
+    f"old master key in {PREVIOUS_MASTER_KEY_ENV} (or {PREVIOUS_KEY_FILE_ENV}) "
+    "beside the new one, and run the rotation to its end"
 )
 _WRAP_FORMAT: Final = b"\x01"  # AES-256-GCM under the HKDF-derived KEK, v1
 _NONCE_BYTES: Final = 12
@@ -108,6 +132,44 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class _Generations:
+    """The master-key generations of a keystore this process can open: each
+    one's KEK (those whose key is configured), the generation new keys are
+    wrapped under, and the newest one the keystore has."""
+
+    keks: dict[int, AESGCM] = field(repr=False)
+    current: int | None
+    """The generation of the configured master key; None if it has none."""
+    newest: int
+    checked: bool
+    """False for a keystore from before the check values: its one
+    generation's KEK is the configured key's, unverified."""
+    loaded_at: float
+
+    @property
+    def wrapping(self) -> int | None:
+        """The generation new keys are wrapped under: the master key's; or,
+        while a rotation to it has not begun, the newest one (the previous
+        key's), so that a process restarted with both keys works at once."""
+        if self.current is not None:
+            return self.current
+        return self.newest if self.newest in self.keks else None
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    """What ``espace keys rotate`` did (ADR-0029): the generation every live
+    key is now wrapped under, how many it re-wrapped, and how many are
+    still under an older one (0 once it is done)."""
+
+    generation: int
+    rewrapped: int
+    remaining: int
+    began: bool
+    """Whether this run registered the new generation."""
+
+
 class Keystore:
     """Per-espace AES-256 data keys, stored wrapped by the KEK.
 
@@ -115,7 +177,9 @@ class Keystore:
     that nobody can re-create a key under an erased id and the erasure itself
     stays provable. Unwrapped keys are cached in-process (LRU, bounded) because
     every event read needs one; entries expire after ``ttl_seconds`` so that a
-    shred done by another process takes effect here too.
+    shred done by another process takes effect here too. ``previous`` is the
+    master key being rotated away from (ADR-0029): its generation's rows open
+    with it until the rotation has re-wrapped them.
     """
 
     def __init__(
@@ -123,6 +187,7 @@ class Keystore:
         engine: sa.Engine,
         secrets: Secrets,
         *,
+        previous: Secrets | None = None,
         cache_size: int = 100_000,
         ttl_seconds: float | None = 300.0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -130,8 +195,9 @@ class Keystore:
         if cache_size < 1:
             raise ValueError("cache_size must be at least 1")
         self.engine = engine
-        self._kek = AESGCM(secrets.kek)
-        self._check = secrets.check
+        self._secrets = secrets
+        self._previous = previous
+        self._generations: _Generations | None = None
         self._master_verified = False
         self._cache: OrderedDict[UUID, _Cached] = OrderedDict()
         self._cache_size = cache_size
@@ -142,45 +208,86 @@ class Keystore:
     # -- schema --------------------------------------------------------------
 
     def create_tables(self) -> None:
-        """Create the keystore's tables, its master-key check and the system
-        key (``espace init`` and ``espace migrate``), then check the master key.
+        """Create the keystore's tables, its master-key check, the system key
+        and the hashing secrets (``espace init`` and ``espace migrate``), then
+        check the master key.
 
         The check value is written once. A store from before it gets one only
         if its system key opens under the master key given: a wrong key is
-        never recorded as the right one.
+        never recorded as the right one. The hashing secrets of a store from
+        before they were kept here are derived from its first master key, as
+        they always were; a keystore past its first generation without them
+        is damaged.
         """
         KEYSTORE_METADATA.create_all(self.engine)
-        if self._stored_check() is None:
+        add_generation_column(self.engine)
+        if not self._load_generations().checked:
             self._master_verified = False
             with suppress(KeyNotFound):
                 self._fresh(SYSTEM_KEY_ID)  # ConfigurationError if the key is wrong
-            dialect_insert = (
-                postgresql_insert
-                if self.engine.dialect.name == "postgresql"
-                else sqlite_insert
-            )
             with self.engine.begin() as conn:
                 conn.execute(
-                    dialect_insert(espace_kek)
-                    .values(generation=1, check_value=self._check, created_at=utcnow())
+                    _dialect_insert(conn)(espace_kek)
+                    .values(
+                        generation=1,
+                        check_value=self._secrets.check,
+                        created_at=utcnow(),
+                    )
                     .on_conflict_do_nothing(index_elements=[espace_kek.c.generation])
                 )
+            self._generations = None
         self.verify_master_key(initialising=True)
         self.ensure_keys([SYSTEM_KEY_ID], at=utcnow())
+        self._ensure_hashing_secrets()
+
+    def _ensure_hashing_secrets(self) -> None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(espace_keys.c.key_id).where(
+                    espace_keys.c.key_id == HASHING_KEY_ID
+                )
+            ).first()
+        if found is not None:
+            return
+        if self._load_generations().current != 1:
+            raise self._no_hashing_secrets()
+        raw = self._secrets.id_key + self._secrets.pepper
+        generation, kek = self._wrapping()
+        row = self._row(
+            HASHING_KEY_ID, _wrap_under(kek, HASHING_KEY_ID, raw), utcnow(), generation
+        )
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_new_rows(conn), [row])
+
+    @staticmethod
+    def _no_hashing_secrets() -> DamagedRecord:
+        return DamagedRecord(
+            "the hashing secrets are missing from the keystore: no espace id "
+            "can be computed (restore the keystore from a backup)",
+            espace_id=HASHING_KEY_ID,
+        )
 
     def verify_master_key(self, *, initialising: bool = False) -> None:
-        """Check the master key against the stored check value, then unwrap
+        """Check the master key against the stored check values, then unwrap
         the system key.
 
-        A wrong master key is a :class:`ConfigurationError`; once the master
-        key is known to be right, a key row that fails to unwrap is damaged
-        (:class:`DamagedRecord`, naming the key), and so is a missing system
-        key outside ``init``.
+        A wrong master key is a :class:`ConfigurationError`, and so is an
+        older generation's key once the keystore has rotated past it; once
+        the master key is known to be right, a key row that fails to unwrap
+        is damaged (:class:`DamagedRecord`, naming the key), and so is a
+        missing system key outside ``init``.
         """
-        stored = self._stored_check()
-        if stored is not None and not hmac.compare_digest(stored, self._check):
+        generations = self._load_generations()
+        if generations.checked and generations.wrapping is None:
             raise ConfigurationError(_WRONG_MASTER_KEY)
-        self._master_verified = stored is not None
+        if generations.current is not None and generations.current < generations.newest:
+            raise ConfigurationError(
+                f"the master key given is generation {generations.current} of "
+                f"this keystore, which has been rotated to generation "
+                f"{generations.newest} (`espace keys rotate`): give the newest "
+                "master key"
+            )
+        self._master_verified = generations.checked
         try:
             self._fresh(SYSTEM_KEY_ID)
         except KeyNotFound:
@@ -193,14 +300,47 @@ class Keystore:
             ) from None
         self._master_verified = True
 
-    def _stored_check(self) -> bytes | None:
+    def _load_generations(self) -> _Generations:
+        """The generations, read again from the database."""
         with self.engine.connect() as conn:
-            stored = conn.execute(
-                sa.select(espace_kek.c.check_value)
-                .order_by(espace_kek.c.generation.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-        return None if stored is None else bytes(stored)
+            rows = conn.execute(
+                sa.select(espace_kek.c.generation, espace_kek.c.check_value).order_by(
+                    espace_kek.c.generation
+                )
+            ).all()
+        keks: dict[int, AESGCM] = {}
+        current = None
+        for generation, check in rows:
+            for secrets in (self._secrets, self._previous):
+                if secrets is not None and hmac.compare_digest(
+                    bytes(check), secrets.check
+                ):
+                    keks[generation] = AESGCM(secrets.kek)
+                    if secrets is self._secrets:
+                        current = generation
+        if not rows:  # a store from before the check values: one generation
+            keks[1] = AESGCM(self._secrets.kek)
+            current = 1
+        loaded = _Generations(
+            keks=keks,
+            current=current,
+            newest=rows[-1].generation if rows else 1,
+            checked=bool(rows),
+            loaded_at=self._monotonic(),
+        )
+        self._generations = loaded
+        return loaded
+
+    def _known_generations(self) -> _Generations:
+        """The generations as last read; read again once the cache's time to
+        live has passed, so that a rotation begun by another process is
+        seen here (new keys are then wrapped under its generation)."""
+        known = self._generations
+        if known is None or (
+            self._ttl is not None and self._monotonic() - known.loaded_at > self._ttl
+        ):
+            return self._load_generations()
+        return known
 
     def _fresh(self, key_id: UUID) -> bytes:
         """The key read from the database, not the cache."""
@@ -210,18 +350,33 @@ class Keystore:
 
     # -- wrapping ------------------------------------------------------------
 
-    def _wrap(self, key_id: UUID, key: bytes) -> bytes:
-        nonce = os.urandom(_NONCE_BYTES)
-        return _WRAP_FORMAT + nonce + self._kek.encrypt(nonce, key, key_id.bytes)
+    def _wrapping(self) -> tuple[int, AESGCM]:
+        generations = self._known_generations()
+        generation = generations.wrapping
+        if generation is None:
+            raise ConfigurationError(_WRONG_MASTER_KEY)
+        return generation, generations.keks[generation]
 
-    def _unwrap(self, key_id: UUID, wrapped: bytes) -> bytes:
+    def _kek_of(self, key_id: UUID, generation: int) -> AESGCM:
+        kek = self._known_generations().keks.get(generation)
+        if kek is None:  # a rotation begun since they were read?
+            kek = self._load_generations().keks.get(generation)
+        if kek is not None:
+            return kek
+        if self._generations is not None and self._generations.wrapping is None:
+            raise ConfigurationError(_WRONG_MASTER_KEY)
+        which = "the system key" if key_id == SYSTEM_KEY_ID else f"data key {key_id}"
+        raise ConfigurationError(
+            _NOT_CONFIGURED.format(what=which, generation=generation)
+        )
+
+    def _unwrap(self, key_id: UUID, wrapped: bytes, generation: int) -> bytes:
+        kek = self._kek_of(key_id, generation)
         wrapped = bytes(wrapped)
         if wrapped[:1] == _WRAP_FORMAT and len(wrapped) >= 1 + _NONCE_BYTES + 16:
             nonce = wrapped[1 : 1 + _NONCE_BYTES]
             with suppress(InvalidTag):
-                return self._kek.decrypt(
-                    nonce, wrapped[1 + _NONCE_BYTES :], key_id.bytes
-                )
+                return kek.decrypt(nonce, wrapped[1 + _NONCE_BYTES :], key_id.bytes)
         if not self._master_verified:
             raise ConfigurationError(_WRONG_MASTER_KEY)
         which = "the system key" if key_id == SYSTEM_KEY_ID else f"data key {key_id}"
@@ -263,10 +418,12 @@ class Keystore:
                 self._cache.popitem(last=False)
         return entry
 
-    def _store_row(self, key_id: UUID, wrapped: bytes | None) -> _Cached:
+    def _store_row(
+        self, key_id: UUID, wrapped: bytes | None, generation: int
+    ) -> _Cached:
         if wrapped is None:
             return self._cache_put(key_id, None)
-        return self._cache_put(key_id, self._unwrap(key_id, wrapped))
+        return self._cache_put(key_id, self._unwrap(key_id, wrapped, generation))
 
     # -- reads ---------------------------------------------------------------
 
@@ -275,13 +432,13 @@ class Keystore:
         if entry is None:
             with self.engine.connect() as conn:
                 row = conn.execute(
-                    sa.select(espace_keys.c.wrapped_key).where(
-                        espace_keys.c.key_id == key_id
-                    )
+                    sa.select(
+                        espace_keys.c.wrapped_key, espace_keys.c.generation
+                    ).where(espace_keys.c.key_id == key_id)
                 ).first()
             if row is None:
                 raise KeyNotFound(key_id)
-            entry = self._store_row(key_id, row.wrapped_key)
+            entry = self._store_row(key_id, row.wrapped_key, row.generation)
         if entry.key is None:
             raise KeyShredded(key_id)
         return entry
@@ -309,12 +466,14 @@ class Keystore:
         with self.engine.connect() as conn:
             for chunk in _chunks(wanted):
                 rows = conn.execute(
-                    sa.select(espace_keys.c.key_id, espace_keys.c.wrapped_key).where(
-                        espace_keys.c.key_id.in_(chunk)
-                    )
+                    sa.select(
+                        espace_keys.c.key_id,
+                        espace_keys.c.wrapped_key,
+                        espace_keys.c.generation,
+                    ).where(espace_keys.c.key_id.in_(chunk))
                 )
                 for row in rows:
-                    self._store_row(row.key_id, row.wrapped_key)
+                    self._store_row(row.key_id, row.wrapped_key, row.generation)
 
     def is_shredded(self, key_id: UUID) -> bool:
         """Whether the key was destroyed (always read from the database)."""
@@ -333,17 +492,33 @@ class Keystore:
         """``INSERT ... ON CONFLICT (key_id) DO NOTHING RETURNING key_id``: an
         id that already has a row, live or a tombstone, keeps it, and only the
         ids actually inserted come back."""
-        dialect_insert = (
-            postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        )
-        return (
-            dialect_insert(espace_keys)
+        insert: sa.Insert = (
+            _dialect_insert(conn)(espace_keys)
             .on_conflict_do_nothing(index_elements=[espace_keys.c.key_id])
             .returning(espace_keys.c.key_id)
         )
+        return insert
+
+    @staticmethod
+    def _row(
+        key_id: UUID, wrapped: bytes | None, at: datetime, generation: int
+    ) -> dict[str, Any]:
+        """A key row, wrapped under ``generation`` (a tombstone, ``wrapped``
+        None, is shredded at ``at``)."""
+        return {
+            "key_id": key_id,
+            "wrapped_key": wrapped,
+            "created_at": at,
+            "shredded_at": at if wrapped is None else None,
+            "generation": generation,
+        }
 
     def _insert_keys(
-        self, conn: sa.Connection, wrapped: Mapping[UUID, bytes], at: datetime
+        self,
+        conn: sa.Connection,
+        wrapped: Mapping[UUID, bytes],
+        at: datetime,
+        generation: int,
     ) -> list[UUID]:
         """Insert key rows unless their id has one; the ids inserted.
 
@@ -356,18 +531,18 @@ class Keystore:
         if conn.dialect.name == "postgresql":
             result = conn.execute(
                 _PG_INSERT_KEYS,
-                {"at": at, "ids": list(wrapped), "wrapped": list(wrapped.values())},
+                {
+                    "at": at,
+                    "ids": list(wrapped),
+                    "wrapped": list(wrapped.values()),
+                    "generation": generation,
+                },
             )
         else:
             result = conn.execute(
                 self._insert_new_rows(conn),
                 [
-                    {
-                        "key_id": key_id,
-                        "wrapped_key": key,
-                        "created_at": at,
-                        "shredded_at": None,
-                    }
+                    self._row(key_id, key, at, generation)
                     for key_id, key in wrapped.items()
                 ],
             )
@@ -391,9 +566,12 @@ class Keystore:
         if not ids:
             return set(wanted)
         created = {key_id: AESGCM.generate_key(bit_length=256) for key_id in ids}
-        wrapped = {key_id: self._wrap(key_id, key) for key_id, key in created.items()}
+        generation, kek = self._wrapping()
+        wrapped = {
+            key_id: _wrap_under(kek, key_id, key) for key_id, key in created.items()
+        }
         with self.engine.begin() as conn:
-            kept = self._insert_keys(conn, wrapped, at)
+            kept = self._insert_keys(conn, wrapped, at, generation)
         for key_id in kept:
             self._cache_put(key_id, created[key_id])
         return set(wanted) - set(kept)
@@ -423,8 +601,11 @@ class Keystore:
         On SQLite, ``secure_delete`` zeroes the freed bytes in the page; call
         :meth:`compact` after a batch so that the WAL forgets them as well.
         """
-        if key_id == SYSTEM_KEY_ID:
-            raise ValueError("the system key protects reference data: never shred it")
+        if key_id in RESERVED_KEY_IDS:
+            raise ValueError(
+                "the system key protects reference data and the hashing "
+                "secrets every espace's id: never shred them"
+            )
         with self.engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA secure_delete=ON")
@@ -435,24 +616,179 @@ class Keystore:
                 .values(wrapped_key=None, shredded_at=at)
             ).rowcount
             if not updated:
+                tombstone = self._row(key_id, None, at, self._wrapping()[0])
+                conn.execute(self._insert_new_rows(conn), [tombstone])
+        self._cache_put(key_id, None)
+
+    def hashing_secrets(self) -> tuple[bytes, bytes]:
+        """The HMAC key of aggregate ids and the pepper of activation codes,
+        as the keystore holds them (ADR-0029); DamagedRecord if it does not."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(espace_keys.c.wrapped_key, espace_keys.c.generation).where(
+                    espace_keys.c.key_id == HASHING_KEY_ID
+                )
+            ).first()
+        if row is None or row.wrapped_key is None:
+            raise self._no_hashing_secrets()
+        raw = self._unwrap(HASHING_KEY_ID, row.wrapped_key, row.generation)
+        if len(raw) != 2 * KEY_BYTES:
+            raise self._no_hashing_secrets()
+        return raw[:KEY_BYTES], raw[KEY_BYTES:]
+
+    # -- rotation (ADR-0029) ---------------------------------------------------
+
+    def begin_rotation(self) -> bool:
+        """Register the configured master key as the keystore's next
+        generation, unless it already is one. The previous key must be the
+        newest generation's: a rotation starts from where the keystore is.
+        Returns whether this call registered it."""
+        generations = self._load_generations()
+        if generations.current is not None:
+            return False
+        if self._previous is None:
+            raise ConfigurationError(
+                f"{_WRONG_MASTER_KEY}; to rotate to this master key, give the "
+                f"current one in {PREVIOUS_MASTER_KEY_ENV} or {PREVIOUS_KEY_FILE_ENV}"
+            )
+        if generations.newest not in generations.keks:
+            raise ConfigurationError(
+                "neither the master key nor the previous one "
+                f"({PREVIOUS_MASTER_KEY_ENV} or {PREVIOUS_KEY_FILE_ENV}) is this "
+                f"keystore's newest generation, {generations.newest}: nothing "
+                "can be rotated"
+            )
+        with self.engine.begin() as conn:
+            conn.execute(
+                _dialect_insert(conn)(espace_kek)
+                .values(
+                    generation=generations.newest + 1,
+                    check_value=self._secrets.check,
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=[espace_kek.c.generation])
+            )
+        if self._load_generations().current is None:  # another rotation won
+            raise ConfigurationError(
+                "another master key was registered as the next generation at the "
+                "same time: run `espace keys status`"
+            )
+        return True
+
+    def rotate(
+        self, *, batch_size: int = 1000, progress: Callable[[int], None] | None = None
+    ) -> RotationReport:
+        """Re-wrap every live key of an older generation under the master key
+        (ADR-0029), ``batch_size`` keys a transaction, in key order. Each row
+        is replaced in place, and only if it is still the one read (a key
+        shredded meanwhile stays shredded), so a crash loses nothing and a
+        run again goes on where it stopped. The data keys do not change:
+        readers go on, with both master keys configured. Passes again while
+        keys made meanwhile under the old generation remain (a process that
+        has not seen the rotation yet), then pushes the old wrapped bytes out
+        of the files (:meth:`compact`)."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        began = self.begin_rotation()
+        self.verify_master_key()
+        generation, kek = self._wrapping()
+        rewrapped = 0
+        for _ in range(3):
+            done = self._rotate_pass(generation, kek, batch_size, progress)
+            rewrapped += done
+            if not done:
+                break
+        self.compact()
+        return RotationReport(
+            generation=generation,
+            rewrapped=rewrapped,
+            remaining=self._older_than(generation),
+            began=began,
+        )
+
+    def _rotate_pass(
+        self,
+        generation: int,
+        kek: AESGCM,
+        batch_size: int,
+        progress: Callable[[int], None] | None,
+    ) -> int:
+        done = 0
+        after: UUID | None = None
+        update = (
+            espace_keys.update()
+            .where(espace_keys.c.key_id == sa.bindparam("b_key"))
+            .where(espace_keys.c.generation == sa.bindparam("b_from"))
+            .where(espace_keys.c.wrapped_key == sa.bindparam("b_old"))
+            .values(wrapped_key=sa.bindparam("b_new"), generation=generation)
+        )
+        while True:
+            query = (
+                sa.select(
+                    espace_keys.c.key_id,
+                    espace_keys.c.wrapped_key,
+                    espace_keys.c.generation,
+                )
+                .where(espace_keys.c.wrapped_key.is_not(None))
+                .where(espace_keys.c.generation != generation)
+                .order_by(espace_keys.c.key_id)
+                .limit(batch_size)
+            )
+            if after is not None:
+                query = query.where(espace_keys.c.key_id > after)
+            with self.engine.begin() as conn:
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("PRAGMA secure_delete=ON")
+                rows = conn.execute(query).all()
+                if not rows:
+                    return done
                 conn.execute(
-                    self._insert_new_rows(conn),
+                    update,
                     [
                         {
-                            "key_id": key_id,
-                            "wrapped_key": None,
-                            "created_at": at,
-                            "shredded_at": at,
+                            "b_key": r.key_id,
+                            "b_from": r.generation,
+                            "b_old": r.wrapped_key,
+                            "b_new": _wrap_under(
+                                kek,
+                                r.key_id,
+                                self._unwrap(r.key_id, r.wrapped_key, r.generation),
+                            ),
                         }
+                        for r in rows
                     ],
                 )
-        self._cache_put(key_id, None)
+            after = rows[-1].key_id
+            done += len(rows)
+            if progress is not None:
+                progress(len(rows))
+
+    def _older_than(self, generation: int) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(espace_keys)
+                    .where(espace_keys.c.wrapped_key.is_not(None))
+                    .where(espace_keys.c.generation < generation)
+                ).scalar_one()
+            )
 
     def status(self) -> dict[str, Any]:
         """What the keystore holds, without a key: its master-key generations
-        (when each was set up), the data keys still live and those shredded
-        (SEC-4: a shredded key keeps its row, with no key in it)."""
+        (when each was set up, how many live keys each still wraps, which is
+        the configured key's), the keys still live and those shredded (SEC-4:
+        a shredded key keeps its row, with no key in it). The live keys count
+        the store's own two: the system key and the hashing secrets."""
+        current = self._load_generations().current
         with self.engine.connect() as conn:
+            wrapping: dict[int, int] = dict(
+                conn.execute(
+                    sa.select(espace_keys.c.generation, sa.func.count())
+                    .where(espace_keys.c.wrapped_key.is_not(None))
+                    .group_by(espace_keys.c.generation)
+                ).all()
+            )
             generations = [
                 {
                     "generation": g,
@@ -460,6 +796,8 @@ class Keystore:
                     "created_at": (
                         at if at.tzinfo else at.replace(tzinfo=UTC)
                     ).isoformat(),
+                    "live_keys": int(wrapping.get(g, 0)),
+                    "current": g == current,
                 }
                 for g, at in conn.execute(
                     sa.select(
@@ -499,3 +837,31 @@ class Keystore:
         ) as conn:
             conn.exec_driver_sql("VACUUM espace_keys")
         return True
+
+
+def _dialect_insert(
+    conn: sa.Connection | sa.Engine,
+) -> Callable[[sa.Table], Any]:
+    """The dialect's INSERT, which has ``on_conflict_do_nothing``."""
+    return postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+def _wrap_under(kek: AESGCM, key_id: UUID, key: bytes) -> bytes:
+    """A key wrapped by ``kek``, bound to its id (the associated data)."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return _WRAP_FORMAT + nonce + kek.encrypt(nonce, key, key_id.bytes)
+
+
+def add_generation_column(engine: sa.Engine) -> None:
+    """Give the ``espace_keys`` of a keystore from before rotation its
+    ``generation`` column (1: its rows are the first master key's), for
+    ``migrate``; idempotent."""
+    inspector = sa.inspect(engine)
+    if not inspector.has_table("espace_keys"):
+        return
+    if "generation" in {c["name"] for c in inspector.get_columns("espace_keys")}:
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "ALTER TABLE espace_keys ADD COLUMN generation INTEGER NOT NULL DEFAULT 1"
+        )

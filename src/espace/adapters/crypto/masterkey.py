@@ -25,6 +25,10 @@ from espace.application.errors import (
 
 MASTER_KEY_ENV: Final = "ESPACE_MASTER_KEY"
 MASTER_KEY_FILE_ENV: Final = "ESPACE_KEY_FILE"
+PREVIOUS_MASTER_KEY_ENV: Final = "ESPACE_PREVIOUS_MASTER_KEY"
+PREVIOUS_KEY_FILE_ENV: Final = "ESPACE_PREVIOUS_KEY_FILE"
+"""The master key being rotated away from (ADR-0029): given to every
+process, beside the new one, while ``espace keys rotate`` re-wraps the keys."""
 KEY_BYTES: Final = 32
 
 # HKDF ``info`` labels: one per purpose, so that no derived key can stand in for
@@ -146,6 +150,35 @@ def _read_key_file(path: Path, source: str, how_to_fix: str) -> bytes:
     return _decode_master_key(text, source, how_to_fix)
 
 
+_FORMAT: Final = f"base64url text of {KEY_BYTES} random bytes"
+
+
+def _configured(
+    environ: Mapping[str, str], key_env: str, file_env: str, what: str
+) -> Secrets | None:
+    """The secrets of the key in ``key_env``, else in the file ``file_env``
+    names; None if neither is set. ``what`` names the key in the errors."""
+    if key_env in environ:
+        return Secrets.from_master_key(
+            _decode_master_key(
+                environ[key_env],
+                key_env,
+                f"set {key_env} to {what}, the {_FORMAT} (43 characters)",
+            )
+        )
+    if file_env in environ:
+        path = Path(environ[file_env])
+        return Secrets.from_master_key(
+            _read_key_file(
+                path,
+                f"{file_env}={path}",
+                f"point {file_env} at a file holding {what}, the {_FORMAT}, "
+                f"or set {key_env} instead",
+            )
+        )
+    return None
+
+
 def load_secrets(
     settings: StoreSettings, environ: Mapping[str, str] = os.environ
 ) -> Secrets:
@@ -157,25 +190,9 @@ def load_secrets(
     (a KMS or secret manager), never from a file that travels with the data.
     Error messages name what to set, and never echo a key.
     """
-    fmt = f"base64url text of {KEY_BYTES} random bytes"
-    if MASTER_KEY_ENV in environ:
-        return Secrets.from_master_key(
-            _decode_master_key(
-                environ[MASTER_KEY_ENV],
-                MASTER_KEY_ENV,
-                f"set {MASTER_KEY_ENV} to the {fmt} (43 characters)",
-            )
-        )
-    if MASTER_KEY_FILE_ENV in environ:
-        path = Path(environ[MASTER_KEY_FILE_ENV])
-        return Secrets.from_master_key(
-            _read_key_file(
-                path,
-                f"{MASTER_KEY_FILE_ENV}={path}",
-                f"point {MASTER_KEY_FILE_ENV} at a file holding the {fmt}, "
-                f"or set {MASTER_KEY_ENV} instead",
-            )
-        )
+    found = _configured(environ, MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, "the master key")
+    if found is not None:
+        return found
     key_file = default_key_file(settings)
     if key_file is not None:
         return Secrets.from_master_key(
@@ -188,6 +205,15 @@ def load_secrets(
         )
     raise ConfigurationError(
         f"no master key for the PostgreSQL store {settings.redacted_url}: set "
-        f"{MASTER_KEY_ENV} to the {fmt} (from your KMS or secret manager), or "
+        f"{MASTER_KEY_ENV} to the {_FORMAT} (from your KMS or secret manager), or "
         f"{MASTER_KEY_FILE_ENV} to a file holding it"
+    )
+
+
+def load_previous_secrets(environ: Mapping[str, str] = os.environ) -> Secrets | None:
+    """The secrets of the master key being rotated away from (ADR-0029):
+    ``ESPACE_PREVIOUS_MASTER_KEY``, else the file named by
+    ``ESPACE_PREVIOUS_KEY_FILE``; None when neither is set (no rotation)."""
+    return _configured(
+        environ, PREVIOUS_MASTER_KEY_ENV, PREVIOUS_KEY_FILE_ENV, "the old master key"
     )
