@@ -7,8 +7,9 @@ restore reads the manifest first and refuses a file that does not match it.
 
 - SQLite: the online backup API (``sqlite3.Connection.backup``), consistent
   while other processes write, into one self-contained file (no WAL).
-- PostgreSQL: ``pg_dump --format=custom`` of the URL's ``?schema=`` (else of
-  the database), restored by ``pg_restore`` in one transaction.
+- PostgreSQL: ``pg_dump --format=custom --compress=0`` of the URL's
+  ``?schema=`` (else of the database), restored by ``pg_restore`` in one
+  transaction, to a URL with the same ``?schema=``.
 
 Nothing here reads the master key: a backup never holds it.
 """
@@ -220,8 +221,16 @@ def _run_pg_tool(tool: str, args: list[str], settings: StoreSettings) -> None:
 
 def _pg_dump(settings: StoreSettings, out: Path) -> None:
     """``pg_dump --format=custom`` of the schema (else the database): one
-    snapshot, consistent while others write."""
-    args = ["--format=custom", "--no-owner", "--no-privileges", f"--file={out}"]
+    snapshot, consistent while others write. Uncompressed: the events are
+    sealed (compression gains little on them), and the dump's bytes can be
+    scanned for what must not be in it (a key)."""
+    args = [
+        "--format=custom",
+        "--compress=0",
+        "--no-owner",
+        "--no-privileges",
+        f"--file={out}",
+    ]
     if settings.schema:
         args.append(f'--schema="{settings.schema}"')
     _run_pg_tool("pg_dump", args, settings)
