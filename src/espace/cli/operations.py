@@ -93,7 +93,7 @@ force_option = click.option(
 @click.pass_obj
 def backup_cmd(session: Session, as_json: bool, directory: Path) -> None:
     """Back up the event store into DIR (made if missing): the log, the views,
-    the audit tree and its checkpoints, and no key (ADR-0028).
+    the audit tree and its checkpoints, and no key (SEC-4, ADR-0028).
 
     \b
     SQLite: SQLite's online backup, consistent while commands run.
