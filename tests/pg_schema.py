@@ -56,3 +56,17 @@ def schema_url(base: str = PG_URL, prefix: str = "s") -> Iterator[str]:
             yield f"{plain}?schema={schema}"
         finally:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def database_url(base: str = PG_URL, prefix: str = "d") -> Iterator[str]:
+    """The URL of a new database on the server of ``base`` (for a restore
+    into a fresh place), dropped when the block ends."""
+    plain = base.split("?", maxsplit=1)[0]
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(plain, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{plain.rsplit('/', 1)[0]}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -2,7 +2,9 @@
 
 The public API is :class:`espace.Store` (open a store from a URL, use its
 use cases, ``store.lifecycle``, ``store.records``…, and its read models,
-``store.views.espaces``, ``store.views.deadlines``…), :func:`espace.init_store`, and
+``store.views.espaces``, ``store.views.deadlines``…), :func:`espace.init_store`,
+:func:`espace.backup_store` and :func:`espace.backup_keystore` (and their
+``restore_*``), and
 :class:`espace.Actor`, who acts, as every service takes it
 (``Actor.holder(espace_id)``, ``Actor.professional(idnatps)``, …). Every
 error raised on purpose derives from :class:`espace.EspaceError`.
@@ -16,12 +18,18 @@ stderr, identifiers masked, SEC-3) for those who want it.
 
 from espace.adapters.logging import configure_logging
 from espace.api import (
+    BackupInfo,
+    RestoreInfo,
     Store,
     StoreInfo,
+    backup_keystore,
+    backup_store,
     generate_master_key,
     init_store,
     mail_house_file,
     migrate_store,
+    restore_keystore,
+    restore_store,
     rotate_keys,
 )
 from espace.application.errors import (
@@ -41,6 +49,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Actor",
     "ActorKind",
+    "BackupInfo",
     "ConfigurationError",
     "Conflict",
     "DamagedRecord",
@@ -49,15 +58,20 @@ __all__ = [
     "InvalidIdentifier",
     "InvalidInput",
     "NotFound",
+    "RestoreInfo",
     "RuleViolation",
     "Store",
     "StoreInfo",
     "__version__",
+    "backup_keystore",
+    "backup_store",
     "configure_logging",
     "dump",
     "generate_master_key",
     "init_store",
     "mail_house_file",
     "migrate_store",
+    "restore_keystore",
+    "restore_store",
     "rotate_keys",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from stdnum.fr import nir as stdnum_nir
 from espace import Store, init_store
 from espace.application import outputs
 from espace.domain.calendar import PARIS
+from pg_schema import schema_url
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 """Monday 4 January 2027, 10:00 in Paris: the start of every scenario."""
@@ -172,6 +174,18 @@ def store_env(store_url: str) -> dict[str, str]:
     """The environment the ``store`` fixture opens its store with (its master
     key, on PostgreSQL), for tests that open the same store again."""
     return store_environ(store_url)
+
+
+@pytest.fixture
+def keystore_url(store_url: str, tmp_path: Path) -> Iterator[str]:
+    """Where the keystore goes (ADR-0028): another SQLite file in another
+    folder, or another PostgreSQL schema, dropped after the test."""
+    if store_url.startswith("sqlite"):
+        (tmp_path / "vault").mkdir()
+        yield f"sqlite:///{tmp_path / 'vault' / 'keys.db'}"
+        return
+    with schema_url(store_url, "k") as url:
+        yield url
 
 
 @pytest.fixture

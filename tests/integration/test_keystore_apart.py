@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,7 @@ from espace.adapters.settings import (
     create_engine,
     parse_database_url,
 )
-from pg_schema import schema_url
 from raw_store import sqlite_files
-
-
-@pytest.fixture
-def keystore_url(store_url: str, tmp_path: Path) -> Iterator[str]:
-    """Where the keystore goes: another SQLite file in another folder, or
-    another PostgreSQL schema, dropped after the test."""
-    if store_url.startswith("sqlite"):
-        (tmp_path / "vault").mkdir()
-        yield f"sqlite:///{tmp_path / 'vault' / 'keys.db'}"
-        return
-    with schema_url(store_url, "k") as url:
-        yield url
 
 
 def has_keys_table(url: str) -> bool:

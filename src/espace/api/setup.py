@@ -1,5 +1,7 @@
 """Making a store: its key, its schema and its metadata (``espace init``,
-``espace migrate``). Opening one is :class:`espace.Store`'s."""
+``espace migrate``), and its backups and the keystore's, apart (``espace
+backup``, ``keys backup``, ``restore``, ``keys restore``; ADR-0030).
+Opening one is :class:`espace.Store`'s."""
 
 from __future__ import annotations
 
@@ -11,6 +13,15 @@ from pathlib import Path
 
 from marshmallow import fields
 
+from espace.adapters.backups import (
+    BackupInfo,
+    Part,
+    RestoreInfo,
+    exists,
+    read_backup,
+    restore_backup,
+    take_backup,
+)
 from espace.adapters.crypto import (
     default_key_file,
     generate_master_key_file,
@@ -19,6 +30,7 @@ from espace.adapters.crypto import (
 from espace.adapters.meta import WINDOW_POLICIES, read_meta, write_meta
 from espace.adapters.schema import SCHEMA_VERSION, create_schema
 from espace.adapters.settings import (
+    KEYSTORE_URL_ENV,
     StoreSettings,
     create_engine,
     keystore_settings,
@@ -27,7 +39,7 @@ from espace.adapters.settings import (
 )
 from espace.api.bootstrap import view_tables
 from espace.api.store import Store
-from espace.application.errors import ConfigurationError
+from espace.application.errors import ConfigurationError, InvalidInput
 from espace.application.outputs import Output, dumps
 
 
@@ -185,3 +197,153 @@ def _existing_meta(settings: StoreSettings) -> dict[str, str]:
         return read_meta(engine)
     finally:
         engine.dispose()
+
+
+@dumps(BackupInfo)
+class BackupInfoSchema(Output):
+    """What ``backup`` and ``keys backup`` print: the file, its manifest
+    and what the manifest says."""
+
+    what = fields.String()
+    kind = fields.String()
+    file = fields.String()
+    manifest = fields.String()
+    source = fields.String()
+    schema = fields.String(allow_none=True)
+    taken_at = fields.DateTime()
+    schema_version = fields.Integer()
+    size = fields.Integer()
+    sha256 = fields.String()
+
+
+@dumps(RestoreInfo)
+class RestoreInfoSchema(Output):
+    """What ``restore`` and ``keys restore`` print."""
+
+    what = fields.String()
+    file = fields.String()
+    target = fields.String()
+    taken_at = fields.DateTime()
+    schema_version = fields.Integer()
+    replaced = fields.Boolean()
+
+
+def _settings(url: str | None, environ: Mapping[str, str] | None) -> StoreSettings:
+    env = os.environ if environ is None else environ
+    return parse_database_url(url or env.get("ESPACE_DATABASE_URL"))
+
+
+def _apart(
+    settings: StoreSettings, environ: Mapping[str, str] | None
+) -> tuple[dict[str, str], StoreSettings]:
+    """The metadata of the store at ``settings`` and where its keystore is,
+    refused unless the keys live apart from it (ADR-0028): a backup of the
+    store would hold them."""
+    meta = _existing_meta(settings)
+    if not meta:
+        raise ConfigurationError(
+            f"no espace store at {settings.redacted_url}: nothing to back up"
+        )
+    keys_at = keystore_settings(settings, os.environ if environ is None else environ)
+    if meta.get("keystore", "store") == "store" or same_database(settings, keys_at):
+        raise ConfigurationError(
+            f"the store at {settings.redacted_url} keeps its keys in its own "
+            "database: a backup of it would hold them (SEC-4, ADR-0028). Set "
+            f"{KEYSTORE_URL_ENV} to another database and run `espace migrate` "
+            "to move the keys there, then back up each on its own"
+        )
+    return meta, keys_at
+
+
+def backup_store(
+    url: str | None,
+    directory: str | os.PathLike[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> BackupInfo:
+    """Back up the event store (log, views, audit tree and checkpoints) into
+    ``directory``: a consistent copy while others write (SQLite's online
+    backup, or ``pg_dump --format=custom``), named by the UTC instant, its
+    manifest beside it. It holds no key: refused while the store keeps its
+    keys in its own database. Back the keystore up after it
+    (:func:`backup_keystore`), to another place."""
+    settings = _settings(url, environ)
+    meta, _ = _apart(settings, environ)
+    version = int(meta.get("schema_version", "1"))
+    return take_backup("store", settings, Path(directory), version)
+
+
+def backup_keystore(
+    url: str | None,
+    directory: str | os.PathLike[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> BackupInfo:
+    """Back up the keystore of the store at ``url`` (every data key,
+    wrapped by the master key; never the master key) into ``directory``,
+    which should not be where the store's backups go. Keep it 30 days at
+    most (ADR-0028): an erasure is absolute once no copy of its key is left."""
+    settings = _settings(url, environ)
+    meta, keys_at = _apart(settings, environ)
+    if not exists("keystore", keys_at):
+        raise ConfigurationError(
+            f"no keystore at {keys_at.redacted_url} for the store at "
+            f"{settings.redacted_url}: nothing to back up"
+        )
+    version = int(meta.get("schema_version", "1"))
+    return take_backup("keystore", keys_at, Path(directory), version)
+
+
+def restore_store(
+    url: str | None,
+    file: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> RestoreInfo:
+    """Put the store backup at ``file`` back at ``url``, after checking it
+    against its manifest (size and SHA-256). A store already there is
+    replaced only with ``force``; the restore is whole or nothing. Then give
+    the same master key and a keystore (:func:`restore_keystore`), and run
+    ``espace audit verify``."""
+    settings = _settings(url, environ)
+    return _restore("store", Path(file), settings, force=force)
+
+
+def restore_keystore(
+    url: str | None,
+    file: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> RestoreInfo:
+    """Put the keystore backup at ``file`` back where the store at ``url``
+    keeps its keystore (``ESPACE_KEYSTORE_URL``, else beside a SQLite store),
+    after checking it against its manifest. An existing keystore is replaced
+    only with ``force``: a keystore older than the last erasures brings
+    their keys back (erase those espaces again)."""
+    settings = _settings(url, environ)
+    keys_at = keystore_settings(settings, os.environ if environ is None else environ)
+    if same_database(settings, keys_at):
+        raise ConfigurationError(
+            f"the store at {settings.redacted_url} has no keystore apart: set "
+            f"{KEYSTORE_URL_ENV} to where its keystore goes (ADR-0028)"
+        )
+    return _restore("keystore", Path(file), keys_at, force=force)
+
+
+def _restore(
+    what: Part, file: Path, target: StoreSettings, *, force: bool
+) -> RestoreInfo:
+    backup = read_backup(file, what)
+    if backup.schema_version > SCHEMA_VERSION:
+        raise InvalidInput(
+            {
+                "file": [
+                    f"{file} is of schema version {backup.schema_version}, newer "
+                    f"than this espace's ({SCHEMA_VERSION}): use the espace that "
+                    "made it"
+                ]
+            }
+        )
+    return restore_backup(backup, target, force=force)

@@ -191,6 +191,7 @@ FIELD_PARAMETERS = {
     "name": ("establishment_name",),
     "content": ("file",),
     "verifier_key": ("keys", "verifier_key"),
+    "dir": ("directory",),
 }
 """The CLI parameter that carries an API field, where their names differ
 (the first one the command has)."""
@@ -250,6 +251,8 @@ def main(
       espace deadlines run             open, close and erase what fell due
       espace stats                     espaces by state, deadlines, contents
       espace simulate --people 2000    a synthetic rollout on a simulation store
+      espace backup DIR                back up the event store (no key in it)
+      espace keys backup DIR           back up the keystore, elsewhere
 
     \b
     The record and the rest of the espace (each group has its own --help):

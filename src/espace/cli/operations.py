@@ -1,5 +1,6 @@
 """The operators' commands around the espaces: the store (init, migrate),
-the master key, the deadline job, and simulations."""
+its backups and the keystore's, the master key, the deadline job, and
+simulations."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ from uuid import UUID
 
 import click
 
-from espace.api import generate_master_key, init_store, migrate_store, rotate_keys
+from espace.api import (
+    backup_keystore,
+    backup_store,
+    generate_master_key,
+    init_store,
+    migrate_store,
+    restore_keystore,
+    restore_store,
+    rotate_keys,
+)
 from espace.application.errors import InvalidInput
 from espace.application.schemas import parse_instant
 from espace.cli.app import Session, main
@@ -65,6 +75,60 @@ def migrate_cmd(session: Session, as_json: bool) -> None:
     until it is migrated."""
     session.configure_logging()
     emit(migrate_store(session.database), as_json)
+
+
+# --------------------------------------------------------------------- backups
+
+backup_dir = click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+backup_file = click.argument("file", metavar="FILE", type=click.Path(path_type=Path))
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Replace what is there (stop every espace process using it first). "
+    "Without it, an existing one is refused and left as it is.",
+)
+
+
+@main.command("backup")
+@backup_dir
+@click.pass_obj
+def backup_cmd(session: Session, as_json: bool, directory: Path) -> None:
+    """Back up the event store into DIR (made if missing): the log, the views,
+    the audit tree and its checkpoints, and no key (SEC-4, ADR-0028).
+
+    \b
+    SQLite: SQLite's online backup, consistent while commands run.
+    PostgreSQL: pg_dump --format=custom of ?schema= (else of the database).
+    The file is named by the UTC instant (espace-store-20270104T090000Z.db),
+    with its manifest beside it (FILE.json: what, from where, when, schema
+    version, SHA-256) that `espace restore` checks.
+
+    Refused while the store keeps its keys in its own database: set
+    ESPACE_KEYSTORE_URL and run `espace migrate` first. Then run
+    `espace keys backup` to another place (after this, so that it holds the
+    key of every event in this backup). The master key is never written.
+    """
+    session.configure_logging()
+    emit(backup_store(session.database, directory), as_json)
+
+
+@main.command("restore")
+@backup_file
+@force_option
+@click.pass_obj
+def restore_cmd(session: Session, as_json: bool, file: Path, force: bool) -> None:
+    """Restore the event store from FILE (made by `espace backup`) at
+    --database / ESPACE_DATABASE_URL, whole or not at all.
+
+    FILE is checked against its manifest (FILE.json) first: a file changed or
+    truncated is refused. An existing store is replaced only with --force.
+    A PostgreSQL dump goes back to a URL with the same ?schema= (in this
+    database or another). Then give the same master key, restore the
+    keystore if it is lost (`espace keys restore`), run `espace migrate` if
+    espace was upgraded, and `espace audit verify`.
+    """
+    session.configure_logging()
+    emit(restore_store(session.database, file, force=force), as_json)
 
 
 # --------------------------------------------------------------------- keys
@@ -165,6 +229,44 @@ def keys_rotate_cmd(session: Session, as_json: bool, batch_size: int) -> None:
             )
 
     emit(report, as_json, human)
+
+
+@keys_group.command("backup")
+@backup_dir
+@click.pass_obj
+def keys_backup_cmd(session: Session, as_json: bool, directory: Path) -> None:
+    """Back up the keystore on its own into DIR (made if missing): every
+    espace's data key, wrapped by the master key; never the master key.
+
+    \b
+    SQLite: the keystore file (ESPACE_KEYSTORE_URL, else espace.keystore.db
+    beside the store), by SQLite's online backup. PostgreSQL: pg_dump
+    --format=custom of the database ESPACE_KEYSTORE_URL names.
+    Named by the UTC instant (espace-keystore-….db), its manifest beside it.
+
+    Keep these apart from the store's backups and 30 days at most
+    (ADR-0028): an erasure is absolute once no copy of its key is left.
+    Refused while the keys are in the store's own database.
+    """
+    session.configure_logging()
+    emit(backup_keystore(session.database, directory), as_json)
+
+
+@keys_group.command("restore")
+@backup_file
+@force_option
+@click.pass_obj
+def keys_restore_cmd(session: Session, as_json: bool, file: Path, force: bool) -> None:
+    """Restore the keystore from FILE (made by `espace keys backup`) where the
+    store keeps it (ESPACE_KEYSTORE_URL, else beside a SQLite store), whole or
+    not at all.
+
+    FILE is checked against its manifest (FILE.json) first. An existing
+    keystore is replaced only with --force. A keystore backup older than
+    an erasure brings that espace's key back: erase it again (SEC-4).
+    """
+    session.configure_logging()
+    emit(restore_keystore(session.database, file, force=force), as_json)
 
 
 # --------------------------------------------------------------------- deadlines
