@@ -7,7 +7,7 @@ baseline measured in the same run, on SQLite and PostgreSQL.
   its own transaction, guarded updates, the compaction at the end). Target:
   >= 0.5 (the baseline's time over the rotation's).
 
-    .venv/bin/python benchmarks/bench_keys.py [--keys 20000] [--batch 1000]
+    .venv/bin/python benchmarks/bench_keys.py [--keys 20000] [--batch 5000]
         [--repeat 3] [--no-postgres | --no-sqlite]
 
 Each repetition rotates to a new master key (generation 2, 3, …), after its
@@ -79,7 +79,7 @@ def raw_reencrypt(engine: sa.Engine, kek: bytes) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keys", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=5000)
     add_run_options(parser)
     args = parser.parse_args()
     quiet_logs(args.logs)

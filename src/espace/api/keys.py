@@ -50,7 +50,7 @@ def rotate_keys(
     url: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
-    batch_size: int = 1000,
+    batch_size: int = 5000,
     progress: Callable[[int], None] | None = None,
 ) -> RotationReport:
     """Re-wrap every live data key of the store at ``url`` under its master

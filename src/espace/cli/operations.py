@@ -192,7 +192,7 @@ def keys_status_cmd(session: Session, as_json: bool) -> None:
 @click.option(
     "--batch-size",
     type=int,
-    default=1000,
+    default=5000,
     show_default=True,
     help="Keys re-wrapped per transaction (1 to 100,000).",
 )

@@ -676,12 +676,14 @@ class Keystore:
         return True
 
     def rotate(
-        self, *, batch_size: int = 1000, progress: Callable[[int], None] | None = None
+        self, *, batch_size: int = 5000, progress: Callable[[int], None] | None = None
     ) -> RotationReport:
         """Re-wrap every live key of an older generation under the master key
         (ADR-0029), ``batch_size`` keys a transaction, in key order. Each row
-        is replaced in place, and only if it is still the one read (a key
-        shredded meanwhile stays shredded), so a crash loses nothing and a
+        is replaced in place, and only if it still holds a key of the
+        generation read (a key shredded meanwhile stays shredded; only a
+        rotation rewrites a key, and it changes the generation), so a crash
+        loses nothing and a
         run again goes on where it stopped. The data keys do not change:
         readers go on, with both master keys configured. Passes again while
         keys made meanwhile under the old generation remain (a process that
@@ -719,7 +721,7 @@ class Keystore:
             espace_keys.update()
             .where(espace_keys.c.key_id == sa.bindparam("b_key"))
             .where(espace_keys.c.generation == sa.bindparam("b_from"))
-            .where(espace_keys.c.wrapped_key == sa.bindparam("b_old"))
+            .where(espace_keys.c.wrapped_key.is_not(None))
             .values(wrapped_key=sa.bindparam("b_new"), generation=generation)
         )
         while True:
@@ -748,7 +750,6 @@ class Keystore:
                         {
                             "b_key": r.key_id,
                             "b_from": r.generation,
-                            "b_old": r.wrapped_key,
                             "b_new": _wrap_under(
                                 kek,
                                 r.key_id,
