@@ -255,6 +255,8 @@ def create_engine(settings: StoreSettings) -> sa.Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            # A freed value is zeroed in its page (SEC-4: an erasure's purge).
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
     elif settings.schema:

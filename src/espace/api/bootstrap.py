@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from espace.adapters.auditevents import StoredAggregates
 from espace.adapters.auditlog import AuditLog, load_signer
 from espace.adapters.audittree import AuditTree, AuditTreeProjection
-from espace.adapters.contents import SealedContentStore
+from espace.adapters.compaction import StoreCompaction
+from espace.adapters.contents import CONTENT_METADATA, SealedContentStore
 from espace.adapters.crypto import (
     Keystore,
     load_previous_secrets,
@@ -331,6 +332,11 @@ def use_cases(
         infra.keystore,
         infra.hashing,
         clock,
+        compaction=StoreCompaction(
+            infra.engine,
+            infra.keystore,
+            [*CONTENT_METADATA.sorted_tables, *view_tables()],
+        ),
         non_working_day=french_non_working_day if working_day else None,
         contents=infra.contents,
     )

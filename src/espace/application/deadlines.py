@@ -121,7 +121,7 @@ class DeadlineService:
             report.done[DeadlineKind.ERASURE] + report.done[DeadlineKind.ARCHIVE_EXPIRY]
         )
         if erased:
-            self.lifecycle.compact_keys()
+            self.lifecycle.compact()
         log.info("deadlines.run", **{f"done_{k}": v for k, v in report.done.items()})
         return report
 

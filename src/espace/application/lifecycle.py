@@ -182,7 +182,6 @@ class LifecycleService(AffiliationUseCases):
         """LC-9: express erasure, carried out within three months."""
         return self.transition(ERASURE_REQUESTED, espace_id, at)
 
-    @holding_saves  # the views purge once, the key gone
     def erase(
         self, espace_id: UUID, at: datetime | None = None, *, compact: bool = True
     ) -> EspaceSummary:
@@ -200,13 +199,25 @@ class LifecycleService(AffiliationUseCases):
         An erasure already complete is a no-op that says so (``note``, with
         its date), and writes nothing; unless the key is back (an older
         keystore backup was restored, ADR-0028): then it is destroyed again,
-        with the contents.
+        with the contents. With ``compact``, what it freed is then pushed
+        out of the files (:meth:`compact`), once the views have purged it;
+        a batch passes False and compacts once at its end.
         """
+        summary, destroyed = self._erase(espace_id, at)
+        if compact and destroyed:
+            self.compact()
+        return summary
+
+    @holding_saves  # the views purge once, the key gone
+    def _erase(
+        self, espace_id: UUID, at: datetime | None
+    ) -> tuple[EspaceSummary, bool]:
+        """The erasure (see :meth:`erase`), and whether it destroyed anything."""
         espace = self._readable(espace_id)
         record = self._erasure(espace_id)
         now = self._now(at)
         if record is not None and record.completed_at is not None:
-            return self._erased_before(espace_id, record.completed_at, now, compact)
+            return self._erased_before(espace_id, record.completed_at, now)
         version = 0
         if espace is not None:
             if espace.state is not State.ERASED:
@@ -228,25 +239,23 @@ class LifecycleService(AffiliationUseCases):
         record.complete(at=now)
         aggregates.save(self.app, record)
         log.info("erasure.completed", espace_id=str(espace_id))
-        if compact:
-            self.compact_keys()
-        return EspaceSummary(
+        summary = EspaceSummary(
             espace_id=str(espace_id),
             state=State.ERASED,
             version=version,
             erased_on=now.isoformat(),
         )
+        return summary, True
 
     def _erased_before(
-        self, espace_id: UUID, erased_on: datetime, now: datetime, compact: bool
-    ) -> EspaceSummary:
+        self, espace_id: UUID, erased_on: datetime, now: datetime
+    ) -> tuple[EspaceSummary, bool]:
         """LC-9: an erasure already complete: nothing to write; the key is
         destroyed again if a restored keystore brought it back (SEC-4)."""
         note = f"already erased on {erased_on.isoformat()}: nothing was done"
-        if espace_id not in self.keys.shredded([espace_id]):
+        back = espace_id not in self.keys.shredded([espace_id])
+        if back:
             self._destroy(espace_id, now)
-            if compact:
-                self.compact_keys()
             note = (
                 f"already erased on {erased_on.isoformat()}; its key was back "
                 "(an older keystore restored) and is destroyed again"
@@ -254,13 +263,14 @@ class LifecycleService(AffiliationUseCases):
             log.warning("erasure.reapplied", espace_id=str(espace_id))
         else:
             log.info("erasure.already_done", espace_id=str(espace_id))
-        return EspaceSummary(
+        summary = EspaceSummary(
             espace_id=str(espace_id),
             state=State.ERASED,
             version=0,
             erased_on=erased_on.isoformat(),
             note=note,
         )
+        return summary, back
 
     def _readable(self, espace_id: UUID) -> EspaceSante | None:
         """The espace, or None if its key is destroyed; NotFound if it never
@@ -278,11 +288,13 @@ class LifecycleService(AffiliationUseCases):
             self.app, erasure_id(espace_id), Erasure, "erasure record"
         )
 
-    def compact_keys(self) -> None:
-        """SEC-4: push destroyed key material out of the database files (the
-        SQLite WAL, PostgreSQL's dead rows). Batch jobs call it once per run."""
-        if not self.keys.compact():
-            log.warning("keys.compact_incomplete")
+    def compact(self) -> None:
+        """SEC-4: push what erasures freed out of the files: the destroyed
+        keys, the deleted contents, the purged view rows (the SQLite WAL,
+        PostgreSQL's dead rows). Batch jobs call it once per run, after the
+        views have caught up."""
+        if not self.compaction.compact():
+            log.warning("erasure.compact_incomplete")
 
     def _destroy(self, espace_id: UUID, at: datetime) -> None:
         """SEC-4: destroy the key, then delete the sealed document contents."""

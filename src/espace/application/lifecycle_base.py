@@ -18,7 +18,7 @@ from eventsourcing.application import Application
 from espace.application import aggregates, schemas
 from espace.application.errors import NotFound, RecordErased
 from espace.application.lifecycle_results import EspaceSummary
-from espace.application.ports import Clock, ContentStore, KeyVault
+from espace.application.ports import Clock, Compaction, ContentStore, KeyVault
 from espace.application.security import Hashing
 from espace.domain.calendar import NonWorkingDay
 from espace.domain.espace import EspaceSante
@@ -62,10 +62,12 @@ class LifecycleBase:
         hashing: Hashing,
         clock: Clock,
         *,
+        compaction: Compaction,
         non_working_day: NonWorkingDay | None = None,
         contents: ContentStore | None = None,
     ) -> None:
         self.app = app
+        self.compaction = compaction
         self.contents = contents
         self.keys = keys
         self.hashing = hashing

@@ -32,6 +32,13 @@ class KeyVault(Protocol):
         """Reclaim the storage that still holds destroyed keys; False if busy."""
 
 
+class Compaction(Protocol):
+    """Pushes what erasures freed out of the files (SEC-4)."""
+
+    def compact(self) -> bool:
+        """Compact the keystore and the store; False if a part was busy."""
+
+
 class ViewSync(Protocol):
     """Brings the read models up to date with the log."""
 

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from espace.adapters.compaction import compact_files
 from espace.adapters.crypto.masterkey import (
     KEY_BYTES,
     MASTER_KEY_ENV,
@@ -827,17 +828,7 @@ class Keystore:
         Returns False when SQLite could not complete the checkpoint (a reader
         was busy); calling again later finishes it.
         """
-        if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as conn:
-                busy, _log, _ckpt = conn.exec_driver_sql(
-                    "PRAGMA wal_checkpoint(TRUNCATE)"
-                ).one()
-            return not busy
-        with self.engine.connect().execution_options(
-            isolation_level="AUTOCOMMIT"
-        ) as conn:
-            conn.exec_driver_sql("VACUUM espace_keys")
-        return True
+        return compact_files(self.engine, [espace_keys.name])
 
 
 def _dialect_insert(
