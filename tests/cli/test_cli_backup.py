@@ -225,3 +225,34 @@ def test_a_store_that_keeps_its_keys_is_not_backed_up_sec_4(
     assert KEYSTORE in refused["message"]
     assert "espace migrate" in refused["message"]
     assert not (tmp_path / "b").exists()
+
+
+def test_a_keystore_backup_from_before_a_rotation_opens_with_no_key_sec_4(
+    apart: Any, holders: Any, tmp_path: Path
+) -> None:
+    """The issue's third proof (ADR-0029): back the keystore up, rotate to a
+    new master key, then restore that backup: with the new key nothing can
+    be read (the old key is destroyed), and the store says so instead of
+    serving anything."""
+    cli = apart
+    cli("init", "--simulation", "--json")
+    person = holders.make(1)
+    cli("affiliate", str(holders.write_feed(tmp_path / "f.csv", [person.row])))
+    saved = cli("keys", "backup", str(tmp_path / "keys"), "--json").json
+    old = cli.env.pop("ESPACE_MASTER_KEY", None)
+    if old is None:
+        cli.env["ESPACE_PREVIOUS_KEY_FILE"] = str(cli.cwd / "espace.db.key")
+    else:
+        cli.env["ESPACE_PREVIOUS_MASTER_KEY"] = old
+    cli("keys", "generate", "--out", str(tmp_path / "new.key"))
+    cli.env["ESPACE_KEY_FILE"] = str(tmp_path / "new.key")
+    assert cli("keys", "rotate", "--json").json["remaining"] == 0
+    for name in ("ESPACE_PREVIOUS_KEY_FILE", "ESPACE_PREVIOUS_MASTER_KEY"):
+        cli.env.pop(name, None)  # the old key is destroyed
+    assert cli("notify", "--nir", person.nir, "--json").json["state"] == "notified"
+
+    cli("keys", "restore", saved["file"], "--force", "--json")
+
+    refused = cli("notify", "--nir", person.nir, "--json", expect=6).json
+    assert "not the one this store was created with" in refused["message"]
+    assert "Traceback" not in json.dumps(refused)
