@@ -32,12 +32,15 @@ Timed:
 (1.0: an erasure costs one plain command); ``RATIO erasure-vs-shred`` the
 same against bare shreds. After the sweep the script checks that every
 espace is erased and every key shredded, and fails loudly otherwise.
-Figures, not assertions.
+With ``--profile``, a cProfile of each kind's sweep is printed. Figures,
+not assertions.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -77,8 +80,11 @@ def check(what: str, got: Any, expected: Any) -> None:
         raise RuntimeError(f"{what}: {got!r}, expected {expected!r}")
 
 
-def run(url: str, people: list[Person]) -> dict[str, float]:
-    """The rates (per second) of the sweep and of both baselines."""
+def run(
+    url: str, people: list[Person], profiler: cProfile.Profile | None = None
+) -> dict[str, float]:
+    """The rates (per second) of the sweep and of both baselines; with
+    ``profiler``, the sweep is profiled."""
     n = len(people)
     env = {"ESPACE_MASTER_KEY": new_master_key()[0]} if "postgres" in url else {}
     init_store(url, simulation=True, environ=env)
@@ -102,9 +108,13 @@ def run(url: str, people: list[Person]) -> dict[str, float]:
         check("erasures due", store.stats()["deadlines"]["erasure"]["due"], n)
 
         settle(url)
+        if profiler is not None:
+            profiler.enable()
         start = time.perf_counter()
         report = store.run_deadlines()
         sweep = time.perf_counter() - start
+        if profiler is not None:
+            profiler.disable()
 
         check("sweep report", (report["done"], report["failed"]), ({"erasure": n}, []))
         store.sync()
@@ -139,10 +149,14 @@ def main() -> None:
     ratios: dict[str, dict[str, float]] = {"vs-notice": {}, "vs-shred": {}}
     for kind, _ in database_kinds(args, args.espaces, None):
         best: dict[str, float] = {}
+        profiler = cProfile.Profile() if args.profile else None
         for _ in range(args.repeat):
             with fresh_database(kind, args.postgres) as url:
-                rates = run(url, people)
+                rates = run(url, people, profiler)
             best = {k: max(best.get(k, 0.0), v) for k, v in rates.items()}
+        if profiler is not None:
+            print(f"--- {kind}: the sweep, by own time")
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
         print(
             f"{kind}: {args.espaces} espaces; sweep {best['sweep']:,.0f} erasures/s "
             f"({args.espaces / best['sweep']:.1f}s); baselines: send_notice "
