@@ -4,7 +4,8 @@ Importable as ``raw_store`` (``pythonpath = ["tests"]`` in pyproject.toml).
 Scans for data that must never be stored in clear use these, so that every
 scan sees the same bytes: on SQLite the files as a backup copies them (the
 database, its WAL and journals) and every cell; on PostgreSQL every cell of
-every table of the store's schema.
+every table of the store's schema. And which rows of the views (and of
+the content store) still name an espace (``rows_naming``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 import psycopg
+import sqlalchemy as sa
 from psycopg import sql
 
+from espace import Store
+from espace.adapters.contents import contents as contents_table
 from espace.adapters.settings import keystore_settings, parse_database_url
+from espace.projections.base import VIEWS
 
 
 def sqlite_files(url: str) -> dict[str, bytes]:
@@ -102,6 +108,23 @@ def raw_store(url: str) -> dict[str, bytes]:
     if url.startswith("sqlite"):
         return {**sqlite_files(url), **sqlite_cells(url)}
     return postgres_cells(url)
+
+
+def rows_naming(store: Store, espace_id: UUID) -> dict[str, int]:
+    """How many rows of each view (and of the content store) name the espace."""
+    found: dict[str, int] = {}
+    with store._infra.engine.connect() as conn:
+        for table in [*VIEWS.sorted_tables, contents_table]:
+            if "espace_id" not in table.c:
+                continue
+            n = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(table.c.espace_id == espace_id)
+            ).scalar_one()
+            if n:
+                found[table.name] = n
+    return found
 
 
 def leaks(haystacks: dict[str, bytes], needles: dict[str, bytes]) -> list[str]:

@@ -28,12 +28,11 @@ import pytest
 import sqlalchemy as sa
 
 from espace import NotFound, Store
-from espace.adapters.contents import contents as contents_table
 from espace.adapters.crypto import espace_keys
 from espace.application import outputs
 from espace.domain.erasure import Erasure, erasure_id
-from espace.projections.base import VIEWS
 from espace.projections.espaces import espaces as espaces_table
+from raw_store import rows_naming
 
 SWEEP = 40
 
@@ -59,23 +58,6 @@ def requested_erasures(store: Store, clock: Any, people: Any, n: int) -> list[UU
         store.lifecycle.request_erasure(espace_id)
     clock.advance(minutes=1)
     return ids
-
-
-def rows_naming(store: Store, espace_id: UUID) -> dict[str, int]:
-    """How many rows of each view (and of the content store) name the espace."""
-    found: dict[str, int] = {}
-    with store._infra.engine.connect() as conn:
-        for table in [*VIEWS.sorted_tables, contents_table]:
-            if "espace_id" not in table.c:
-                continue
-            n = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(table)
-                .where(table.c.espace_id == espace_id)
-            ).scalar_one()
-            if n:
-                found[table.name] = n
-    return found
 
 
 def assert_erased(store: Store, espace_id: UUID) -> None:
