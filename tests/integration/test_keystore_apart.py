@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from espace import ConfigurationError, Store, init_store, migrate_store
+from espace import (
+    ConfigurationError,
+    DatabaseUnavailable,
+    Store,
+    init_store,
+    migrate_store,
+)
 from espace.adapters.crypto import Keystore, Secrets, espace_keys
 from espace.adapters.settings import (
     KEYSTORE_URL_ENV,
@@ -61,6 +67,28 @@ def test_the_keys_live_in_the_keystore_apart_never_in_the_store_sec_4(
     without = {k: v for k, v in env.items() if k != KEYSTORE_URL_ENV}
     with pytest.raises(ConfigurationError, match=KEYSTORE_URL_ENV):
         Store.open(store_url, clock=clock, environ=without)
+
+
+def test_a_keystore_that_cannot_be_reached_refuses_the_command_and_writes_nothing(
+    store_url: str, keystore_url: str, clock: Any, people: Any, helpers: Any
+) -> None:
+    """SEC-4, ADR-0028: a keystore on a server that does not answer is a
+    clear DatabaseUnavailable naming the keystore (exit 6 in the CLI); the
+    store is left as it was: nothing half-written."""
+    env = {**helpers.store_environ(store_url), KEYSTORE_URL_ENV: keystore_url}
+    init_store(store_url, simulation=True, environ=env)
+    with Store.open(store_url, clock=clock, environ=env) as store:
+        head = store.head()
+    down = {
+        **env,
+        KEYSTORE_URL_ENV: "postgresql://postgres@127.0.0.1:1/test",
+        "ESPACE_DB_TIMEOUT": "2",
+    }
+    with pytest.raises(DatabaseUnavailable, match="the keystore of the store"):
+        Store.open(store_url, clock=clock, environ=down)
+    with Store.open(store_url, clock=clock, environ=env) as store:
+        assert store.head() == head
+        helpers.affiliate(store, people.make())  # and it works again
 
 
 def test_a_sqlite_stores_keystore_is_a_file_beside_it_and_its_backup_holds_no_key(

@@ -46,7 +46,7 @@ from espace.application.audit import AuditService
 from espace.application.catalogue import CatalogueService
 from espace.application.deadlines import DeadlineService
 from espace.application.directory import DirectoryService
-from espace.application.errors import ConfigurationError
+from espace.application.errors import ConfigurationError, DatabaseUnavailable
 from espace.application.lifecycle import LifecycleService
 from espace.application.messaging import MessagingService
 from espace.application.ports import Clock, ViewSync
@@ -242,6 +242,12 @@ def open_keystore(
                 f"restore it from its backup, or set {KEYSTORE_URL_ENV} to where "
                 "it is"
             )
+    except DatabaseUnavailable as exc:
+        keys.dispose()
+        raise DatabaseUnavailable(
+            f"the keystore of the store at {url} cannot be reached ({exc.message}):"
+            " nothing was done; no event can be read or written without it"
+        ) from None
     except BaseException:
         keys.dispose()
         raise
