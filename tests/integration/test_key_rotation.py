@@ -29,7 +29,7 @@ from espace.adapters.crypto import (
     espace_keys,
     new_master_key,
 )
-from espace.adapters.crypto.keystore import espace_kek
+from espace.adapters.crypto.keytables import espace_kek
 from espace.adapters.crypto.masterkey import (
     MASTER_KEY_ENV,
     PREVIOUS_MASTER_KEY_ENV,

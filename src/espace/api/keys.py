@@ -21,6 +21,7 @@ from espace.adapters.crypto import (
     RotationReport,
     load_previous_secrets,
     load_secrets,
+    rotate,
 )
 from espace.adapters.meta import read_meta
 from espace.adapters.schema import check_schema_version
@@ -79,7 +80,7 @@ def rotate_keys(
         keystore = Keystore(
             keys, load_secrets(settings, env), previous=load_previous_secrets(env)
         )
-        return keystore.rotate(batch_size=batch_size, progress=progress)
+        return rotate(keystore, batch_size=batch_size, progress=progress)
     finally:
         if keys is not engine:
             keys.dispose()

@@ -22,19 +22,18 @@ Three layers of keys:
   (:class:`Keystore`), used by :class:`EspaceMapper` for every stored event.
 
 The package: :mod:`.masterkey` (the master key and :class:`Secrets`),
-:mod:`.keystore` (the data keys), :mod:`.sealing` (the stored events).
+:mod:`.keystore` (the data keys), :mod:`.keytables` (its tables),
+:mod:`.rotation` (moving them to a new master key), :mod:`.sealing` (the
+stored events).
 """
 
 from __future__ import annotations
 
-from espace.adapters.crypto.keystore import (
+from espace.adapters.crypto.keystore import KeyNotFound, KeyShredded, Keystore
+from espace.adapters.crypto.keytables import (
     HASHING_KEY_ID,
     KEYSTORE_METADATA,
     SYSTEM_KEY_ID,
-    KeyNotFound,
-    KeyShredded,
-    Keystore,
-    RotationReport,
     add_generation_column,
     espace_keys,
 )
@@ -50,6 +49,7 @@ from espace.adapters.crypto.masterkey import (
     load_secrets,
     new_master_key,
 )
+from espace.adapters.crypto.rotation import RotationReport, rotate
 from espace.adapters.crypto.sealing import (
     DamagedEvent,
     EspaceMapper,
@@ -83,6 +83,7 @@ __all__ = [
     "load_previous_secrets",
     "load_secrets",
     "new_master_key",
+    "rotate",
     "sealed_header",
     "sealed_key",
 ]

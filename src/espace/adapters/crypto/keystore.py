@@ -2,12 +2,18 @@
 ``espace_keys`` table; shredding a key erases its espace (SEC-4, ADR-0004).
 
 Each row says which master-key generation wraps it (``espace_kek`` holds a
-check value per generation): ``rotate`` re-wraps every live key under the
+check value per generation): :func:`.rotation.rotate` re-wraps every live key under the
 newest master key, in batches, so that the old one can be destroyed
 (ADR-0029). The hashing secrets (the HMAC keys of aggregate ids and of
 activation codes) are a row too, :data:`HASHING_KEY_ID`: they must outlive
 the master key they were first derived from, and a rotation re-wraps them
-with the rest."""
+with the rest.
+
+The module stays over 500 lines because it is one class whose parts share
+one state: every read, write and shred goes through the same lock, the
+same bounded cache and the same view of the generations. What stands
+apart is apart: the tables (:mod:`.keytables`) and the rotation's batches
+(:mod:`.rotation`)."""
 
 from __future__ import annotations
 
@@ -26,10 +32,19 @@ from uuid import UUID
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from espace.adapters.compaction import compact_files
+from espace.adapters.crypto.keytables import (
+    HASHING_KEY_ID,
+    KEYSTORE_METADATA,
+    PG_INSERT_KEYS,
+    RESERVED_KEY_IDS,
+    SYSTEM_KEY_ID,
+    add_generation_column,
+    dialect_insert,
+    espace_kek,
+    espace_keys,
+)
 from espace.adapters.crypto.masterkey import (
     KEY_BYTES,
     MASTER_KEY_ENV,
@@ -44,43 +59,6 @@ from espace.application.errors import (
     NotFound,
 )
 
-SYSTEM_KEY_ID: Final = UUID(int=0)
-"""The data key of events that belong to no espace (reference data)."""
-HASHING_KEY_ID: Final = UUID(int=1)
-"""The row of the hashing secrets: the HMAC key of aggregate ids and the
-pepper of activation codes (64 bytes, never an AEAD key; ADR-0029)."""
-RESERVED_KEY_IDS: Final = frozenset({SYSTEM_KEY_ID, HASHING_KEY_ID})
-
-KEYSTORE_METADATA: Final = sa.MetaData()
-
-espace_keys: Final = sa.Table(
-    "espace_keys",
-    KEYSTORE_METADATA,
-    sa.Column("key_id", sa.Uuid(), primary_key=True),
-    # NULL once shredded: the row stays as a tombstone (SEC-4).
-    sa.Column("wrapped_key", sa.LargeBinary(), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("shredded_at", sa.DateTime(timezone=True), nullable=True),
-    # The master-key generation that wraps it (ADR-0029); 1 for the rows of
-    # a store from before rotation.
-    sa.Column("generation", sa.Integer(), nullable=False, server_default="1"),
-)
-
-espace_kek: Final = sa.Table(
-    "espace_kek",
-    KEYSTORE_METADATA,
-    sa.Column("generation", sa.Integer(), primary_key=True, autoincrement=False),
-    # A value derived from the master key (Secrets.check), never the key.
-    sa.Column("check_value", sa.LargeBinary(), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-_PG_INSERT_KEYS: Final = sa.text(
-    "INSERT INTO espace_keys (key_id, wrapped_key, created_at, shredded_at, "
-    "generation) SELECT k, w, :at, NULL, :generation "
-    "FROM unnest(CAST(:ids AS uuid[]), CAST(:wrapped AS bytea[])) AS t(k, w) "
-    "ON CONFLICT (key_id) DO NOTHING RETURNING key_id"
-)
 _WRONG_MASTER_KEY: Final = (
     "the master key is not the one this store was created with (check "
     f"{MASTER_KEY_ENV}, {MASTER_KEY_FILE_ENV} or the key file beside the database)"
@@ -158,19 +136,6 @@ class _Generations:
         return self.newest if self.newest in self.keks else None
 
 
-@dataclass(frozen=True)
-class RotationReport:
-    """What ``espace keys rotate`` did (ADR-0029): the generation every live
-    key is now wrapped under, how many it re-wrapped, and how many are
-    still under an older one (0 once it is done)."""
-
-    generation: int
-    rewrapped: int
-    remaining: int
-    began: bool
-    """Whether this run registered the new generation."""
-
-
 class Keystore:
     """Per-espace AES-256 data keys, stored wrapped by the KEK.
 
@@ -228,7 +193,7 @@ class Keystore:
                 self._fresh(SYSTEM_KEY_ID)  # ConfigurationError if the key is wrong
             with self.engine.begin() as conn:
                 conn.execute(
-                    _dialect_insert(conn)(espace_kek)
+                    dialect_insert(conn)(espace_kek)
                     .values(
                         generation=1,
                         check_value=self._secrets.check,
@@ -253,9 +218,9 @@ class Keystore:
         if self._load_generations().current != 1:
             raise self._no_hashing_secrets()
         raw = self._secrets.id_key + self._secrets.pepper
-        generation, kek = self._wrapping()
+        generation, kek = self.wrapping()
         row = self._row(
-            HASHING_KEY_ID, _wrap_under(kek, HASHING_KEY_ID, raw), utcnow(), generation
+            HASHING_KEY_ID, wrap_under(kek, HASHING_KEY_ID, raw), utcnow(), generation
         )
         with self.engine.begin() as conn:
             conn.execute(self._insert_new_rows(conn), [row])
@@ -351,7 +316,8 @@ class Keystore:
 
     # -- wrapping ------------------------------------------------------------
 
-    def _wrapping(self) -> tuple[int, AESGCM]:
+    def wrapping(self) -> tuple[int, AESGCM]:
+        """The generation new keys are wrapped under, and its KEK."""
         generations = self._known_generations()
         generation = generations.wrapping
         if generation is None:
@@ -371,7 +337,10 @@ class Keystore:
             _NOT_CONFIGURED.format(what=which, generation=generation)
         )
 
-    def _unwrap(self, key_id: UUID, wrapped: bytes, generation: int) -> bytes:
+    def unwrap(self, key_id: UUID, wrapped: bytes, generation: int) -> bytes:
+        """A key row's key, unwrapped by its generation's KEK: a
+        ConfigurationError if that generation's master key is not given (or
+        the master key is wrong), DamagedRecord if the row fails under it."""
         kek = self._kek_of(key_id, generation)
         wrapped = bytes(wrapped)
         if wrapped[:1] == _WRAP_FORMAT and len(wrapped) >= 1 + _NONCE_BYTES + 16:
@@ -424,7 +393,7 @@ class Keystore:
     ) -> _Cached:
         if wrapped is None:
             return self._cache_put(key_id, None)
-        return self._cache_put(key_id, self._unwrap(key_id, wrapped, generation))
+        return self._cache_put(key_id, self.unwrap(key_id, wrapped, generation))
 
     # -- reads ---------------------------------------------------------------
 
@@ -494,7 +463,7 @@ class Keystore:
         id that already has a row, live or a tombstone, keeps it, and only the
         ids actually inserted come back."""
         insert: sa.Insert = (
-            _dialect_insert(conn)(espace_keys)
+            dialect_insert(conn)(espace_keys)
             .on_conflict_do_nothing(index_elements=[espace_keys.c.key_id])
             .returning(espace_keys.c.key_id)
         )
@@ -531,7 +500,7 @@ class Keystore:
         """
         if conn.dialect.name == "postgresql":
             result = conn.execute(
-                _PG_INSERT_KEYS,
+                PG_INSERT_KEYS,
                 {
                     "at": at,
                     "ids": list(wrapped),
@@ -567,9 +536,9 @@ class Keystore:
         if not ids:
             return set(wanted)
         created = {key_id: AESGCM.generate_key(bit_length=256) for key_id in ids}
-        generation, kek = self._wrapping()
+        generation, kek = self.wrapping()
         wrapped = {
-            key_id: _wrap_under(kek, key_id, key) for key_id, key in created.items()
+            key_id: wrap_under(kek, key_id, key) for key_id, key in created.items()
         }
         with self.engine.begin() as conn:
             kept = self._insert_keys(conn, wrapped, at, generation)
@@ -617,7 +586,7 @@ class Keystore:
                 .values(wrapped_key=None, shredded_at=at)
             ).rowcount
             if not updated:
-                tombstone = self._row(key_id, None, at, self._wrapping()[0])
+                tombstone = self._row(key_id, None, at, self.wrapping()[0])
                 conn.execute(self._insert_new_rows(conn), [tombstone])
         self._cache_put(key_id, None)
 
@@ -632,7 +601,7 @@ class Keystore:
             ).first()
         if row is None or row.wrapped_key is None:
             raise self._no_hashing_secrets()
-        raw = self._unwrap(HASHING_KEY_ID, row.wrapped_key, row.generation)
+        raw = self.unwrap(HASHING_KEY_ID, row.wrapped_key, row.generation)
         if len(raw) != 2 * KEY_BYTES:
             raise self._no_hashing_secrets()
         return raw[:KEY_BYTES], raw[KEY_BYTES:]
@@ -661,7 +630,7 @@ class Keystore:
             )
         with self.engine.begin() as conn:
             conn.execute(
-                _dialect_insert(conn)(espace_kek)
+                dialect_insert(conn)(espace_kek)
                 .values(
                     generation=generations.newest + 1,
                     check_value=self._secrets.check,
@@ -675,106 +644,6 @@ class Keystore:
                 "same time: run `espace keys status`"
             )
         return True
-
-    def rotate(
-        self, *, batch_size: int = 5000, progress: Callable[[int], None] | None = None
-    ) -> RotationReport:
-        """Re-wrap every live key of an older generation under the master key
-        (ADR-0029), ``batch_size`` keys a transaction, in key order. Each row
-        is replaced in place, and only if it still holds a key of the
-        generation read (a key shredded meanwhile stays shredded; only a
-        rotation rewrites a key, and it changes the generation), so a crash
-        loses nothing and a
-        run again goes on where it stopped. The data keys do not change:
-        readers go on, with both master keys configured. Passes again while
-        keys made meanwhile under the old generation remain (a process that
-        has not seen the rotation yet), then pushes the old wrapped bytes out
-        of the files (:meth:`compact`)."""
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        began = self.begin_rotation()
-        self.verify_master_key()
-        generation, kek = self._wrapping()
-        rewrapped = 0
-        for _ in range(3):
-            done = self._rotate_pass(generation, kek, batch_size, progress)
-            rewrapped += done
-            if not done:
-                break
-        self.compact()
-        return RotationReport(
-            generation=generation,
-            rewrapped=rewrapped,
-            remaining=self._older_than(generation),
-            began=began,
-        )
-
-    def _rotate_pass(
-        self,
-        generation: int,
-        kek: AESGCM,
-        batch_size: int,
-        progress: Callable[[int], None] | None,
-    ) -> int:
-        done = 0
-        after: UUID | None = None
-        update = (
-            espace_keys.update()
-            .where(espace_keys.c.key_id == sa.bindparam("b_key"))
-            .where(espace_keys.c.generation == sa.bindparam("b_from"))
-            .where(espace_keys.c.wrapped_key.is_not(None))
-            .values(wrapped_key=sa.bindparam("b_new"), generation=generation)
-        )
-        while True:
-            query = (
-                sa.select(
-                    espace_keys.c.key_id,
-                    espace_keys.c.wrapped_key,
-                    espace_keys.c.generation,
-                )
-                .where(espace_keys.c.wrapped_key.is_not(None))
-                .where(espace_keys.c.generation != generation)
-                .order_by(espace_keys.c.key_id)
-                .limit(batch_size)
-            )
-            if after is not None:
-                query = query.where(espace_keys.c.key_id > after)
-            with self.engine.begin() as conn:
-                if conn.dialect.name == "sqlite":
-                    conn.exec_driver_sql("PRAGMA secure_delete=ON")
-                rows = conn.execute(query).all()
-                if not rows:
-                    return done
-                conn.execute(
-                    update,
-                    [
-                        {
-                            "b_key": r.key_id,
-                            "b_from": r.generation,
-                            "b_new": _wrap_under(
-                                kek,
-                                r.key_id,
-                                self._unwrap(r.key_id, r.wrapped_key, r.generation),
-                            ),
-                        }
-                        for r in rows
-                    ],
-                )
-            after = rows[-1].key_id
-            done += len(rows)
-            if progress is not None:
-                progress(len(rows))
-
-    def _older_than(self, generation: int) -> int:
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(espace_keys)
-                    .where(espace_keys.c.wrapped_key.is_not(None))
-                    .where(espace_keys.c.generation < generation)
-                ).scalar_one()
-            )
 
     def status(self) -> dict[str, Any]:
         """What the keystore holds, without a key: its master-key generations
@@ -831,29 +700,7 @@ class Keystore:
         return compact_files(self.engine, [espace_keys.name])
 
 
-def _dialect_insert(
-    conn: sa.Connection | sa.Engine,
-) -> Callable[[sa.Table], Any]:
-    """The dialect's INSERT, which has ``on_conflict_do_nothing``."""
-    return postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-
-
-def _wrap_under(kek: AESGCM, key_id: UUID, key: bytes) -> bytes:
+def wrap_under(kek: AESGCM, key_id: UUID, key: bytes) -> bytes:
     """A key wrapped by ``kek``, bound to its id (the associated data)."""
     nonce = os.urandom(_NONCE_BYTES)
     return _WRAP_FORMAT + nonce + kek.encrypt(nonce, key, key_id.bytes)
-
-
-def add_generation_column(engine: sa.Engine) -> None:
-    """Give the ``espace_keys`` of a keystore from before rotation its
-    ``generation`` column (1: its rows are the first master key's), for
-    ``migrate``; idempotent."""
-    inspector = sa.inspect(engine)
-    if not inspector.has_table("espace_keys"):
-        return
-    if "generation" in {c["name"] for c in inspector.get_columns("espace_keys")}:
-        return
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "ALTER TABLE espace_keys ADD COLUMN generation INTEGER NOT NULL DEFAULT 1"
-        )

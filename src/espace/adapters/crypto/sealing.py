@@ -25,12 +25,12 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import resolve_topic
 
 from espace.adapters.crypto.keystore import (
-    SYSTEM_KEY_ID,
     KeyNotFound,
     KeyShredded,
     Keystore,
     utcnow,
 )
+from espace.adapters.crypto.keytables import SYSTEM_KEY_ID
 from espace.application.errors import (
     ConfigurationError,
     DamagedRecord,
