@@ -20,8 +20,9 @@ from uuid import UUID, uuid4
 import pytest
 
 from espace import Actor, InvalidInput, NotFound, RuleViolation, Store
+from espace.application.messaging import NewFile
 from espace.domain.identifiers import NIR_OID
-from fhir_check import assert_complete
+from fhir_check import assert_complete, validated_kinds
 from records_world import (
     GP,
     NURSE,
@@ -398,3 +399,116 @@ def test_an_export_that_does_not_validate_writes_and_traces_nothing_acc_6(
         rec.store.export.fhir(rec.espace_id, operator=OPERATOR)
     assert f"Patient/{rec.espace_id}: birthDate" in str(caught.value)
     assert rec.traces() == before
+
+
+def test_messages_appointments_and_the_profile_are_exported_msg_4_ag_1_pro_1(
+    rec: Record,
+) -> None:
+    """MSG-1..MSG-4: a Communication per message; AG-1: an Appointment per
+    agenda entry; PRO-1: an Observation per measurement, and an
+    AllergyIntolerance, a Condition, a MedicationStatement and an
+    Immunization per entry; the trusted person a contact."""
+    store, holder, now = rec.store, rec.holder, rec.clock.now
+    report = rec.deposit(title="Résultats")
+    rec.clock.advance(minutes=1)
+    opened = store.messaging.open(
+        PHYSICIAN,
+        rec.espace_id,
+        {"subject": "Vos résultats", "body": "Bonjour, voici vos résultats."},
+        files=[NewFile("ordonnance.pdf", "application/pdf", b"%PDF-1.4 ordonnance")],
+        documents=[report],
+    )
+    rec.clock.advance(minutes=5)
+    store.messaging.read(holder, UUID(opened["conversation_id"]))
+    store.messaging.reply(holder, UUID(opened["conversation_id"]), {"body": "Merci"})
+    store.agenda.schedule(
+        holder,
+        rec.espace_id,
+        {
+            "with_professional": GP.id,
+            "starts_at": (now + timedelta(days=7)).isoformat(),
+            "place": "Cabinet du Parc",
+            "reason": "Suivi",
+        },
+    )
+    store.agenda.schedule(
+        holder,
+        rec.espace_id,
+        {
+            "with": "Kiné du quartier",
+            "starts_at": (now + timedelta(days=9)).isoformat(),
+        },
+    )
+    profile = store.profile
+    profile.record_measurements(
+        holder, rec.espace_id, {"height_cm": "168", "weight_kg": "61.5"}
+    )
+    profile.record_allergy(
+        holder, rec.espace_id, {"substance": "Pénicilline", "severity": "severe"}
+    )
+    profile.record_condition(holder, rec.espace_id, {"name": "Asthme"})
+    profile.record_treatment(
+        holder, rec.espace_id, {"name": "Ventoline", "dosage": "2 bouffées"}
+    )
+    profile.record_vaccination(
+        holder, rec.espace_id, {"vaccine": "Grippe", "given_on": "2026-10-15"}
+    )
+    profile.designate_trusted_person(
+        holder,
+        rec.espace_id,
+        {"name": "Paul Martin", "relationship": "spouse", "phone": "06 01 02 03 04"},
+    )
+    rec.clock.advance(minutes=1)
+
+    bundle = store.export.fhir(rec.espace_id, actor=holder)
+    kinds = validated_kinds(bundle)
+    assert kinds["Communication"] == 2
+    assert kinds["Appointment"] == 2
+    assert kinds["Observation"] == 2
+    for kind in (
+        "AllergyIntolerance",
+        "Condition",
+        "MedicationStatement",
+        "Immunization",
+    ):
+        assert kinds[kind] == 1, kinds
+    first, reply = sorted(entries(bundle, "Communication"), key=lambda c: c["sent"])
+    assert first["sender"]["identifier"]["value"] == PHYSICIAN.id
+    assert first["topic"]["text"] == "Vos résultats"
+    assert "received" in first
+    targets = [
+        p["contentReference"] for p in first["payload"] if "contentReference" in p
+    ]
+    assert targets[0]["identifier"]["value"] == f"urn:uuid:{report}"
+    files = [
+        p["contentAttachment"] for p in first["payload"] if "contentAttachment" in p
+    ]
+    assert files[0]["title"] == "ordonnance.pdf"
+    assert reply["sender"]["reference"] == f"urn:uuid:{rec.espace_id}"
+    with_gp = next(
+        a
+        for a in entries(bundle, "Appointment")
+        if any(
+            p["actor"].get("identifier", {}).get("value") == GP.id
+            for p in a["participant"]
+        )
+    )
+    assert with_gp["status"] == "booked"
+    assert with_gp["reasonCode"][0]["text"] == "Suivi"
+    weights = [
+        o["valueQuantity"]
+        for o in entries(bundle, "Observation")
+        if o["code"]["coding"][0]["code"] == "29463-7"
+    ]
+    assert weights == [
+        {
+            "value": 61.5,
+            "unit": "kg",
+            "system": "http://unitsofmeasure.org",
+            "code": "kg",
+        }
+    ]
+    (allergy,) = entries(bundle, "AllergyIntolerance")
+    assert allergy["criticality"] == "high"
+    (patient,) = entries(bundle, "Patient")
+    assert [c["name"]["text"] for c in patient["contact"]] == ["Paul Martin"]

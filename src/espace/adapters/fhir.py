@@ -26,18 +26,27 @@ from pydantic import ValidationError
 
 from espace.application.export import OPERATOR, EspaceSnapshot
 from espace.domain.actors import Action, ActorKind, Ground, Mode
+from espace.domain.agenda import Appointment
 from espace.domain.consent import Consent
 from espace.domain.directory import Professional, professional_id
 from espace.domain.document_metadata import AuthorKind
 from espace.domain.documents import Document
 from espace.domain.errors import EspaceError
 from espace.domain.identifiers import NIA_OID, NIR_OID
+from espace.domain.messaging import Message
+from espace.domain.profile import MedicalProfile
 from espace.domain.trace import AccessTrace
 
 # ----------------------------------------------------------------- systems
 
 IDNATPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
 """ANS: the OID of the national identifiers of professionals (IdNatPS)."""
+FINESS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
+"""ANS: the OID of the FINESS numbers of establishments."""
+UCUM = "http://unitsofmeasure.org"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+ALLERGY_STATUS = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 FR_V2_0203 = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
 """FR Core's identifier types: INS-NIR, INS-NIA, IDNPS."""
 INS_TYPE = {NIR_OID: "INS-NIR", NIA_OID: "INS-NIA"}
@@ -145,6 +154,12 @@ def _resources(s: EspaceSnapshot) -> Iterator[dict[str, Any]]:
         yield _consent(s, s.consent)
     for trace in s.traces:
         yield _audit_event(s, trace)
+    for conversation in s.conversations:
+        yield from _communications(s, conversation)
+    for appointment in s.appointments:
+        yield _appointment(s, appointment)
+    if s.profile is not None:
+        yield from _profile(s, s.profile)
 
 
 def _validated(resource: dict[str, Any]) -> dict[str, Any]:
@@ -265,7 +280,33 @@ def _patient(s: EspaceSnapshot) -> dict[str, Any]:
         if rep.get("postal_address"):
             contact["address"] = {"text": rep["postal_address"]}
         patient["contact"] = [contact]
+    trusted = s.profile.trusted_person if s.profile is not None else None
+    if trusted:
+        patient.setdefault("contact", []).append(_trusted_person(trusted))
     return patient
+
+
+def _trusted_person(trusted: dict[str, Any]) -> dict[str, Any]:
+    """PRO-1: the person of trust (personne de confiance), a contact."""
+    contact: dict[str, Any] = {
+        "relationship": [
+            {
+                "coding": [
+                    _coding(ROLE_SYSTEM, "trusted-person", "personne de confiance")
+                ],
+                "text": trusted["relationship"],
+            }
+        ],
+        "name": {"text": trusted["name"]},
+    }
+    telecom = [
+        {"system": system, "value": trusted[key]}
+        for system, key in (("phone", "phone"), ("email", "email"))
+        if trusted.get(key)
+    ]
+    if telecom:
+        contact["telecom"] = telecom
+    return contact
 
 
 # ----------------------------------------------------------------- Practitioner
@@ -590,3 +631,211 @@ def _agent(
             PARTICIPATION, "CST" if kind == OPERATOR else "IRCP", kind
         )
     return agent
+
+
+# ----------------------------------------------------------------- Communication
+
+
+def _communications(
+    s: EspaceSnapshot, conversation: Message
+) -> Iterator[dict[str, Any]]:
+    """MSG-1..MSG-4: each message of a conversation, its sender and
+    recipient, its body and attachments (a document by its identifier, a
+    file by its name, type and size: its bytes stay in the store)."""
+    opener = _party(s, conversation.opener_kind, conversation.opener_id)
+    if conversation.opener_name:
+        opener["display"] = conversation.opener_name
+    for message in conversation.messages:
+        from_holder = message["side"] == "holder"
+        holder_side = _party(s, message["author_kind"], message["author_id"])
+        sender, recipient = (
+            (holder_side, opener) if from_holder else (opener, _patient_ref(s))
+        )
+        payload: list[dict[str, Any]] = [{"contentString": message["body"]}]
+        for attachment in message["attachments"]:
+            if attachment.get("kind") == "document":
+                payload.append(
+                    {
+                        "contentReference": {
+                            "type": "DocumentReference",
+                            "identifier": {
+                                "system": URI,
+                                "value": _urn(attachment["document_id"]),
+                            },
+                        }
+                    }
+                )
+            else:
+                payload.append(
+                    {
+                        "contentAttachment": {
+                            "contentType": attachment.get("format"),
+                            "size": attachment.get("size"),
+                            "title": attachment.get("filename"),
+                        }
+                    }
+                )
+        communication: dict[str, Any] = {
+            "resourceType": "Communication",
+            "id": str(uuid5(conversation.id, f"message/{message['message_no']}")),
+            "identifier": [{"system": URI, "value": _urn(conversation.id)}],
+            "status": "completed",
+            "subject": _patient_ref(s),
+            "topic": {"text": conversation.subject},
+            "sent": _instant(message["posted_at"]),
+            "sender": sender,
+            "recipient": [recipient],
+            "payload": payload,
+        }
+        if message["read_at"] is not None:
+            communication["received"] = _instant(message["read_at"])
+        yield communication
+
+
+def _party(s: EspaceSnapshot, kind: str, ident: str) -> dict[str, Any]:
+    """A side of a conversation as a reference: a Practitioner, an
+    establishment by FINESS, or the Patient (the representative writes for
+    the holder)."""
+    if kind == ActorKind.PROFESSIONAL:
+        return _practitioner_ref(ident)
+    if kind == ActorKind.ESTABLISHMENT:
+        return {
+            "type": "Organization",
+            "identifier": {"system": FINESS_SYSTEM, "value": ident},
+        }
+    return _patient_ref(s)
+
+
+# ----------------------------------------------------------------- Appointment
+
+
+def _appointment(s: EspaceSnapshot, appointment: Appointment) -> dict[str, Any]:
+    """AG-1: who, when, where, why. The agenda records no duration: ``end``
+    is ``start`` (FHIR wants both on a booked appointment; ADR-0031)."""
+    start = _instant(appointment.starts_at)
+    other: dict[str, Any] = (
+        _practitioner_ref(appointment.professional_id)
+        if appointment.professional_id
+        else {"display": appointment.with_label}
+    )
+    participants = [
+        {"actor": _patient_ref(s), "status": "accepted"},
+        {"actor": other, "status": "accepted"},
+    ]
+    if appointment.place:
+        participants.append(
+            {
+                "actor": {"type": "Location", "display": appointment.place},
+                "status": "accepted",
+            }
+        )
+    resource: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "id": str(appointment.id),
+        "status": "cancelled" if appointment.status == "cancelled" else "booked",
+        "start": start,
+        "end": start,
+        "created": _instant(appointment.created_on),
+        "participant": participants,
+    }
+    if appointment.reason:
+        resource["reasonCode"] = [{"text": appointment.reason}]
+    return resource
+
+
+# ----------------------------------------------------------------- profile
+
+MEASUREMENTS = (
+    ("height_cm", "8302-2", "Body height", "cm"),
+    ("weight_kg", "29463-7", "Body weight", "kg"),
+)
+"""PRO-1: the profile's measurements, their LOINC codes and UCUM units."""
+
+
+def _profile(s: EspaceSnapshot, profile: MedicalProfile) -> Iterator[dict[str, Any]]:
+    """PRO-1: what the holder says of themselves, each a resource whose
+    ``recorder``/``informationSource`` is the Patient (self-reported)."""
+    patient = _patient_ref(s)
+    for attr, code, display, unit in MEASUREMENTS:
+        value = getattr(profile, attr)
+        if value is None or profile.measured_at is None:
+            continue
+        yield {
+            "resourceType": "Observation",
+            "id": str(uuid5(profile.id, attr)),
+            "status": "final",
+            "category": [_concept(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")],
+            "code": _concept(LOINC, code, display),
+            "subject": patient,
+            "effectiveDateTime": _instant(profile.measured_at),
+            "performer": [patient],
+            "valueQuantity": {
+                "value": float(value),
+                "unit": unit,
+                "system": UCUM,
+                "code": unit,
+            },
+        }
+    for entry_id, allergy in profile.allergies.items():
+        resource: dict[str, Any] = {
+            "resourceType": "AllergyIntolerance",
+            "id": str(entry_id),
+            "clinicalStatus": _concept(ALLERGY_STATUS, "active"),
+            "code": {"text": allergy["substance"]},
+            "patient": patient,
+            "recordedDate": _instant(allergy["since"]),
+            "recorder": patient,
+        }
+        if allergy["severity"] == "severe":
+            resource["criticality"] = "high"
+        elif allergy["severity"] in ("mild", "moderate"):
+            resource["criticality"] = "low"
+        if allergy.get("reaction"):
+            severity = allergy["severity"] if allergy["severity"] != "unknown" else None
+            reaction: dict[str, Any] = {
+                "manifestation": [{"text": allergy["reaction"]}]
+            }
+            if severity:
+                reaction["severity"] = severity
+            resource["reaction"] = [reaction]
+        yield resource
+    for entry_id, condition in profile.conditions.items():
+        resource = {
+            "resourceType": "Condition",
+            "id": str(entry_id),
+            "clinicalStatus": _concept(CLINICAL_STATUS, "active"),
+            "code": {"text": condition["name"]},
+            "subject": patient,
+            "recorder": patient,
+        }
+        if condition.get("diagnosed_on"):
+            resource["onsetDateTime"] = _day(condition["diagnosed_on"])
+        yield resource
+    for entry_id, treatment in profile.treatments.items():
+        resource = {
+            "resourceType": "MedicationStatement",
+            "id": str(entry_id),
+            "status": "active",
+            "medicationCodeableConcept": {"text": treatment["name"]},
+            "subject": patient,
+            "informationSource": patient,
+        }
+        if treatment.get("started_on"):
+            resource["effectivePeriod"] = {"start": _day(treatment["started_on"])}
+        if treatment.get("dosage"):
+            resource["dosage"] = [{"text": treatment["dosage"]}]
+        yield resource
+    for entry_id, vaccination in profile.vaccinations.items():
+        resource = {
+            "resourceType": "Immunization",
+            "id": str(entry_id),
+            "status": "completed",
+            "vaccineCode": {"text": vaccination["vaccine"]},
+            "patient": patient,
+            "occurrenceDateTime": _day(vaccination["given_on"]),
+            "primarySource": False,
+            "reportOrigin": {"text": "reported by the holder (PRO-1)"},
+        }
+        if vaccination.get("dose"):
+            resource["protocolApplied"] = [{"doseNumberString": vaccination["dose"]}]
+        yield resource

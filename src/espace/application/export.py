@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
 from marshmallow import fields, validate
 
 from espace.application import schemas
@@ -28,12 +29,17 @@ from espace.application.lifecycle import LifecycleService
 from espace.application.ports import AuditEvidence, Clock, ContentStore
 from espace.application.replay import aggregate_as_of, kept_as_of, replay
 from espace.domain.actors import Action, Actor, ActorKind, Mode
+from espace.domain.agenda import Appointment
 from espace.domain.consent import Consent
 from espace.domain.directory import Professional, professional_id
 from espace.domain.document_metadata import AuthorKind
 from espace.domain.documents import Document
 from espace.domain.espace import EspaceSante
+from espace.domain.messaging import Message
+from espace.domain.profile import MedicalProfile
 from espace.domain.trace import AccessTrace, TraceFacts
+
+A = TypeVar("A", bound=Aggregate)
 
 OPERATOR = "operator"
 """The audience of an operator's export: everything, each flag labelled."""
@@ -63,6 +69,12 @@ class EspaceSnapshot:
     """The bytes of every version exported, by version id."""
     consent: Consent | None
     traces: list[AccessTrace]
+    conversations: list[Message] = field(default_factory=list)
+    """MSG-*: every conversation, each message a Communication."""
+    appointments: list[Appointment] = field(default_factory=list)
+    """AG-1: the agenda, cancelled appointments included."""
+    profile: MedicalProfile | None = None
+    """PRO-1: the medical profile the holder filled in."""
     professionals: dict[str, Professional | None] = field(default_factory=dict)
     """Every professional named, by IdNatPS: the directory's entry as it
     stood, None if the directory has none (PRO-2)."""
@@ -154,23 +166,26 @@ class ExportService(ServiceBase):
             raise InvalidInput({"as_of": ["is before the espace was created"]})
         documents = [
             d
-            for d in aggregates
-            if isinstance(d, Document)
-            and (with_history or d.deleted_at is None)
-            and _seen_by(d, audience)
+            for d in _in_order(aggregates, Document)
+            if (with_history or d.deleted_at is None) and _seen_by(d, audience)
         ]
-        documents.sort(key=lambda d: (d.created_on, str(d.id)))
-        traces = sorted(
-            (t for t in aggregates if isinstance(t, AccessTrace)),
-            key=lambda t: (t.created_on, str(t.id)),
-        )
+        traces = _in_order(aggregates, AccessTrace)
+        conversations = _in_order(aggregates, Message)
+        appointments = _in_order(aggregates, Appointment)
         consent = next((c for c in aggregates if isinstance(c, Consent)), None)
+        profile = next((p for p in aggregates if isinstance(p, MedicalProfile)), None)
         contents = {
             v["version_id"]: self._content(espace_id, d, v)
             for d in documents
             for v in (d.versions if with_history else [d.current])
         }
         named = _professionals_named(documents, consent, traces)
+        named |= {
+            c.opener_id
+            for c in conversations
+            if c.opener_kind == ActorKind.PROFESSIONAL
+        }
+        named |= {a.professional_id for a in appointments if a.professional_id}
         return EspaceSnapshot(
             espace=espace,
             exported_at=at,
@@ -181,6 +196,9 @@ class ExportService(ServiceBase):
             contents=contents,
             consent=consent,
             traces=traces,
+            conversations=conversations,
+            appointments=appointments,
+            profile=profile,
             professionals={
                 idnatps: self._directory_entry(idnatps, when or at)
                 for idnatps in sorted(named)
@@ -205,6 +223,13 @@ class ExportService(ServiceBase):
         """PRO-2: the directory's entry as it stood at ``at``, if any."""
         found = aggregate_as_of(self.app, professional_id(idnatps), at)
         return found if isinstance(found, Professional) else None
+
+
+def _in_order(aggregates: list[Any], kind: type[A]) -> list[A]:
+    """The aggregates of one kind, oldest first (ties by id: a stable order)."""
+    found = [a for a in aggregates if isinstance(a, kind)]
+    found.sort(key=lambda a: (a.created_on, str(a.id)))
+    return found
 
 
 def _seen_by(document: Document, audience: str) -> bool:

@@ -77,7 +77,10 @@ def fhir_cmd(
     flag, replaced versions in relatesTo, DOC-3); a Practitioner and its
     PractitionerRoles for every professional named (PRO-2); the Consent
     with its provision rules (ACC-1, ACC-2, ACC-4, ACC-5); an AuditEvent per
-    trace (ACC-6).
+    trace (ACC-6); a Communication per message (MSG-*), an Appointment per
+    agenda entry (AG-1), and the medical profile as Observation,
+    AllergyIntolerance, Condition, MedicationStatement and Immunization
+    (PRO-1).
 
     \b
     Who exports: the holder (--as-holder) or their legal representative
