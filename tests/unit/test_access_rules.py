@@ -1097,3 +1097,38 @@ def test_a_denial_requires_as_a_rule_violation_naming_its_rule() -> None:
     assert info.value.rule == "ACC-1"
     choices = consent(authorised={PHYSICIAN.id})
     assert run(PHYSICIAN, document=doc(), choices=choices).require() is Ground.CONSENT
+
+
+# --------------------------------------------------------------------- export
+
+
+def test_the_holder_exports_their_espace_even_closed_acc_6_lc_8() -> None:
+    """ADR-0031: the export is the holder's right of access; a closed espace
+    is a read-only archive the holder still reads (LC-8)."""
+    allowed(run(HOLDER, Action.EXPORT), Ground.HOLDER)
+    allowed(run(HOLDER, Action.EXPORT, facts=espace("closed")), Ground.HOLDER)
+    represented = espace(represented=True)
+    allowed(
+        run(REPRESENTATIVE, Action.EXPORT, facts=represented),
+        Ground.LEGAL_REPRESENTATIVE,
+    )
+
+
+def test_an_unactivated_espace_is_not_the_holders_to_export_lc_4() -> None:
+    denied(run(HOLDER, Action.EXPORT, facts=espace("open")), "LC-4")
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_no_professional_exports_an_espace_not_even_the_mt_acc_6(mode: Mode) -> None:
+    """ADR-0031: a professional reads the record document by document; the
+    whole espace is the holder's to take away, the médecin traitant's too
+    (ACC-4 is about reading, not exporting)."""
+    mt = consent(medecin_traitant=GP.id)
+    denied(run(GP, Action.EXPORT, choices=mt, mode=mode), "ACC-6")
+
+
+def test_an_heir_does_not_export_the_archive_acc_6_lc_11() -> None:
+    dead = espace("closed", deceased=True)
+    denied(
+        run(HEIR, Action.EXPORT, facts=dead, choices=consent(heirs={HEIR.id})), "ACC-6"
+    )

@@ -29,6 +29,7 @@ from espace.adapters.crypto import (
     sealed_key,
 )
 from espace.adapters.eventstore import EventStore
+from espace.adapters.fhir import FhirBundleWriter
 from espace.adapters.listen import PgListen
 from espace.adapters.meta import french_non_working_day, read_meta
 from espace.adapters.runner import ProjectionRunner
@@ -47,6 +48,7 @@ from espace.application.catalogue import CatalogueService
 from espace.application.deadlines import DeadlineService
 from espace.application.directory import DirectoryService
 from espace.application.errors import ConfigurationError, DatabaseUnavailable
+from espace.application.export import ExportService
 from espace.application.lifecycle import LifecycleService
 from espace.application.messaging import MessagingService
 from espace.application.ports import Clock, ViewSync
@@ -319,6 +321,7 @@ class UseCases:
     catalogue: CatalogueService
     deadlines: DeadlineService
     audit: AuditService
+    export: ExportService
 
 
 def use_cases(
@@ -421,5 +424,13 @@ def use_cases(
             journal=views.journal,
             reads=views.auditor_reads,
             require_listing=require_directory,
+        ),
+        export=ExportService(
+            events,
+            lifecycle,
+            clock,
+            evidence=infra.audit_log,
+            contents=infra.contents,
+            writer=FhirBundleWriter(),
         ),
     )

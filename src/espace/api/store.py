@@ -7,10 +7,10 @@
 
 A :class:`Store` is a facade over what :mod:`espace.api.bootstrap` builds:
 the use cases (``lifecycle``, ``records``, ``directory``, ``messaging``,
-``agenda``, ``profile``, ``catalogue``, ``deadlines``, ``audit``) and the read
-models under ``views`` (``views.espaces``, ``views.directory``…: one per
-family, named as the use case where there is one). The CLI is built on this
-alone.
+``agenda``, ``profile``, ``catalogue``, ``deadlines``, ``audit``, ``export``)
+and the read models under ``views`` (``views.espaces``, ``views.directory``…:
+one per family, named as the use case where there is one). The CLI is built
+on this alone.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from espace.application.catalogue import CatalogueService
 from espace.application.deadlines import DeadlineService
 from espace.application.directory import DirectoryService
 from espace.application.errors import ConfigurationError
+from espace.application.export import ExportService
 from espace.application.lifecycle import LifecycleService
 from espace.application.messaging import MessagingService
 from espace.application.ports import Clock
@@ -91,6 +92,8 @@ class Store:
     """The deadline job (LC-4, LC-7, LC-8, LC-9, LC-12, DOC-5)."""
     audit: AuditService
     """What an auditor asks (ADR-0021, ADR-0022)."""
+    export: ExportService
+    """The export of an espace as a FHIR R4 Bundle (ADR-0031)."""
     views: Views
     """The read models."""
 
@@ -131,6 +134,7 @@ class Store:
         self.catalogue = built.catalogue
         self.deadlines = built.deadlines
         self.audit = built.audit
+        self.export = built.export
 
     @classmethod
     def open(

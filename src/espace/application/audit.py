@@ -16,7 +16,7 @@ The rendering of the history (values, states, events) is in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,7 +25,6 @@ from eventsourcing.application import Application
 from marshmallow import fields, validate
 
 from espace.application import schemas
-from espace.application.aggregates import project
 from espace.application.audit_render import (
     SECTIONS,
     _collector_paused,
@@ -35,8 +34,9 @@ from espace.application.audit_render import (
     state_of,
 )
 from espace.application.errors import NotFound
-from espace.application.ports import AuditEvidence, Clock, LoggedEvent
+from espace.application.ports import AuditEvidence, Clock
 from espace.application.queries import AuditorReadsView, JournalView
+from espace.application.replay import aggregate_as_of, kept_as_of, replay
 from espace.domain.access import MATRIX_ID, AccessMatrix, AccessMatrixLog
 from espace.domain.actors import Action, Actor, ActorKind, Mode
 from espace.domain.auditor import AuditorRead
@@ -158,14 +158,10 @@ class AuditService:
     ) -> dict[str, Any]:
         logged = self.evidence.espace_events(espace_id)
         self._traced(auditor, "history", espace_id, when.isoformat() if when else None)
-        kept = [
-            e
-            for e in logged
-            if e.event is None or when is None or e.event.timestamp <= when
-        ]
+        kept = kept_as_of(logged, when)
         sections: dict[str, Any] = {name: [] for name in SECTIONS.values()}
         sections.update(espace=None, consent=None, profile=None, erasure=None)
-        for aggregate in self._replay(e for e in kept if e.event is not None):
+        for aggregate in replay(kept):
             kind = type(aggregate).__qualname__
             section = SECTIONS.get(kind, "other")
             entry = {
@@ -190,17 +186,6 @@ class AuditService:
             "events": [_described(e) for e in kept],
         }
 
-    @staticmethod
-    def _replay(events: Iterable[LoggedEvent]) -> list[Any]:
-        """The aggregates these events make, each folded in version order."""
-        by_aggregate: dict[UUID, list[Any]] = {}
-        for logged in events:
-            by_aggregate.setdefault(logged.originator_id, []).append(logged.event)
-        return [
-            project(None, sorted(evs, key=lambda e: e.originator_version))
-            for evs in by_aggregate.values()
-        ]
-
     # ----------------------------------------------------------------- access
 
     def _as_of(
@@ -208,14 +193,7 @@ class AuditService:
     ) -> Any:
         """An aggregate as it stood at ``at`` (or at ``version``), from its
         own events; None if it did not exist yet."""
-        events: list[Any] = list(self.app.repository.event_store.get(aggregate_id))
-        kept = [
-            e
-            for e in events
-            if (version is None and e.timestamp <= at)
-            or (version is not None and e.originator_version <= version)
-        ]
-        return project(None, kept) if kept else None
+        return aggregate_as_of(self.app, aggregate_id, at, version)
 
     def _listing(
         self, idnatps: str, at: datetime, version: int | None = None

@@ -19,6 +19,7 @@ The modules, by family of commands:
   messages     message (MSG-*)
   services     agenda (AG-1), profile (PRO-1), services (PRO-3)
   audit        audit (ADR-0021)
+  export       export fhir (issue 13, ADR-0031)
 """
 
 # Importing each family's module registers its commands on ``main``.
@@ -26,6 +27,7 @@ from espace.cli import (  # noqa: F401
     access,
     audit,
     directory,
+    export,
     lifecycle,
     messages,
     operations,

@@ -60,6 +60,9 @@ class Action(StrEnum):
     """AG-1: a professional makes or changes an appointment with the holder."""
     PROFILE = "profile"
     """PRO-1: a read of the medical profile, which is the holder's alone."""
+    EXPORT = "export"
+    """ACC-6: the whole espace, exported (FHIR, ADR-0031): the holder's
+    right of access and portability, or their legal representative's."""
 
 
 class Ground(StrEnum):

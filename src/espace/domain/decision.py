@@ -124,6 +124,12 @@ def decide(
         return Decision.deny(
             "ACC-1", "an establishment acts on no record: its professionals do"
         )
+    if action is Action.EXPORT and not actor.holder_side:
+        return Decision.deny(
+            "ACC-6",
+            "an export of the whole espace is the holder's or their legal "
+            "representative's (right of access); a professional reads the record",
+        )
     listed = listed_actor(actor, listing, require_listing)
     if isinstance(listed, Decision):
         return listed
@@ -203,6 +209,7 @@ def _holder(
         Action.READ,
         Action.LIST,
         Action.JOURNAL,
+        Action.EXPORT,
     ):
         return Decision.deny("LC-8", "a closed espace is a read-only archive")
     if action in (Action.DEPOSIT, Action.REPLACE, Action.HIDE, Action.REVEAL):

@@ -1,0 +1,283 @@
+"""The export of a holder's espace (issue 13, ADR-0031): the right of
+access and portability, or the operator's.
+
+The espace as of an instant is replayed from its events
+(:mod:`espace.application.replay`, as the auditor's history is), gathered
+into an :class:`EspaceSnapshot` with the contents of its documents and the
+directory's entries of every professional it names, and handed to a
+:class:`BundleWriter` (the FHIR adapter, :mod:`espace.adapters.fhir`), which
+builds and validates every resource. The export is traced in the holder's
+journal (ACC-6), once the bundle is whole and valid, before it is returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from marshmallow import fields, validate
+
+from espace.application import schemas
+from espace.application.common import ServiceBase
+from espace.application.errors import DamagedRecord, InvalidInput
+from espace.application.lifecycle import LifecycleService
+from espace.application.ports import AuditEvidence, Clock, ContentStore
+from espace.application.replay import aggregate_as_of, kept_as_of, replay
+from espace.domain.actors import Action, Actor, ActorKind, Mode
+from espace.domain.agenda import Appointment
+from espace.domain.consent import Consent
+from espace.domain.directory import Professional, professional_id
+from espace.domain.document_metadata import AuthorKind
+from espace.domain.documents import Document
+from espace.domain.espace import EspaceSante
+from espace.domain.messaging import Message
+from espace.domain.profile import MedicalProfile
+from espace.domain.trace import AccessTrace, TraceFacts
+
+A = TypeVar("A", bound=Aggregate)
+
+OPERATOR = "operator"
+"""The audience of an operator's export: everything, each flag labelled."""
+
+
+class OperatorSchema(schemas.InputSchema):
+    """Who exports for the operator: a name the holder's journal keeps."""
+
+    operator = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+@dataclass(frozen=True)
+class EspaceSnapshot:
+    """What an export holds: the espace as it stood at ``as_of`` (now when
+    None), replayed from its events, and what it references."""
+
+    espace: EspaceSante
+    exported_at: datetime
+    as_of: datetime | None
+    audience: str
+    """``holder``, ``representative`` or ``operator``: who it is for."""
+    with_history: bool
+    documents: list[Document]
+    """The documents the audience sees (DOC-5), deleted ones only with
+    ``with_history`` (DOC-4)."""
+    contents: dict[UUID, bytes]
+    """The bytes of every version exported, by version id."""
+    consent: Consent | None
+    traces: list[AccessTrace]
+    conversations: list[Message] = field(default_factory=list)
+    """MSG-*: every conversation, each message a Communication."""
+    appointments: list[Appointment] = field(default_factory=list)
+    """AG-1: the agenda, cancelled appointments included."""
+    profile: MedicalProfile | None = None
+    """PRO-1: the medical profile the holder filled in."""
+    professionals: dict[str, Professional | None] = field(default_factory=dict)
+    """Every professional named, by IdNatPS: the directory's entry as it
+    stood, None if the directory has none (PRO-2)."""
+
+
+class BundleWriter(Protocol):
+    """Builds the export's document from a snapshot, validating every part."""
+
+    def bundle(self, snapshot: EspaceSnapshot) -> dict[str, Any]:
+        """The bundle as JSON holds it; raises before returning anything if
+        a part does not validate."""
+
+
+class ExportService(ServiceBase):
+    """The export of an espace (issue 13): ``fhir``."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        lifecycle: LifecycleService,
+        clock: Clock,
+        *,
+        evidence: AuditEvidence,
+        contents: ContentStore,
+        writer: BundleWriter,
+    ) -> None:
+        super().__init__(app, lifecycle, clock)
+        self.evidence = evidence
+        self.contents = contents
+        self.writer = writer
+
+    def fhir(
+        self,
+        espace_id: UUID,
+        *,
+        actor: Actor | None = None,
+        operator: str | None = None,
+        as_of: datetime | None = None,
+        with_history: bool = False,
+    ) -> dict[str, Any]:
+        """ACC-6: the espace as a FHIR R4 (R4B) Bundle of type ``collection``
+        (ADR-0031), as it stood at ``as_of`` (default now), for ``actor``
+        (the holder, or their legal representative: the documents hidden
+        from them are left out, DOC-5) or for ``operator`` (a name: every
+        document, each DOC-5 flag as a ``securityLabel``). Logically deleted
+        documents and superseded versions are resources of their own only
+        ``with_history`` (DOC-3, DOC-4). The export is traced in the
+        holder's journal.
+
+        NotFound for an unknown or erased espace (an erased espace has
+        nothing left to export, SEC-4); InvalidInput naming ``as_of`` for an
+        instant that is not one, in the future or before the espace;
+        RuleViolation (traced) for an actor who may not export."""
+        schemas.checked_id(espace_id, "espace_id")
+        when = schemas.checked_instant(as_of, "as_of") if as_of is not None else None
+        if (actor is None) == (operator is None):
+            raise InvalidInput({"actor": ["give exactly one of actor or operator"]})
+        espace = self._espace(espace_id)
+        at = self._now(None)
+        if when is not None and when > at:
+            raise InvalidInput({"as_of": [f"is after now ({at.isoformat()})"]})
+        detail = "fhir" + (f" as of {when.isoformat()}" if when else "")
+        detail += " with history" if with_history else ""
+        if actor is not None:
+            gate = self._open_gate(actor, Action.EXPORT, espace, at, detail=detail)
+            trace = gate.trace()
+            audience = str(gate.actor.kind)
+        else:
+            assert operator is not None
+            name = schemas.load(OperatorSchema, {"operator": operator})["operator"]
+            trace = _operator_trace(espace, name, at, detail)
+            audience = OPERATOR
+        snapshot = self._snapshot(espace_id, when, at, audience, with_history)
+        bundle = self.writer.bundle(snapshot)
+        self._save(trace)
+        return bundle
+
+    def _snapshot(
+        self,
+        espace_id: UUID,
+        when: datetime | None,
+        at: datetime,
+        audience: str,
+        with_history: bool,
+    ) -> EspaceSnapshot:
+        aggregates = replay(kept_as_of(self.evidence.espace_events(espace_id), when))
+        espace = next((a for a in aggregates if isinstance(a, EspaceSante)), None)
+        if espace is None:
+            raise InvalidInput({"as_of": ["is before the espace was created"]})
+        documents = [
+            d
+            for d in _in_order(aggregates, Document)
+            if (with_history or d.deleted_at is None) and _seen_by(d, audience)
+        ]
+        traces = _in_order(aggregates, AccessTrace)
+        conversations = _in_order(aggregates, Message)
+        appointments = _in_order(aggregates, Appointment)
+        consent = next((c for c in aggregates if isinstance(c, Consent)), None)
+        profile = next((p for p in aggregates if isinstance(p, MedicalProfile)), None)
+        contents = {
+            v["version_id"]: self._content(espace_id, d, v)
+            for d in documents
+            for v in (d.versions if with_history else [d.current])
+        }
+        named = _professionals_named(documents, consent, traces)
+        named |= {
+            c.opener_id
+            for c in conversations
+            if c.opener_kind == ActorKind.PROFESSIONAL
+        }
+        named |= {a.professional_id for a in appointments if a.professional_id}
+        return EspaceSnapshot(
+            espace=espace,
+            exported_at=at,
+            as_of=when,
+            audience=audience,
+            with_history=with_history,
+            documents=documents,
+            contents=contents,
+            consent=consent,
+            traces=traces,
+            conversations=conversations,
+            appointments=appointments,
+            profile=profile,
+            professionals={
+                idnatps: self._directory_entry(idnatps, when or at)
+                for idnatps in sorted(named)
+            },
+        )
+
+    def _content(
+        self, espace_id: UUID, document: Document, version: dict[str, Any]
+    ) -> bytes:
+        """A version's bytes, checked against the hash recorded at deposit."""
+        content = self.contents.get(espace_id, version["version_id"])
+        if hashlib.sha256(content).hexdigest() != version["content_hash"]:
+            raise DamagedRecord(
+                f"the content of version {version['version_id']} does not match "
+                "the hash recorded at its deposit",
+                aggregate_id=document.id,
+                espace_id=espace_id,
+            )
+        return content
+
+    def _directory_entry(self, idnatps: str, at: datetime) -> Professional | None:
+        """PRO-2: the directory's entry as it stood at ``at``, if any."""
+        found = aggregate_as_of(self.app, professional_id(idnatps), at)
+        return found if isinstance(found, Professional) else None
+
+
+def _in_order(aggregates: list[Any], kind: type[A]) -> list[A]:
+    """The aggregates of one kind, oldest first (ties by id: a stable order)."""
+    found = [a for a in aggregates if isinstance(a, kind)]
+    found.sort(key=lambda a: (a.created_on, str(a.id)))
+    return found
+
+
+def _seen_by(document: Document, audience: str) -> bool:
+    """DOC-5: the holder's side does not get what is hidden from it."""
+    if audience == OPERATOR:
+        return True
+    if document.hidden_from_holder:
+        return False
+    return not (
+        audience == ActorKind.REPRESENTATIVE and document.hidden_from_representatives
+    )
+
+
+def _professionals_named(
+    documents: list[Document], consent: Consent | None, traces: list[AccessTrace]
+) -> set[str]:
+    """Every IdNatPS the export references: authors, the holder's choices,
+    the professionals of the traces."""
+    named = {d.author_id for d in documents if d.author_kind == AuthorKind.PROFESSIONAL}
+    if consent is not None:
+        state = consent.state
+        named |= state.authorised | state.blocked | state.care_team
+        if state.medecin_traitant is not None:
+            named.add(state.medecin_traitant)
+    named |= {
+        t.facts.actor_id for t in traces if t.facts.actor_kind == ActorKind.PROFESSIONAL
+    }
+    return named
+
+
+def _operator_trace(
+    espace: EspaceSante, operator: str, at: datetime, detail: str
+) -> AccessTrace:
+    """ACC-6: an operator's export, traced as the operator's other acts are
+    (no decision: ``decided_by`` operator)."""
+    return AccessTrace.record(
+        trace_id=uuid4(),
+        at=at,
+        facts=TraceFacts(
+            espace_id=espace.id,
+            actor_kind=OPERATOR,
+            actor_id=operator,
+            actor_profession=None,
+            action=str(Action.EXPORT),
+            mode=str(Mode.CARE),
+            allowed=True,
+            detail=detail,
+            decided_by=OPERATOR,
+            espace_version=espace.version,
+        ),
+    )
