@@ -30,6 +30,7 @@ from espace.adapters.crypto import (
 )
 from espace.adapters.eventstore import EventStore
 from espace.adapters.fhir import FhirBundleWriter
+from espace.adapters.fhir_import import FhirBundleReader
 from espace.adapters.listen import PgListen
 from espace.adapters.meta import french_non_working_day, read_meta
 from espace.adapters.runner import ProjectionRunner
@@ -49,6 +50,7 @@ from espace.application.deadlines import DeadlineService
 from espace.application.directory import DirectoryService
 from espace.application.errors import ConfigurationError, DatabaseUnavailable
 from espace.application.export import ExportService
+from espace.application.legacy_import import ImportService
 from espace.application.lifecycle import LifecycleService
 from espace.application.messaging import MessagingService
 from espace.application.ports import Clock, ViewSync
@@ -322,6 +324,7 @@ class UseCases:
     deadlines: DeadlineService
     audit: AuditService
     export: ExportService
+    imports: ImportService
 
 
 def use_cases(
@@ -432,5 +435,8 @@ def use_cases(
             evidence=infra.audit_log,
             contents=infra.contents,
             writer=FhirBundleWriter(),
+        ),
+        imports=ImportService(
+            events, lifecycle, clock, records=records, reader=FhirBundleReader()
         ),
     )

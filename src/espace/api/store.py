@@ -7,7 +7,8 @@
 
 A :class:`Store` is a facade over what :mod:`espace.api.bootstrap` builds:
 the use cases (``lifecycle``, ``records``, ``directory``, ``messaging``,
-``agenda``, ``profile``, ``catalogue``, ``deadlines``, ``audit``, ``export``)
+``agenda``, ``profile``, ``catalogue``, ``deadlines``, ``audit``, ``export``,
+``imports``)
 and the read models under ``views`` (``views.espaces``, ``views.directory``…:
 one per family, named as the use case where there is one). The CLI is built
 on this alone.
@@ -43,6 +44,7 @@ from espace.application.deadlines import DeadlineService
 from espace.application.directory import DirectoryService
 from espace.application.errors import ConfigurationError
 from espace.application.export import ExportService
+from espace.application.legacy_import import ImportService
 from espace.application.lifecycle import LifecycleService
 from espace.application.messaging import MessagingService
 from espace.application.ports import Clock
@@ -94,6 +96,8 @@ class Store:
     """What an auditor asks (ADR-0021, ADR-0022)."""
     export: ExportService
     """The export of an espace as a FHIR R4 Bundle (ADR-0031)."""
+    imports: ImportService
+    """The import of a legacy DMP's FHIR Bundle into an espace (LC-6, ADR-0032)."""
     views: Views
     """The read models."""
 
@@ -135,6 +139,7 @@ class Store:
         self.deadlines = built.deadlines
         self.audit = built.audit
         self.export = built.export
+        self.imports = built.imports
 
     @classmethod
     def open(

@@ -20,6 +20,7 @@ The modules, by family of commands:
   services     agenda (AG-1), profile (PRO-1), services (PRO-3)
   audit        audit (ADR-0021)
   export       export fhir (issue 13, ADR-0031)
+  imports      import legacy-dmp (issue 13, LC-6, ADR-0032)
 """
 
 # Importing each family's module registers its commands on ``main``.
@@ -28,6 +29,7 @@ from espace.cli import (  # noqa: F401
     audit,
     directory,
     export,
+    imports,
     lifecycle,
     messages,
     operations,

@@ -1,0 +1,331 @@
+"""The import of a legacy DMP (issue 13, LC-6, ADR-0032): a FHIR Bundle of
+DocumentReferences for one person, merged into their espace.
+
+The :class:`BundleReader` (the FHIR adapter, :mod:`espace.adapters.fhir_import`)
+parses and validates the bundle with the R4B models and turns each
+DocumentReference into a :class:`LegacyDocument`. This use case then checks
+every document against the rules a deposit applies (the metadata schema, the
+type list in force, the Document's own guards, DOC-1/DOC-2), and only when
+every one passes saves them all, each with its trace (ACC-6), in one
+transaction: a bundle imports whole or not at all. Each document's id is
+derived from the espace and the DocumentReference's identifier, so the same
+bundle imported twice adds nothing (``already_imported``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID, uuid4, uuid5
+
+from marshmallow import fields, validate
+
+from espace.application import aggregates, schemas
+from espace.application.common import ServiceBase
+from espace.application.errors import InvalidInput, NotFound
+from espace.application.lifecycle import LifecycleService
+from espace.application.ports import Clock
+from espace.application.records import RecordService
+from espace.domain.actors import Action, Mode
+from espace.domain.document_metadata import AuthorKind
+from espace.domain.documents import Document
+from espace.domain.errors import RuleViolation
+from espace.domain.espace import EspaceSante
+from espace.domain.espace_state import State
+from espace.domain.trace import AccessTrace, TraceFacts
+
+IMPORTED = UUID("6f1c3c55-5d0e-4d43-9a43-6c1b0f3a7e21")
+"""The namespace of imported documents' ids (uuid5 of espace and key)."""
+
+OPERATOR = "operator"
+DEFAULT_OPERATOR = "legacy-dmp"
+"""Who imports, as the holder's journal names them, unless told."""
+
+ELEMENT = {
+    "category": "DocumentReference.category",
+    "loinc_code": "DocumentReference.type",
+    "title": "DocumentReference.description",
+    "care_time": "DocumentReference.context.period.start",
+    "format": "DocumentReference.content[0].attachment.contentType",
+}
+"""Where in a DocumentReference each field of a deposit comes from."""
+
+OPEN_STATES = frozenset({State.OPEN, State.ACTIVE})
+
+
+@dataclass(frozen=True)
+class LegacyDocument:
+    """One DocumentReference of the bundle, as a deposit's inputs."""
+
+    where: str
+    """``entry[3]``: the entry, as errors name it."""
+    key: str
+    """What identifies it in the legacy DMP (its identifier, else its id)."""
+    metadata: dict[str, Any]
+    """``loinc_code``, ``category`` (None: the type's), ``title``,
+    ``care_time``, ``format``: what :class:`schemas.DocumentSchema` loads."""
+    content: bytes
+    resource: str
+    """``DocumentReference/abc``: the resource, as errors name it."""
+    author_kind: str
+    """:class:`AuthorKind`: a professional, or the holder (the Patient)."""
+    author_id: str | None
+    """The IdNatPS of a professional author."""
+
+
+@dataclass(frozen=True)
+class LegacyBundle:
+    """A bundle of one person's documents, read and structurally valid."""
+
+    ins_oid: str
+    ins_value: str
+    ins_where: str
+    """The element the INS was read from (errors name it)."""
+    documents: list[LegacyDocument] = field(default_factory=list)
+
+
+class BundleReader(Protocol):
+    """Parses a legacy DMP bundle; InvalidInput naming resource and element."""
+
+    def read(self, data: str | bytes | Mapping[str, Any]) -> LegacyBundle:
+        """The bundle's person and documents, or InvalidInput (nothing else)."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did."""
+
+    espace_id: str
+    imported: list[str]
+    """The ids of the documents deposited by this import."""
+    already_imported: list[str]
+    """The ids of the documents an earlier import of them deposited."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON holds it."""
+        return {
+            "espace_id": self.espace_id,
+            "imported": len(self.imported),
+            "already_imported": len(self.already_imported),
+            "imported_ids": self.imported,
+            "already_imported_ids": self.already_imported,
+        }
+
+
+class ImportService(ServiceBase):
+    """The import of a legacy DMP into an espace (LC-6): ``legacy_dmp``."""
+
+    def __init__(
+        self,
+        app: Any,
+        lifecycle: LifecycleService,
+        clock: Clock,
+        *,
+        records: RecordService,
+        reader: BundleReader,
+    ) -> None:
+        super().__init__(app, lifecycle, clock)
+        self.records = records
+        self.reader = reader
+
+    def legacy_dmp(
+        self,
+        bundle: str | bytes | Mapping[str, Any],
+        *,
+        espace_id: UUID | None = None,
+        operator: str = DEFAULT_OPERATOR,
+    ) -> ImportReport:
+        """LC-6: merge a legacy DMP's documents (a FHIR R4 Bundle of
+        DocumentReferences, JSON text or parsed) into the espace of the
+        person it names (or ``espace_id``, which must be theirs).
+
+        Every document is checked before anything is written; the import is
+        one transaction. Each new document is deposited with its original
+        author (DOC-2) and traced in the holder's journal, the operator as
+        who acted (ACC-6). A document already imported is skipped.
+
+        InvalidInput naming the resource and element for any bad entry or a
+        bundle of someone else; NotFound for no espace (or an erased one);
+        RuleViolation LC-6 if the holder opposed or the espace is not open."""
+        name = schemas.load(_OperatorSchema, {"operator": operator})["operator"]
+        legacy = self.reader.read(bundle)
+        wanted = self.lifecycle.espace_id_for(legacy.ins_value, legacy.ins_oid)
+        if espace_id is not None and espace_id != wanted:
+            self._espace(espace_id)  # NotFound first, if there is no such espace
+            raise InvalidInput(
+                {
+                    legacy.ins_where: [
+                        f"the bundle's patient is not the holder of espace {espace_id}"
+                    ]
+                }
+            )
+        espace = self._espace(wanted)
+        _mergeable(espace)
+        at = self._now(None)
+        types = self.records.matrix().types
+        changes: list[Any] = []
+        contents: list[tuple[UUID, bytes]] = []
+        imported: list[str] = []
+        already: list[str] = []
+        seen: set[UUID] = set()
+        for doc in legacy.documents:
+            document_id = uuid5(IMPORTED, f"{espace.id}|{doc.key}")
+            if document_id in seen:
+                raise InvalidInput(
+                    {
+                        f"{doc.where} DocumentReference.identifier": [
+                            f"{doc.key} appears twice in the bundle ({doc.resource})"
+                        ]
+                    }
+                )
+            seen.add(document_id)
+            version_id = uuid4()
+            built = self._document(espace, doc, document_id, version_id, at, types)
+            if aggregates.maybe(self.app, document_id, Document, "document"):
+                already.append(str(document_id))
+                continue
+            changes += [built, _trace(espace, doc, built, version_id, at, name)]
+            contents.append((version_id, doc.content))
+            imported.append(str(document_id))
+        for version_id, content in contents:
+            self.records.contents.put(espace.id, version_id, content)
+        if changes:
+            self._save(*changes)
+        return ImportReport(str(espace.id), imported, already)
+
+    def _document(
+        self,
+        espace: EspaceSante,
+        doc: LegacyDocument,
+        document_id: UUID,
+        version_id: UUID,
+        at: datetime,
+        types: Mapping[str, Any],
+    ) -> Document:
+        """DOC-1/DOC-2: the deposit's own checks, errors named by element."""
+        try:
+            meta = self._metadata(espace, doc, types)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                {
+                    f"{doc.where} {ELEMENT.get(k, k)}": [
+                        f"{m} ({doc.resource})" for m in v
+                    ]
+                    for k, v in exc.fields.items()
+                }
+            ) from None
+        holder = doc.author_kind == AuthorKind.HOLDER
+        try:
+            return Document.deposit(
+                types=types,
+                document_id=document_id,
+                espace_id=espace.id,
+                version_id=version_id,
+                at=at,
+                author_kind=doc.author_kind,
+                author_id=str(espace.id) if holder else str(doc.author_id),
+                author_profession=None,
+                category=meta["category"],
+                loinc_code=meta["loinc_code"],
+                title=meta["title"],
+                care_time=meta["care_time"],
+                fmt=meta["format"],
+                size=len(doc.content),
+                content_hash=hashlib.sha256(doc.content).hexdigest(),
+            )
+        except RuleViolation as exc:
+            raise InvalidInput(
+                {
+                    f"{doc.where} DocumentReference": [
+                        f"{exc.reason} ({exc.rule}, {doc.resource})"
+                    ]
+                }
+            ) from None
+
+    def _metadata(
+        self, espace: EspaceSante, doc: LegacyDocument, types: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The deposit's metadata, as the deposit use case checks it (DOC-1):
+        the schema, the type list in force, the type's category by default,
+        nothing before the holder's birth (ADR-0017)."""
+        meta = schemas.load(schemas.DocumentSchema, doc.metadata)
+        known = types.get(meta["loinc_code"])
+        if known is None:
+            raise InvalidInput(
+                {
+                    "loinc_code": [
+                        f"unknown document type {meta['loinc_code']}: not in the type "
+                        "list in force (espace matrix show --types)"
+                    ]
+                }
+            )
+        if meta["category"] is None:
+            holder = doc.author_kind == AuthorKind.HOLDER
+            meta["category"] = "patient_uploaded" if holder else known.category
+        self._since_birth(espace, "care_time", meta["care_time"])
+        return meta
+
+
+class _OperatorSchema(schemas.InputSchema):
+    """Who imports: a name the holder's journal keeps."""
+
+    operator = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+def _mergeable(espace: EspaceSante) -> None:
+    """LC-6: merged when the espace opens, unless the holder opposed (LC-3).
+    An import before the opening is refused (ADR-0032): the insurer imports
+    once the espace is open (LC-4) or activated (LC-5)."""
+    if espace.state is State.ERASED:
+        raise NotFound(f"espace {espace.id} was erased (LC-9, SEC-4)")
+    if espace.ever_opposed:
+        raise RuleViolation(
+            "LC-6",
+            "the holder opposed (LC-3): no DMP was created, the legacy DMP is "
+            "not merged",
+        )
+    if espace.state not in OPEN_STATES:
+        raise RuleViolation(
+            "LC-6",
+            f"the espace is {espace.state}: a legacy DMP is merged once the "
+            "espace is open (LC-4) or activated (LC-5); import it then",
+        )
+
+
+def _trace(
+    espace: EspaceSante,
+    doc: LegacyDocument,
+    document: Document,
+    version_id: UUID,
+    at: datetime,
+    operator: str,
+) -> AccessTrace:
+    """ACC-6: the deposit of an imported document, in the holder's journal:
+    the operator acted (no decision, as the operator's other acts), the
+    original author and the legacy reference in the detail."""
+    author = (
+        "the holder"
+        if doc.author_kind == AuthorKind.HOLDER
+        else f"professional {doc.author_id}"
+    )
+    return AccessTrace.record(
+        trace_id=uuid4(),
+        at=at,
+        facts=TraceFacts(
+            espace_id=espace.id,
+            actor_kind=OPERATOR,
+            actor_id=operator,
+            actor_profession=None,
+            action=str(Action.DEPOSIT),
+            mode=str(Mode.CARE),
+            allowed=True,
+            document_id=document.id,
+            version_id=version_id,
+            detail=f"legacy DMP import (LC-6) of {doc.key}, authored by {author}",
+            decided_by=OPERATOR,
+            espace_version=espace.version,
+        ),
+    )
