@@ -15,6 +15,7 @@ from espace.adapters.auditreport import CheckpointCheck, Problem, VerifyReport
 from espace.application import outputs
 from espace.application.deadlines import DeadlineReport
 from espace.application.directory import DirectoryReport
+from espace.application.legacy_import import ImportReport
 from espace.application.lifecycle_results import (
     AffiliationReport,
     CodeIssued,
@@ -125,3 +126,14 @@ def test_a_value_without_an_output_schema_is_refused() -> None:
     assert not outputs.dumpable({"a": 1})
     with pytest.raises(TypeError, match="no output schema for dict"):
         outputs.dump({"a": 1})
+
+
+def test_an_import_report_counts_and_lists_the_documents_lc_6() -> None:
+    report = ImportReport(ESPACE, imported=["d1", "d2"], already_imported=["d0"])
+    assert outputs.dump(report) == {
+        "espace_id": ESPACE,
+        "imported": 2,
+        "already_imported": 1,
+        "imported_ids": ["d1", "d2"],
+        "already_imported_ids": ["d0"],
+    }

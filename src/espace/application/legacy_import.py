@@ -27,6 +27,7 @@ from espace.application import aggregates, schemas
 from espace.application.common import ServiceBase
 from espace.application.errors import InvalidInput, NotFound
 from espace.application.lifecycle import LifecycleService
+from espace.application.outputs import Output, dumps
 from espace.application.ports import Clock
 from espace.application.records import RecordService
 from espace.domain.actors import Action, Mode
@@ -104,15 +105,16 @@ class ImportReport:
     already_imported: list[str]
     """The ids of the documents an earlier import of them deposited."""
 
-    def as_dict(self) -> dict[str, Any]:
-        """The report as JSON holds it."""
-        return {
-            "espace_id": self.espace_id,
-            "imported": len(self.imported),
-            "already_imported": len(self.already_imported),
-            "imported_ids": self.imported,
-            "already_imported_ids": self.already_imported,
-        }
+
+@dumps(ImportReport)
+class ImportReportSchema(Output):
+    """The report as JSON holds it: how many documents, and their ids."""
+
+    espace_id = fields.String()
+    imported = fields.Function(lambda report: len(report.imported))
+    already_imported = fields.Function(lambda report: len(report.already_imported))
+    imported_ids = fields.List(fields.String(), attribute="imported")
+    already_imported_ids = fields.List(fields.String(), attribute="already_imported")
 
 
 class ImportService(ServiceBase):

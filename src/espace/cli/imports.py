@@ -81,4 +81,4 @@ def legacy_dmp_cmd(
             f"{d['already_imported']} already imported"
         )
 
-    emit(report.as_dict(), as_json, human)
+    emit(report, as_json, human)
