@@ -401,6 +401,15 @@ def test_simulate_is_deterministic_by_seed_and_its_states_add_up(
     assert (tables["matrix_versions"], tables["matrix_restored"]) == (3, True)
     assert tables["matrix_changed_professions"] > 0
     assert tables["matrix_types_added"] == 1  # ACC-3 by type, DOC-1
+    # SEC-4, ADR-0029, ADR-0030: the operator's drill: both backups restore
+    # elsewhere, the copy rotates to a new master key, every espace opens
+    drill = first["backup_drill"]
+    assert drill["intact_after_restore_and_rotation"]
+    assert drill["remaining_under_old_key"] == 0
+    opened, live = drill["espaces_readable_after_rotation"].split("/")
+    assert opened == live
+    assert int(live) > 150
+    assert drill["rotated_keys"] >= int(live)
 
 
 # --------------------------------------------------------------------- PostgreSQL

@@ -22,6 +22,7 @@ from espace.adapters.settings import (
 from espace.api import Store, init_store
 from espace.application.errors import ConfigurationError
 from espace.simulation.audit import audit_after_erasures, audit_day
+from espace.simulation.drill import backup_drill
 from espace.simulation.lifecycle import affiliate, plan_life, send_notices
 from espace.simulation.people import Person, make_person, make_professionals
 from espace.simulation.reference import reference_tables
@@ -109,6 +110,7 @@ def run_simulation(
         sim = Simulation(store, clock, rng, srng, pros)
         _run(sim, population, progress)
         elapsed = time.perf_counter() - started
+        drill = backup_drill(sim, population, environ)
         store.sync()
         events = store.head()
         return {
@@ -124,6 +126,7 @@ def run_simulation(
             "deadlines": dict(sorted(sim.deadlines.items())),
             "reference_tables": sim.reference,
             "audit": sim.audit,
+            "backup_drill": drill,
             "elapsed_s": round(elapsed, 2),
             "events_per_s": round(events / elapsed) if elapsed else 0,
             "commands_per_s": round(sim.commands / elapsed) if elapsed else 0,
