@@ -24,7 +24,7 @@ from uuid import UUID, uuid4, uuid5
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from espace.application.export import OPERATOR, EspaceSnapshot
+from espace.application.export import EspaceSnapshot
 from espace.domain.actors import Action, ActorKind, Ground, Mode
 from espace.domain.agenda import Appointment
 from espace.domain.consent import Consent
@@ -35,7 +35,7 @@ from espace.domain.errors import EspaceError
 from espace.domain.identifiers import NIA_OID, NIR_OID
 from espace.domain.messaging import Message
 from espace.domain.profile import MedicalProfile
-from espace.domain.trace import AccessTrace
+from espace.domain.trace import OPERATOR, AccessTrace
 
 # ----------------------------------------------------------------- systems
 

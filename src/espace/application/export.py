@@ -28,7 +28,7 @@ from espace.application.errors import DamagedRecord, InvalidInput
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import AuditEvidence, Clock, ContentStore
 from espace.application.replay import aggregate_as_of, kept_as_of, replay
-from espace.domain.actors import Action, Actor, ActorKind, Mode
+from espace.domain.actors import Action, Actor, ActorKind
 from espace.domain.agenda import Appointment
 from espace.domain.consent import Consent
 from espace.domain.directory import Professional, professional_id
@@ -37,11 +37,10 @@ from espace.domain.documents import Document
 from espace.domain.espace import EspaceSante
 from espace.domain.messaging import Message
 from espace.domain.profile import MedicalProfile
-from espace.domain.trace import AccessTrace, TraceFacts
+from espace.domain.trace import OPERATOR, AccessTrace
 
 A = TypeVar("A", bound=Aggregate)
 
-OPERATOR = "operator"
 """The audience of an operator's export: everything, each flag labelled."""
 
 
@@ -263,21 +262,13 @@ def _professionals_named(
 def _operator_trace(
     espace: EspaceSante, operator: str, at: datetime, detail: str
 ) -> AccessTrace:
-    """ACC-6: an operator's export, traced as the operator's other acts are
-    (no decision: ``decided_by`` operator)."""
-    return AccessTrace.record(
+    """ACC-6: an operator's export, traced as the operator's other acts are."""
+    return AccessTrace.operator_act(
         trace_id=uuid4(),
         at=at,
-        facts=TraceFacts(
-            espace_id=espace.id,
-            actor_kind=OPERATOR,
-            actor_id=operator,
-            actor_profession=None,
-            action=str(Action.EXPORT),
-            mode=str(Mode.CARE),
-            allowed=True,
-            detail=detail,
-            decided_by=OPERATOR,
-            espace_version=espace.version,
-        ),
+        espace_id=espace.id,
+        operator=operator,
+        action=str(Action.EXPORT),
+        detail=detail,
+        espace_version=espace.version,
     )

@@ -30,18 +30,17 @@ from espace.application.lifecycle import LifecycleService
 from espace.application.outputs import Output, dumps
 from espace.application.ports import Clock
 from espace.application.records import RecordService
-from espace.domain.actors import Action, Mode
+from espace.domain.actors import Action
 from espace.domain.document_metadata import AuthorKind
 from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
 from espace.domain.espace_state import State
-from espace.domain.trace import AccessTrace, TraceFacts
+from espace.domain.trace import AccessTrace
 
 IMPORTED = UUID("6f1c3c55-5d0e-4d43-9a43-6c1b0f3a7e21")
 """The namespace of imported documents' ids (uuid5 of espace and key)."""
 
-OPERATOR = "operator"
 DEFAULT_OPERATOR = "legacy-dmp"
 """Who imports, as the holder's journal names them, unless told."""
 
@@ -313,21 +312,14 @@ def _trace(
         if doc.author_kind == AuthorKind.HOLDER
         else f"professional {doc.author_id}"
     )
-    return AccessTrace.record(
+    return AccessTrace.operator_act(
         trace_id=uuid4(),
         at=at,
-        facts=TraceFacts(
-            espace_id=espace.id,
-            actor_kind=OPERATOR,
-            actor_id=operator,
-            actor_profession=None,
-            action=str(Action.DEPOSIT),
-            mode=str(Mode.CARE),
-            allowed=True,
-            document_id=document.id,
-            version_id=version_id,
-            detail=f"legacy DMP import (LC-6) of {doc.key}, authored by {author}",
-            decided_by=OPERATOR,
-            espace_version=espace.version,
-        ),
+        espace_id=espace.id,
+        operator=operator,
+        action=str(Action.DEPOSIT),
+        detail=f"legacy DMP import (LC-6) of {doc.key}, authored by {author}",
+        document_id=document.id,
+        version_id=version_id,
+        espace_version=espace.version,
     )

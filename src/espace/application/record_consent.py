@@ -14,10 +14,10 @@ from uuid import UUID, uuid4
 from espace.application import schemas
 from espace.application.errors import InvalidInput
 from espace.application.record_base import RecordBase, log
-from espace.domain.actors import Action, Actor, ActorKind, Mode
+from espace.domain.actors import Action, Actor, ActorKind
 from espace.domain.consent import Consent
 from espace.domain.errors import RuleViolation
-from espace.domain.trace import AccessTrace, TraceFacts
+from espace.domain.trace import AccessTrace
 
 
 @dataclass(frozen=True)
@@ -197,22 +197,15 @@ class ConsentUseCases(RecordBase):
         consent.grant_heir_access(
             at=now, heir_id=params["heir_id"], relationship=params["relationship"]
         )
-        trace = AccessTrace.record(
+        trace = AccessTrace.operator_act(
             trace_id=uuid4(),
             at=now,
-            facts=TraceFacts(
-                espace_id=espace_id,
-                actor_kind="operator",
-                actor_id="operator",
-                actor_profession=None,
-                action=str(Action.CONSENT),
-                mode=str(Mode.CARE),
-                allowed=True,
-                detail=f"heir access: {params['heir_id']} ({params['relationship']})",
-                decided_by="operator",
-                espace_version=espace.version,
-                consent_version=existing.version if existing is not None else 0,
-            ),
+            espace_id=espace_id,
+            operator="operator",
+            action=str(Action.CONSENT),
+            detail=f"heir access: {params['heir_id']} ({params['relationship']})",
+            espace_version=espace.version,
+            consent_version=existing.version if existing is not None else 0,
         )
         self._save(consent, trace)
         return {"espace_id": str(espace_id), "heir_id": params["heir_id"]}

@@ -64,6 +64,9 @@ class TraceFacts:
         return facts
 
 
+OPERATOR = "operator"
+"""The actor kind, and the ``decided_by``, of an operator's act."""
+
 FACT_NAMES = tuple(f.name for f in fields(TraceFacts))
 """The names of a trace's facts: the fields its event stores flat."""
 
@@ -115,6 +118,38 @@ class AccessTrace(Aggregate):
         if at.tzinfo is None:
             raise RuleViolation("ACC-6", "times must be timezone-aware")
         return cls._create(cls.Recorded, id=trace_id, timestamp=at, **asdict(facts))
+
+    @classmethod
+    def operator_act(
+        cls,
+        *,
+        trace_id: UUID,
+        at: datetime,
+        espace_id: UUID,
+        operator: str,
+        action: str,
+        detail: str,
+        **provenance: Any,
+    ) -> AccessTrace:
+        """ACC-6: an operator's act on an espace: allowed, with no decision
+        (``decided_by`` operator), in the care mode; ``provenance`` adds the
+        versions and ids it rested on (see :class:`TraceFacts`)."""
+        return cls.record(
+            trace_id=trace_id,
+            at=at,
+            facts=TraceFacts(
+                espace_id=espace_id,
+                actor_kind=OPERATOR,
+                actor_id=operator,
+                actor_profession=None,
+                action=action,
+                mode="care",
+                allowed=True,
+                detail=detail,
+                decided_by=OPERATOR,
+                **provenance,
+            ),
+        )
 
     @property
     def facts(self) -> TraceFacts:
