@@ -2,7 +2,8 @@
 (issue 13, LC-6, ADR-0032): a legacy DMP's Bundle (here, another espace's
 export) is merged into its holder's open espace, traced (ACC-6); again, it
 adds nothing; a bad bundle exits 2 naming the entry and the element; an
-espace not open is refused with LC-6 (exit 3); no espace, exit 4.
+espace not open yet holds it until the opening merges it (LC-6); no
+espace, exit 4.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ T0 = "2027-01-04T10:00:00+01:00"
 T1 = "2027-01-05T10:00:00+01:00"
 T2 = "2027-01-05T10:05:00+01:00"
 T3 = "2027-01-05T10:10:00+01:00"
+T4 = "2027-01-05T10:15:00+01:00"
 PHYSICIAN = "810001045367"
 
 
@@ -27,7 +29,8 @@ def test_import_legacy_dmp_merges_a_bundle_once_and_traces_it_lc_6_acc_6(
     extract = tmp_path / "directory.txt"
     extract.write_text(directory_extract([(PHYSICIAN, "physician")]), encoding="utf-8")
     cli("directory", "import", str(extract), "--json", clock=T0)
-    source, target, waiting = holders.make(1), holders.make(2), holders.make(3)
+    source, target = holders.make(1), holders.make(2)
+    waiting = holders.make(3, legacy_dmp_ref="DMP-55501239")
     for n, holder in enumerate((source, target)):
         feed = holders.write_feed(tmp_path / f"feed{n}.csv", [holder.row])
         cli("affiliate", str(feed), "--json", clock=T0)
@@ -97,8 +100,18 @@ def test_import_legacy_dmp_merges_a_bundle_once_and_traces_it_lc_6_acc_6(
             ).decode()
     early = tmp_path / "early.json"
     early.write_text(json.dumps(bundle), encoding="utf-8")
-    refused = cli("import", "legacy-dmp", str(early), "--json", expect=3).json
-    assert refused["rule"] == "LC-6", refused
+    held = cli("import", "legacy-dmp", str(early), "--json", clock=T3).json
+    assert (held["imported"], held["held"]) == (0, 1), held
+    notice = cli("notify", "--nir", waiting.nir, "--json", clock=T3).json
+    cli(
+        *("activate", "--nir", waiting.nir, "--code", notice["activation_code"]),
+        *("--birth-date", waiting.birth_date),
+        *("--vitale-serial", waiting.vitale_serial, "--json"),
+        clock=T4,
+    )
+    merged = cli("doc", "list", "--nir", waiting.nir, "--as-holder", "--json").json
+    listed = merged["documents"] if isinstance(merged, dict) else merged
+    assert [d["document_id"] for d in listed] == held["held_ids"]
 
     nobody = holders.make(4)
     missing = cli(

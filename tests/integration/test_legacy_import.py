@@ -12,13 +12,16 @@ import base64
 import copy
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 
-from espace import InvalidInput, NotFound, RuleViolation, Store
+from espace import Actor, InvalidInput, NotFound, RuleViolation, Store
+from espace.application.record_base import default_matrix_text, default_types_text
 from espace.domain.identifiers import NIR_OID
+from raw_store import rows_naming
 from records_world import NURSE, PHYSICIAN, Record, make_record
 
 OPERATOR = "support-cnam"
@@ -223,20 +226,176 @@ def test_a_patient_with_no_espace_is_not_found_lc_6(rec: Record, people: Any) ->
     assert head(rec.store) == before
 
 
-def test_an_espace_not_open_yet_is_refused_with_lc_6(
+@pytest.fixture
+def waiting(rec: Record, people: Any, helpers: Any) -> Any:
+    """Another person, notified: their opposition window runs (LC-2); the
+    insurer's feed declares their legacy DMP (LC-6)."""
+    person = people.make(legacy_dmp_ref="DMP-55501238")
+    helpers.affiliate(rec.store, person)
+    person.deadline = helpers.notify(rec.store, person)
+    return person
+
+
+def journal_details(store: Store, espace_id: UUID) -> list[str]:
+    traces = store.records.journal(Actor.holder(espace_id), espace_id)
+    return [str(trace.get("detail") or "") for trace in traces]
+
+
+def test_an_import_before_the_opening_is_held_then_merged_when_it_opens_lc_6_lc_4(
+    rec: Record, waiting: Any
+) -> None:
+    """LC-6, LC-4: a legacy DMP that comes while the window runs is held
+    (nothing in the record yet), and the automatic opening merges it, with
+    each document's trace, in the opening's own save."""
+    rec.deposit(title="Consultation", content=b"tension normale")
+    rec.deposit(NURSE, loinc_code="87273-9", title="Vaccination", content=b"vaccin")
+    bundle = legacy_bundle(rec, waiting.nir)
+    rec.clock.advance(minutes=1)
+
+    report = rec.store.imports.legacy_dmp(bundle, operator=OPERATOR)
+
+    assert (report.imported, report.already_imported) == ([], [])
+    assert len(report.held) == 2
+    assert rec.store.lifecycle.summary(waiting.espace_id).state == "notified"
+    assert rows_naming(rec.store, waiting.espace_id).get("document_contents") == 2
+
+    rec.clock.set(waiting.deadline + timedelta(hours=1))
+    done = rec.store.run_deadlines()
+
+    assert done["done"].get("opening") == 1
+    merged = documents(rec.store, waiting.espace_id)
+    assert set(merged) == {"Consultation", "Vaccination"}
+    assert {d["id"] for d in merged.values()} == set(report.held)
+    assert (
+        base64.b64decode(merged["Vaccination"]["content"][0]["attachment"]["data"])
+        == b"vaccin"
+    )
+    assert merged["Vaccination"]["author"][0]["identifier"]["value"] == NURSE.id
+    rec.store.lifecycle.activate(waiting.activation())
+    details = journal_details(rec.store, waiting.espace_id)
+    held = [d for d in details if "legacy DMP import (LC-6)" in d]
+    assert len(held) == 2
+    assert all("held since" in d for d in held)
+
+
+def test_an_activation_inside_the_window_merges_the_held_import_lc_6_lc_5(
+    rec: Record, waiting: Any
+) -> None:
+    """LC-5: activating inside the window opens at once: the held import is
+    merged then."""
+    rec.deposit(title="Consultation")
+    rec.store.imports.legacy_dmp(legacy_bundle(rec, waiting.nir))
+    rec.clock.advance(minutes=1)
+
+    rec.store.lifecycle.activate(waiting.activation())
+
+    assert set(documents(rec.store, waiting.espace_id)) == {"Consultation"}
+    again = rec.store.imports.legacy_dmp(legacy_bundle(rec, waiting.nir))
+    assert (again.imported, again.held) == ([], [])
+    assert len(again.already_imported) == 1
+
+
+def test_the_same_bundle_twice_before_the_opening_holds_it_once_lc_6(
+    rec: Record, waiting: Any
+) -> None:
+    """LC-6: a held document is not held twice; a second bundle adds only
+    what is new, and the opening merges each document once."""
+    rec.deposit(title="Consultation")
+    bundle = legacy_bundle(rec, waiting.nir)
+    first = rec.store.imports.legacy_dmp(bundle)
+    before = head(rec.store)
+    second = rec.store.imports.legacy_dmp(bundle)
+    assert head(rec.store) == before
+    assert (second.held, second.already_imported) == ([], first.held)
+
+    rec.deposit(title="Radiographie")
+    third = rec.store.imports.legacy_dmp(legacy_bundle(rec, waiting.nir))
+    assert len(third.held) == 1
+    assert third.already_imported == first.held
+
+    rec.clock.advance(minutes=1)
+    rec.store.lifecycle.activate(waiting.activation())
+    assert set(documents(rec.store, waiting.espace_id)) == {
+        "Consultation",
+        "Radiographie",
+    }
+
+
+def test_an_opposition_discards_the_held_import_and_its_bytes_lc_3_lc_6(
+    rec: Record, waiting: Any
+) -> None:
+    """LC-3: the holder opposed, so no DMP is created: the held documents
+    are never merged and their sealed bytes are deleted."""
+    rec.deposit(title="Consultation", content=b"tension normale")
+    rec.store.imports.legacy_dmp(legacy_bundle(rec, waiting.nir))
+    assert rows_naming(rec.store, waiting.espace_id).get("document_contents") == 1
+    rec.clock.advance(minutes=1)
+
+    rec.store.lifecycle.oppose(waiting.espace_id)
+
+    assert "document_contents" not in rows_naming(rec.store, waiting.espace_id)
+    rec.clock.advance(minutes=1)
+    rec.store.lifecycle.reopen(waiting.espace_id)
+    assert documents(rec.store, waiting.espace_id) == {}
+    with pytest.raises(RuleViolation) as caught:
+        rec.store.imports.legacy_dmp(legacy_bundle(rec, waiting.nir))
+    assert caught.value.rule == "LC-6"
+
+
+def test_a_held_document_that_cannot_be_deposited_at_the_opening_is_named_lc_6(
+    rec: Record, waiting: Any
+) -> None:
+    """Nothing held is dropped silently: a document whose type was withdrawn
+    from the type list (DOC-1) between the import and the opening is named,
+    with its rule, by the held import's ``Merged`` event; the others are
+    merged and the espace opens."""
+    rec.deposit(title="Consultation")
+    rec.deposit(NURSE, loinc_code="87273-9", title="Vaccination")
+    report = rec.store.imports.legacy_dmp(legacy_bundle(rec, waiting.nir))
+    assert len(report.held) == 2
+    types = "\n".join(
+        line
+        for line in default_types_text().splitlines()
+        if not line.startswith("87273-9,")
+    )
+    rec.clock.advance(minutes=1)
+    rec.store.records.publish_matrix(
+        default_matrix_text(), "types withdrawn", types=types, allow_removals=True
+    )
+    rec.clock.advance(minutes=1)
+
+    rec.store.lifecycle.activate(waiting.activation())
+
+    assert set(documents(rec.store, waiting.espace_id)) == {"Consultation"}
+    history = rec.store.audit.history(waiting.espace_id, auditor="cnil")
+    merged = [
+        e
+        for e in history["events"]
+        if (e["aggregate"], e["event"]) == ("HeldImport", "Merged")
+    ]
+    assert len(merged) == 1
+    (reason,) = merged[0]["content"]["rejected"].values()
+    assert reason.startswith("DOC-1")
+
+
+def test_before_the_opening_only_a_declared_legacy_dmp_is_held_lc_6(
     rec: Record, people: Any, helpers: Any
 ) -> None:
-    """LC-6 (ADR-0032): the import is refused before the opening (LC-4)."""
+    """LC-6: a legacy DMP is held before the opening only for an espace the
+    insurer's feed declared one for (legacy_dmp_ref); for another, the
+    import is refused with LC-6 and writes nothing."""
     rec.deposit()
-    waiting = people.make()
-    helpers.affiliate(rec.store, waiting)
-    helpers.notify(rec.store, waiting)
-    bundle = legacy_bundle(rec, waiting.nir)
+    undeclared = people.make()
+    helpers.affiliate(rec.store, undeclared)
+    helpers.notify(rec.store, undeclared)
+    bundle = legacy_bundle(rec, undeclared.nir)
     before = head(rec.store)
     with pytest.raises(RuleViolation) as caught:
         rec.store.imports.legacy_dmp(bundle)
     assert caught.value.rule == "LC-6"
+    assert "legacy_dmp_ref" in str(caught.value)
     assert head(rec.store) == before
+    assert "document_contents" not in rows_naming(rec.store, undeclared.espace_id)
 
 
 def test_a_holder_who_opposed_gets_no_merge_lc_6_lc_3(

@@ -129,11 +129,15 @@ def test_a_value_without_an_output_schema_is_refused() -> None:
 
 
 def test_an_import_report_counts_and_lists_the_documents_lc_6() -> None:
-    report = ImportReport(ESPACE, imported=["d1", "d2"], already_imported=["d0"])
+    report = ImportReport(
+        ESPACE, imported=["d1", "d2"], already_imported=["d0"], held=["d3"]
+    )
     assert outputs.dump(report) == {
         "espace_id": ESPACE,
         "imported": 2,
         "already_imported": 1,
+        "held": 1,
         "imported_ids": ["d1", "d2"],
         "already_imported_ids": ["d0"],
+        "held_ids": ["d3"],
     }

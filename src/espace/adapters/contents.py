@@ -10,6 +10,7 @@ key and deletes the rows.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -94,5 +95,19 @@ class SealedContentStore:
         with self.engine.begin() as conn:
             result = conn.execute(
                 contents.delete().where(contents.c.espace_id == espace_id)
+            )
+        return int(result.rowcount or 0)
+
+    def delete(self, espace_id: UUID, version_ids: Collection[UUID]) -> int:
+        """Delete these versions' rows of this espace (LC-3: a held legacy DMP
+        discarded); a version of another espace is left alone."""
+        if not version_ids:
+            return 0
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                contents.delete().where(
+                    contents.c.espace_id == espace_id,
+                    contents.c.version_id.in_(list(version_ids)),
+                )
             )
         return int(result.rowcount or 0)

@@ -395,6 +395,10 @@ def use_cases(
             Subject.DOCUMENT: records.document_modified_on,
         },
     )
+    imports = ImportService(
+        events, lifecycle, clock, records=records, reader=FhirBundleReader()
+    )
+    lifecycle.saved_with = imports  # an opening merges a held legacy DMP (LC-6)
     return UseCases(
         lifecycle=lifecycle,
         records=records,
@@ -436,7 +440,5 @@ def use_cases(
             contents=infra.contents,
             writer=FhirBundleWriter(),
         ),
-        imports=ImportService(
-            events, lifecycle, clock, records=records, reader=FhirBundleReader()
-        ),
+        imports=imports,
     )

@@ -10,17 +10,23 @@ every one passes saves them all, each with its trace (ACC-6), in one
 transaction: a bundle imports whole or not at all. Each document's id is
 derived from the espace and the DocumentReference's identifier, so the same
 bundle imported twice adds nothing (``already_imported``).
+
+Before the espace opens (LC-2's window still running), the checked documents
+are held (:class:`espace.domain.held_import.HeldImport`); the lifecycle saves
+the opening with their deposits and traces (:meth:`ImportService.companions`,
+LC-6), or an opposition with their discard (LC-3).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID, uuid4, uuid5
 
+import structlog
 from marshmallow import fields, validate
 
 from espace.application import aggregates, schemas
@@ -36,10 +42,13 @@ from espace.domain.documents import Document
 from espace.domain.errors import RuleViolation
 from espace.domain.espace import EspaceSante
 from espace.domain.espace_state import State
+from espace.domain.held_import import HeldImport, HeldStatus, held_import_id
 from espace.domain.trace import AccessTrace
 
 IMPORTED = UUID("6f1c3c55-5d0e-4d43-9a43-6c1b0f3a7e21")
 """The namespace of imported documents' ids (uuid5 of espace and key)."""
+
+log = structlog.get_logger("espace.imports")
 
 DEFAULT_OPERATOR = "legacy-dmp"
 """Who imports, as the holder's journal names them, unless told."""
@@ -54,6 +63,8 @@ ELEMENT = {
 """Where in a DocumentReference each field of a deposit comes from."""
 
 OPEN_STATES = frozenset({State.OPEN, State.ACTIVE})
+WAITING_STATES = frozenset({State.AFFILIATED, State.NOTIFIED})
+"""Before the opening: an import is held until it (LC-6)."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,9 @@ class ImportReport:
     imported: list[str]
     """The ids of the documents deposited by this import."""
     already_imported: list[str]
-    """The ids of the documents an earlier import of them deposited."""
+    """The ids of the documents an earlier import deposited, or holds."""
+    held: list[str] = field(default_factory=list)
+    """The ids the documents will have, held until the espace opens (LC-6)."""
 
 
 @dumps(ImportReport)
@@ -112,12 +125,16 @@ class ImportReportSchema(Output):
     espace_id = fields.String()
     imported = fields.Function(lambda report: len(report.imported))
     already_imported = fields.Function(lambda report: len(report.already_imported))
+    held = fields.Function(lambda report: len(report.held))
     imported_ids = fields.List(fields.String(), attribute="imported")
     already_imported_ids = fields.List(fields.String(), attribute="already_imported")
+    held_ids = fields.List(fields.String(), attribute="held")
 
 
 class ImportService(ServiceBase):
-    """The import of a legacy DMP into an espace (LC-6): ``legacy_dmp``."""
+    """The import of a legacy DMP into an espace (LC-6): ``legacy_dmp``; and
+    what an opening or an opposition does with one held
+    (:class:`espace.application.ports.SavedWithEspace`)."""
 
     def __init__(
         self,
@@ -144,13 +161,17 @@ class ImportService(ServiceBase):
         person it names (or ``espace_id``, which must be theirs).
 
         Every document is checked before anything is written; the import is
-        one transaction. Each new document is deposited with its original
-        author (DOC-2) and traced in the holder's journal, the operator as
-        who acted (ACC-6). A document already imported is skipped.
+        one transaction. Into an open espace, each new document is deposited
+        with its original author (DOC-2) and traced in the holder's journal,
+        the operator as who acted (ACC-6). Before the opening (affiliated,
+        or notified with the window running), the checked documents are
+        held, and the opening merges them (``held``). A document already
+        imported, or held, is skipped.
 
         InvalidInput naming the resource and element for any bad entry or a
         bundle of someone else; NotFound for no espace (or an erased one);
-        RuleViolation LC-6 if the holder opposed or the espace is not open."""
+        RuleViolation LC-6 if the holder opposed, or the espace is
+        suspended, closed or its holder deceased."""
         name = schemas.load(_OperatorSchema, {"operator": operator})["operator"]
         legacy = self.reader.read(bundle)
         wanted = self.lifecycle.espace_id_for(legacy.ins_value, legacy.ins_oid)
@@ -164,12 +185,13 @@ class ImportService(ServiceBase):
                 }
             )
         espace = self._espace(wanted)
-        _mergeable(espace)
+        now = _mergeable(espace)
         at = self._now(None)
         types = self.records.matrix().types
-        changes: list[Any] = []
+        held = self._maybe(held_import_id(espace.id), HeldImport, "held import")
+        already_held = held.keys if held is not None else set()
+        checked: list[tuple[dict[str, Any], Document]] = []
         contents: list[tuple[UUID, bytes]] = []
-        imported: list[str] = []
         already: list[str] = []
         seen: set[UUID] = set()
         for doc in legacy.documents:
@@ -183,30 +205,92 @@ class ImportService(ServiceBase):
                     }
                 )
             seen.add(document_id)
-            version_id = uuid4()
-            built = self._document(espace, doc, document_id, version_id, at, types)
-            if aggregates.maybe(self.app, document_id, Document, "document"):
+            form = self._held_form(espace, doc, document_id, name, types)
+            document = self._deposit(espace, form, at, types, where=doc)
+            deposited = aggregates.maybe(self.app, document_id, Document, "document")
+            if doc.key in already_held or deposited is not None:
                 already.append(str(document_id))
                 continue
-            changes += [built, _trace(espace, doc, built, version_id, at, name)]
-            contents.append((version_id, doc.content))
-            imported.append(str(document_id))
+            checked.append((form, document))
+            contents.append((form["version_id"], doc.content))
         for version_id, content in contents:
             self.records.contents.put(espace.id, version_id, content)
+        ids = [str(form["document_id"]) for form, _ in checked]
+        if not now:
+            if checked:
+                self._save(_held(held, espace, at, [form for form, _ in checked]))
+            return ImportReport(str(espace.id), [], already, held=ids)
+        changes: list[Any] = []
+        for form, document in checked:
+            changes += [document, _trace(espace, form, at)]
         if changes:
             self._save(*changes)
-        return ImportReport(str(espace.id), imported, already)
+        return ImportReport(str(espace.id), ids, already)
 
-    def _document(
+    # ------------------------------------------------- held until the opening
+
+    def companions(self, espace: EspaceSante) -> list[Any]:
+        """LC-6: an espace that opens brings its held legacy DMP's documents
+        (each with its trace) into the same save; LC-3: an opposition
+        discards it. Nothing for any other change, and no read either."""
+        if not espace.legacy_dmp_ref:
+            return []  # nothing can be held (_mergeable): no read at all
+        pending = [type(e) for e in espace.pending_events]
+        opens = EspaceSante.Opened in pending
+        if not opens and EspaceSante.OppositionDeclared not in pending:
+            return []
+        held = self._maybe(held_import_id(espace.id), HeldImport, "held import")
+        if held is None or held.status is not HeldStatus.HELD:
+            return []
+        at = espace.pending_events[-1].timestamp
+        if not opens or espace.ever_opposed:
+            held.discard(at=at, reason="the holder opposed (LC-3): no DMP is created")
+            return [held]
+        types = self.records.matrix().types
+        changes: list[Any] = []
+        merged: list[str] = []
+        rejected: dict[str, str] = {}
+        for form in held.documents:
+            if aggregates.maybe(self.app, form["document_id"], Document, "document"):
+                merged.append(str(form["document_id"]))
+                continue
+            try:
+                document = self._deposit(espace, form, at, types, where=None)
+            except RuleViolation as exc:
+                rejected[form["key"]] = f"{exc.rule}: {exc.reason}"
+                log.warning(
+                    "legacy_dmp.rejected_at_opening",
+                    espace_id=str(espace.id),
+                    key=form["key"],
+                    rule=exc.rule,
+                )
+                continue
+            changes += [document, _trace(espace, form, at, held_since=held.created_on)]
+            merged.append(str(form["document_id"]))
+        held.merge(at=at, merged=merged, rejected=rejected)
+        return [*changes, held]
+
+    def settle(self, espace_id: UUID, companions: Sequence[Any]) -> None:
+        """LC-3: a discarded legacy DMP's bytes are deleted once the
+        discard is saved (the erasure of the espace would delete them too)."""
+        for held in companions:
+            if isinstance(held, HeldImport) and held.status is HeldStatus.DISCARDED:
+                self.records.contents.delete(
+                    espace_id, [d["version_id"] for d in held.documents]
+                )
+
+    # ------------------------------------------------------------- checking
+
+    def _held_form(
         self,
         espace: EspaceSante,
         doc: LegacyDocument,
         document_id: UUID,
-        version_id: UUID,
-        at: datetime,
+        operator: str,
         types: Mapping[str, Any],
-    ) -> Document:
-        """DOC-1/DOC-2: the deposit's own checks, errors named by element."""
+    ) -> dict[str, Any]:
+        """DOC-1: a document checked by the deposit's schema and type list,
+        as the held import keeps it (:class:`HeldImport`)."""
         try:
             meta = self._metadata(espace, doc, types)
         except InvalidInput as exc:
@@ -218,30 +302,59 @@ class ImportService(ServiceBase):
                     for k, v in exc.fields.items()
                 }
             ) from None
-        holder = doc.author_kind == AuthorKind.HOLDER
+        return {
+            "key": doc.key,
+            "where": doc.where,
+            "resource": doc.resource,
+            "document_id": document_id,
+            "version_id": uuid4(),
+            "metadata": meta,
+            "author_kind": doc.author_kind,
+            "author_id": doc.author_id,
+            "size": len(doc.content),
+            "content_hash": hashlib.sha256(doc.content).hexdigest(),
+            "operator": operator,
+        }
+
+    def _deposit(
+        self,
+        espace: EspaceSante,
+        form: dict[str, Any],
+        at: datetime,
+        types: Mapping[str, Any],
+        *,
+        where: LegacyDocument | None,
+    ) -> Document:
+        """DOC-1/DOC-2: the Document aggregate's own deposit. With ``where``
+        (the bundle's entry) a refusal is InvalidInput naming it; without,
+        the RuleViolation itself."""
+        meta = form["metadata"]
+        holder = form["author_kind"] == AuthorKind.HOLDER
         try:
             return Document.deposit(
                 types=types,
-                document_id=document_id,
+                document_id=form["document_id"],
                 espace_id=espace.id,
-                version_id=version_id,
+                version_id=form["version_id"],
                 at=at,
-                author_kind=doc.author_kind,
-                author_id=str(espace.id) if holder else str(doc.author_id),
+                author_kind=form["author_kind"],
+                author_id=str(espace.id) if holder else str(form["author_id"]),
                 author_profession=None,
                 category=meta["category"],
                 loinc_code=meta["loinc_code"],
                 title=meta["title"],
                 care_time=meta["care_time"],
                 fmt=meta["format"],
-                size=len(doc.content),
-                content_hash=hashlib.sha256(doc.content).hexdigest(),
+                size=form["size"],
+                content_hash=form["content_hash"],
             )
         except RuleViolation as exc:
+            if where is None:
+                raise
             raise InvalidInput(
                 {
-                    f"{doc.where} DocumentReference": [
-                        f"{exc.reason} ({exc.rule}, {doc.resource})"
+                    f"{where.where} DocumentReference": [
+                        f"{exc.reason} ({exc.rule}, {where.resource})"
                     ]
                 }
             ) from None
@@ -276,10 +389,11 @@ class _OperatorSchema(schemas.InputSchema):
     operator = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
-def _mergeable(espace: EspaceSante) -> None:
+def _mergeable(espace: EspaceSante) -> bool:
     """LC-6: merged when the espace opens, unless the holder opposed (LC-3).
-    An import before the opening is refused (ADR-0032): the insurer imports
-    once the espace is open (LC-4) or activated (LC-5)."""
+    True when the espace is open (import now), False before its opening
+    when the insurer's feed declared a legacy DMP (hold until it opens,
+    ADR-0032); else an error."""
     if espace.state is State.ERASED:
         raise NotFound(f"espace {espace.id} was erased (LC-9, SEC-4)")
     if espace.ever_opposed:
@@ -288,38 +402,62 @@ def _mergeable(espace: EspaceSante) -> None:
             "the holder opposed (LC-3): no DMP was created, the legacy DMP is "
             "not merged",
         )
-    if espace.state not in OPEN_STATES:
-        raise RuleViolation(
-            "LC-6",
-            f"the espace is {espace.state}: a legacy DMP is merged once the "
-            "espace is open (LC-4) or activated (LC-5); import it then",
-        )
+    if espace.state in OPEN_STATES:
+        return True
+    if espace.state in WAITING_STATES:
+        if not espace.legacy_dmp_ref:
+            raise RuleViolation(
+                "LC-6",
+                f"the espace is {espace.state} and the insurer's feed declares no "
+                "legacy DMP for it (legacy_dmp_ref): import it once the espace "
+                "is open (LC-4) or activated (LC-5)",
+            )
+        return False
+    raise RuleViolation(
+        "LC-6",
+        f"the espace is {espace.state}: a legacy DMP is merged when the "
+        "espace opens (LC-4, LC-5), not into a suspended or closed one",
+    )
+
+
+def _held(
+    held: HeldImport | None,
+    espace: EspaceSante,
+    at: datetime,
+    documents: list[dict[str, Any]],
+) -> HeldImport:
+    """LC-6: the espace's held import, with these documents added."""
+    if held is None:
+        return HeldImport.hold(espace_id=espace.id, at=at, documents=documents)
+    held.add(at=at, documents=documents)
+    return held
 
 
 def _trace(
     espace: EspaceSante,
-    doc: LegacyDocument,
-    document: Document,
-    version_id: UUID,
+    form: dict[str, Any],
     at: datetime,
-    operator: str,
+    *,
+    held_since: datetime | None = None,
 ) -> AccessTrace:
     """ACC-6: the deposit of an imported document, in the holder's journal:
     the operator acted (no decision, as the operator's other acts), the
     original author and the legacy reference in the detail."""
     author = (
         "the holder"
-        if doc.author_kind == AuthorKind.HOLDER
-        else f"professional {doc.author_id}"
+        if form["author_kind"] == AuthorKind.HOLDER
+        else f"professional {form['author_id']}"
     )
+    since = f", held since {held_since.isoformat()}" if held_since else ""
     return AccessTrace.operator_act(
         trace_id=uuid4(),
         at=at,
         espace_id=espace.id,
-        operator=operator,
+        operator=form["operator"],
         action=str(Action.DEPOSIT),
-        detail=f"legacy DMP import (LC-6) of {doc.key}, authored by {author}",
-        document_id=document.id,
-        version_id=version_id,
+        detail=f"legacy DMP import (LC-6) of {form['key']}{since}, "
+        f"authored by {author}",
+        document_id=form["document_id"],
+        version_id=form["version_id"],
         espace_version=espace.version,
     )

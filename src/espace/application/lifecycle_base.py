@@ -18,7 +18,13 @@ from eventsourcing.application import Application
 from espace.application import aggregates, schemas
 from espace.application.errors import NotFound, RecordErased
 from espace.application.lifecycle_results import EspaceSummary
-from espace.application.ports import Clock, Compaction, ContentStore, KeyVault
+from espace.application.ports import (
+    Clock,
+    Compaction,
+    ContentStore,
+    KeyVault,
+    SavedWithEspace,
+)
 from espace.application.security import Hashing
 from espace.domain.calendar import NonWorkingDay
 from espace.domain.espace import EspaceSante
@@ -73,6 +79,8 @@ class LifecycleBase:
         self.hashing = hashing
         self.clock = clock
         self.non_working_day = non_working_day
+        self.saved_with: SavedWithEspace | None = None
+        """Set by the bootstrap: the held legacy DMP (LC-6, ADR-0032)."""
 
     # ------------------------------------------------------------ look-ups
 
@@ -135,11 +143,17 @@ class LifecycleBase:
         return schemas.command_time(at, self.clock)
 
     def _save(self, espace: EspaceSante, what: str) -> None:
+        """One transaction: the espace and what its change brings with it (an
+        opening merges a held legacy DMP, LC-6)."""
+        extra = self.saved_with.companions(espace) if self.saved_with else []
         aggregates.save(
             self.app,
             espace,
+            *extra,
             conflict=f"espace {espace.id} was changed by someone else; try again",
         )
+        if extra and self.saved_with is not None:
+            self.saved_with.settle(espace.id, extra)
         log.info(what, espace_id=str(espace.id), state=str(espace.state))
 
 

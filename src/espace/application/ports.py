@@ -59,6 +59,24 @@ class ContentStore(Protocol):
     def purge_espace(self, espace_id: UUID) -> int:
         """Delete every content of an erased espace (SEC-4); returns the count."""
 
+    def delete(self, espace_id: UUID, version_ids: Collection[UUID]) -> int:
+        """Delete these versions' bytes of this espace (a held legacy DMP the
+        holder's opposition discards, LC-3); returns the count."""
+
+
+class SavedWithEspace(Protocol):
+    """What the lifecycle saves with an espace, in its one transaction: the
+    held legacy DMP that its opening merges or its opposition discards
+    (LC-6, LC-3, ADR-0032)."""
+
+    def companions(self, espace: Any) -> list[Any]:
+        """The aggregates to save with ``espace`` (its events still pending);
+        none for most commands."""
+
+    def settle(self, espace_id: UUID, companions: Sequence[Any]) -> None:
+        """After the save committed: what lives outside the event store (the
+        held bytes an opposition discards)."""
+
 
 class KnownAggregates(Protocol):
     """Which aggregates the log holds (a bulk import tells new from known

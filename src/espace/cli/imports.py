@@ -60,10 +60,14 @@ def legacy_dmp_cmd(
     traced in the holder's journal (ACC-6).
 
     \b
-    --nir/--id, if given, must name the bundle's patient. The espace must
-    be open or activated: one not open yet, or whose holder opposed (LC-3),
-    is refused with rule LC-6 (exit 3); none, or an erased one, exits 4.
-    Importing the same bundle again adds nothing (already_imported).
+    --nir/--id, if given, must name the bundle's patient. Into an open or
+    activated espace the documents are deposited now. Before the opening
+    (the opposition window runs, LC-2) they are checked the same way and
+    held: the opening (LC-4, or an activation, LC-5) merges them, each
+    traced; an opposition (LC-3) discards them and deletes their bytes.
+    A holder who opposed, or a suspended or closed espace, is refused with
+    rule LC-6 (exit 3); none, or an erased one, exits 4. Importing the same
+    bundle again adds nothing (already_imported).
     """
     if nir is not None and espace_id is not None:
         raise InvalidInput({"nir": ["give at most one of --nir or --id"]})
@@ -78,6 +82,7 @@ def legacy_dmp_cmd(
     def human(d: dict[str, Any]) -> None:
         click.echo(
             f"espace {d['espace_id']}: {d['imported']} imported, "
+            f"{d['held']} held until the opening, "
             f"{d['already_imported']} already imported"
         )
 
