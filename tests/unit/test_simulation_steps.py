@@ -19,6 +19,7 @@ from espace.simulation.scenario import SimulatedClock, Simulation, step
 from espace.simulation.services import plan_services
 
 MAIN = {
+    "legacy_dmp",
     "oppose",
     "activate",
     "activate_wrong",

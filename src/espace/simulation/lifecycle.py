@@ -14,7 +14,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from espace.domain.calendar import PARIS
-from espace.simulation.people import Person, make_feed
+from espace.simulation.people import Person, legacy_bundle, make_feed
 from espace.simulation.record import plan_holder, plan_record
 from espace.simulation.scenario import Simulation, step
 from espace.simulation.services import plan_services
@@ -47,6 +47,11 @@ def plan_life(sim: Simulation, person: Person) -> None:
     notice_day = rng.randrange(5)
     person.notice_day = notice_day
     sim.notices[notice_day].append(person)
+    if person.row.get("legacy_dmp_ref"):
+        # LC-6: the insurer's batch brings the legacy DMP the day after the
+        # notice, while the window runs: held, then merged at the opening
+        # (or discarded by an opposition). No draw: the seed's plans stay.
+        sim.schedule(notice_day + 1, legacy_dmp, person)
     roll = rng.random()
     if roll < 0.02:
         late = rng.random() < 0.1
@@ -112,6 +117,17 @@ def count_mail_record(sim: Simulation, record: dict[str, str]) -> None:
 
 
 # ---------------------------------------------------------------- the steps
+
+
+@step("legacy_dmp")
+def legacy_dmp(sim: Simulation, p: Person) -> None:
+    """LC-6: the legacy DMP of a person the feed says had one, as the
+    insurer's batch sends it: a FHIR Bundle of their DocumentReferences."""
+    author = sim.pros["physician"][p.line % len(sim.pros["physician"])]
+    care = sim.clock.now - timedelta(days=400)
+    report = sim.store.imports.legacy_dmp(legacy_bundle(p, author.id, care))
+    if report.held:
+        sim.actions["legacy_dmp_held_documents"] += len(report.held)
 
 
 @step("oppose")

@@ -7,16 +7,18 @@ IdNatPS. The insurer's feed has a few bad and duplicate rows.
 
 from __future__ import annotations
 
+import base64
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from stdnum import luhn
 from stdnum.fr import nir as stdnum_nir
 
 from espace.domain.actors import Actor, ActorKind
+from espace.domain.identifiers import NIR_OID
 
 BIRTHPLACES = [
     "75056",
@@ -166,3 +168,63 @@ def make_feed(
         if roll < 0.01:
             feed.append((person.line, person.row))  # sent twice by the insurer
     return feed
+
+
+IDNATPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
+"""ANS: the OID of the IdNatPS, as a legacy DMP names its authors."""
+
+
+def legacy_bundle(person: Person, idnatps: str, care: datetime) -> dict[str, Any]:
+    """LC-6: a legacy DMP as the insurer's batch sends it (ADR-0032): a FHIR
+    R4 Bundle with the person's Patient (their INS), a consultation note by
+    ``idnatps`` and a vaccination record the person uploaded."""
+    ref = person.row["legacy_dmp_ref"]
+    patient_url = f"urn:uuid:{uuid5(NAMESPACE_URL, f'urn:legacy-dmp:{ref}')}"
+
+    def reference(key: str, loinc: str, title: str, by: dict[str, Any]) -> Any:
+        content = f"{title}, {ref}".encode()
+        return {
+            "resource": {
+                "resourceType": "DocumentReference",
+                "id": f"{ref}-{key}",
+                "identifier": [{"system": "urn:legacy-dmp", "value": f"{ref}-{key}"}],
+                "status": "current",
+                "type": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+                "subject": {"reference": patient_url},
+                "author": [by],
+                "description": title,
+                "context": {"period": {"start": care.isoformat()}},
+                "content": [
+                    {
+                        "attachment": {
+                            "contentType": "text/plain",
+                            "data": base64.b64encode(content).decode(),
+                        }
+                    }
+                ],
+            }
+        }
+
+    physician = {"identifier": {"system": IDNATPS_SYSTEM, "value": idnatps}}
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": patient_url,
+                "resource": {
+                    "resourceType": "Patient",
+                    "identifier": [
+                        {"system": f"urn:oid:{NIR_OID}", "value": person.nir}
+                    ],
+                },
+            },
+            reference("cr", "11488-4", "Compte rendu (DMP historique)", physician),
+            reference(
+                "vac",
+                "11369-6",
+                "Vaccinations (DMP historique)",
+                {"reference": patient_url},
+            ),
+        ],
+    }
