@@ -386,9 +386,9 @@ def test_an_export_that_does_not_validate_writes_and_traces_nothing_acc_6(
 ) -> None:
     """ADR-0031: every resource is validated before anything is returned; a
     bad one is an error naming the resource and the element."""
-    from espace.adapters.fhir import ExportInvalid, bundle
+    from espace.adapters.fhir import ExportInvalid, bundle, patient
 
-    real = bundle.patient_resource
+    real = patient.patient_resource
 
     def broken(snapshot: Any) -> dict[str, Any]:
         return {**real(snapshot), "birthDate": "the fourteenth of June"}
