@@ -386,16 +386,16 @@ def test_an_export_that_does_not_validate_writes_and_traces_nothing_acc_6(
 ) -> None:
     """ADR-0031: every resource is validated before anything is returned; a
     bad one is an error naming the resource and the element."""
-    from espace.adapters import fhir
+    from espace.adapters.fhir import ExportInvalid, bundle, patient
 
-    real = fhir._patient
+    real = patient.patient_resource
 
     def broken(snapshot: Any) -> dict[str, Any]:
         return {**real(snapshot), "birthDate": "the fourteenth of June"}
 
-    monkeypatch.setattr(fhir, "_patient", broken)
+    monkeypatch.setattr(bundle, "patient_resource", broken)
     before = rec.traces()
-    with pytest.raises(fhir.ExportInvalid) as caught:
+    with pytest.raises(ExportInvalid) as caught:
         rec.store.export.fhir(rec.espace_id, operator=OPERATOR)
     assert f"Patient/{rec.espace_id}: birthDate" in str(caught.value)
     assert rec.traces() == before

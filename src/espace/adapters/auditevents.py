@@ -7,7 +7,7 @@ joined with the stored event it was made from (:func:`espace_leaves`).
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -78,42 +78,99 @@ def espace_leaves(
     record_id: UUID,
     *,
     below: int | None = None,
+    except_topic: str | None = None,
 ) -> list[LeafRow]:
     """One espace's leaves (those sealed under its key, and the record of its
     erasure, ``record_id``), below a size, in log order, each with its stored
-    event: through the tree's indexes and the log's key. Two queries, each
-    in its index's order, merged here: one with an OR would sort every row,
-    states included. Read as the driver's tuples: an espace's history is
-    every one of its events, and SQLAlchemy's rows cost three times the
-    query (benchmarks/bench_audit.py)."""
-    sqlite = engine.dialect.name == "sqlite"
-    position = "rowid" if sqlite else "notification_id"
-    mark = "?" if sqlite else "%s"
-    limit = f" AND l.leaf_index < {mark}" if below is not None else ""
+    event (those of ``except_topic`` left out): through the tree's indexes
+    and the log's key. Two queries, each in its index's order, merged here:
+    one with an OR would sort every row, states included. Read as the
+    driver's tuples: an espace's history is every one of its events, and
+    SQLAlchemy's rows cost three times the query (benchmarks/bench_audit.py).
+    A leaf whose row is gone is kept (its ``row`` None) whatever the topic
+    left out: the caller says the log is damaged."""
+    mark = _mark(engine)
+    where = f" AND l.leaf_index < {mark}" if below is not None else ""
+    params: tuple[Any, ...] = () if below is None else (below,)
+    if except_topic is not None:
+        where += f" AND (e.topic IS NULL OR e.topic <> {mark})"
+        params += (except_topic,)
     found: list[LeafRow] = []
     with engine.connect() as conn, driver_cursor(conn) as cursor:
         for column, key in (("espace_id", espace_id), ("originator_id", record_id)):
-            statement = (  # the tree's and the log's own tables: no input in it
-                "SELECT l.leaf_index, l.leaf, l.leaf_hash, l.notification_id, "  # noqa: S608
-                "e.originator_id, e.originator_version, e.topic, e.state "
-                f"FROM {leaves.name} l LEFT OUTER JOIN {table_name} e "
-                f"ON e.{position} = l.notification_id "
-                f"WHERE l.{column} = {mark}{limit} ORDER BY l.leaf_index"
+            found += _leaf_rows(
+                cursor,
+                _leaves_query(engine, table_name, column, where),
+                (_key(engine, key), *params),
             )
-            value = key.hex if sqlite else key
-            cursor.execute(statement, (value,) if below is None else (value, below))
-            for index, leaf, hashed, nid, oid, version, topic, state in cursor:
-                row = (
-                    None
-                    if state is None
-                    else Notification(
-                        id=nid,
-                        originator_id=oid if isinstance(oid, UUID) else UUID(oid),
-                        originator_version=version,
-                        topic=topic,
-                        state=bytes(state),
-                    )
-                )
-                found.append(LeafRow(index, bytes(leaf), bytes(hashed), nid, row))
     found.sort(key=lambda leaf: leaf.leaf_index)
     return found
+
+
+def espace_topic_page(
+    engine: sa.Engine,
+    table_name: str,
+    espace_id: UUID,
+    topic: str,
+    *,
+    after: int,
+    below: int,
+    limit: int,
+) -> list[LeafRow]:
+    """Up to ``limit`` of one espace's leaves whose events are of ``topic``,
+    after the leaf ``after`` and below ``below``, in log order: a page of a
+    lazy read (keyset paging on the tree's index, one short query each, no
+    cursor left open between pages)."""
+    mark = _mark(engine)
+    where = f" AND l.leaf_index > {mark} AND l.leaf_index < {mark} AND e.topic = {mark}"
+    statement = _leaves_query(engine, table_name, "espace_id", where)
+    with engine.connect() as conn, driver_cursor(conn) as cursor:
+        return _leaf_rows(
+            cursor,
+            f"{statement} LIMIT {int(limit)}",
+            (_key(engine, espace_id), after, below, topic),
+        )
+
+
+def _mark(engine: sa.Engine) -> str:
+    return "?" if engine.dialect.name == "sqlite" else "%s"
+
+
+def _key(engine: sa.Engine, key: UUID) -> UUID | str:
+    """An id as the driver takes it: hex text on SQLite."""
+    return key.hex if engine.dialect.name == "sqlite" else key
+
+
+def _leaves_query(engine: sa.Engine, table_name: str, column: str, where: str) -> str:
+    """The leaves of one key (``column`` = the first parameter), joined with
+    their stored events, in the index's order; ``where`` adds conditions."""
+    position = "rowid" if engine.dialect.name == "sqlite" else "notification_id"
+    return (  # the tree's and the log's own tables: no input in it
+        "SELECT l.leaf_index, l.leaf, l.leaf_hash, l.notification_id, "  # noqa: S608
+        "e.originator_id, e.originator_version, e.topic, e.state "
+        f"FROM {leaves.name} l LEFT OUTER JOIN {table_name} e "
+        f"ON e.{position} = l.notification_id "
+        f"WHERE l.{column} = {_mark(engine)}{where} ORDER BY l.leaf_index"
+    )
+
+
+def _leaf_rows(cursor: Any, statement: str, params: tuple[Any, ...]) -> list[LeafRow]:
+    cursor.execute(statement, params)
+    return [
+        LeafRow(
+            index,
+            bytes(leaf),
+            bytes(hashed),
+            nid,
+            None
+            if state is None
+            else Notification(
+                id=nid,
+                originator_id=oid if isinstance(oid, UUID) else UUID(oid),
+                originator_version=version,
+                topic=topic,
+                state=bytes(state),
+            ),
+        )
+        for index, leaf, hashed, nid, oid, version, topic, state in cursor
+    ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
 
-from espace.adapters.auditevents import LeafRow, espace_leaves
+from espace.adapters.auditevents import LeafRow, espace_leaves, espace_topic_page
 from espace.adapters.auditexport import FORMAT, ExportEntry, manifest_text
 from espace.adapters.auditreport import VerifyReport
 from espace.adapters.audittree import AuditTree, HeaderReader, StoredCheckpoint
@@ -44,6 +44,9 @@ NODE_BATCH = 16 * PAGE
 """Nodes made from the log that are compared with the stored ones at once:
 one range query per level for all of them."""
 MAX_PROBLEMS = 100
+STREAM_PAGE = 500
+"""The events of a lazily read topic (an export's traces) fetched at once:
+memory holds one page of them, whatever their number (ADR-0031)."""
 T = TypeVar("T")
 
 
@@ -193,7 +196,10 @@ class AuditLog:
     # -- one espace's events --------------------------------------------------
 
     def _espace_leaves(
-        self, espace_id: UUID, below: int | None = None
+        self,
+        espace_id: UUID,
+        below: int | None = None,
+        except_topic: str | None = None,
     ) -> list[tuple[LeafRow, Notification]]:
         """One espace's leaves (and its erasure record's) with their stored
         events, in log order; a leaf whose row is gone is a damaged log."""
@@ -203,6 +209,7 @@ class AuditLog:
             espace_id,
             erasure_id(espace_id),
             below=below,
+            except_topic=except_topic,
         )
         if not found:
             raise NotFound(f"no espace {espace_id} in the audit log")
@@ -219,22 +226,56 @@ class AuditLog:
         of its erasure), in log order: found through the tree's index of the
         clear key id, read from the event store, opened one by one."""
         self.sync()
-        events: list[LoggedEvent] = []
-        for leaf, row in self._espace_leaves(espace_id):
-            try:
-                event = self.open_event(row)
-            except RecordErased:
-                event = None
-            events.append(
-                LoggedEvent(
-                    leaf.leaf_index,
-                    cast("UUID", row.originator_id),  # espace_leaves
-                    row.originator_version,
-                    row.topic,
-                    event,
-                )
+        return [self._logged(leaf, row) for leaf, row in self._espace_leaves(espace_id)]
+
+    def espace_events_apart(
+        self, espace_id: UUID, topic: str
+    ) -> tuple[list[LoggedEvent], Iterator[LoggedEvent]]:
+        """:meth:`espace_events`, those of ``topic`` apart and read lazily,
+        :data:`STREAM_PAGE` at a time (the export's traces, ADR-0031), both
+        up to the tree's size now."""
+        self.sync()
+        below = self.tree.size()
+        rest = [
+            self._logged(leaf, row)
+            for leaf, row in self._espace_leaves(espace_id, below, except_topic=topic)
+        ]
+        return rest, self._topic_events(espace_id, topic, below)
+
+    def _topic_events(
+        self, espace_id: UUID, topic: str, below: int
+    ) -> Iterator[LoggedEvent]:
+        after = -1
+        while True:
+            page = espace_topic_page(
+                self.tree.engine,
+                self.events_table,
+                espace_id,
+                topic,
+                after=after,
+                below=below,
+                limit=STREAM_PAGE,
             )
-        return events
+            for leaf in page:
+                assert leaf.row is not None  # an inner match on its topic
+                yield self._logged(leaf, leaf.row)
+            if len(page) < STREAM_PAGE:
+                return
+            after = page[-1].leaf_index
+
+    def _logged(self, leaf: LeafRow, row: Notification) -> LoggedEvent:
+        """A leaf's stored event, opened (None if its key was destroyed)."""
+        try:
+            event = self.open_event(row)
+        except RecordErased:
+            event = None
+        return LoggedEvent(
+            leaf.leaf_index,
+            cast("UUID", row.originator_id),  # espace_leaves
+            row.originator_version,
+            row.topic,
+            event,
+        )
 
     # -- export ------------------------------------------------------------------
 

@@ -29,8 +29,7 @@ from espace.adapters.crypto import (
     sealed_key,
 )
 from espace.adapters.eventstore import EventStore
-from espace.adapters.fhir import FhirBundleWriter
-from espace.adapters.fhir_import import FhirBundleReader
+from espace.adapters.fhir import FhirBundleReader, FhirBundleWriter
 from espace.adapters.listen import PgListen
 from espace.adapters.meta import french_non_working_day, read_meta
 from espace.adapters.runner import ProjectionRunner

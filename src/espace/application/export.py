@@ -6,20 +6,27 @@ The espace as of an instant is replayed from its events
 into an :class:`EspaceSnapshot` with the contents of its documents and the
 directory's entries of every professional it names, and handed to a
 :class:`BundleWriter` (the FHIR adapter, :mod:`espace.adapters.fhir`), which
-builds and validates every resource. The export is traced in the holder's
+builds and validates every resource. The traces (ACC-6: one per access, by
+far the most numerous) are not gathered: the snapshot holds a lazy iterator
+over them, read from the log page by page as the writer streams them, so
+that an export's memory does not grow with them (``fhir_to``; ``fhir``
+gathers the same entries into a dict). The export is traced in the holder's
 journal (ACC-6), once the bundle is whole and valid, before it is returned.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 from marshmallow import fields, validate
 
 from espace.application import schemas
@@ -27,7 +34,12 @@ from espace.application.common import ServiceBase
 from espace.application.errors import DamagedRecord, InvalidInput
 from espace.application.lifecycle import LifecycleService
 from espace.application.ports import AuditEvidence, Clock, ContentStore
-from espace.application.replay import aggregate_as_of, kept_as_of, replay
+from espace.application.replay import (
+    aggregate_as_of,
+    kept_as_of,
+    replay,
+    replay_each,
+)
 from espace.domain.actors import Action, Actor, ActorKind
 from espace.domain.agenda import Appointment
 from espace.domain.consent import Consent
@@ -40,8 +52,11 @@ from espace.domain.profile import MedicalProfile
 from espace.domain.trace import OPERATOR, AccessTrace
 
 A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
 
-"""The audience of an operator's export: everything, each flag labelled."""
+TRACE_TOPIC = get_topic(AccessTrace.Recorded)
+"""The one event of a trace (ACC-6): the part of an espace's log read apart,
+lazily (ADR-0031)."""
 
 
 class OperatorSchema(schemas.InputSchema):
@@ -67,7 +82,9 @@ class EspaceSnapshot:
     contents: dict[UUID, bytes]
     """The bytes of every version exported, by version id."""
     consent: Consent | None
-    traces: list[AccessTrace]
+    traces: Iterable[AccessTrace]
+    """ACC-6: every trace up to ``as_of``, in the log's order, read lazily
+    as it is iterated (once): never all in memory."""
     conversations: list[Message] = field(default_factory=list)
     """MSG-*: every conversation, each message a Communication."""
     appointments: list[Appointment] = field(default_factory=list)
@@ -75,12 +92,31 @@ class EspaceSnapshot:
     profile: MedicalProfile | None = None
     """PRO-1: the medical profile the holder filled in."""
     professionals: dict[str, Professional | None] = field(default_factory=dict)
-    """Every professional named, by IdNatPS: the directory's entry as it
-    stood, None if the directory has none (PRO-2)."""
+    """Every professional the other parts than the traces name, by IdNatPS:
+    the directory's entry as it stood, None if the directory has none
+    (PRO-2)."""
+    directory: Callable[[str], Professional | None] = lambda _idnatps: None
+    """PRO-2: the directory's entry as it stood of a professional only the
+    traces name (known once they are read: the writer asks)."""
+
+
+class TextOut(Protocol):
+    """Where a streamed export goes: a text file, ``io.StringIO``..."""
+
+    def write(self, text: str, /) -> object:
+        """Append ``text``."""
 
 
 class BundleWriter(Protocol):
-    """Builds the export's document from a snapshot, validating every part."""
+    """Builds the export's document from a snapshot, validating every part;
+    both forms stand on the same entries, each validated before it is
+    handed on."""
+
+    def write(self, snapshot: EspaceSnapshot, out: TextOut) -> dict[str, int]:
+        """The bundle's JSON, written to ``out`` entry by entry as each
+        validates; how many resources of each type it holds. If a part does
+        not validate, it raises midway: what ``out`` got is to be thrown
+        away (the CLI writes to a temporary file)."""
 
     def bundle(self, snapshot: EspaceSnapshot) -> dict[str, Any]:
         """The bundle as JSON holds it; raises before returning anything if
@@ -123,10 +159,53 @@ class ExportService(ServiceBase):
         ``with_history`` (DOC-3, DOC-4). The export is traced in the
         holder's journal.
 
+        The whole bundle in memory: :meth:`fhir_to` streams it instead.
+
         NotFound for an unknown or erased espace (an erased espace has
         nothing left to export, SEC-4); InvalidInput naming ``as_of`` for an
         instant that is not one, in the future or before the espace;
         RuleViolation (traced) for an actor who may not export."""
+        return self._export(
+            espace_id, actor, operator, as_of, with_history, self.writer.bundle
+        )
+
+    def fhir_to(
+        self,
+        out: TextOut,
+        espace_id: UUID,
+        *,
+        actor: Actor | None = None,
+        operator: str | None = None,
+        as_of: datetime | None = None,
+        with_history: bool = False,
+    ) -> dict[str, int]:
+        """:meth:`fhir`, the Bundle's JSON written to ``out`` as its entries
+        validate, the traces read from the log as they are written: memory
+        does not grow with them (ADR-0031). Returns how many resources of
+        each type were written. The export is traced once the last byte is
+        written; if a resource does not validate, :class:`ExportInvalid` is
+        raised midway, nothing is traced, and what ``out`` got must be
+        thrown away (the CLI writes to a temporary file)."""
+        return self._export(
+            espace_id,
+            actor,
+            operator,
+            as_of,
+            with_history,
+            partial(self.writer.write, out=out),
+        )
+
+    def _export(
+        self,
+        espace_id: UUID,
+        actor: Actor | None,
+        operator: str | None,
+        as_of: datetime | None,
+        with_history: bool,
+        written: Callable[[EspaceSnapshot], R],
+    ) -> R:
+        """Who may, as of when: the snapshot handed to ``written``, then the
+        export's trace saved (ACC-6)."""
         schemas.checked_id(espace_id, "espace_id")
         when = schemas.checked_instant(as_of, "as_of") if as_of is not None else None
         if (actor is None) == (operator is None):
@@ -146,10 +225,9 @@ class ExportService(ServiceBase):
             name = schemas.load(OperatorSchema, {"operator": operator})["operator"]
             trace = _operator_trace(espace, name, at, detail)
             audience = OPERATOR
-        snapshot = self._snapshot(espace_id, when, at, audience, with_history)
-        bundle = self.writer.bundle(snapshot)
+        result = written(self._snapshot(espace_id, when, at, audience, with_history))
         self._save(trace)
-        return bundle
+        return result
 
     def _snapshot(
         self,
@@ -159,7 +237,8 @@ class ExportService(ServiceBase):
         audience: str,
         with_history: bool,
     ) -> EspaceSnapshot:
-        aggregates = replay(kept_as_of(self.evidence.espace_events(espace_id), when))
+        logged, traces = self.evidence.espace_events_apart(espace_id, TRACE_TOPIC)
+        aggregates = replay(kept_as_of(logged, when))
         espace = next((a for a in aggregates if isinstance(a, EspaceSante)), None)
         if espace is None:
             raise InvalidInput({"as_of": ["is before the espace was created"]})
@@ -168,7 +247,6 @@ class ExportService(ServiceBase):
             for d in _in_order(aggregates, Document)
             if (with_history or d.deleted_at is None) and _seen_by(d, audience)
         ]
-        traces = _in_order(aggregates, AccessTrace)
         conversations = _in_order(aggregates, Message)
         appointments = _in_order(aggregates, Appointment)
         consent = next((c for c in aggregates if isinstance(c, Consent)), None)
@@ -178,7 +256,7 @@ class ExportService(ServiceBase):
             for d in documents
             for v in (d.versions if with_history else [d.current])
         }
-        named = _professionals_named(documents, consent, traces)
+        named = _professionals_named(documents, consent)
         named |= {
             c.opener_id
             for c in conversations
@@ -194,7 +272,7 @@ class ExportService(ServiceBase):
             documents=documents,
             contents=contents,
             consent=consent,
-            traces=traces,
+            traces=replay_each(traces, when),
             conversations=conversations,
             appointments=appointments,
             profile=profile,
@@ -202,6 +280,7 @@ class ExportService(ServiceBase):
                 idnatps: self._directory_entry(idnatps, when or at)
                 for idnatps in sorted(named)
             },
+            directory=partial(self._directory_entry, at=when or at),
         )
 
     def _content(
@@ -243,19 +322,16 @@ def _seen_by(document: Document, audience: str) -> bool:
 
 
 def _professionals_named(
-    documents: list[Document], consent: Consent | None, traces: list[AccessTrace]
+    documents: list[Document], consent: Consent | None
 ) -> set[str]:
-    """Every IdNatPS the export references: authors, the holder's choices,
-    the professionals of the traces."""
+    """The IdNatPS the documents and the consent reference: authors, the
+    holder's choices (the traces' are gathered as they are written)."""
     named = {d.author_id for d in documents if d.author_kind == AuthorKind.PROFESSIONAL}
     if consent is not None:
         state = consent.state
         named |= state.authorised | state.blocked | state.care_team
         if state.medecin_traitant is not None:
             named.add(state.medecin_traitant)
-    named |= {
-        t.facts.actor_id for t in traces if t.facts.actor_kind == ActorKind.PROFESSIONAL
-    }
     return named
 
 

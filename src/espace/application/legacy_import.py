@@ -1,7 +1,7 @@
 """The import of a legacy DMP (issue 13, LC-6, ADR-0032): a FHIR Bundle of
 DocumentReferences for one person, merged into their espace.
 
-The :class:`BundleReader` (the FHIR adapter, :mod:`espace.adapters.fhir_import`)
+The :class:`BundleReader` (the FHIR adapter, :mod:`espace.adapters.fhir.reader`)
 parses and validates the bundle with the R4B models and turns each
 DocumentReference into a :class:`LegacyDocument`. This use case then checks
 every document against the rules a deposit applies (the metadata schema, the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar, runtime_checkable
@@ -113,6 +113,15 @@ class AuditEvidence(Protocol):
         """Every stored event of every aggregate of one espace, in log order,
         found through the audit tree's index, opened one by one;
         :class:`NotFound` if the log has none."""
+
+    def espace_events_apart(
+        self, espace_id: UUID, topic: str
+    ) -> tuple[list[LoggedEvent], Iterator[LoggedEvent]]:
+        """One espace's events as :meth:`espace_events` has them, those of
+        ``topic`` apart: every other one in a list, and those of ``topic``
+        read lazily, page by page as the iterator is consumed, never all in
+        memory (the export's traces, ADR-0031). Both stop at the log as it
+        stood at the call: what is recorded meanwhile is in neither."""
 
     def export(
         self, espace_id: UUID, *, as_of: datetime | None, at: datetime

@@ -8,7 +8,7 @@ espace "as of T" is one thing whichever of them asks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -24,11 +24,17 @@ def kept_as_of(
 ) -> list[LoggedEvent]:
     """The events up to ``when`` (every one without it); an erased event,
     whose time is not readable any more, is kept (it says it was erased)."""
-    return [
+    return list(_kept(logged, when))
+
+
+def _kept(
+    logged: Iterable[LoggedEvent], when: datetime | None
+) -> Iterator[LoggedEvent]:
+    return (
         e
         for e in logged
         if e.event is None or when is None or e.event.timestamp <= when
-    ]
+    )
 
 
 def replay(events: Iterable[LoggedEvent]) -> list[Any]:
@@ -42,6 +48,16 @@ def replay(events: Iterable[LoggedEvent]) -> list[Any]:
         project(None, sorted(evs, key=lambda e: e.originator_version))
         for evs in by_aggregate.values()
     ]
+
+
+def replay_each(logged: Iterable[LoggedEvent], when: datetime | None) -> Iterator[Any]:
+    """The aggregates of a single event each (traces, ACC-6) whose event is
+    up to ``when``, each folded as it comes and handed on: a lazy
+    ``replay(kept_as_of(...))`` that holds none of them (the export's
+    stream, ADR-0031). Erased events, with nothing to fold, are left out."""
+    for e in _kept(logged, when):
+        if e.event is not None:
+            yield project(None, (e.event,))
 
 
 def aggregate_as_of(

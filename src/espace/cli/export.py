@@ -1,17 +1,20 @@
 """`espace export …`: an espace in a format of the outside world (issue 13).
 
-`export fhir` writes a FHIR R4 Bundle (ADR-0031). It is written only once
-every resource has validated: to stdout, or to --out through a temporary
-file renamed at the end, so that a failed export leaves no partial file.
+`export fhir` writes a FHIR R4 Bundle (ADR-0031), streamed: each entry
+written as it validates, the traces read from the log as they are written,
+so that memory does not grow with them. Nothing reaches the destination
+unless the whole bundle validated: it is streamed to a temporary file,
+renamed over --out at the end (beside it, on the same file system), or
+copied to stdout once whole; a failed export leaves no partial output.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import sys
 import tempfile
-from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
@@ -47,8 +50,9 @@ def export_group() -> None:
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the Bundle to this file (replaced whole, only once valid) "
-    "instead of stdout; a summary is printed.",
+    help="Write the Bundle to this file (through a temporary file beside it, "
+    "renamed over it once the whole bundle is valid) instead of stdout; a "
+    "summary is printed.",
 )
 @click.option(
     "--operator",
@@ -95,21 +99,25 @@ def fhir_cmd(
     chose_actor = any(getattr(actor, k) for k in actor.offered)
     if operator is not None and chose_actor:
         raise InvalidInput({"actor": ["give --operator or an --as-… flag, not both"]})
-    if operator is not None:
-        bundle = store.export.fhir(
-            target, operator=operator, as_of=when, with_history=with_history
+
+    def export(stream: IO[str]) -> dict[str, int]:
+        if operator is not None:
+            return store.export.fhir_to(
+                stream, target, operator=operator, as_of=when, with_history=with_history
+            )
+        return store.export.fhir_to(
+            stream,
+            target,
+            actor=actor.on(target),
+            as_of=when,
+            with_history=with_history,
         )
-    else:
-        bundle = store.export.fhir(
-            target, actor=actor.on(target), as_of=when, with_history=with_history
-        )
+
     if out is None:
-        _write(bundle, sys.stdout)
-        sys.stdout.write("\n")
+        _to_stdout(export)
         return
-    _write_file(bundle, out)
-    kinds = Counter(e["resource"]["resourceType"] for e in bundle.get("entry", []))
-    summary = {"out": str(out), "espace_id": str(target), "resources": dict(kinds)}
+    kinds = _to_file(export, out)
+    summary = {"out": str(out), "espace_id": str(target), "resources": kinds}
 
     def human(d: dict[str, Any]) -> None:
         counted = ", ".join(f"{n} {k}" for k, n in sorted(d["resources"].items()))
@@ -118,13 +126,20 @@ def fhir_cmd(
     emit(summary, as_json, human)
 
 
-def _write(bundle: dict[str, Any], stream: IO[str]) -> None:
-    """The Bundle as JSON, written piece by piece."""
-    for chunk in json.JSONEncoder(ensure_ascii=False).iterencode(bundle):
-        stream.write(chunk)
+Export = Callable[[IO[str]], dict[str, int]]
+"""The export streamed to a text stream; how many resources of each type."""
 
 
-def _write_file(bundle: dict[str, Any], out: Path) -> None:
+def _to_stdout(export: Export) -> None:
+    """Through an anonymous temporary file, copied to stdout once whole."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        export(spool)
+        spool.write("\n")
+        spool.seek(0)
+        shutil.copyfileobj(spool, sys.stdout)
+
+
+def _to_file(export: Export, out: Path) -> dict[str, int]:
     """Through a temporary file beside ``out``, renamed over it at the end."""
     folder = out.resolve().parent
     if not folder.is_dir():
@@ -132,9 +147,10 @@ def _write_file(bundle: dict[str, Any], out: Path) -> None:
     fd, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            _write(bundle, stream)
+            kinds = export(stream)
             stream.write("\n")
         Path(name).replace(out)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+    return kinds

@@ -1,7 +1,7 @@
 """The reading of a legacy DMP's FHIR Bundle (issue 13, LC-6, ADR-0032):
 every entry validated by the R4B model of its type, then each current
 DocumentReference turned into a :class:`LegacyDocument`, the reverse of the
-export's mapping (ADR-0031, :mod:`espace.adapters.fhir`).
+export's mapping (ADR-0031, :mod:`espace.adapters.fhir.bundle`).
 
 Nothing here writes: a bad bundle is one :class:`InvalidInput` whose fields
 name the resource (entry index and id) and the element, e.g.
@@ -20,7 +20,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from espace.adapters.fhir import CATEGORY_SYSTEM, IDNATPS_SYSTEM, LOINC
+from espace.adapters.fhir.common import CATEGORY_SYSTEM, IDNATPS_SYSTEM, LOINC
 from espace.application.errors import InvalidInput
 from espace.application.legacy_import import LegacyBundle, LegacyDocument
 from espace.domain.document_metadata import AuthorKind
